@@ -1,0 +1,1 @@
+"""A local Monday.com GraphQL API for development, tests and the demo."""

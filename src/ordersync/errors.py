@@ -1,0 +1,138 @@
+"""Every error ordersync raises, as one tree.
+
+    OrdersyncError
+    ├── ConfigError                 the config file is wrong: nothing runs (exit 2)
+    ├── UsageError                  the command line asks for something unsafe or impossible (exit 2)
+    ├── SourceError                 the source database or table cannot be read (exit 3)
+    ├── StateError                  ordersync's own tables cannot be used (exit 3)
+    ├── LockHeld                    another run holds the board's lock
+    └── MondayError                 anything the Monday API answered or failed to answer
+        ├── TransientError          worth retrying: the retry loop reads only this type
+        │   ├── RateLimited                 429 / minute, concurrency, daily or IP caps
+        │   │   └── ComplexityBudgetExhausted
+        │   ├── ServerError                 5xx, 423 board locked, INTERNAL_SERVER_ERROR
+        │   └── NetworkError                timeouts, refused or dropped connections
+        └── TerminalError           retrying cannot help
+            ├── Unauthorized                bad or missing token
+            ├── NotFound                    board, item, group or user missing
+            ├── InvalidColumn               a column id the board does not have
+            ├── ColumnValueError            a value the column refuses
+            └── GraphQLRequestError         the document itself is wrong
+
+Row-level problems (a bad source row) are not exceptions that stop a run: they are recorded
+as `RowError`s (see `ordersync.transform`) and the run goes on.
+"""
+
+from __future__ import annotations
+
+
+class OrdersyncError(Exception):
+    """Root of every ordersync error. `hint` tells the user what to do next."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+class ConfigError(OrdersyncError):
+    """The configuration is invalid. `problems` holds one line per mistake, each with its key path."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, problems: list[str] | None = None, hint: str | None = None) -> None:
+        self.problems = list(problems or [])
+        full = message if not self.problems else message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(full, hint=hint)
+
+
+class UsageError(OrdersyncError):
+    exit_code = 2
+
+
+class SourceError(OrdersyncError):
+    exit_code = 3
+
+
+class StateError(OrdersyncError):
+    exit_code = 3
+
+
+class LockHeld(OrdersyncError):
+    exit_code = 4
+
+
+class MondayError(OrdersyncError):
+    """An error from (or on the way to) the Monday API.
+
+    `code` is Monday's error code where it gave one (`extensions.code` or legacy `error_code`),
+    `path` the alias the error belongs to when it came from one mutation of a batch.
+    """
+
+    exit_code = 3
+    category = "server"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        path: tuple[str, ...] = (),
+        status_code: int | None = None,
+        retry_in_seconds: float | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+        self.path = path
+        self.status_code = status_code
+        self.retry_in_seconds = retry_in_seconds
+
+
+class TransientError(MondayError):
+    """Retrying later may succeed."""
+
+
+class TerminalError(MondayError):
+    """Retrying cannot succeed; the row (or the run, for auth) fails."""
+
+
+class RateLimited(TransientError):
+    category = "rate_limit"
+
+
+class ComplexityBudgetExhausted(RateLimited):
+    pass
+
+
+class ServerError(TransientError):
+    category = "server"
+
+
+class NetworkError(TransientError):
+    category = "network"
+
+
+class Unauthorized(TerminalError):
+    category = "auth"
+
+
+class NotFound(TerminalError):
+    category = "not_found"
+
+
+class InvalidColumn(TerminalError):
+    category = "validation"
+
+
+class ColumnValueError(TerminalError):
+    category = "validation"
+
+
+class GraphQLRequestError(TerminalError):
+    category = "validation"

@@ -1,0 +1,75 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when the local server answers).
+
+PostgreSQL tests get one fresh database per test session on 127.0.0.1:5432 (trust auth),
+dropped at the end. Where no server answers they are skipped with the reason; CI sets
+ORDERSYNC_REQUIRE_POSTGRES=1 so that a missing server fails the run instead of hiding.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "ORDERSYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _postgres_unavailable_reason() -> str | None:
+    try:
+        engine = sa.create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception as error:  # any failure to connect means: no server for these tests
+        return f"no PostgreSQL server answers at {POSTGRES_ADMIN_URL}: {type(error).__name__}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """URL of a fresh, empty PostgreSQL database for this test session."""
+    reason = _postgres_unavailable_reason()
+    if reason:
+        if os.environ.get("ORDERSYNC_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason + " (ORDERSYNC_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    name = f"ordersync_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A per-test schema-clean PostgreSQL URL: every table is dropped after the test."""
+    yield postgres_server_url
+    engine = sa.create_engine(postgres_server_url)
+    metadata = sa.MetaData()
+    metadata.reflect(engine)
+    metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'ordersync.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request) -> str:
+    """Runs a test once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("postgres_url")
