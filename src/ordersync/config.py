@@ -1,0 +1,492 @@
+"""`ordersync.toml`: the mapping config, loaded into typed models once and validated at the boundary.
+
+Every mistake is reported with its key path (`columns[3].type`) and, where the file says it,
+its line, before anything runs. Checks that need the source table (do the mapped columns
+exist?) run in `check_source_columns`, still before the first row is read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from ordersync.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "ordersync.toml"
+DEFAULT_BUSINESS_KEY = ("AAG ORDER NUMBER", "PLANNED DELIVERY METHOD", "CUSTOMER STYLE")
+
+ColumnType = Literal["text", "long_text", "numbers", "date", "status", "dropdown"]
+RemovalPolicy = Literal["archive", "delete", "leave"]
+CancelledPolicy = Literal["keep", "archive"]
+
+
+class _Section(BaseModel):
+    """A config section: unknown keys are errors, values are not silently coerced across types."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SizeColumnsConfig(_Section):
+    """Which source columns hold per-size quantities.
+
+    Either an explicit `columns` list, or every *integer* column strictly between the two
+    `between` markers, in table order (the real table's layout). Text columns inside the block
+    (the real `INFOR COLOUR CODE`) are never sizes; `exclude` drops more by name.
+    """
+
+    between: tuple[str, str] | None = ("UNIT OF MEASURE", "TOTAL QTY")
+    columns: list[str] | None = None
+    exclude: list[str] = []
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SizeColumnsConfig:
+        if self.columns is None and self.between is None:
+            raise ValueError("set either `columns` or `between`")
+        if self.columns is not None and not self.columns:
+            raise ValueError("`columns` must not be empty")
+        return self
+
+
+class SourceConfig(_Section):
+    url: str = "sqlite:///ordersync.db"
+    table: str = "ORDERS_UNIFIED"
+    db_schema: str | None = Field(default=None, alias="schema")
+    business_key: list[str] = list(DEFAULT_BUSINESS_KEY)
+    customer_column: str = "CUSTOMER NAME"
+    po_column: str = "PO NUMBER"
+    aag_season_column: str = "AAG SEASON"
+    customer_season_column: str = "CUSTOMER SEASON"
+    order_type_column: str = "ORDER TYPE"
+    cancelled_values: list[str] = ["CANCELLED"]
+    chunk_size: Annotated[int, Field(ge=1, le=100_000)] = 2000
+    sizes: SizeColumnsConfig = SizeColumnsConfig()
+
+    @field_validator("business_key")
+    @classmethod
+    def _key_not_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("the business key needs at least one column")
+        if len(set(value)) != len(value):
+            raise ValueError("a column appears twice in the business key")
+        return value
+
+
+class StateConfig(_Section):
+    """Where ordersync keeps its own tables; empty means the source database."""
+
+    url: str | None = None
+    table_prefix: str = "ordersync_"
+
+
+class MondayConfig(_Section):
+    api_url: str = "http://127.0.0.1:8765/v2"
+    api_version: Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")] = "2026-07"
+    board_id: str | None = None
+    key_column: str = "text_ordersync_key"
+    token_env: str = "MONDAY_API_TOKEN"
+    token_file: str | None = None
+    production: bool = False
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
+    max_mutations_per_request: Annotated[int, Field(ge=1, le=500)] = 100
+    max_complexity_per_request: Annotated[int, Field(ge=1, le=5_000_000)] = 5_000_000
+    estimated_mutation_cost: Annotated[int, Field(ge=1)] = 30_000
+    max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
+    max_backoff_seconds: Annotated[float, Field(gt=0)] = 60.0
+
+    @field_validator("board_id")
+    @classmethod
+    def _numeric_board(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d+", value):
+            raise ValueError("a Monday board id is a number, e.g. \"9609317401\"")
+        return value
+
+
+class GroupsConfig(_Section):
+    """Group name: the first rule whose fields are all non-empty, else `fallback`."""
+
+    rules: list[str] = ["{CUSTOMER NAME} {CUSTOMER SEASON}", "{CUSTOMER NAME} {AAG SEASON}"]
+    fallback: Annotated[str, Field(min_length=1)] = "check"
+    order: Literal["alphabetical", "append"] = "alphabetical"
+
+    @field_validator("rules")
+    @classmethod
+    def _rules_are_templates(cls, rules: list[str]) -> list[str]:
+        if not rules:
+            raise ValueError("give at least one group name rule")
+        for rule in rules:
+            if not template_fields(rule):
+                raise ValueError(f"rule {rule!r} names no source column, write fields as {{COLUMN NAME}}")
+        return rules
+
+
+class ItemsConfig(_Section):
+    name_fields: list[str] = ["CUSTOMER STYLE", "CUSTOMER COLOUR DESCRIPTION", "AAG ORDER NUMBER"]
+    separator: str = " "
+    on_removed: RemovalPolicy = "archive"
+    on_cancelled: CancelledPolicy = "keep"
+
+    @field_validator("name_fields")
+    @classmethod
+    def _some_fields(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("the item name needs at least one field")
+        return value
+
+
+class ColumnMapping(_Section):
+    """One source column written to one board column."""
+
+    source: Annotated[str, Field(min_length=1)]
+    id: Annotated[str, Field(min_length=1)]
+    type: ColumnType
+    create_labels_if_missing: bool = False
+    transform: Literal["upper", "lower"] | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _writable_id(cls, value: str) -> str:
+        if value in {"name", "subitems"} or value.startswith(("subtasks", "mirror", "lookup", "formula")):
+            raise ValueError(f"column {value!r} cannot be written by a sync")
+        return value
+
+
+class SubitemsConfig(_Section):
+    enabled: bool = True
+    name: str = "Size {size}"
+    size_column: str = "dropdown_mkrak7qp"
+    size_type: Literal["dropdown", "text", "status"] = "dropdown"
+    quantity_column: str = "numeric_mkra7j8e"
+    create_labels_if_missing: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _names_the_size(cls, value: str) -> str:
+        fields = template_fields(value)
+        if fields != ["size"]:
+            raise ValueError("the subitem name must use exactly the field {size}, e.g. \"Size {size}\"")
+        return value
+
+
+class HashConfig(_Section):
+    """Source columns whose change means "update this item"; empty means every mapped column."""
+
+    columns: list[str] = []
+
+
+class ReportsConfig(_Section):
+    directory: str = "reports"
+
+
+class Config(_Section):
+    source: SourceConfig = SourceConfig()
+    state: StateConfig = StateConfig()
+    monday: MondayConfig = MondayConfig()
+    groups: GroupsConfig = GroupsConfig()
+    items: ItemsConfig = ItemsConfig()
+    columns: list[ColumnMapping] = []
+    subitems: SubitemsConfig = SubitemsConfig()
+    customers: dict[str, list[str]] = {}
+    hash: HashConfig = HashConfig()
+    reports: ReportsConfig = ReportsConfig()
+    profile: str | None = None
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Config:
+        seen: dict[str, int] = {}
+        for index, column in enumerate(self.columns):
+            if column.id in seen:
+                raise _PathError(
+                    ("columns", index, "id"),
+                    f"Monday column {column.id!r} is already mapped by columns[{seen[column.id]}]",
+                )
+            seen[column.id] = index
+        if self.monday.key_column in seen:
+            raise _PathError(
+                ("monday", "key_column"),
+                f"{self.monday.key_column!r} holds the business key and cannot also be mapped "
+                f"(columns[{seen[self.monday.key_column]}])",
+            )
+        alias_owner: dict[str, str] = {}
+        for canonical, aliases in self.customers.items():
+            for name in [canonical, *aliases]:
+                folded = normalise_name(name)
+                owner = alias_owner.setdefault(folded, canonical)
+                if owner != canonical:
+                    raise _PathError(
+                        ("customers", canonical),
+                        f"{name!r} is already a name of customer {owner!r}",
+                    )
+        if self.subitems.size_column == self.subitems.quantity_column:
+            raise _PathError(("subitems", "quantity_column"), "size and quantity need two different columns")
+        return self
+
+    # -- derived views -------------------------------------------------------------------------
+    def hash_columns(self) -> list[str]:
+        if self.hash.columns:
+            return list(self.hash.columns)
+        return [column.source for column in self.columns]
+
+    def referenced_source_columns(self) -> dict[tuple[str | int, ...], str]:
+        """Every source column the config names, keyed by where it is named."""
+        named: dict[tuple[str | int, ...], str] = {}
+        source = self.source
+        for index, name in enumerate(source.business_key):
+            named[("source", "business_key", index)] = name
+        for key in ("customer_column", "po_column", "aag_season_column", "customer_season_column",
+                    "order_type_column"):
+            named[("source", key)] = getattr(source, key)
+        for index, rule in enumerate(self.groups.rules):
+            for field in template_fields(rule):
+                named[("groups", "rules", index, field)] = field
+        for index, name in enumerate(self.items.name_fields):
+            named[("items", "name_fields", index)] = name
+        for index, column in enumerate(self.columns):
+            named[("columns", index, "source")] = column.source
+        for index, name in enumerate(self.hash.columns):
+            named[("hash", "columns", index)] = name
+        if source.sizes.columns:
+            for index, name in enumerate(source.sizes.columns):
+                named[("source", "sizes", "columns", index)] = name
+        if source.sizes.between:
+            for index, name in enumerate(source.sizes.between):
+                named[("source", "sizes", "between", index)] = name
+        return named
+
+
+class _PathError(ValueError):
+    """A cross-field problem that knows which key it belongs to."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+# -- templates and names ----------------------------------------------------------------------
+
+def template_fields(template: str) -> list[str]:
+    """The `{FIELD}` names of a template, in order; ValueError if its braces are malformed."""
+    try:
+        return [field for _, field, _, _ in string.Formatter().parse(template) if field is not None and field]
+    except ValueError as error:
+        raise ValueError(f"malformed template {template!r}: {error}") from None
+
+
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
+
+
+def normalise_name(name: str) -> str:
+    """The form customer names are compared in: trimmed, upper case, ASCII quotes, single spaces."""
+    return " ".join(name.translate(_QUOTES).upper().split())
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+def format_path(path: Iterable[str | int]) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + (part if re.fullmatch(r"[A-Za-z0-9_]+", part) else f'"{part}"')
+    return text
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _problem_paths(error: ValidationError) -> list[tuple[tuple[str | int, ...], str]]:
+    """(key path, message) for each problem pydantic found, cross-field ones at their own key."""
+    found = []
+    for detail in error.errors():
+        path: tuple[str | int, ...] = tuple(detail["loc"])
+        message = detail["msg"]
+        context_error = (detail.get("ctx") or {}).get("error")
+        if isinstance(context_error, _PathError):
+            path, message = context_error.path, str(context_error)
+        elif detail["type"] == "extra_forbidden":
+            message = "unknown key"
+        message = message.removeprefix("Value error, ")
+        found.append((path, message))
+    return found
+
+
+def _describe(path: tuple[str | int, ...], message: str, lines: dict[str, int]) -> str:
+    line = _line_of(path, lines)
+    return f"{format_path(path)}{f' (line {line})' if line else ''}: {message}"
+
+
+def _line_of(path: tuple[str | int, ...], lines: dict[str, int]) -> int | None:
+    """The nearest line the file gives for a key path (the key itself, else its closest parent)."""
+    for end in range(len(path), 0, -1):
+        found = lines.get(format_path(path[:end]))
+        if found:
+            return found
+    return None
+
+
+_TABLE = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)\s*=""")
+
+
+def _split_dotted(key: str) -> list[str]:
+    return [part.strip().strip("\"'") for part in re.findall(r"""("[^"]*"|'[^']*'|[^.]+)""", key)]
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Map each key path in a TOML text to the line that defines it (tables, arrays of tables, keys)."""
+    lines: dict[str, int] = {}
+    array_counts: dict[str, int] = {}
+    table: list[str | int] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _TABLE.match(line)
+        if header:
+            parts: list[str | int] = list(_split_dotted(header.group(2)))
+            if header.group(1) == "[[":
+                base = format_path(parts)
+                index = array_counts.get(base, 0)
+                array_counts[base] = index + 1
+                parts.append(index)
+            table = parts
+            lines.setdefault(format_path(table), number)
+            continue
+        key = _KEY.match(line)
+        if key:
+            lines.setdefault(format_path([*table, *_split_dotted(key.group(1))]), number)
+    return lines
+
+
+def parse_config(text: str, *, origin: str = DEFAULT_CONFIG_NAME, profile: str | None = None,
+                 base_dir: Path | None = None) -> Config:
+    """Parse and validate config text. Every profile is validated too, so a typo anywhere stops the run."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{origin} is not valid TOML: {error}",
+                          hint="fix the syntax at the line and column given") from None
+    lines = key_lines(text)
+    profiles = raw.pop("profiles", {})
+    problems: list[str] = []
+    if not isinstance(profiles, dict):
+        problems.append("profiles: must be a table of profiles, e.g. [profiles.prod.monday]")
+        profiles = {}
+    configs: dict[str | None, Config] = {}
+    for name, override in [(None, {}), *profiles.items()]:
+        if name is not None and not isinstance(override, dict):
+            problems.append(f"{format_path(('profiles', name))}: must be a table")
+            continue
+        merged = _merge(raw, override)
+        if name is not None:
+            merged["profile"] = name
+        try:
+            configs[name] = _resolve_paths(Config.model_validate(merged), base_dir)
+        except ValidationError as error:
+            for path, message in _problem_paths(error):
+                if name is not None:
+                    if path and path[0] not in override:
+                        continue  # a mistake in the shared part, already reported once
+                    path = ("profiles", name, *path)
+                problems.append(_describe(path, message, lines))
+    if problems:
+        raise ConfigError(f"{origin} has {len(problems)} problem(s); nothing was run:",
+                          problems=sorted(set(problems), key=problems.index),
+                          hint="fix each key named above; `ordersync init` writes a commented example")
+    if profile is not None and profile not in configs:
+        known = ", ".join(str(name) for name in configs if name) or "none"
+        raise ConfigError(f"{origin} has no profile {profile!r} (profiles: {known})")
+    return configs[profile]
+
+
+def _resolve_paths(config: Config, base_dir: Path | None) -> Config:
+    """Relative SQLite paths and token files are relative to the config file, not the working directory."""
+    if base_dir is None:
+        return config
+
+    def absolute(url: str | None) -> str | None:
+        if url and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            path = url.removeprefix("sqlite:///")
+            if path and path != ":memory:" and not path.startswith("file:"):
+                return "sqlite:///" + str((base_dir / path).resolve())
+        return url
+
+    source = config.source.model_copy(update={"url": absolute(config.source.url)})
+    state = config.state.model_copy(update={"url": absolute(config.state.url)})
+    monday = config.monday
+    if monday.token_file and not Path(monday.token_file).is_absolute():
+        monday = monday.model_copy(update={"token_file": str((base_dir / monday.token_file).resolve())})
+    reports = config.reports
+    if not Path(reports.directory).is_absolute():
+        reports = reports.model_copy(update={"directory": str((base_dir / reports.directory).resolve())})
+    return config.model_copy(update={"source": source, "state": state, "monday": monday, "reports": reports})
+
+
+def load_config(path: str | Path | None = None, *, profile: str | None = None) -> Config:
+    """Load `ordersync.toml` (or `path`); without a file, the packaged sample config."""
+    if path is None and Path(DEFAULT_CONFIG_NAME).exists():
+        path = DEFAULT_CONFIG_NAME
+    if path is None:
+        from ordersync.sample_config import sample_config_text
+
+        return parse_config(sample_config_text(), origin="the built-in sample config", profile=profile,
+                            base_dir=Path.cwd())
+    file = Path(path)
+    if not file.exists():
+        raise ConfigError(f"config file {file} does not exist",
+                          hint="run `ordersync init` to write a commented sample config")
+    return parse_config(file.read_text(encoding="utf-8"), origin=str(file), profile=profile,
+                        base_dir=file.resolve().parent)
+
+
+def state_url(config: Config) -> str:
+    return config.state.url or config.source.url
+
+
+def check_source_columns(config: Config, available: Iterable[str], *, table: str) -> None:
+    """Every source column the config names must exist in the table: report all that don't."""
+    known = set(available)
+    problems = []
+    for path, name in config.referenced_source_columns().items():
+        if name not in known:
+            display = path[:-1] if path[0] == "groups" else path
+            problems.append(f"{format_path(display)}: unknown source column {name!r} (not in table {table})")
+    if problems:
+        raise ConfigError("the config names columns the source table does not have; nothing was run:",
+                          problems=problems, hint="check the spelling against the table's columns")
+
+
+def load_token(monday: MondayConfig) -> SecretStr:
+    """The API token from the environment variable, else the token file. Never logged or printed."""
+    value = os.environ.get(monday.token_env, "").strip()
+    if not value and monday.token_file:
+        try:
+            value = Path(monday.token_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ConfigError(f"monday.token_file: cannot read {monday.token_file}: {error.strerror}") from None
+    if not value:
+        where = f"environment variable {monday.token_env}"
+        if monday.token_file:
+            where += f" or file {monday.token_file}"
+        raise ConfigError(f"no Monday API token: set the {where}",
+                          hint="create a token in Monday under Developers → My access tokens")
+    return SecretStr(value)

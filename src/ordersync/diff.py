@@ -1,0 +1,187 @@
+"""Diff: compare a run's staged rows with the synced mirror, in SQL, and decide each row's operation.
+
+The synced mirror (what Monday confirmed) is the single source of truth for change detection:
+- items: NEW (no mirror row), CHANGED (row hash differs), UNCHANGED, REMOVED (in the mirror,
+  inside the run's scope, but no longer in the source);
+- subitems, per (order line, size): NEW (a size appeared), CHANGED (its quantity changed),
+  UNCHANGED, REMOVED (the size went to zero or disappeared).
+
+Removal is only decided when the run read its whole scope: a `--limit` run, or a `retry`,
+cannot know that an unread line is gone. Keys that failed this run are never removed either:
+a bad value in the source must not archive the item on the board.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ordersync.config import CancelledPolicy, RemovalPolicy
+from ordersync.state import DiffState, Operation, StateStore
+
+
+@dataclass(frozen=True)
+class RemovalScope:
+    """Which mirror rows this run speaks for. None: the run cannot decide removals at all."""
+
+    customers: tuple[str, ...] = ()
+    exclude_customers: tuple[str, ...] = ()
+    po_numbers: tuple[str, ...] = ()
+    aag_seasons: tuple[str, ...] = ()
+    customer_seasons: tuple[str, ...] = ()
+
+
+_REMOVAL_OPERATION = {"archive": Operation.ARCHIVE, "delete": Operation.DELETE, "leave": Operation.NONE}
+
+
+def diff_run(store: StateStore, run_id: int, board_id: str, *, scope: RemovalScope | None,
+             on_removed: RemovalPolicy, on_cancelled: CancelledPolicy) -> None:
+    """Set `state` and `operation` on every staged row of the run; add REMOVED rows from the mirror."""
+    with store.engine.begin() as connection:
+        _diff_items(connection, store, run_id, board_id)
+        if scope is not None:
+            _removed_items(connection, store, run_id, board_id, scope)
+        _item_operations(connection, store, run_id, on_removed, on_cancelled)
+        _diff_subitems(connection, store, run_id, board_id)
+        _removed_subitems(connection, store, run_id, board_id)
+        _subitem_operations(connection, store, run_id, on_removed)
+
+
+def _diff_items(connection, store: StateStore, run_id: int, board_id: str) -> None:
+    staged, synced = store.tables.staged_items, store.tables.synced_items
+    mirror = sa.select(sa.literal(1)).where(synced.c.board_id == board_id, synced.c.item_key == staged.c.item_key)
+    same_hash = mirror.where(synced.c.row_hash == staged.c.row_hash)
+    connection.execute(
+        sa.update(staged).where(staged.c.run_id == run_id).values(
+            state=sa.case(
+                (~mirror.exists(), DiffState.NEW.value),
+                (same_hash.exists(), DiffState.UNCHANGED.value),
+                else_=DiffState.CHANGED.value,
+            )
+        )
+    )
+
+
+def _removed_items(connection, store: StateStore, run_id: int, board_id: str, scope: RemovalScope) -> None:
+    tables = store.tables
+    staged, synced, errors = tables.staged_items, tables.synced_items, tables.errors
+    conditions = [
+        synced.c.board_id == board_id,
+        ~sa.select(sa.literal(1)).where(staged.c.run_id == run_id, staged.c.item_key == synced.c.item_key).exists(),
+        ~sa.select(sa.literal(1)).where(errors.c.run_id == run_id, errors.c.item_key == synced.c.item_key).exists(),
+    ]
+    for values, column in ((scope.customers, synced.c.customer), (scope.po_numbers, synced.c.po_number),
+                           (scope.aag_seasons, synced.c.aag_season),
+                           (scope.customer_seasons, synced.c.customer_season)):
+        if values:
+            conditions.append(column.in_(values))
+    if scope.exclude_customers:
+        conditions.append(synced.c.customer.not_in(scope.exclude_customers))
+    removed = sa.select(
+        sa.literal(run_id), synced.c.item_key, synced.c.customer, synced.c.group_name, synced.c.item_name,
+        synced.c.po_number, synced.c.aag_season, synced.c.customer_season, synced.c.cancelled,
+        sa.literal(DiffState.REMOVED.value), sa.literal("PENDING"), synced.c.monday_item_id, sa.literal(0),
+    ).where(*conditions)
+    connection.execute(
+        sa.insert(staged).from_select(
+            ["run_id", "item_key", "customer", "group_name", "item_name", "po_number", "aag_season",
+             "customer_season", "cancelled", "state", "status", "monday_item_id", "attempts"],
+            removed,
+        )
+    )
+
+
+def _item_operations(connection, store: StateStore, run_id: int, on_removed: RemovalPolicy,
+                     on_cancelled: CancelledPolicy) -> None:
+    staged = store.tables.staged_items
+    archive_cancelled = on_cancelled == "archive"
+    state, cancelled = staged.c.state, staged.c.cancelled
+    whens = [(state == DiffState.REMOVED.value, _REMOVAL_OPERATION[on_removed].value)]
+    if archive_cancelled:
+        whens += [
+            (sa.and_(cancelled == sa.true(), state == DiffState.NEW.value), Operation.NONE.value),
+            (cancelled == sa.true(), Operation.ARCHIVE.value),
+        ]
+    whens += [
+        (state == DiffState.NEW.value, Operation.CREATE.value),
+        (state == DiffState.CHANGED.value, Operation.UPDATE.value),
+    ]
+    connection.execute(
+        sa.update(staged).where(staged.c.run_id == run_id).values(
+            operation=sa.case(*whens, else_=Operation.NONE.value)
+        )
+    )
+
+
+def _diff_subitems(connection, store: StateStore, run_id: int, board_id: str) -> None:
+    staged, synced = store.tables.staged_subitems, store.tables.synced_subitems
+    mirror = sa.select(sa.literal(1)).where(
+        synced.c.board_id == board_id, synced.c.item_key == staged.c.item_key, synced.c.size == staged.c.size
+    )
+    same_quantity = mirror.where(synced.c.quantity == staged.c.quantity)
+    connection.execute(
+        sa.update(staged).where(staged.c.run_id == run_id).values(
+            state=sa.case(
+                (~mirror.exists(), DiffState.NEW.value),
+                (same_quantity.exists(), DiffState.UNCHANGED.value),
+                else_=DiffState.CHANGED.value,
+            )
+        )
+    )
+
+
+def _removed_subitems(connection, store: StateStore, run_id: int, board_id: str) -> None:
+    """Sizes in the mirror whose order line is still staged (and stays) but no longer has that size."""
+    tables = store.tables
+    staged_items, staged, synced = tables.staged_items, tables.staged_subitems, tables.synced_subitems
+    parent_stays = sa.select(sa.literal(1)).where(
+        staged_items.c.run_id == run_id, staged_items.c.item_key == synced.c.item_key,
+        staged_items.c.state != DiffState.REMOVED.value,
+    ).exists()
+    size_staged = sa.select(sa.literal(1)).where(
+        staged.c.run_id == run_id, staged.c.item_key == synced.c.item_key, staged.c.size == synced.c.size,
+    ).exists()
+    parent_customer = (
+        sa.select(staged_items.c.customer)
+        .where(staged_items.c.run_id == run_id, staged_items.c.item_key == synced.c.item_key)
+        .scalar_subquery()
+    )
+    removed = sa.select(
+        sa.literal(run_id), synced.c.item_key, synced.c.size, parent_customer, synced.c.name, synced.c.quantity,
+        sa.literal(DiffState.REMOVED.value), sa.literal("PENDING"), synced.c.monday_subitem_id, sa.literal(0),
+    ).where(synced.c.board_id == board_id, parent_stays, ~size_staged)
+    connection.execute(
+        sa.insert(staged).from_select(
+            ["run_id", "item_key", "size", "customer", "name", "quantity", "state", "status",
+             "monday_subitem_id", "attempts"],
+            removed,
+        )
+    )
+
+
+def _subitem_operations(connection, store: StateStore, run_id: int, on_removed: RemovalPolicy) -> None:
+    """A subitem follows its parent: nothing to do under an item being archived, deleted or skipped."""
+    staged_items, staged = store.tables.staged_items, store.tables.staged_subitems
+
+    def parent(column: sa.Column) -> sa.ScalarSelect:
+        return (
+            sa.select(column)
+            .where(staged_items.c.run_id == run_id, staged_items.c.item_key == staged.c.item_key)
+            .scalar_subquery()
+        )
+
+    parent_operation, parent_state = parent(staged_items.c.operation), parent(staged_items.c.state)
+    connection.execute(
+        sa.update(staged).where(staged.c.run_id == run_id).values(
+            operation=sa.case(
+                (parent_operation.in_([Operation.ARCHIVE.value, Operation.DELETE.value]), Operation.NONE.value),
+                (sa.and_(parent_state == DiffState.NEW.value, parent_operation == Operation.NONE.value),
+                 Operation.NONE.value),
+                (staged.c.state == DiffState.NEW.value, Operation.CREATE.value),
+                (staged.c.state == DiffState.CHANGED.value, Operation.UPDATE.value),
+                (staged.c.state == DiffState.REMOVED.value, _REMOVAL_OPERATION[on_removed].value),
+                else_=Operation.NONE.value,
+            )
+        )
+    )

@@ -1,0 +1,120 @@
+"""The thin glue for everything before the first API call: extract → transform → stage → diff → plan.
+
+`ordersync plan` is exactly this with a run of kind `plan`; a sync runs it and then applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ordersync.config import Config, state_url
+from ordersync.diff import RemovalScope, diff_run
+from ordersync.plan import Plan, build_plan
+from ordersync.source import (
+    Filters,
+    SourceTable,
+    canonical_customer,
+    canonical_customers,
+    create_source_engine,
+    extract_order_lines,
+    open_source,
+)
+from ordersync.staging import StagingResult, stage_run
+from ordersync.state import RunKind, RunStatus, StateStore
+from ordersync.transform import rules_from_config, transform_order_line
+
+UNASSIGNED_BOARD = "unassigned"
+
+
+@dataclass
+class Prepared:
+    run_id: int
+    board_id: str
+    plan: Plan
+    staging: StagingResult
+    source_table: SourceTable
+
+
+@dataclass
+class Databases:
+    source: Engine
+    state: StateStore
+
+    @classmethod
+    def open(cls, config: Config) -> Databases:
+        source = create_source_engine(config.source.url)
+        if state_url(config) == config.source.url:
+            store = StateStore(source, config.state.table_prefix)
+        else:
+            store = StateStore.from_url(state_url(config), config.state.table_prefix)
+        store.ensure_schema()
+        return cls(source, store)
+
+    def close(self) -> None:
+        self.state.engine.dispose()
+        self.source.dispose()
+
+
+def removal_scope(config: Config, filters: Filters) -> RemovalScope | None:
+    """The mirror rows a run speaks for; None when it cannot know what was removed (--limit, retry)."""
+    if not filters.covers_whole_scope:
+        return None
+    lookup = canonical_customers(config.customers)
+    return RemovalScope(
+        customers=tuple(sorted({canonical_customer(name, lookup) for name in filters.customers})),
+        exclude_customers=tuple(sorted({canonical_customer(name, lookup) for name in filters.exclude_customers})),
+        po_numbers=tuple(value.strip() for value in filters.po_numbers),
+        aag_seasons=tuple(value.strip() for value in filters.aag_seasons),
+        customer_seasons=tuple(value.strip() for value in filters.customer_seasons),
+    )
+
+
+def prepare(config: Config, databases: Databases, filters: Filters, *, kind: RunKind,
+            board_id: str | None = None, progress: Callable[[int], None] | None = None) -> Prepared:
+    """Start a run and take it up to its plan. Bad rows are recorded in the errors table, never dropped."""
+    board = board_id or config.monday.board_id or UNASSIGNED_BOARD
+    source_table = open_source(databases.source, config)
+    rules = rules_from_config(config, source_table.size_columns)
+    store = databases.state
+    run_id = store.start_run(kind, board, filters.as_dict())
+    try:
+        def transformed():
+            row = 0
+            for chunk in extract_order_lines(databases.source, source_table, config, filters):
+                for order_line in chunk:
+                    row += 1
+                    yield transform_order_line(order_line, rules, row)
+
+        keep = (lambda key: key in filters.item_keys) if filters.item_keys else None
+        staging = stage_run(store, run_id, transformed(), keep=keep, progress=progress)
+        diff_run(store, run_id, board, scope=removal_scope(config, filters),
+                 on_removed=config.items.on_removed, on_cancelled=config.items.on_cancelled)
+        plan = build_plan(store, run_id, board)
+    except BaseException as error:
+        store.set_run_status(run_id, RunStatus.FAILED, message=f"{type(error).__name__}: {error}")
+        raise
+    return Prepared(run_id, board, plan, staging, source_table)
+
+
+def discard_staged_rows(store: StateStore, run_id: int) -> None:
+    """A dry run's staged rows are nobody's input: remove them once its plan is read."""
+    tables = store.tables
+    with store.engine.begin() as connection:
+        for table in (tables.staged_subitems, tables.staged_items):
+            connection.execute(sa.delete(table).where(table.c.run_id == run_id))
+
+
+def plan_only(config: Config, filters: Filters, *, progress: Callable[[int], None] | None = None) -> Prepared:
+    """`ordersync plan`: everything but the writes. Changes nothing a later sync relies on."""
+    databases = Databases.open(config)
+    try:
+        prepared = prepare(config, databases, filters, kind=RunKind.PLAN, progress=progress)
+        databases.state.set_run_status(prepared.run_id, RunStatus.PLANNED, summary=prepared.plan.as_dict())
+        discard_staged_rows(databases.state, prepared.run_id)
+        return prepared
+    finally:
+        databases.close()

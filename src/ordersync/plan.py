@@ -1,0 +1,125 @@
+"""Plan: what a sync of a staged, diffed run will do, per customer — read from the staged tables.
+
+The same counts describe a dry run (`ordersync plan`) and, with `done` counting confirmed
+writes instead of intended ones, the outcome of a sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordersync.state import Operation, StateStore
+
+COUNT_KEYS = ("create", "update", "archive", "unchanged", "failed")
+
+
+def _empty_counts() -> dict[str, int]:
+    return dict.fromkeys(COUNT_KEYS, 0)
+
+
+@dataclass
+class CustomerPlan:
+    customer: str
+    groups_to_create: list[str] = field(default_factory=list)
+    items: dict[str, int] = field(default_factory=_empty_counts)
+    subitems: dict[str, int] = field(default_factory=_empty_counts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "groups": {"create": len(self.groups_to_create), "names": sorted(self.groups_to_create)},
+            "items": dict(self.items),
+            "subitems": dict(self.subitems),
+        }
+
+
+@dataclass
+class Plan:
+    run_id: int
+    customers: dict[str, CustomerPlan]
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        items, subitems = _empty_counts(), _empty_counts()
+        # a fallback group (`check`) can be needed by several customers: it is created once
+        groups = {name for customer in self.customers.values() for name in customer.groups_to_create}
+        for customer in self.customers.values():
+            for key in COUNT_KEYS:
+                items[key] += customer.items[key]
+                subitems[key] += customer.subitems[key]
+        return {"groups": {"create": len(groups)}, "items": items, "subitems": subitems}
+
+    @property
+    def has_writes(self) -> bool:
+        totals = self.totals
+        return bool(totals["groups"]["create"]) or any(
+            totals[kind][key] for kind in ("items", "subitems") for key in ("create", "update", "archive")
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "totals": self.totals,
+            "customers": {name: plan.as_dict() for name, plan in sorted(self.customers.items())},
+        }
+
+
+def _bucket(operation: str | None) -> str:
+    if operation == Operation.CREATE.value:
+        return "create"
+    if operation == Operation.UPDATE.value:
+        return "update"
+    if operation in (Operation.ARCHIVE.value, Operation.DELETE.value):
+        return "archive"
+    return "unchanged"
+
+
+def build_plan(store: StateStore, run_id: int, board_id: str) -> Plan:
+    tables = store.tables
+    customers: dict[str, CustomerPlan] = {}
+
+    def customer_plan(name: str | None) -> CustomerPlan:
+        name = name or "(no customer)"
+        return customers.setdefault(name, CustomerPlan(name))
+
+    with store.engine.connect() as connection:
+        for table, attribute in ((tables.staged_items, "items"), (tables.staged_subitems, "subitems")):
+            rows = connection.execute(
+                sa.select(table.c.customer, table.c.operation, sa.func.count())
+                .where(table.c.run_id == run_id)
+                .group_by(table.c.customer, table.c.operation)
+            ).all()
+            for customer, operation, count in rows:
+                getattr(customer_plan(customer), attribute)[_bucket(operation)] += count
+        errors = tables.errors
+        for customer, count in connection.execute(
+            sa.select(errors.c.customer, sa.func.count(sa.distinct(errors.c.source_row)))
+            .where(errors.c.run_id == run_id, errors.c.stage == "transform")
+            .group_by(errors.c.customer)
+        ).all():
+            customer_plan(customer).items["failed"] += count
+        for customer, group_name in groups_to_create(connection, store, run_id, board_id):
+            customer_plan(customer).groups_to_create.append(group_name)
+    return Plan(run_id, customers)
+
+
+def groups_to_create(connection, store: StateStore, run_id: int, board_id: str) -> list[tuple[str, str]]:
+    """(customer, group name) for groups the run's creates and moves need and the board is not known to have."""
+    tables = store.tables
+    staged, synced, groups = tables.staged_items, tables.synced_items, tables.groups
+    moved = sa.select(sa.literal(1)).where(
+        synced.c.board_id == board_id, synced.c.item_key == staged.c.item_key,
+        synced.c.group_name != staged.c.group_name,
+    ).exists()
+    known = sa.select(sa.literal(1)).where(groups.c.board_id == board_id, groups.c.group_name == staged.c.group_name)
+    rows = connection.execute(
+        sa.select(staged.c.customer, staged.c.group_name).distinct().where(
+            staged.c.run_id == run_id,
+            sa.or_(staged.c.operation == Operation.CREATE.value,
+                   sa.and_(staged.c.operation == Operation.UPDATE.value, moved)),
+            ~known.exists(),
+        ).order_by(staged.c.customer, staged.c.group_name)
+    ).all()
+    return [(customer, group_name) for customer, group_name in rows]

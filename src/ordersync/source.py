@@ -1,0 +1,200 @@
+"""Extract: read order lines from the wide source table, filtered and streamed in chunks.
+
+Filters are bound parameters, never SQL text. Customer filters accept a canonical name or any
+alias: the distinct raw names in the table are folded with the config's alias map first, so
+`--customer GREYSON` also reads rows spelled `GREYSON CLOTHIERS` or `greyson `.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ordersync.config import Config, SizeColumnsConfig, check_source_columns, normalise_name
+from ordersync.errors import ConfigError, SourceError
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What part of the source a run covers. Empty tuples mean "no restriction"."""
+
+    customers: tuple[str, ...] = ()
+    exclude_customers: tuple[str, ...] = ()
+    po_numbers: tuple[str, ...] = ()
+    aag_seasons: tuple[str, ...] = ()
+    customer_seasons: tuple[str, ...] = ()
+    limit: int | None = None
+    item_keys: frozenset[str] = field(default_factory=frozenset)  # `retry`: only these order lines
+
+    @property
+    def is_unfiltered(self) -> bool:
+        return not (self.customers or self.po_numbers or self.aag_seasons or self.customer_seasons
+                    or self.limit or self.item_keys)
+
+    @property
+    def covers_whole_scope(self) -> bool:
+        """True when every row in the filtered scope is read, so a missing row really was removed."""
+        return self.limit is None and not self.item_keys
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "customers": list(self.customers), "exclude_customers": list(self.exclude_customers),
+            "po_numbers": list(self.po_numbers), "aag_seasons": list(self.aag_seasons),
+            "customer_seasons": list(self.customer_seasons), "limit": self.limit,
+            "item_keys": sorted(self.item_keys),
+        }
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """The reflected source table and what ordersync reads from it."""
+
+    table: sa.Table
+    columns: tuple[str, ...]
+    size_columns: tuple[str, ...]
+
+
+_INTEGER_TYPES = (sa.Integer, sa.SmallInteger, sa.BigInteger)
+
+
+def is_integer_type(column_type: sa.types.TypeEngine) -> bool:
+    if isinstance(column_type, _INTEGER_TYPES):
+        return True
+    return isinstance(column_type, sa.Numeric) and (column_type.scale or 0) == 0 and not isinstance(
+        column_type, sa.Float) and column_type.precision is not None
+
+
+def detect_size_columns(columns: Sequence[tuple[str, sa.types.TypeEngine]], sizes: SizeColumnsConfig) -> list[str]:
+    """The size columns: the explicit list, or the integer columns strictly between the two markers."""
+    names = [name for name, _ in columns]
+    if sizes.columns is not None:
+        missing = [name for name in sizes.columns if name not in names]
+        if missing:
+            raise ConfigError("source.sizes.columns names columns the table does not have",
+                              problems=[f"source.sizes.columns: unknown source column {name!r}" for name in missing])
+        return [name for name in sizes.columns if name not in sizes.exclude]
+    assert sizes.between is not None
+    start, end = sizes.between
+    problems = [f"source.sizes.between[{index}]: unknown source column {name!r}"
+                for index, name in enumerate(sizes.between) if name not in names]
+    if problems:
+        raise ConfigError("the size markers are not columns of the table", problems=problems)
+    first, last = names.index(start), names.index(end)
+    if first >= last:
+        raise ConfigError("source.sizes.between: the first marker must come before the second",
+                          problems=[f"source.sizes.between: {start!r} is column {first + 1}, {end!r} is {last + 1}"])
+    excluded = set(sizes.exclude)
+    return [name for name, column_type in columns[first + 1:last]
+            if is_integer_type(column_type) and name not in excluded]
+
+
+def create_source_engine(url: str) -> Engine:
+    try:
+        return sa.create_engine(url, future=True)
+    except Exception as error:
+        raise SourceError(f"cannot use source database {sa.engine.make_url(url).render_as_string()}: {error}",
+                          hint="check [source] url in ordersync.toml") from None
+
+
+def open_source(engine: Engine, config: Config) -> SourceTable:
+    """Reflect the table, check every column the config names, find the size columns."""
+    source = config.source
+    try:
+        inspector = sa.inspect(engine)
+        if not inspector.has_table(source.table, schema=source.db_schema):
+            raise SourceError(
+                f"the source table {source.table!r} does not exist in {engine.url.render_as_string()}",
+                hint="check [source] table, or run `ordersync sample-data` to create the sample table",
+            )
+        metadata = sa.MetaData()
+        table = sa.Table(source.table, metadata, schema=source.db_schema, autoload_with=engine)
+    except sa.exc.OperationalError as error:
+        raise SourceError(f"cannot reach the source database: {error.orig}",
+                          hint="is the database server running and the URL right?") from None
+    columns = [(column.name, column.type) for column in table.columns]
+    check_source_columns(config, (name for name, _ in columns), table=source.table)
+    sizes = detect_size_columns(columns, source.sizes)
+    if not sizes:
+        raise ConfigError("no size columns found",
+                          problems=["source.sizes: no integer column lies between the markers"])
+    return SourceTable(table=table, columns=tuple(name for name, _ in columns), size_columns=tuple(sizes))
+
+
+def canonical_customers(aliases: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """normalised name or alias → canonical name."""
+    lookup: dict[str, str] = {}
+    for canonical, names in aliases.items():
+        for name in [canonical, *names]:
+            lookup[normalise_name(name)] = canonical
+    return lookup
+
+
+def canonical_customer(raw: Any, lookup: Mapping[str, str]) -> str:
+    """The canonical customer for a raw name; an unknown name is kept in its normalised form."""
+    if raw is None:
+        return ""
+    folded = normalise_name(str(raw))
+    return lookup.get(folded, folded)
+
+
+def _text(column: sa.ColumnElement) -> sa.ColumnElement:
+    return sa.func.trim(column)
+
+
+def _raw_customer_names(engine: Engine, source_table: SourceTable, customer_column: str,
+                        wanted: set[str], lookup: Mapping[str, str]) -> list[str]:
+    """The raw spellings in the table that fold onto one of the wanted canonical customers."""
+    column = source_table.table.c[customer_column]
+    with engine.connect() as connection:
+        raw_names = connection.execute(sa.select(column).distinct()).scalars().all()
+    return [name for name in raw_names
+            if name is not None and canonical_customer(name, lookup) in wanted]
+
+
+def build_query(engine: Engine, source_table: SourceTable, config: Config, filters: Filters) -> sa.Select:
+    """SELECT for the filtered order lines, in a stable order (so --limit picks the same rows each time)."""
+    source = config.source
+    table = source_table.table
+    lookup = canonical_customers(config.customers)
+    query = sa.select(table)
+    customer = table.c[source.customer_column]
+    if filters.customers:
+        wanted = {canonical_customer(name, lookup) for name in filters.customers}
+        raw = _raw_customer_names(engine, source_table, source.customer_column, wanted, lookup)
+        query = query.where(customer.in_(raw) if raw else sa.false())
+    if filters.exclude_customers:
+        unwanted = {canonical_customer(name, lookup) for name in filters.exclude_customers}
+        raw = _raw_customer_names(engine, source_table, source.customer_column, unwanted, lookup)
+        if raw:
+            query = query.where(sa.or_(customer.is_(None), customer.not_in(raw)))
+    for values, column_name in (
+        (filters.po_numbers, source.po_column),
+        (filters.aag_seasons, source.aag_season_column),
+        (filters.customer_seasons, source.customer_season_column),
+    ):
+        if values:
+            query = query.where(_text(table.c[column_name]).in_([value.strip() for value in values]))
+    order = [customer, *(table.c[name] for name in source.business_key)]
+    query = query.order_by(*order)
+    if filters.limit is not None:
+        query = query.limit(filters.limit)
+    return query
+
+
+def extract_order_lines(engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
+                        *, chunk_size: int | None = None) -> Iterator[list[dict[str, Any]]]:
+    """Stream the filtered order lines as chunks of dicts keyed by source column name."""
+    size = chunk_size or config.source.chunk_size
+    query = build_query(engine, source_table, config, filters)
+    names = [column.name for column in source_table.table.columns]
+    try:
+        with engine.connect() as connection:
+            result = connection.execution_options(stream_results=True, yield_per=size).execute(query)
+            for partition in result.partitions(size):
+                yield [dict(zip(names, row, strict=True)) for row in partition]
+    except sa.exc.OperationalError as error:
+        raise SourceError(f"reading the source table failed: {error.orig}") from None

@@ -1,0 +1,126 @@
+"""Stage: bulk-insert a run's transformed items and subitems, and record its bad rows.
+
+Rows arrive as a stream and are written in batches, so memory stays flat at 100,000+ order
+lines; only the business keys seen so far are kept, to find lines that share a key. Every line
+sharing a key is recorded as an error and none of them is staged: a silent merge would decide
+which of two different order lines the board shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ordersync.state import StateStore, dumps
+from ordersync.transform import RowError, TransformedLine
+
+
+@dataclass
+class StagingResult:
+    order_lines: int = 0
+    items: int = 0
+    subitems: int = 0
+    errors: int = 0
+    duplicate_keys: int = 0
+
+
+def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine | RowError], *,
+              batch_size: int = 2000, keep: Callable[[str], bool] | None = None,
+              progress: Callable[[int], None] | None = None) -> StagingResult:
+    """Write the transform's output under `run_id`; `keep` narrows to some keys (`retry`)."""
+    tables = store.tables
+    outcome = StagingResult()
+    first_row_of: dict[str, int] = {}
+    collided: dict[str, str] = {}  # key → customer
+    items: list[dict] = []
+    subitems: list[dict] = []
+    errors: list[dict] = []
+
+    def flush() -> None:
+        with store.engine.begin() as connection:
+            store.bulk_insert(connection, tables.staged_items, items)
+            store.bulk_insert(connection, tables.staged_subitems, subitems)
+            store.record_errors(connection, run_id, errors)
+        outcome.items += len(items)
+        outcome.subitems += len(subitems)
+        outcome.errors += len(errors)
+        items.clear()
+        subitems.clear()
+        errors.clear()
+        if progress:
+            progress(outcome.order_lines)
+
+    for result in results:
+        if keep is not None:
+            key = result.item.item_key if isinstance(result, TransformedLine) else result.item_key
+            if key is None or not keep(key):
+                continue
+        outcome.order_lines += 1
+        if isinstance(result, RowError):
+            errors.append(result.as_record())
+        else:
+            item = result.item
+            first = first_row_of.setdefault(item.item_key, item.source_row)
+            if first != item.source_row:
+                collided[item.item_key] = item.customer
+                errors.append(RowError(
+                    item.source_row, f"duplicate business key {item.item_key!r}: also on row {first}; "
+                    "neither row is synced until the key is unique", field="business key",
+                    item_key=item.item_key, customer=item.customer).as_record())
+            else:
+                items.append(_item_record(run_id, item))
+                subitems.extend(_subitem_record(run_id, subitem) for subitem in result.subitems)
+        if len(items) + len(errors) >= batch_size or len(subitems) >= batch_size * 10:
+            flush()
+    flush()
+    if collided:
+        outcome.subitems -= _unstage_collisions(store, run_id, collided, first_row_of)
+        outcome.items -= len(collided)
+        outcome.duplicate_keys = len(collided)
+        outcome.errors += len(collided)
+    return outcome
+
+
+def _item_record(run_id: int, item) -> dict:
+    return {
+        "run_id": run_id, "item_key": item.item_key, "customer": item.customer, "group_name": item.group_name,
+        "item_name": item.item_name, "po_number": item.po_number, "aag_season": item.aag_season,
+        "customer_season": item.customer_season, "cancelled": item.cancelled,
+        "column_values": dumps(item.column_values), "row_hash": item.row_hash, "source_row": item.source_row,
+        "state": None, "operation": None, "status": "PENDING", "monday_item_id": None, "attempts": 0,
+    }
+
+
+def _subitem_record(run_id: int, subitem) -> dict:
+    return {
+        "run_id": run_id, "item_key": subitem.item_key, "size": subitem.size, "customer": subitem.customer,
+        "name": subitem.name, "quantity": subitem.quantity, "position": subitem.position,
+        "state": None, "operation": None, "status": "PENDING", "monday_subitem_id": None, "attempts": 0,
+    }
+
+
+def _unstage_collisions(store: StateStore, run_id: int, collided: dict[str, str],
+                        first_row_of: dict[str, int]) -> int:
+    """The first line of each shared key was staged before its twin appeared: take it back out.
+
+    Returns how many staged subitems went with them.
+    """
+    tables = store.tables
+    keys = list(collided)
+    removed_subitems = 0
+    with store.engine.begin() as connection:
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            removed_subitems += connection.execute(sa.delete(tables.staged_subitems).where(
+                tables.staged_subitems.c.run_id == run_id, tables.staged_subitems.c.item_key.in_(chunk))).rowcount
+            connection.execute(sa.delete(tables.staged_items).where(
+                tables.staged_items.c.run_id == run_id, tables.staged_items.c.item_key.in_(chunk)))
+        store.record_errors(connection, run_id, [
+            RowError(first_row_of[key], f"duplicate business key {key!r}: shared with a later row; "
+                     "neither row is synced until the key is unique", field="business key",
+                     item_key=key, customer=customer).as_record()
+            for key, customer in collided.items()
+        ])
+    return removed_subitems

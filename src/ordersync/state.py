@@ -1,0 +1,424 @@
+"""ordersync's own tables (DESIGN §3), one SQLAlchemy Core schema for SQLite, PostgreSQL and SQL Server.
+
+The states a row can be in are declared here, once, and every table is created (and migrated)
+by `StateStore.ensure_schema`. Queries elsewhere use these Table objects and bound parameters only.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import socket
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ordersync.errors import StateError
+
+SCHEMA_VERSION = 1
+
+KEY_LENGTH = 400  # NVARCHAR(400): fits a SQL Server index key (900 bytes) next to the board id
+SIZE_LENGTH = 40
+
+
+class RunStatus(enum.StrEnum):
+    RUNNING = "RUNNING"
+    PLANNED = "PLANNED"  # a dry run: nothing a sync relies on was changed
+    ITEMS_COMPLETED = "ITEMS_COMPLETED"
+    SUBITEMS_COMPLETED = "SUBITEMS_COMPLETED"
+    COMPLETED = "COMPLETED"  # items and subitems both completed
+    FAILED = "FAILED"
+    INTERRUPTED = "INTERRUPTED"  # found RUNNING by a later run: killed or crashed
+
+
+class RunKind(enum.StrEnum):
+    SYNC = "sync"
+    PLAN = "plan"
+    RETRY = "retry"
+
+
+class DiffState(enum.StrEnum):
+    NEW = "NEW"
+    CHANGED = "CHANGED"
+    UNCHANGED = "UNCHANGED"
+    REMOVED = "REMOVED"
+
+
+class Operation(enum.StrEnum):
+    """What the plan does with a staged row."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    ARCHIVE = "archive"
+    DELETE = "delete"
+    NONE = "none"
+
+
+class RowStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    DONE = "DONE"
+    ERROR = "ERROR"
+
+
+class IntentStatus(enum.StrEnum):
+    OPEN = "OPEN"  # committed before the request; the outcome is not known yet
+    CONFIRMED = "CONFIRMED"  # the response carried the new id
+    FAILED = "FAILED"  # the API refused it: nothing was created
+    ADOPTED = "ADOPTED"  # resolved later: found on the board and adopted
+    ABSENT = "ABSENT"  # resolved later: not on the board, so never created
+
+
+class IntentOperation(enum.StrEnum):
+    CREATE_GROUP = "create_group"
+    CREATE_ITEM = "create_item"
+    CREATE_SUBITEM = "create_subitem"
+
+
+class ErrorCategory(enum.StrEnum):
+    SOURCE = "source"
+    VALIDATION = "validation"
+    RATE_LIMIT = "rate_limit"
+    AUTH = "auth"
+    NOT_FOUND = "not_found"
+    SERVER = "server"
+    NETWORK = "network"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _key() -> sa.Unicode:
+    return sa.Unicode(KEY_LENGTH)
+
+
+@dataclass(frozen=True)
+class StateTables:
+    """The Table objects, named with the configured prefix."""
+
+    metadata: sa.MetaData
+    meta: sa.Table
+    runs: sa.Table
+    staged_items: sa.Table
+    staged_subitems: sa.Table
+    synced_items: sa.Table
+    synced_subitems: sa.Table
+    groups: sa.Table
+    errors: sa.Table
+    write_intents: sa.Table
+    locks: sa.Table
+
+
+def build_tables(prefix: str = "ordersync_") -> StateTables:
+    md = sa.MetaData()
+    p = prefix
+    meta = sa.Table(
+        f"{p}meta", md,
+        sa.Column("name", sa.Unicode(100), primary_key=True),
+        sa.Column("value", sa.Unicode(400), nullable=False),
+    )
+    runs = sa.Table(
+        f"{p}runs", md,
+        sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("kind", sa.Unicode(20), nullable=False),
+        sa.Column("board_id", sa.Unicode(20)),
+        sa.Column("status", sa.Unicode(30), nullable=False),
+        sa.Column("filters", sa.UnicodeText, nullable=False, default="{}"),
+        sa.Column("started_at", sa.DateTime, nullable=False),
+        sa.Column("items_completed_at", sa.DateTime),
+        sa.Column("subitems_completed_at", sa.DateTime),
+        sa.Column("finished_at", sa.DateTime),
+        sa.Column("heartbeat_at", sa.DateTime),
+        sa.Column("owner", sa.Unicode(200)),
+        sa.Column("progress", sa.UnicodeText),  # JSON: what the apply stage has done so far
+        sa.Column("summary", sa.UnicodeText),  # JSON: counts per customer when finished
+        sa.Column("message", sa.UnicodeText),
+    )
+    staged_items = sa.Table(
+        f"{p}staged_items", md,
+        sa.Column("run_id", sa.Integer, primary_key=True),
+        sa.Column("item_key", _key(), primary_key=True),
+        sa.Column("customer", sa.Unicode(200), nullable=False),
+        sa.Column("group_name", sa.Unicode(255)),
+        sa.Column("item_name", sa.Unicode(255)),
+        sa.Column("po_number", sa.Unicode(200)),
+        sa.Column("aag_season", sa.Unicode(200)),
+        sa.Column("customer_season", sa.Unicode(200)),
+        sa.Column("cancelled", sa.Boolean, nullable=False, default=False),
+        sa.Column("column_values", sa.UnicodeText),
+        sa.Column("row_hash", sa.Unicode(64)),
+        sa.Column("source_row", sa.Integer),
+        sa.Column("state", sa.Unicode(12)),
+        sa.Column("operation", sa.Unicode(12)),
+        sa.Column("status", sa.Unicode(12), nullable=False, default=RowStatus.PENDING.value),
+        sa.Column("monday_item_id", sa.Unicode(20)),
+        sa.Column("attempts", sa.Integer, nullable=False, default=0),
+        sa.Index(f"ix_{p}staged_items_customer", "run_id", "customer"),
+    )
+    staged_subitems = sa.Table(
+        f"{p}staged_subitems", md,
+        sa.Column("run_id", sa.Integer, primary_key=True),
+        sa.Column("item_key", _key(), primary_key=True),
+        sa.Column("size", sa.Unicode(SIZE_LENGTH), primary_key=True),
+        sa.Column("customer", sa.Unicode(200), nullable=False),
+        sa.Column("name", sa.Unicode(255)),
+        sa.Column("quantity", sa.Integer),
+        sa.Column("position", sa.Integer),  # the size's place in the table: subitems are created in this order
+        sa.Column("state", sa.Unicode(12)),
+        sa.Column("operation", sa.Unicode(12)),
+        sa.Column("status", sa.Unicode(12), nullable=False, default=RowStatus.PENDING.value),
+        sa.Column("monday_subitem_id", sa.Unicode(20)),
+        sa.Column("attempts", sa.Integer, nullable=False, default=0),
+        sa.Index(f"ix_{p}staged_subitems_customer", "run_id", "customer"),
+    )
+    synced_items = sa.Table(
+        f"{p}synced_items", md,
+        sa.Column("board_id", sa.Unicode(20), primary_key=True),
+        sa.Column("item_key", _key(), primary_key=True),
+        sa.Column("monday_item_id", sa.Unicode(20), nullable=False),
+        sa.Column("customer", sa.Unicode(200), nullable=False),
+        sa.Column("group_name", sa.Unicode(255)),
+        sa.Column("group_id", sa.Unicode(100)),
+        sa.Column("item_name", sa.Unicode(255)),
+        sa.Column("po_number", sa.Unicode(200)),
+        sa.Column("aag_season", sa.Unicode(200)),
+        sa.Column("customer_season", sa.Unicode(200)),
+        sa.Column("cancelled", sa.Boolean, nullable=False, default=False),
+        sa.Column("column_values", sa.UnicodeText),
+        sa.Column("row_hash", sa.Unicode(64)),
+        sa.Column("run_id", sa.Integer),
+        sa.Column("synced_at", sa.DateTime, nullable=False),
+        sa.Index(f"ix_{p}synced_items_monday_id", "monday_item_id"),
+        sa.Index(f"ix_{p}synced_items_customer", "board_id", "customer"),
+    )
+    synced_subitems = sa.Table(
+        f"{p}synced_subitems", md,
+        sa.Column("board_id", sa.Unicode(20), primary_key=True),
+        sa.Column("item_key", _key(), primary_key=True),
+        sa.Column("size", sa.Unicode(SIZE_LENGTH), primary_key=True),
+        sa.Column("monday_subitem_id", sa.Unicode(20), nullable=False),
+        sa.Column("parent_item_id", sa.Unicode(20), nullable=False),
+        sa.Column("name", sa.Unicode(255)),
+        sa.Column("quantity", sa.Integer),
+        sa.Column("run_id", sa.Integer),
+        sa.Column("synced_at", sa.DateTime, nullable=False),
+    )
+    groups = sa.Table(
+        f"{p}groups", md,
+        sa.Column("board_id", sa.Unicode(20), primary_key=True),
+        sa.Column("group_name", sa.Unicode(255), primary_key=True),
+        sa.Column("group_id", sa.Unicode(100), nullable=False),
+        sa.Column("customer", sa.Unicode(200)),
+        sa.Column("created_by_run", sa.Integer),  # NULL: found on the board, not created by ordersync
+        sa.Column("recorded_at", sa.DateTime, nullable=False),
+    )
+    errors = sa.Table(
+        f"{p}errors", md,
+        sa.Column("error_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("run_id", sa.Integer, nullable=False, index=True),
+        sa.Column("item_key", _key()),
+        sa.Column("size", sa.Unicode(SIZE_LENGTH)),
+        sa.Column("customer", sa.Unicode(200)),
+        sa.Column("source_row", sa.Integer),
+        sa.Column("stage", sa.Unicode(20), nullable=False),
+        sa.Column("category", sa.Unicode(20), nullable=False),
+        sa.Column("field", sa.Unicode(255)),
+        sa.Column("message", sa.UnicodeText, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, default=1),
+        sa.Column("payload", sa.UnicodeText),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+    )
+    write_intents = sa.Table(
+        f"{p}write_intents", md,
+        sa.Column("intent_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("run_id", sa.Integer, nullable=False),
+        sa.Column("board_id", sa.Unicode(20), nullable=False),
+        sa.Column("operation", sa.Unicode(20), nullable=False),
+        sa.Column("item_key", _key()),
+        sa.Column("size", sa.Unicode(SIZE_LENGTH)),
+        sa.Column("group_name", sa.Unicode(255)),
+        sa.Column("parent_item_id", sa.Unicode(20)),
+        sa.Column("idempotency_key", sa.Unicode(100)),
+        sa.Column("status", sa.Unicode(12), nullable=False),
+        sa.Column("monday_id", sa.Unicode(100)),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("settled_at", sa.DateTime),
+        sa.Index(f"ix_{p}write_intents_open", "board_id", "status"),
+    )
+    locks = sa.Table(
+        f"{p}locks", md,
+        sa.Column("board_id", sa.Unicode(20), primary_key=True),
+        sa.Column("run_id", sa.Integer),
+        sa.Column("owner", sa.Unicode(200), nullable=False),
+        sa.Column("acquired_at", sa.DateTime, nullable=False),
+        sa.Column("heartbeat_at", sa.DateTime, nullable=False),
+    )
+    return StateTables(md, meta, runs, staged_items, staged_subitems, synced_items, synced_subitems,
+                       groups, errors, write_intents, locks)
+
+
+def process_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def dumps(value: Any) -> str:
+    """JSON as stored in the state tables: stable key order so equal values compare equal."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def create_state_engine(url: str) -> Engine:
+    """An engine for ordersync's tables. SQLite gets WAL and a busy timeout so a dashboard can read during a sync."""
+    kwargs: dict[str, Any] = {"future": True}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"timeout": 30}
+    elif url.startswith("mssql+pyodbc"):
+        kwargs["fast_executemany"] = True
+    try:
+        engine = sa.create_engine(url, **kwargs)
+    except Exception as error:  # bad URL or missing driver: say which, never echo a password
+        raise StateError(f"cannot use state database {sa.engine.make_url(url).render_as_string()}: {error}",
+                         hint="check [state] url (or [source] url) in ordersync.toml") from None
+    if engine.dialect.name == "sqlite":
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+    return engine
+
+
+class StateStore:
+    """Access to the state tables through one engine."""
+
+    def __init__(self, engine: Engine, prefix: str = "ordersync_") -> None:
+        self.engine = engine
+        self.tables = build_tables(prefix)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "ordersync_") -> StateStore:
+        return cls(create_state_engine(url), prefix)
+
+    def ensure_schema(self) -> None:
+        """Create missing tables; refuse a schema newer than this code knows."""
+        try:
+            self.tables.metadata.create_all(self.engine)
+            with self.engine.begin() as connection:
+                meta = self.tables.meta
+                found = connection.execute(
+                    sa.select(meta.c.value).where(meta.c.name == "schema_version")
+                ).scalar_one_or_none()
+                if found is None:
+                    connection.execute(sa.insert(meta).values(name="schema_version", value=str(SCHEMA_VERSION)))
+                elif int(found) > SCHEMA_VERSION:
+                    raise StateError(
+                        f"the state tables have schema version {found}, this ordersync knows {SCHEMA_VERSION}",
+                        hint="upgrade ordersync",
+                    )
+        except sa.exc.OperationalError as error:
+            raise StateError(f"cannot reach the state database: {error.orig}",
+                             hint="is the database server running and the URL right?") from None
+
+    # -- bulk load ---------------------------------------------------------------------------
+    def bulk_insert(self, connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Each engine's fast path: PostgreSQL COPY, SQL Server fast_executemany, SQLite executemany."""
+        if not rows:
+            return
+        if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+            _copy_rows(connection, table, rows)
+        else:
+            connection.execute(sa.insert(table), list(rows))
+
+    # -- runs --------------------------------------------------------------------------------
+    def start_run(self, kind: RunKind, board_id: str | None, filters: Mapping[str, Any]) -> int:
+        runs = self.tables.runs
+        now = utcnow()
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                sa.insert(runs).values(
+                    kind=kind.value, board_id=board_id, status=RunStatus.RUNNING.value,
+                    filters=dumps(dict(filters)), started_at=now, heartbeat_at=now, owner=process_owner(),
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def set_run_status(self, run_id: int, status: RunStatus, *, message: str | None = None,
+                       summary: Mapping[str, Any] | None = None) -> None:
+        """The one way a run changes state. Terminal states stamp `finished_at`."""
+        runs = self.tables.runs
+        values: dict[str, Any] = {"status": status.value, "heartbeat_at": utcnow()}
+        if status is RunStatus.ITEMS_COMPLETED:
+            values["items_completed_at"] = utcnow()
+        if status in (RunStatus.SUBITEMS_COMPLETED, RunStatus.COMPLETED):
+            values["subitems_completed_at"] = utcnow()
+        if status in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.PLANNED, RunStatus.INTERRUPTED):
+            values["finished_at"] = utcnow()
+        if message is not None:
+            values["message"] = message
+        if summary is not None:
+            values["summary"] = dumps(summary)
+        with self.engine.begin() as connection:
+            connection.execute(sa.update(runs).where(runs.c.run_id == run_id).values(**values))
+
+    def record_progress(self, run_id: int, progress: Mapping[str, Any]) -> None:
+        runs = self.tables.runs
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.update(runs).where(runs.c.run_id == run_id).values(progress=dumps(progress), heartbeat_at=utcnow())
+            )
+
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        runs = self.tables.runs
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(runs).where(runs.c.run_id == run_id)).mappings().first()
+        return dict(row) if row else None
+
+    def mark_interrupted_runs(self, board_id: str | None, *, except_run: int) -> list[int]:
+        """Runs still RUNNING on this board whose process is gone become INTERRUPTED."""
+        runs = self.tables.runs
+        with self.engine.begin() as connection:
+            stale = connection.execute(
+                sa.select(runs.c.run_id).where(
+                    runs.c.status == RunStatus.RUNNING.value,
+                    runs.c.run_id != except_run,
+                    runs.c.board_id == board_id if board_id is not None else runs.c.board_id.is_(None),
+                )
+            ).scalars().all()
+            if stale:
+                connection.execute(
+                    sa.update(runs).where(runs.c.run_id.in_(stale)).values(
+                        status=RunStatus.INTERRUPTED.value, finished_at=utcnow(),
+                        message="found unfinished by a later run (killed or crashed); its work is resumed",
+                    )
+                )
+        return list(stale)
+
+    # -- errors ------------------------------------------------------------------------------
+    def record_errors(self, connection: Connection, run_id: int, errors: Iterable[Mapping[str, Any]]) -> int:
+        rows = [
+            {"run_id": run_id, "created_at": utcnow(), "attempts": 1, **error}
+            for error in errors
+        ]
+        if rows:
+            connection.execute(sa.insert(self.tables.errors), rows)
+        return len(rows)
+
+
+def _copy_rows(connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """PostgreSQL COPY through psycopg 3: values travel as data, never as SQL text."""
+    names = list(rows[0].keys())
+    preparer = connection.dialect.identifier_preparer
+    statement = "COPY {} ({}) FROM STDIN".format(
+        preparer.format_table(table), ", ".join(preparer.quote(name) for name in names)
+    )
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in names])
+

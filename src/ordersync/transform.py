@@ -1,0 +1,393 @@
+"""Transform: one order line → one item (name, group, Monday column values, row hash) and its size subitems.
+
+Pure functions over plain data, no I/O. A line that cannot become an item comes back as a
+`RowError` naming the field and the reason; the caller records it and goes on.
+
+Normalisation, applied to every source value before anything else:
+- NULL, an empty or blank string, float NaN, and the strings "nan", "nat", "none", "null"
+  (any case, as left by spreadsheet and dataframe exports) are empty. An empty value is never
+  written as text: the board cell stays empty.
+- strings are trimmed (trailing spaces in the source do not become different labels).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ordersync.config import ColumnMapping, Config, template_fields
+from ordersync.source import canonical_customer, canonical_customers
+from ordersync.state import KEY_LENGTH
+
+KEY_SEPARATOR = " | "
+MAX_ITEM_NAME = 255
+MAX_LONG_TEXT = 2000
+_EMPTY_STRINGS = {"", "nan", "nat", "none", "null"}
+
+
+# -- the data crossing the seams ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ItemRow:
+    item_key: str
+    customer: str
+    group_name: str
+    item_name: str
+    po_number: str | None
+    aag_season: str | None
+    customer_season: str | None
+    cancelled: bool
+    column_values: dict[str, Any]
+    row_hash: str
+    source_row: int
+
+
+@dataclass(frozen=True)
+class SubitemRow:
+    item_key: str
+    customer: str
+    size: str
+    name: str
+    quantity: int
+    position: int
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why an order line (or one of its values) could not be synced."""
+
+    source_row: int
+    reason: str
+    field: str | None = None
+    item_key: str | None = None
+    customer: str | None = None
+    category: str = "validation"
+    row_fields: tuple[tuple[str, str | None], ...] = ()  # what identifies the line to a person
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "source_row": self.source_row, "item_key": self.item_key, "customer": self.customer,
+            "field": self.field, "message": self.reason, "category": self.category, "stage": "transform",
+            "payload": json.dumps(dict(self.row_fields), ensure_ascii=False) if self.row_fields else None,
+        }
+
+
+@dataclass(frozen=True)
+class TransformedLine:
+    item: ItemRow
+    subitems: tuple[SubitemRow, ...]
+
+
+@dataclass(frozen=True)
+class TransformRules:
+    """Everything the transform needs, resolved once from the config and the source table."""
+
+    business_key: tuple[str, ...]
+    customer_column: str
+    po_column: str
+    aag_season_column: str
+    customer_season_column: str
+    order_type_column: str
+    cancelled_values: frozenset[str]
+    customer_lookup: Mapping[str, str]
+    group_rules: tuple[str, ...]
+    group_fallback: str
+    name_fields: tuple[str, ...]
+    name_separator: str
+    columns: tuple[ColumnMapping, ...]
+    hash_columns: tuple[str, ...]
+    size_columns: tuple[str, ...]
+    subitem_name: str
+    subitems_enabled: bool = True
+
+
+def rules_from_config(config: Config, size_columns: Sequence[str]) -> TransformRules:
+    source = config.source
+    return TransformRules(
+        business_key=tuple(source.business_key),
+        customer_column=source.customer_column,
+        po_column=source.po_column,
+        aag_season_column=source.aag_season_column,
+        customer_season_column=source.customer_season_column,
+        order_type_column=source.order_type_column,
+        cancelled_values=frozenset(value.upper() for value in source.cancelled_values),
+        customer_lookup=canonical_customers(config.customers),
+        group_rules=tuple(config.groups.rules),
+        group_fallback=config.groups.fallback,
+        name_fields=tuple(config.items.name_fields),
+        name_separator=config.items.separator,
+        columns=tuple(config.columns),
+        hash_columns=tuple(config.hash_columns()),
+        size_columns=tuple(size_columns),
+        subitem_name=config.subitems.name,
+        subitems_enabled=config.subitems.enabled,
+    )
+
+
+# -- values -------------------------------------------------------------------------------------
+
+def clean(value: Any) -> Any:
+    """A source value normalised: None for every kind of empty, trimmed strings, everything else as is."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, str):
+        stripped = value.strip()
+        return None if stripped.lower() in _EMPTY_STRINGS else stripped
+    return value
+
+
+def as_text(value: Any) -> str | None:
+    """The display text of a clean value: dates as ISO, integral numbers without a trailing `.0`."""
+    value = clean(value)
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, Decimal):
+        return format_number(value)
+    return str(value)
+
+
+def format_number(number: Decimal) -> str:
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def parse_number(value: Any) -> Decimal:
+    """A number from an int, float, Decimal or a string like "12.50", "1,234.5", "$12"; else ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    if isinstance(value, float):
+        if math.isinf(value):
+            raise ValueError(f"{value!r} is not a finite number")
+        return Decimal(repr(value))
+    text = str(value).strip().replace(",", "")
+    if text.startswith("$"):
+        text = text[1:]
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{str(value)!r} is not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"{str(value)!r} is not a finite number")
+    return number
+
+
+def parse_date(value: Any) -> tuple[str, str | None]:
+    """(YYYY-MM-DD, HH:MM:SS or None) from a date, datetime or ISO string; else ValueError."""
+    if isinstance(value, dt.datetime):
+        time = None if value.time() == dt.time(0) else value.time().replace(microsecond=0).isoformat()
+        return value.date().isoformat(), time
+    if isinstance(value, dt.date):
+        return value.isoformat(), None
+    text = str(value).strip()
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+    return parse_date(parsed)
+
+
+def encode_value(value: Any, mapping: ColumnMapping) -> Any:
+    """The Monday column value for a clean source value, or None when the cell stays empty.
+
+    Raises ValueError with a reason a person can act on when the column type cannot take it.
+    """
+    value = clean(value)
+    if value is None:
+        return None
+    kind = mapping.type
+    if kind == "numbers":
+        return format_number(parse_number(value))
+    if kind == "date":
+        day, time = parse_date(value)
+        return {"date": day, "time": time} if time else {"date": day}
+    text = as_text(value)
+    assert text is not None
+    if mapping.transform == "upper":
+        text = text.upper()
+    elif mapping.transform == "lower":
+        text = text.lower()
+    if kind == "text":
+        return text
+    if kind == "long_text":
+        if len(text) > MAX_LONG_TEXT:
+            raise ValueError(f"is {len(text):,} characters; a long text column takes at most {MAX_LONG_TEXT:,}")
+        return {"text": text}
+    if kind == "status":
+        return {"label": text}
+    if kind == "dropdown":
+        if "," in text:
+            raise ValueError(f"{text!r} contains a comma, which Monday reads as two dropdown labels")
+        return {"labels": [text]}
+    raise ValueError(f"column type {kind!r} is not supported")  # pragma: no cover - config forbids it
+
+
+def parse_quantity(value: Any) -> int:
+    """A size quantity: a whole number ≥ 0 (0 or empty means "not ordered"); else ValueError."""
+    value = clean(value)
+    if value is None:
+        return 0
+    number = parse_number(value)
+    if number != number.to_integral_value():
+        raise ValueError(f"{as_text(value)!r} is not a whole number of pieces")
+    if number < 0:
+        raise ValueError(f"{as_text(value)!r} is negative")
+    return int(number)
+
+
+# -- names and keys -----------------------------------------------------------------------------
+
+def business_key(order_line: Mapping[str, Any], key_columns: Sequence[str]) -> tuple[str | None, str | None]:
+    """(key, None) or (None, the first empty key column)."""
+    parts = []
+    for column in key_columns:
+        text = as_text(order_line.get(column))
+        if text is None:
+            return None, column
+        parts.append(text)
+    return KEY_SEPARATOR.join(parts), None
+
+
+def fill_template(template: str, values: Mapping[str, str | None]) -> str | None:
+    """The template with its fields filled, or None when any field is empty."""
+    filled = {}
+    for name in template_fields(template):
+        value = values.get(name)
+        if not value:
+            return None
+        filled[name] = value
+    return " ".join(template.format_map(filled).split())
+
+
+def group_name(values: Mapping[str, str | None], rules: Sequence[str], fallback: str) -> str:
+    """The first rule whose fields are all filled, e.g. `GREYSON 2025 FALL`; else the fallback."""
+    for rule in rules:
+        name = fill_template(rule, values)
+        if name:
+            return name
+    return fallback
+
+
+def item_name(values: Mapping[str, str | None], fields: Sequence[str], separator: str) -> str:
+    """The non-empty name fields joined by the separator (empty fields are skipped, not doubled)."""
+    return separator.join(value for value in (values.get(name) for name in fields) if value)
+
+
+def row_hash(name: str, group: str, hashed: Mapping[str, str | None]) -> str:
+    payload = json.dumps({"name": name, "group": group, "values": dict(sorted(hashed.items()))},
+                         sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def subitem_name(template: str, size: str) -> str:
+    return template.format(size=size)
+
+
+# -- the transform ------------------------------------------------------------------------------
+
+IDENTIFYING_COLUMNS = ("record_uuid",)
+
+
+def identify(order_line: Mapping[str, Any], rules: TransformRules) -> tuple[tuple[str, str | None], ...]:
+    """The values a person finds a source row by: customer, PO, key columns, and its uuid if it has one."""
+    columns = dict.fromkeys([rules.customer_column, rules.po_column, *rules.business_key, *IDENTIFYING_COLUMNS])
+    return tuple((column, as_text(order_line.get(column))) for column in columns if column in order_line)
+
+
+def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
+                         source_row: int) -> TransformedLine | RowError:
+    """One order line → its item and size subitems, or the reason it cannot be synced."""
+    key, missing = business_key(order_line, rules.business_key)
+    customer = canonical_customer(clean(order_line.get(rules.customer_column)), rules.customer_lookup) or None
+
+    def error(column: str | None, reason: str, item_key: str | None = key) -> RowError:
+        return RowError(source_row, reason, field=column, item_key=item_key, customer=customer,
+                        row_fields=identify(order_line, rules))
+
+    if key is None:
+        return error(missing, f"no business key: {missing} is empty")
+    if len(key) > KEY_LENGTH:
+        return error(rules.business_key[0], f"business key is {len(key)} characters; at most {KEY_LENGTH} fit",
+                     item_key=None)
+    if not customer:
+        return error(rules.customer_column, f"no customer: {rules.customer_column} is empty")
+
+    texts: dict[str, str | None] = {}
+
+    def text_of(column: str) -> str | None:
+        if column not in texts:
+            texts[column] = customer if column == rules.customer_column else as_text(order_line.get(column))
+        return texts[column]
+
+    column_values: dict[str, Any] = {}
+    for mapping in rules.columns:
+        raw = customer if mapping.source == rules.customer_column else order_line.get(mapping.source)
+        try:
+            encoded = encode_value(raw, mapping)
+        except ValueError as problem:
+            return error(mapping.source, f"{mapping.source} → {mapping.id} ({mapping.type}): {problem}")
+        if encoded is not None:
+            column_values[mapping.id] = encoded
+
+    values = {name: text_of(name) for name in {*_group_fields(rules), *rules.name_fields}}
+    group = group_name(values, rules.group_rules, rules.group_fallback)
+    name = item_name(values, rules.name_fields, rules.name_separator)
+    if not name:
+        return error(rules.name_fields[0], "the item name is empty: every name field is empty")
+    if len(name) > MAX_ITEM_NAME:
+        return error(rules.name_fields[0],
+                     f"the item name is {len(name)} characters; Monday takes 1 to {MAX_ITEM_NAME}")
+
+    subitems: list[SubitemRow] = []
+    for position, size in enumerate(rules.size_columns):
+        try:
+            quantity = parse_quantity(order_line.get(size))
+        except ValueError as problem:
+            return error(size, f"size {size}: {problem}")
+        if quantity > 0 and rules.subitems_enabled:
+            label = subitem_name(rules.subitem_name, size)
+            subitems.append(SubitemRow(key, customer, size, label, quantity, position))
+
+    order_type = text_of(rules.order_type_column)
+    item = ItemRow(
+        item_key=key,
+        customer=customer,
+        group_name=group,
+        item_name=name,
+        po_number=text_of(rules.po_column),
+        aag_season=text_of(rules.aag_season_column),
+        customer_season=text_of(rules.customer_season_column),
+        cancelled=bool(order_type) and order_type.upper() in rules.cancelled_values,
+        column_values=column_values,
+        row_hash=row_hash(name, group, {column: text_of(column) for column in rules.hash_columns}),
+        source_row=source_row,
+    )
+    return TransformedLine(item, tuple(subitems))
+
+
+def _group_fields(rules: TransformRules) -> set[str]:
+    return {name for rule in rules.group_rules for name in template_fields(rule)}
+
+
+def transform_order_lines(order_lines: Iterable[Mapping[str, Any]], rules: TransformRules,
+                          *, first_row: int = 1) -> Iterator[TransformedLine | RowError]:
+    """Transform a stream of order lines, numbering them from `first_row` (as reports show them)."""
+    for offset, order_line in enumerate(order_lines):
+        yield transform_order_line(order_line, rules, first_row + offset)
