@@ -480,7 +480,9 @@ def load_token(monday: MondayConfig) -> SecretStr:
     value = os.environ.get(monday.token_env, "").strip()
     if not value and monday.token_file:
         try:
-            value = Path(monday.token_file).read_text(encoding="utf-8").strip()
+            value = Path(monday.token_file).expanduser().read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            value = ""
         except OSError as error:
             raise ConfigError(f"monday.token_file: cannot read {monday.token_file}: {error.strerror}") from None
     if not value:

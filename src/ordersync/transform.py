@@ -28,6 +28,7 @@ from ordersync.state import KEY_LENGTH
 KEY_SEPARATOR = " | "
 MAX_ITEM_NAME = 255
 MAX_LONG_TEXT = 2000
+MAX_NUMBER_DIGITS = 15  # beyond this a float on the board would not hold the value
 _EMPTY_STRINGS = {"", "nan", "nat", "none", "null"}
 
 
@@ -101,10 +102,11 @@ class TransformRules:
     name_fields: tuple[str, ...]
     name_separator: str
     columns: tuple[ColumnMapping, ...]
-    hash_columns: tuple[str, ...]
+    hash_columns: frozenset[str]
     size_columns: tuple[str, ...]
     subitem_name: str
     subitems_enabled: bool = True
+    mapped_sources: frozenset[str] = frozenset()
 
 
 def rules_from_config(config: Config, size_columns: Sequence[str]) -> TransformRules:
@@ -123,10 +125,11 @@ def rules_from_config(config: Config, size_columns: Sequence[str]) -> TransformR
         name_fields=tuple(config.items.name_fields),
         name_separator=config.items.separator,
         columns=tuple(config.columns),
-        hash_columns=tuple(config.hash_columns()),
+        hash_columns=frozenset(config.hash_columns()),
         size_columns=tuple(size_columns),
         subitem_name=config.subitems.name,
         subitems_enabled=config.subitems.enabled,
+        mapped_sources=frozenset(column.source for column in config.columns),
     )
 
 
@@ -136,11 +139,14 @@ def clean(value: Any) -> Any:
     """A source value normalised: None for every kind of empty, trimmed strings, everything else as is."""
     if value is None:
         return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
     if isinstance(value, str):
         stripped = value.strip()
         return None if stripped.lower() in _EMPTY_STRINGS else stripped
+    try:
+        if value != value:  # NaN of any kind: float, Decimal, pandas NaT
+            return None
+    except TypeError:
+        pass
     return value
 
 
@@ -186,6 +192,8 @@ def parse_number(value: Any) -> Decimal:
         raise ValueError(f"{str(value)!r} is not a number") from None
     if not number.is_finite():
         raise ValueError(f"{str(value)!r} is not a finite number")
+    if number and number.adjusted() > MAX_NUMBER_DIGITS:
+        raise ValueError(f"{str(value)!r} is too large for a numbers column")
     return number
 
 
@@ -290,7 +298,8 @@ def item_name(values: Mapping[str, str | None], fields: Sequence[str], separator
     return separator.join(value for value in (values.get(name) for name in fields) if value)
 
 
-def row_hash(name: str, group: str, hashed: Mapping[str, str | None]) -> str:
+def row_hash(name: str, group: str, hashed: Mapping[str, Any]) -> str:
+    """Hash of what the board shows: name, group, and the hashed columns as they are encoded for Monday."""
     payload = json.dumps({"name": name, "group": group, "values": dict(sorted(hashed.items()))},
                          sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
@@ -337,6 +346,7 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
         return texts[column]
 
     column_values: dict[str, Any] = {}
+    hashed: dict[str, Any] = {}
     for mapping in rules.columns:
         raw = customer if mapping.source == rules.customer_column else order_line.get(mapping.source)
         try:
@@ -345,6 +355,8 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
             return error(mapping.source, f"{mapping.source} → {mapping.id} ({mapping.type}): {problem}")
         if encoded is not None:
             column_values[mapping.id] = encoded
+        if mapping.source in rules.hash_columns:
+            hashed[mapping.id] = encoded
 
     values = {name: text_of(name) for name in {*_group_fields(rules), *rules.name_fields}}
     group = group_name(values, rules.group_rules, rules.group_fallback)
@@ -365,6 +377,8 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
             label = subitem_name(rules.subitem_name, size)
             subitems.append(SubitemRow(key, customer, size, label, quantity, position))
 
+    for column in rules.hash_columns - rules.mapped_sources:
+        hashed[column] = text_of(column)
     order_type = text_of(rules.order_type_column)
     item = ItemRow(
         item_key=key,
@@ -376,7 +390,7 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
         customer_season=text_of(rules.customer_season_column),
         cancelled=bool(order_type) and order_type.upper() in rules.cancelled_values,
         column_values=column_values,
-        row_hash=row_hash(name, group, {column: text_of(column) for column in rules.hash_columns}),
+        row_hash=row_hash(name, group, hashed),
         source_row=source_row,
     )
     return TransformedLine(item, tuple(subitems))
