@@ -46,9 +46,10 @@ class Plan:
         # a fallback group (`check`) can be needed by several customers: it is created once
         groups = {name for customer in self.customers.values() for name in customer.groups_to_create}
         for customer in self.customers.values():
-            for key in COUNT_KEYS:
-                items[key] += customer.items[key]
-                subitems[key] += customer.subitems[key]
+            for key, count in customer.items.items():
+                items[key] = items.get(key, 0) + count
+            for key, count in customer.subitems.items():
+                subitems[key] = subitems.get(key, 0) + count
         return {"groups": {"create": len(groups)}, "items": items, "subitems": subitems}
 
     @property
@@ -123,3 +124,39 @@ def groups_to_create(connection, store: StateStore, run_id: int, board_id: str) 
         ).order_by(staged.c.customer, staged.c.group_name)
     ).all()
     return [(customer, group_name) for customer, group_name in rows]
+
+
+def build_outcome(store: StateStore, run_id: int) -> Plan:
+    """What a sync actually did, per customer: confirmed writes by operation, and rows that failed."""
+    tables = store.tables
+    customers: dict[str, CustomerPlan] = {}
+
+    def customer_plan(name: str | None) -> CustomerPlan:
+        name = name or "(no customer)"
+        return customers.setdefault(name, CustomerPlan(name))
+
+    with store.engine.connect() as connection:
+        for table, attribute in ((tables.staged_items, "items"), (tables.staged_subitems, "subitems")):
+            rows = connection.execute(
+                sa.select(table.c.customer, table.c.operation, table.c.status, sa.func.count())
+                .where(table.c.run_id == run_id)
+                .group_by(table.c.customer, table.c.operation, table.c.status)
+            ).all()
+            for customer, operation, status, count in rows:
+                counts = getattr(customer_plan(customer), attribute)
+                if status == "ERROR":
+                    counts["failed"] += count
+                elif operation in (None, Operation.NONE.value):
+                    counts["unchanged"] += count
+                elif status == "DONE":
+                    counts[_bucket(operation)] += count
+                else:
+                    counts["pending"] = counts.get("pending", 0) + count
+        errors = tables.errors
+        for customer, count in connection.execute(
+            sa.select(errors.c.customer, sa.func.count(sa.distinct(errors.c.source_row)))
+            .where(errors.c.run_id == run_id, errors.c.stage == "transform")
+            .group_by(errors.c.customer)
+        ).all():
+            customer_plan(customer).items["failed"] += count
+    return Plan(run_id, customers)

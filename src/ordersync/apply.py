@@ -1,0 +1,598 @@
+"""Apply: carry out a run's plan on Monday, one customer at a time, recording every write as it returns.
+
+Per customer, in order: ensure its groups → create items → update items → create subitems →
+update subitems → archive subitems → archive items. Each phase reads its rows from the staged
+tables, packs them into aliased batches and, after each request, records in one transaction
+what Monday confirmed: the synced mirror changes only for confirmed writes. Creates commit
+their write intent before the request (see `ordersync.intents`).
+
+`checkpoint(name)` is called at the points where a crash matters most — "before_request",
+"after_response" (the write happened, nothing is recorded yet), "between_items_and_subitems",
+"after_customer" — so tests can stop the engine exactly there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordersync.board import BoardInfo, placement
+from ordersync.config import ColumnMapping, Config
+from ordersync.errors import MondayError, NotFound, TerminalError, Unauthorized
+from ordersync.intents import (
+    open_intents,
+    record_group,
+    record_synced_item,
+    record_synced_subitem,
+    resolve_open_intents,
+    settle_intent,
+)
+from ordersync.monday.client import MondayClient, Mutation, MutationResult, derive_idempotency_key
+from ordersync.plan import groups_to_create
+from ordersync.state import IntentOperation, IntentStatus, Operation, RowStatus, StateStore, dumps, utcnow
+
+log = logging.getLogger(__name__)
+
+Checkpoint = Callable[[str], None]
+
+
+@dataclass
+class ApplyOptions:
+    skip_subitems: bool = False
+    checkpoint: Checkpoint | None = None
+
+
+@dataclass
+class CustomerResult:
+    customer: str
+    groups_created: list[dict[str, str]] = field(default_factory=list)
+    aborted: str | None = None
+
+
+@dataclass
+class Progress:
+    total: int = 0
+    done: int = 0
+    customer: str | None = None
+    phase: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "done": self.done, "customer": self.customer, "phase": self.phase}
+
+
+class Applier:
+    """Applies one run's staged operations to one board."""
+
+    def __init__(self, config: Config, store: StateStore, client: MondayClient, board: BoardInfo, run_id: int,
+                 options: ApplyOptions | None = None,
+                 on_progress: Callable[[Progress], None] | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.client = client
+        self.board = board
+        self.run_id = run_id
+        self.options = options or ApplyOptions()
+        self.on_progress = on_progress
+        self.progress = Progress()
+        self.mappings: dict[str, ColumnMapping] = {mapping.id: mapping for mapping in config.columns}
+        self.tables = store.tables
+        self.unsettled_intents = False
+
+    # -- bookkeeping ------------------------------------------------------------------------------
+    def _checkpoint(self, name: str) -> None:
+        if self.options.checkpoint:
+            self.options.checkpoint(name)
+
+    def count_operations(self) -> int:
+        staged_items, staged_subitems = self.tables.staged_items, self.tables.staged_subitems
+        with self.store.engine.connect() as connection:
+            items = connection.execute(sa.select(sa.func.count()).select_from(staged_items).where(
+                staged_items.c.run_id == self.run_id, staged_items.c.operation != Operation.NONE.value)).scalar_one()
+            subitems = 0
+            if not self.options.skip_subitems:
+                subitems = connection.execute(sa.select(sa.func.count()).select_from(staged_subitems).where(
+                    staged_subitems.c.run_id == self.run_id,
+                    staged_subitems.c.operation != Operation.NONE.value)).scalar_one()
+        return int(items) + int(subitems)
+
+    def _advance(self, count: int) -> None:
+        self.progress.done += count
+        self.store.record_progress(self.run_id, self.progress.as_dict())
+        if self.on_progress:
+            self.on_progress(self.progress)
+
+    def _record_error(self, connection, *, item_key: str | None, customer: str | None, error: MondayError | str,
+                      size: str | None = None, attempts: int = 1, payload: Mapping[str, Any] | None = None) -> None:
+        if isinstance(error, MondayError):
+            message, category = error.message, error.category
+            if error.code:
+                message = f"{error.code}: {message}"
+        else:
+            message, category = error, "validation"
+        self.store.record_errors(connection, self.run_id, [{
+            "item_key": item_key, "size": size, "customer": customer, "stage": "apply", "category": category,
+            "message": message, "attempts": attempts, "payload": dumps(payload) if payload else None,
+        }])
+
+    def _set_status(self, connection, table: sa.Table, key: str, status: RowStatus, *, size: str | None = None,
+                    monday_id: str | None = None, attempts: int | None = None) -> None:
+        """The one way a staged row changes status."""
+        conditions = [table.c.run_id == self.run_id, table.c.item_key == key]
+        if size is not None:
+            conditions.append(table.c.size == size)
+        values: dict[str, Any] = {"status": status.value}
+        if monday_id is not None:
+            values["monday_item_id" if table is self.tables.staged_items else "monday_subitem_id"] = monday_id
+        if attempts is not None:
+            values["attempts"] = attempts
+        connection.execute(sa.update(table).where(*conditions).values(**values))
+
+    def _rows(self, table: sa.Table, customer: str, operations: Sequence[Operation],
+              order: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """The run's rows of one customer still to do for these operations."""
+        query = sa.select(table).where(
+            table.c.run_id == self.run_id, table.c.customer == customer,
+            table.c.operation.in_([operation.value for operation in operations]),
+            table.c.status != RowStatus.DONE.value,
+        ).order_by(*order)
+        with self.store.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    # -- the run ----------------------------------------------------------------------------------
+    def customers(self) -> list[str]:
+        staged_items, staged_subitems = self.tables.staged_items, self.tables.staged_subitems
+        with self.store.engine.connect() as connection:
+            names = set(connection.execute(sa.select(staged_items.c.customer).distinct().where(
+                staged_items.c.run_id == self.run_id, staged_items.c.operation != Operation.NONE.value)).scalars())
+            names |= set(connection.execute(sa.select(staged_subitems.c.customer).distinct().where(
+                staged_subitems.c.run_id == self.run_id,
+                staged_subitems.c.operation != Operation.NONE.value)).scalars())
+        return sorted(name for name in names if name)
+
+    async def apply_customer(self, customer: str) -> CustomerResult:
+        """Every phase for one customer. A failure here is recorded; other customers go on."""
+        result = CustomerResult(customer)
+        self.progress.customer = customer
+        try:
+            group_ids = await self._ensure_groups(customer, result)
+            await self._create_items(customer, group_ids)
+            await self._update_items(customer, group_ids)
+            self._checkpoint("between_items_and_subitems")
+            if not self.options.skip_subitems:
+                await self._create_subitems(customer)
+                await self._update_subitems(customer)
+                await self._remove_subitems(customer)
+            await self._remove_items(customer)
+            if self.unsettled_intents:
+                await self.settle_intents()
+        except Unauthorized:
+            raise
+        except MondayError as error:
+            result.aborted = str(error)
+            log.warning("customer %s stopped: %s", customer, error)
+            with self.store.engine.begin() as connection:
+                self._record_error(connection, item_key=None, customer=customer, error=error)
+        self._checkpoint("after_customer")
+        return result
+
+    async def settle_intents(self) -> None:
+        """Intents whose answer never came (retries exhausted): look on the board now."""
+        try:
+            await resolve_open_intents(self.store, self.client, board_id=self.board.board_id,
+                                       key_column=self.config.monday.key_column)
+            self.unsettled_intents = False
+        except MondayError as error:  # still unreachable: the next run settles them first
+            log.warning("open write intents stay open for the next run: %s", error)
+
+    # -- groups -----------------------------------------------------------------------------------
+    async def _ensure_groups(self, customer: str, result: CustomerResult) -> dict[str, str]:
+        self.progress.phase = "groups"
+        with self.store.engine.connect() as connection:
+            needed = sorted(name for owner, name in groups_to_create(connection, self.store, self.run_id,
+                                                                     self.board.board_id) if owner == customer)
+        for name in needed:
+            existing = self.board.group_id(name)
+            if existing:
+                with self.store.engine.begin() as connection:
+                    record_group(connection, self.store, self.board.board_id, name, existing, customer=customer,
+                                 created_by_run=None)
+                continue
+            method, relative_to = placement(self.board.groups, name) if self.config.groups.order == "alphabetical" \
+                else ("after_at", self.board.groups[-1][1] if self.board.groups else None)
+            variables = {"board_id": self.board.board_id, "group_name": name}
+            if relative_to:
+                variables |= {"position_relative_method": method, "relative_to": relative_to}
+            mutation = Mutation("create_group", variables, name)
+            self._checkpoint("before_request")
+            with self.store.engine.begin() as connection:
+                [intent_id] = open_intents(connection, self.store, self.run_id, self.board.board_id,
+                                           IntentOperation.CREATE_GROUP, [{"group_name": name}], "")
+            key = derive_idempotency_key("create_group", self.run_id, intent_id)
+            [outcome] = await self.client.send_batch([mutation], board_id=self.board.board_id, idempotency_key=key)
+            self._checkpoint("after_response")
+            with self.store.engine.begin() as connection:
+                if outcome.ok:
+                    group_id = str(outcome.data["id"])
+                    record_group(connection, self.store, self.board.board_id, name, group_id, customer=customer,
+                                 created_by_run=self.run_id)
+                    settle_intent(connection, self.store, intent_id, IntentStatus.CONFIRMED, group_id)
+                    self._insert_group(name, group_id, method, relative_to)
+                    result.groups_created.append({"name": name, "id": group_id})
+                else:
+                    self._record_error(connection, item_key=None, customer=customer, error=outcome.error,
+                                       attempts=outcome.attempts, payload={"group_name": name})
+                    if isinstance(outcome.error, TerminalError):
+                        settle_intent(connection, self.store, intent_id, IntentStatus.FAILED)
+                    else:
+                        self.unsettled_intents = True
+        groups = self.tables.groups
+        with self.store.engine.connect() as connection:
+            return dict(connection.execute(sa.select(groups.c.group_name, groups.c.group_id).where(
+                groups.c.board_id == self.board.board_id)).all())
+
+    def _insert_group(self, title: str, group_id: str, method: str | None, relative_to: str | None) -> None:
+        """Keep our picture of the board's group order current for the next placement."""
+        groups = self.board.groups
+        index = len(groups)
+        for position, (_, existing_id) in enumerate(groups):
+            if existing_id == relative_to:
+                index = position if method == "before_at" else position + 1
+        groups.insert(index, (title, group_id))
+
+    # -- labels -----------------------------------------------------------------------------------
+    def _label_problem(self, values: Mapping[str, Any]) -> str | None:
+        """A status/dropdown label the board lacks, in a column not allowed to create labels."""
+        for column_id, value in values.items():
+            mapping = self.mappings.get(column_id)
+            if mapping is None or mapping.type not in ("status", "dropdown") or mapping.create_labels_if_missing:
+                continue
+            column = self.board.columns.get(column_id)
+            if column is None:
+                continue  # Monday answers InvalidColumnIdException for the row
+            labels = value.get("labels", []) if mapping.type == "dropdown" else [value.get("label")]
+            for label in labels:
+                if label not in column.labels:
+                    return (f"label {label!r} does not exist in column {column.title} ({column_id}) and "
+                            f"create_labels_if_missing is off for it: add the label on the board or allow it "
+                            f"in the config")
+        return None
+
+    def _create_labels(self, values: Mapping[str, Any]) -> bool:
+        return any(self.mappings[column_id].create_labels_if_missing for column_id in values
+                   if column_id in self.mappings)
+
+    # -- items ------------------------------------------------------------------------------------
+    async def _create_items(self, customer: str, group_ids: Mapping[str, str]) -> None:
+        self.progress.phase = "create items"
+        staged = self.tables.staged_items
+        rows = self._rows(staged, customer, [Operation.CREATE], order=[staged.c.source_row])
+        mutations: list[Mutation] = []
+        by_key = {row["item_key"]: row for row in rows}
+        with self.store.engine.begin() as connection:
+            for row in rows:
+                values = json.loads(row["column_values"] or "{}")
+                group_id = group_ids.get(row["group_name"])
+                problem = self._label_problem(values)
+                if group_id is None:
+                    problem = f"group {row['group_name']!r} could not be created, so its items cannot be either"
+                if problem:
+                    self._record_error(connection, item_key=row["item_key"], customer=customer, error=problem)
+                    self._set_status(connection, staged, row["item_key"], RowStatus.ERROR)
+                    continue
+                values[self.config.monday.key_column] = row["item_key"]
+                mutations.append(Mutation("create_item", {
+                    "board_id": self.board.board_id, "item_name": row["item_name"], "group_id": group_id,
+                    "column_values": json.dumps(values, ensure_ascii=False),
+                    "create_labels_if_missing": self._create_labels(values),
+                }, row["item_key"]))
+        self._advance(len(rows) - len(mutations))
+        for batch in self.client.pack(mutations):
+            self._checkpoint("before_request")
+            with self.store.engine.begin() as connection:
+                intent_ids = open_intents(
+                    connection, self.store, self.run_id, self.board.board_id, IntentOperation.CREATE_ITEM,
+                    [{"item_key": m.ref, "group_name": by_key[m.ref]["group_name"]} for m in batch], "")
+                for mutation in batch:
+                    self._set_status(connection, staged, mutation.ref, RowStatus.SENT)
+            key = derive_idempotency_key("create_item", self.run_id, intent_ids)
+            results = await self.client.send_batch(batch, board_id=self.board.board_id, idempotency_key=key)
+            self._checkpoint("after_response")
+            with self.store.engine.begin() as connection:
+                for intent_id, outcome in zip(intent_ids, results, strict=True):
+                    row = by_key[outcome.mutation.ref]
+                    if outcome.ok:
+                        item_id = str(outcome.data["id"])
+                        record_synced_item(connection, self.store, self.board.board_id, row, item_id,
+                                           outcome.mutation.variables["group_id"], self.run_id)
+                        self._set_status(connection, staged, row["item_key"], RowStatus.DONE, monday_id=item_id,
+                                         attempts=outcome.attempts)
+                        settle_intent(connection, self.store, intent_id, IntentStatus.CONFIRMED, item_id)
+                    else:
+                        self._fail(connection, staged, row, outcome, intent_id=intent_id)
+            self._advance(len(batch))
+
+    def _fail(self, connection, table: sa.Table, row: Mapping[str, Any], outcome: MutationResult, *,
+              intent_id: int | None = None) -> None:
+        """A write Monday refused (terminal) or never confirmed (transient, retries used up)."""
+        self._record_error(connection, item_key=row["item_key"], size=row.get("size"), customer=row["customer"],
+                           error=outcome.error, attempts=outcome.attempts,
+                           payload={"operation": outcome.mutation.document, **_loggable(outcome.mutation.variables)})
+        self._set_status(connection, table, row["item_key"], RowStatus.ERROR, size=row.get("size"),
+                         attempts=outcome.attempts)
+        if intent_id is not None:
+            if isinstance(outcome.error, TerminalError):
+                settle_intent(connection, self.store, intent_id, IntentStatus.FAILED)
+            else:
+                self.unsettled_intents = True  # it may have been written: look on the board
+
+    async def _update_items(self, customer: str, group_ids: Mapping[str, str]) -> None:
+        self.progress.phase = "update items"
+        staged, synced = self.tables.staged_items, self.tables.synced_items
+        with self.store.engine.connect() as connection:
+            rows = [dict(row) for row in connection.execute(
+                sa.select(staged, synced.c.column_values.label("synced_values"),
+                          synced.c.group_name.label("synced_group"), synced.c.item_name.label("synced_name"),
+                          synced.c.monday_item_id.label("item_id"))
+                .join(synced, sa.and_(synced.c.board_id == self.board.board_id,
+                                      synced.c.item_key == staged.c.item_key))
+                .where(staged.c.run_id == self.run_id, staged.c.customer == customer,
+                       staged.c.operation == Operation.UPDATE.value, staged.c.status != RowStatus.DONE.value)
+                .order_by(staged.c.source_row)
+            ).mappings()]
+        mutations: list[Mutation] = []
+        parts: dict[str, int] = {}
+        by_key = {row["item_key"]: row for row in rows}
+        with self.store.engine.begin() as connection:
+            for row in rows:
+                new = json.loads(row["column_values"] or "{}")
+                old = json.loads(row["synced_values"] or "{}")
+                changes = {column_id: value for column_id, value in new.items() if old.get(column_id) != value}
+                changes |= {column_id: "" for column_id in old if column_id not in new}
+                if row["item_name"] != row["synced_name"]:
+                    changes["name"] = row["item_name"]
+                problem = self._label_problem(changes)
+                moved = row["group_name"] != row["synced_group"]
+                if moved and row["group_name"] not in group_ids:
+                    problem = f"group {row['group_name']!r} could not be created, so the item cannot move there"
+                if problem:
+                    self._record_error(connection, item_key=row["item_key"], customer=customer, error=problem)
+                    self._set_status(connection, staged, row["item_key"], RowStatus.ERROR)
+                    continue
+                count = 0
+                if changes:
+                    mutations.append(Mutation("change_multiple_column_values", {
+                        "board_id": self.board.board_id, "item_id": row["item_id"],
+                        "column_values": json.dumps(changes, ensure_ascii=False),
+                        "create_labels_if_missing": self._create_labels(changes),
+                    }, (row["item_key"], "values")))
+                    count += 1
+                if moved:
+                    mutations.append(Mutation("move_item_to_group", {
+                        "item_id": row["item_id"], "group_id": group_ids[row["group_name"]]},
+                        (row["item_key"], "move")))
+                    count += 1
+                if count:
+                    parts[row["item_key"]] = count
+                else:  # the hash moved but nothing the board shows did: no call needed
+                    self._confirm_update(connection, row, group_ids)
+        self._advance(len(rows) - len(parts))
+        for batch in self.client.pack(mutations):
+            key = derive_idempotency_key("update_item", self.run_id, [(m.ref, m.variables) for m in batch])
+            self._checkpoint("before_request")
+            results = await self.client.send_batch(batch, board_id=self.board.board_id, idempotency_key=key)
+            self._checkpoint("after_response")
+            finished = 0
+            with self.store.engine.begin() as connection:
+                for outcome in results:
+                    item_key, part = outcome.mutation.ref
+                    row = by_key[item_key]
+                    if not outcome.ok:
+                        self._fail(connection, staged, row, outcome)
+                        parts[item_key] = -1_000  # never confirmed in this run
+                        continue
+                    self._record_part(connection, row, part, group_ids)
+                    parts[item_key] -= 1
+                    if parts[item_key] == 0:
+                        self._confirm_update(connection, row, group_ids)
+                        finished += 1
+            self._advance(finished)
+
+    def _record_part(self, connection, row: Mapping[str, Any], part: str, group_ids: Mapping[str, str]) -> None:
+        """Half of an update landed: the mirror learns that half, but not the new row hash."""
+        synced = self.tables.synced_items
+        where = [synced.c.board_id == self.board.board_id, synced.c.item_key == row["item_key"]]
+        if part == "values":
+            values = {"column_values": row["column_values"], "item_name": row["item_name"]}
+        else:
+            values = {"group_name": row["group_name"], "group_id": group_ids[row["group_name"]]}
+        connection.execute(sa.update(synced).where(*where).values(**values, synced_at=utcnow()))
+
+    def _confirm_update(self, connection, row: Mapping[str, Any], group_ids: Mapping[str, str]) -> None:
+        record_synced_item(connection, self.store, self.board.board_id, row, row["item_id"],
+                           group_ids.get(row["group_name"]), self.run_id)
+        self._set_status(connection, self.tables.staged_items, row["item_key"], RowStatus.DONE,
+                         monday_id=row["item_id"])
+
+    # -- subitems ---------------------------------------------------------------------------------
+    def _subitem_values(self, size: str, quantity: int) -> dict[str, Any]:
+        subitems = self.config.subitems
+        if subitems.size_type == "dropdown":
+            size_value: Any = {"labels": [size]}
+        elif subitems.size_type == "status":
+            size_value = {"label": size}
+        else:
+            size_value = size
+        return {subitems.size_column: size_value, subitems.quantity_column: str(quantity)}
+
+    async def _create_subitems(self, customer: str) -> None:
+        self.progress.phase = "create subitems"
+        staged, staged_items, synced = self.tables.staged_subitems, self.tables.staged_items, self.tables.synced_items
+        with self.store.engine.connect() as connection:
+            rows = [dict(row) for row in connection.execute(
+                sa.select(staged, synced.c.monday_item_id.label("parent_item_id"))
+                .join(staged_items, sa.and_(staged_items.c.run_id == staged.c.run_id,
+                                            staged_items.c.item_key == staged.c.item_key))
+                .outerjoin(synced, sa.and_(synced.c.board_id == self.board.board_id,
+                                           synced.c.item_key == staged.c.item_key))
+                .where(staged.c.run_id == self.run_id, staged.c.customer == customer,
+                       staged.c.operation == Operation.CREATE.value, staged.c.status != RowStatus.DONE.value)
+                .order_by(staged_items.c.source_row, staged.c.position)
+            ).mappings()]
+        mutations: list[Mutation] = []
+        by_ref = {(row["item_key"], row["size"]): row for row in rows}
+        create_labels = self.config.subitems.create_labels_if_missing
+        with self.store.engine.begin() as connection:
+            for row in rows:
+                if row["parent_item_id"] is None:
+                    self._record_error(connection, item_key=row["item_key"], size=row["size"], customer=customer,
+                                       error="its order line is not on the board (the item was not created), "
+                                             "so the size cannot be added under it")
+                    self._set_status(connection, staged, row["item_key"], RowStatus.ERROR, size=row["size"])
+                    continue
+                mutations.append(Mutation("create_subitem", {
+                    "parent_item_id": row["parent_item_id"], "item_name": row["name"],
+                    "column_values": json.dumps(self._subitem_values(row["size"], row["quantity"]),
+                                                ensure_ascii=False),
+                    "create_labels_if_missing": create_labels,
+                }, (row["item_key"], row["size"])))
+        self._advance(len(rows) - len(mutations))
+        for batch in self.client.pack(mutations):
+            self._checkpoint("before_request")
+            with self.store.engine.begin() as connection:
+                intent_ids = open_intents(
+                    connection, self.store, self.run_id, self.board.board_id, IntentOperation.CREATE_SUBITEM,
+                    [{"item_key": m.ref[0], "size": m.ref[1], "parent_item_id": m.variables["parent_item_id"]}
+                     for m in batch], "")
+                for mutation in batch:
+                    self._set_status(connection, staged, mutation.ref[0], RowStatus.SENT, size=mutation.ref[1])
+            key = derive_idempotency_key("create_subitem", self.run_id, intent_ids)
+            results = await self.client.send_batch(batch, board_id=self.board.board_id, idempotency_key=key)
+            self._checkpoint("after_response")
+            with self.store.engine.begin() as connection:
+                for intent_id, outcome in zip(intent_ids, results, strict=True):
+                    row = by_ref[outcome.mutation.ref]
+                    if outcome.ok:
+                        subitem_id = str(outcome.data["id"])
+                        board = (outcome.data.get("board") or {}).get("id")
+                        if board and not self.board.subitem_board_id:
+                            self.board.subitem_board_id = str(board)
+                        record_synced_subitem(connection, self.store, self.board.board_id, row, subitem_id,
+                                              row["parent_item_id"], self.run_id)
+                        self._set_status(connection, staged, row["item_key"], RowStatus.DONE, size=row["size"],
+                                         monday_id=subitem_id, attempts=outcome.attempts)
+                        settle_intent(connection, self.store, intent_id, IntentStatus.CONFIRMED, subitem_id)
+                    else:
+                        self._fail(connection, staged, row, outcome, intent_id=intent_id)
+            self._advance(len(batch))
+
+    async def _subitem_board(self) -> str:
+        if not self.board.subitem_board_id:
+            schema = await self.client.board_schema(self.board.board_id)
+            from ordersync.board import subitem_board_of
+
+            self.board.subitem_board_id = subitem_board_of(schema)
+        if not self.board.subitem_board_id:
+            raise NotFound(f"board {self.board.board_id} has no subitem board yet, but subitems are recorded "
+                           "as synced", hint="run `ordersync reconcile` to compare the board with the state")
+        return self.board.subitem_board_id
+
+    def _synced_subitem_rows(self, customer: str, operations: Sequence[Operation]) -> list[dict[str, Any]]:
+        staged, synced = self.tables.staged_subitems, self.tables.synced_subitems
+        with self.store.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(
+                sa.select(staged, synced.c.monday_subitem_id.label("subitem_id"))
+                .join(synced, sa.and_(synced.c.board_id == self.board.board_id,
+                                      synced.c.item_key == staged.c.item_key, synced.c.size == staged.c.size))
+                .where(staged.c.run_id == self.run_id, staged.c.customer == customer,
+                       staged.c.operation.in_([operation.value for operation in operations]),
+                       staged.c.status != RowStatus.DONE.value)
+            ).mappings()]
+
+    async def _update_subitems(self, customer: str) -> None:
+        self.progress.phase = "update subitems"
+        rows = self._synced_subitem_rows(customer, [Operation.UPDATE])
+        if not rows:
+            return
+        subitem_board = await self._subitem_board()
+        quantity_column = self.config.subitems.quantity_column
+        mutations = [Mutation("change_multiple_column_values", {
+            "board_id": subitem_board, "item_id": row["subitem_id"],
+            "column_values": json.dumps({quantity_column: str(row["quantity"])}),
+        }, (row["item_key"], row["size"])) for row in rows]
+        by_ref = {(row["item_key"], row["size"]): row for row in rows}
+        staged, synced = self.tables.staged_subitems, self.tables.synced_subitems
+        for batch in self.client.pack(mutations):
+            key = derive_idempotency_key("update_subitem", self.run_id, [(m.ref, m.variables) for m in batch])
+            self._checkpoint("before_request")
+            results = await self.client.send_batch(batch, board_id=subitem_board, idempotency_key=key)
+            self._checkpoint("after_response")
+            with self.store.engine.begin() as connection:
+                for outcome in results:
+                    row = by_ref[outcome.mutation.ref]
+                    if outcome.ok:
+                        connection.execute(sa.update(synced).where(
+                            synced.c.board_id == self.board.board_id, synced.c.item_key == row["item_key"],
+                            synced.c.size == row["size"]).values(quantity=row["quantity"], run_id=self.run_id,
+                                                                  synced_at=utcnow()))
+                        self._set_status(connection, staged, row["item_key"], RowStatus.DONE, size=row["size"])
+                    else:
+                        self._fail(connection, staged, row, outcome)
+            self._advance(len(batch))
+
+    async def _remove_subitems(self, customer: str) -> None:
+        self.progress.phase = "archive subitems"
+        rows = self._synced_subitem_rows(customer, [Operation.ARCHIVE, Operation.DELETE])
+        staged, synced = self.tables.staged_subitems, self.tables.synced_subitems
+
+        def forget(connection, row: Mapping[str, Any]) -> None:
+            connection.execute(sa.delete(synced).where(
+                synced.c.board_id == self.board.board_id, synced.c.item_key == row["item_key"],
+                synced.c.size == row["size"]))
+            self._set_status(connection, staged, row["item_key"], RowStatus.DONE, size=row["size"])
+
+        await self._remove(rows, "subitem_id", lambda row: (row["item_key"], row["size"]), staged, forget)
+
+    async def _remove_items(self, customer: str) -> None:
+        self.progress.phase = "archive items"
+        staged, synced, synced_subitems = self.tables.staged_items, self.tables.synced_items, \
+            self.tables.synced_subitems
+        rows = [row | {"item_id": row["monday_item_id"]}
+                for row in self._rows(staged, customer, [Operation.ARCHIVE, Operation.DELETE])]
+
+        def forget(connection, row: Mapping[str, Any]) -> None:
+            for table in (synced_subitems, synced):
+                connection.execute(sa.delete(table).where(
+                    table.c.board_id == self.board.board_id, table.c.item_key == row["item_key"]))
+            self._set_status(connection, staged, row["item_key"], RowStatus.DONE)
+
+        await self._remove(rows, "item_id", lambda row: row["item_key"], staged, forget)
+
+    async def _remove(self, rows: list[dict[str, Any]], id_field: str, ref: Callable[[Mapping[str, Any]], Any],
+                      staged: sa.Table, forget: Callable[[Any, Mapping[str, Any]], None]) -> None:
+        """Archive or delete; an item already gone from the board counts as removed."""
+        mutations = [Mutation("delete_item" if row["operation"] == Operation.DELETE.value else "archive_item",
+                              {"item_id": row[id_field]}, ref(row)) for row in rows]
+        by_ref = {ref(row): row for row in rows}
+        for batch in self.client.pack(mutations):
+            key = derive_idempotency_key("remove", self.run_id, [m.ref for m in batch])
+            self._checkpoint("before_request")
+            results = await self.client.send_batch(batch, board_id=self.board.board_id, idempotency_key=key)
+            self._checkpoint("after_response")
+            with self.store.engine.begin() as connection:
+                for outcome in results:
+                    row = by_ref[outcome.mutation.ref]
+                    if outcome.ok or isinstance(outcome.error, NotFound):
+                        forget(connection, row)
+                    else:
+                        self._fail(connection, staged, row, outcome)
+            self._advance(len(batch))
+
+
+def _loggable(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """Mutation variables as stored with an error: the values sent, never a credential."""
+    return {key: value for key, value in variables.items() if "token" not in key.lower()}

@@ -1,0 +1,232 @@
+"""Write intents: what makes every create crash-safe.
+
+Before a create is sent, its intent (operation, business key, size, idempotency key) is
+committed. When the answer arrives, the new Monday id is written in the same transaction that
+records the row as synced. An intent still OPEN later means the outcome is unknown: the process
+died, or the answer was lost. `resolve_open_intents` settles them by looking on the board —
+items by the text column that holds their business key, subitems by parent and name, groups by
+title — and adopts what it finds. A create is atomic on Monday, so an adopted item carries
+exactly the values its staged row had; a key found twice keeps the oldest and archives the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ordersync.monday.client import MondayClient, Mutation, derive_idempotency_key
+from ordersync.state import IntentOperation, IntentStatus, StateStore, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def open_intents(connection: Connection, store: StateStore, run_id: int, board_id: str,
+                 operation: IntentOperation, rows: Sequence[Mapping[str, Any]], idempotency_key: str) -> list[int]:
+    """Commit OPEN intents (one per row: item_key, size, group_name, parent_item_id); returns their ids."""
+    table = store.tables.write_intents
+    now = utcnow()
+    ids = []
+    for row in rows:
+        result = connection.execute(sa.insert(table).values(
+            run_id=run_id, board_id=board_id, operation=operation.value, item_key=row.get("item_key"),
+            size=row.get("size"), group_name=row.get("group_name"), parent_item_id=row.get("parent_item_id"),
+            idempotency_key=idempotency_key, status=IntentStatus.OPEN.value, created_at=now,
+        ))
+        ids.append(int(result.inserted_primary_key[0]))
+    return ids
+
+
+def settle_intent(connection: Connection, store: StateStore, intent_id: int, status: IntentStatus,
+                  monday_id: str | None = None) -> None:
+    """The one way an intent leaves OPEN."""
+    table = store.tables.write_intents
+    connection.execute(sa.update(table).where(table.c.intent_id == intent_id).values(
+        status=status.value, monday_id=monday_id, settled_at=utcnow()))
+
+
+def pending_intents(store: StateStore, board_id: str) -> list[dict[str, Any]]:
+    table = store.tables.write_intents
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(table).where(table.c.board_id == board_id, table.c.status == IntentStatus.OPEN.value)
+            .order_by(table.c.intent_id)
+        ).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def _staged_item(connection: Connection, store: StateStore, run_id: int, key: str) -> dict[str, Any] | None:
+    staged = store.tables.staged_items
+    row = connection.execute(
+        sa.select(staged).where(staged.c.run_id == run_id, staged.c.item_key == key)).mappings().first()
+    return dict(row) if row else None
+
+
+def _staged_subitem(connection: Connection, store: StateStore, run_id: int, key: str,
+                    size: str) -> dict[str, Any] | None:
+    staged = store.tables.staged_subitems
+    row = connection.execute(sa.select(staged).where(
+        staged.c.run_id == run_id, staged.c.item_key == key, staged.c.size == size)).mappings().first()
+    return dict(row) if row else None
+
+
+def record_synced_item(connection: Connection, store: StateStore, board_id: str, staged: Mapping[str, Any],
+                       monday_id: str, group_id: str | None, run_id: int) -> None:
+    """The mirror row for an item Monday confirmed (or that was found and adopted)."""
+    synced = store.tables.synced_items
+    values = {
+        "monday_item_id": monday_id, "customer": staged["customer"], "group_name": staged["group_name"],
+        "group_id": group_id, "item_name": staged["item_name"], "po_number": staged["po_number"],
+        "aag_season": staged["aag_season"], "customer_season": staged["customer_season"],
+        "cancelled": bool(staged["cancelled"]), "column_values": staged["column_values"],
+        "row_hash": staged["row_hash"], "run_id": run_id, "synced_at": utcnow(),
+    }
+    updated = connection.execute(sa.update(synced).where(
+        synced.c.board_id == board_id, synced.c.item_key == staged["item_key"]).values(**values)).rowcount
+    if not updated:
+        connection.execute(sa.insert(synced).values(board_id=board_id, item_key=staged["item_key"], **values))
+
+
+def record_synced_subitem(connection: Connection, store: StateStore, board_id: str, staged: Mapping[str, Any],
+                          monday_id: str, parent_item_id: str, run_id: int) -> None:
+    synced = store.tables.synced_subitems
+    values = {"monday_subitem_id": monday_id, "parent_item_id": parent_item_id, "name": staged["name"],
+              "quantity": staged["quantity"], "run_id": run_id, "synced_at": utcnow()}
+    updated = connection.execute(sa.update(synced).where(
+        synced.c.board_id == board_id, synced.c.item_key == staged["item_key"],
+        synced.c.size == staged["size"]).values(**values)).rowcount
+    if not updated:
+        connection.execute(sa.insert(synced).values(
+            board_id=board_id, item_key=staged["item_key"], size=staged["size"], **values))
+
+
+def record_group(connection: Connection, store: StateStore, board_id: str, group_name: str, group_id: str,
+                 *, customer: str | None, created_by_run: int | None) -> None:
+    groups = store.tables.groups
+    updated = connection.execute(sa.update(groups).where(
+        groups.c.board_id == board_id, groups.c.group_name == group_name).values(
+        group_id=group_id, recorded_at=utcnow())).rowcount
+    if not updated:
+        connection.execute(sa.insert(groups).values(
+            board_id=board_id, group_name=group_name, group_id=group_id, customer=customer,
+            created_by_run=created_by_run, recorded_at=utcnow()))
+
+
+def _key_text(item: Mapping[str, Any], key_column: str) -> str | None:
+    for value in item.get("column_values") or []:
+        if value.get("id") == key_column:
+            return value.get("text")
+    return None
+
+
+def _oldest_first(items: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return sorted(items, key=lambda item: (str(item.get("created_at") or ""), int(item["id"])))
+
+
+async def resolve_open_intents(store: StateStore, client: MondayClient, *, board_id: str, key_column: str,
+                               group_ids: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Settle every OPEN intent on this board by looking at the board. Returns counts by outcome."""
+    intents = pending_intents(store, board_id)
+    outcome: dict[str, int] = defaultdict(int)
+    if not intents:
+        return dict(outcome)
+    by_operation: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for intent in intents:
+        by_operation[intent["operation"]].append(intent)
+
+    if by_operation[IntentOperation.CREATE_GROUP.value]:
+        if group_ids is None:
+            schema = await client.board_schema(board_id)
+            group_ids = {group["title"]: group["id"] for group in schema.get("groups") or []}
+        with store.engine.begin() as connection:
+            for intent in by_operation[IntentOperation.CREATE_GROUP.value]:
+                found = group_ids.get(intent["group_name"])
+                if found:
+                    record_group(connection, store, board_id, intent["group_name"], found, customer=None,
+                                 created_by_run=intent["run_id"])
+                    settle_intent(connection, store, intent["intent_id"], IntentStatus.ADOPTED, found)
+                    outcome["adopted"] += 1
+                else:
+                    settle_intent(connection, store, intent["intent_id"], IntentStatus.ABSENT)
+                    outcome["absent"] += 1
+
+    item_intents = by_operation[IntentOperation.CREATE_ITEM.value]
+    if item_intents:
+        keys = sorted({intent["item_key"] for intent in item_intents})
+        found_items = await client.items_by_column_value(board_id, key_column, keys)
+        by_key: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+        for item in found_items:
+            if item.get("state") in (None, "active"):
+                key = _key_text(item, key_column)
+                if key is not None:
+                    by_key[key].append(item)
+        extras: list[str] = []
+        with store.engine.begin() as connection:
+            for intent in item_intents:
+                candidates = _oldest_first(by_key.get(intent["item_key"], []))
+                staged = _staged_item(connection, store, intent["run_id"], intent["item_key"])
+                if candidates and staged is not None:
+                    keep, *duplicates = candidates
+                    group_id = (keep.get("group") or {}).get("id") or _group_id_of(connection, store, board_id,
+                                                                                   staged["group_name"])
+                    record_synced_item(connection, store, board_id, staged, str(keep["id"]), group_id,
+                                       intent["run_id"])
+                    settle_intent(connection, store, intent["intent_id"], IntentStatus.ADOPTED, str(keep["id"]))
+                    extras.extend(str(item["id"]) for item in duplicates)
+                    by_key[intent["item_key"]] = [keep]
+                    outcome["adopted"] += 1
+                else:
+                    settle_intent(connection, store, intent["intent_id"], IntentStatus.ABSENT)
+                    outcome["absent"] += 1
+        outcome["duplicates_archived"] += await _archive(client, board_id, extras, "dup-items")
+
+    subitem_intents = by_operation[IntentOperation.CREATE_SUBITEM.value]
+    if subitem_intents:
+        parents = sorted({intent["parent_item_id"] for intent in subitem_intents if intent["parent_item_id"]})
+        subitems = await client.subitems_of(parents)
+        extras = []
+        with store.engine.begin() as connection:
+            for intent in subitem_intents:
+                staged = _staged_subitem(connection, store, intent["run_id"], intent["item_key"], intent["size"])
+                named = [sub for sub in subitems.get(str(intent["parent_item_id"]), [])
+                         if staged is not None and sub.get("name") == staged["name"]
+                         and sub.get("state") in (None, "active")]
+                if named and staged is not None:
+                    keep, *duplicates = _oldest_first(named)
+                    record_synced_subitem(connection, store, board_id, staged, str(keep["id"]),
+                                          str(intent["parent_item_id"]), intent["run_id"])
+                    settle_intent(connection, store, intent["intent_id"], IntentStatus.ADOPTED, str(keep["id"]))
+                    extras.extend(str(sub["id"]) for sub in duplicates)
+                    subitems[str(intent["parent_item_id"])] = [
+                        sub for sub in subitems[str(intent["parent_item_id"])] if sub not in duplicates]
+                    outcome["adopted"] += 1
+                else:
+                    settle_intent(connection, store, intent["intent_id"], IntentStatus.ABSENT)
+                    outcome["absent"] += 1
+        outcome["duplicates_archived"] += await _archive(client, board_id, extras, "dup-subitems")
+    if outcome:
+        log.info("settled %d open write intents on board %s: %s", len(intents), board_id, dict(outcome))
+    return dict(outcome)
+
+
+def _group_id_of(connection: Connection, store: StateStore, board_id: str, group_name: str | None) -> str | None:
+    groups = store.tables.groups
+    return connection.execute(sa.select(groups.c.group_id).where(
+        groups.c.board_id == board_id, groups.c.group_name == group_name)).scalar_one_or_none()
+
+
+async def _archive(client: MondayClient, board_id: str, item_ids: Sequence[str], purpose: str) -> int:
+    """Archive duplicates that a lost answer plus a retry left behind (only ever ordersync's own)."""
+    if not item_ids:
+        return 0
+    mutations = [Mutation("archive_item", {"item_id": item_id}, item_id) for item_id in item_ids]
+    archived = 0
+    for index, batch in enumerate(client.pack(mutations)):
+        key = derive_idempotency_key(purpose, sorted(mutation.ref for mutation in batch), index)
+        results = await client.send_batch(batch, board_id=board_id, idempotency_key=key)
+        archived += sum(1 for result in results if result.ok)
+    return archived

@@ -1,0 +1,371 @@
+"""The Monday API client: one `httpx.AsyncClient`, typed errors, retries, budget pacing, aliased batches.
+
+The same code talks to api.monday.com and to the emulator (tests hand it an `httpx.AsyncClient`
+on the emulator's ASGI app). Retries read only the error's type:
+- `RateLimited` waits the API's hint (`retry_in_seconds` / `Retry-After`); the retry gets a new
+  Idempotency-Key, as Monday asks, since a limited request was not processed;
+- `ServerError` (5xx, 423, 409 conflict) and `NetworkError` (timeouts, dropped connections) back
+  off exponentially with jitter and retry with the *same* key, so a write whose answer was lost
+  is replayed by the API instead of done twice;
+- `TerminalError`s are never retried.
+One write request is in flight per board at a time (Monday warns that concurrent mutations on
+one board can corrupt it); reads are not serialised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from ordersync.errors import (
+    MondayError,
+    NetworkError,
+    RateLimited,
+    ServerError,
+    TerminalError,
+    TransientError,
+)
+from ordersync.monday.budget import ComplexityBudget
+from ordersync.monday.documents import alias_variables, compose_mutations, document
+from ordersync.monday.responses import ParsedResponse, parse_response
+
+DEFAULT_API_VERSION = "2026-07"
+READ_COST_ESTIMATE = 5_000
+
+
+def derive_idempotency_key(*parts: object) -> str:
+    """A stable Idempotency-Key from what a request writes (its write intents, or its rows and values)."""
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    return f"ordersync-{digest[:40]}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_delay: float = 0.5
+    max_delay: float = 60.0
+    max_hint: float = 900.0  # a limit hint longer than this (the daily cap) stops the run instead
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Full jitter: a random wait up to base·2^attempt, capped."""
+        return rng.uniform(0, min(self.max_delay, self.base_delay * (2 ** attempt)))
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One mutation for a batch: a document name, its variables, and the caller's handle for the result."""
+
+    document: str
+    variables: dict[str, Any]
+    ref: Hashable
+
+
+@dataclass
+class MutationResult:
+    mutation: Mutation
+    data: dict[str, Any] | None = None
+    error: MondayError | None = None
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.data is not None
+
+
+@dataclass
+class ClientStats:
+    """What the client did: the figures the benchmarks and reports print."""
+
+    requests: int = 0
+    mutation_requests: int = 0
+    mutations_sent: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    complexity_spent: int = 0
+    budget_wait_seconds: float = 0.0
+    retry_wait_seconds: float = 0.0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class MondayClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        url: str,
+        token: SecretStr,
+        api_version: str = DEFAULT_API_VERSION,
+        budget: ComplexityBudget | None = None,
+        retry: RetryPolicy | None = None,
+        max_mutations_per_request: int = 100,
+        max_complexity_per_request: int = 5_000_000,
+        estimated_mutation_cost: int = 30_000,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._http = http
+        self.url = url
+        self._token = token
+        self.api_version = api_version
+        self.budget = budget or ComplexityBudget(sleep=sleep)
+        self.retry = retry or RetryPolicy()
+        self.max_mutations_per_request = max_mutations_per_request
+        self.max_complexity_per_request = max_complexity_per_request
+        self._mutation_cost: dict[str, int] = {}
+        self._default_mutation_cost = estimated_mutation_cost
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._write_locks: dict[str, asyncio.Lock] = {}
+        self.stats = ClientStats()
+
+    def __repr__(self) -> str:  # never the token
+        return f"MondayClient(url={self.url!r}, api_version={self.api_version!r})"
+
+    # -- one exchange ---------------------------------------------------------------------------
+    async def _post(self, query: str, variables: dict[str, Any], idempotency_key: str | None) -> ParsedResponse:
+        headers = {
+            "Authorization": self._token.get_secret_value(),
+            "API-Version": self.api_version,
+            "Content-Type": "application/json",
+        }
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        self.stats.requests += 1
+        try:
+            response = await self._http.post(self.url, json={"query": query, "variables": variables}, headers=headers)
+        except httpx.TimeoutException as error:
+            raise NetworkError(f"the request timed out ({type(error).__name__})") from None
+        except httpx.TransportError as error:
+            raise NetworkError(f"the connection failed: {type(error).__name__}: {error}") from None
+        except Exception as error:  # an in-process transport surfaces a dropped answer as the app's exception
+            raise NetworkError(f"the answer was lost: {type(error).__name__}") from None
+        lowered = {key.lower(): value for key, value in response.headers.items()}
+        try:
+            body = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError, httpx.ResponseNotRead):
+            if response.status_code < 400:
+                raise NetworkError(f"HTTP {response.status_code} with an unreadable body: the answer was cut off") \
+                    from None
+            body = None
+        self.budget.observe_headers(lowered)
+        parsed = parse_response(response.status_code, lowered, body)
+        self.budget.observe(parsed.complexity)
+        if parsed.complexity and isinstance(parsed.complexity.get("query"), int):
+            self.stats.complexity_spent += parsed.complexity["query"]
+        return parsed
+
+    async def _exchange(self, query: str, variables: dict[str, Any], *, cost: int,
+                        idempotency_key: str | None = None) -> ParsedResponse:
+        """Send until the request as a whole succeeds, retrying transient failures; raise terminal ones."""
+        attempt = 0
+        key = idempotency_key
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            await self.budget.acquire(cost)
+            self.stats.budget_wait_seconds += time.monotonic() - started
+            try:
+                parsed = await self._post(query, variables, key)
+                error = parsed.request_error
+            except NetworkError as network_error:
+                parsed, error = None, network_error
+            if error is None:
+                assert parsed is not None
+                return parsed
+            if isinstance(error, TerminalError) or attempt >= self.retry.max_attempts:
+                raise error
+            wait = self._wait_for(error, attempt)
+            if isinstance(error, RateLimited):
+                self.stats.rate_limited += 1
+                self.budget.block(wait)
+                if idempotency_key:  # the limited request was not processed: a fresh key, as Monday asks
+                    key = f"{idempotency_key}-r{attempt}"
+                wait = 0.0  # the budget's block does the waiting
+            self.stats.retries += 1
+            self.stats.retry_wait_seconds += wait
+            await self._sleep(wait)
+
+    def _wait_for(self, error: MondayError, attempt: int) -> float:
+        hint = error.retry_in_seconds
+        if isinstance(error, RateLimited):
+            if hint is not None and hint > self.retry.max_hint:
+                raise RateLimited(f"{error.message}: the API asks to wait {hint:.0f} s", code=error.code,
+                                  hint="a daily or plan limit is used up; run again after it resets") from None
+            return (hint if hint is not None else self.retry.backoff(attempt, self._rng)) * self._rng.uniform(1, 1.1)
+        if hint is not None and isinstance(error, ServerError):
+            return min(hint, self.retry.max_delay)
+        return self.retry.backoff(attempt, self._rng)
+
+    # -- reads ----------------------------------------------------------------------------------
+    async def query(self, name: str, variables: dict[str, Any] | None = None, *,
+                    cost: int = READ_COST_ESTIMATE) -> dict[str, Any]:
+        """Run the query `documents/<name>.graphql`; any error in it fails the call."""
+        parsed = await self._exchange(document(name), variables or {}, cost=cost)
+        if parsed.alias_errors:
+            raise next(iter(parsed.alias_errors.values()))
+        return parsed.data
+
+    async def execute(self, query: str, variables: dict[str, Any] | None = None, *,
+                      cost: int = READ_COST_ESTIMATE, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Run a document given as text (board setup and tests); errors fail the call."""
+        parsed = await self._exchange(query, variables or {}, cost=cost, idempotency_key=idempotency_key)
+        if parsed.alias_errors:
+            raise next(iter(parsed.alias_errors.values()))
+        return parsed.data
+
+    # -- batched writes -------------------------------------------------------------------------
+    def mutation_cost(self, name: str) -> int:
+        return self._mutation_cost.get(name, self._default_mutation_cost)
+
+    def pack(self, mutations: Sequence[Mutation]) -> list[list[Mutation]]:
+        """Split into requests: at most `max_mutations_per_request`, and within the per-query cap
+        and the window's whole budget (a request bigger than the budget could never be sent)."""
+        cap = self.max_complexity_per_request
+        affordable = self.budget.largest_affordable()
+        if affordable:
+            cap = min(cap, affordable)
+        batches: list[list[Mutation]] = []
+        current: list[Mutation] = []
+        current_cost = 0
+        for mutation in mutations:
+            cost = self.mutation_cost(mutation.document)
+            if current and (len(current) >= self.max_mutations_per_request or current_cost + cost > cap):
+                batches.append(current)
+                current, current_cost = [], 0
+            current.append(mutation)
+            current_cost += cost
+        if current:
+            batches.append(current)
+        return batches
+
+    def _board_lock(self, board_id: str) -> asyncio.Lock:
+        return self._write_locks.setdefault(board_id, asyncio.Lock())
+
+    async def send_batch(self, batch: Sequence[Mutation], *, board_id: str, idempotency_key: str) -> list[MutationResult]:
+        """Send one batch as one request of aliases; results in the batch's order, matched by alias.
+
+        An alias that fails with a transient error is sent again (alone with the other such
+        aliases); one that fails terminally keeps its error. Request-level failures are retried
+        by `_exchange`; if they persist, every alias carries that error.
+        """
+        results = {index: MutationResult(mutation) for index, mutation in enumerate(batch)}
+        pending = list(results)
+        round_number = 0
+        async with self._board_lock(board_id):
+            while pending:
+                round_number += 1
+                key = idempotency_key if round_number == 1 else f"{idempotency_key}-p{round_number}"
+                aliases = {f"m{index}": index for index in pending}
+                query, _ = compose_mutations([(alias, batch[index].document) for alias, index in aliases.items()])
+                variables: dict[str, Any] = {}
+                for alias, index in aliases.items():
+                    variables.update(alias_variables(alias, batch[index].variables))
+                cost = sum(self.mutation_cost(batch[index].document) for index in pending)
+                self.stats.mutation_requests += 1
+                self.stats.mutations_sent += len(pending)
+                try:
+                    parsed = await self._exchange(query, variables, cost=cost, idempotency_key=key)
+                except MondayError as error:
+                    for index in pending:
+                        results[index].error = error
+                    break
+                self._learn_costs(parsed, [batch[index].document for index in pending])
+                retry_next: list[int] = []
+                for alias, index in aliases.items():
+                    result = results[index]
+                    error = parsed.alias_errors.get(alias)
+                    value = parsed.data.get(alias)
+                    if error is None and value is None:
+                        error = ServerError(f"no answer for {alias}", path=(alias,))
+                    if error is None:
+                        result.data, result.error = value, None
+                    elif isinstance(error, TransientError) and result.attempts < self.retry.max_attempts:
+                        result.attempts += 1
+                        result.error = error
+                        retry_next.append(index)
+                    else:
+                        result.error = error
+                if retry_next:
+                    self.stats.retries += 1
+                    await self._sleep(self.retry.backoff(round_number, self._rng))
+                pending = retry_next
+        for result in results.values():
+            if result.ok:
+                kind = result.mutation.document
+                self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
+        return [results[index] for index in range(len(batch))]
+
+    def _learn_costs(self, parsed: ParsedResponse, documents: list[str]) -> None:
+        """Use the cost the API reports instead of our estimate, from the next batch on."""
+        spent = (parsed.complexity or {}).get("query")
+        if isinstance(spent, int) and spent > 0 and documents:
+            per_mutation = max(1, spent // len(documents))
+            for name in set(documents):
+                self._mutation_cost[name] = per_mutation
+
+    # -- convenience reads ----------------------------------------------------------------------
+    async def me(self) -> dict[str, Any]:
+        return (await self.query("me"))["me"]
+
+    async def board_schema(self, board_id: str) -> dict[str, Any]:
+        boards = (await self.query("board_schema", {"board_ids": [board_id]}))["boards"] or []
+        if not boards:
+            from ordersync.errors import NotFound
+
+            raise NotFound(f"board {board_id} does not exist or the token cannot see it",
+                           hint="check [monday] board_id and the token's access")
+        return boards[0]
+
+    async def board_items(self, board_id: str, *, page_size: int = 500):
+        """Every item of a board, page by page (items_page, then next_items_page with the cursor)."""
+        data = await self.query("items_page", {"board_ids": [board_id], "limit": page_size},
+                                cost=READ_COST_ESTIMATE * 10)
+        boards = data["boards"] or []
+        if not boards:
+            return
+        page = boards[0]["items_page"]
+        while True:
+            for item in page["items"]:
+                yield item
+            cursor = page.get("cursor")
+            if not cursor:
+                return
+            page = (await self.query("next_items_page", {"cursor": cursor, "limit": page_size},
+                                     cost=READ_COST_ESTIMATE * 10))["next_items_page"]
+
+    async def items_by_column_value(self, board_id: str, column_id: str, values: Sequence[str],
+                                    *, page_size: int = 500) -> list[dict[str, Any]]:
+        """Items whose `column_id` holds one of `values` (how a lost create is found again)."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(values), 100):
+            chunk = list(values[start:start + 100])
+            cursor = None
+            while True:
+                variables: dict[str, Any] = {"board_id": board_id, "limit": page_size,
+                                             "columns": [{"column_id": column_id, "column_values": chunk}]}
+                if cursor:
+                    variables = {"board_id": board_id, "limit": page_size, "cursor": cursor}
+                page = (await self.query("items_by_column_values", variables))["items_page_by_column_values"]
+                found.extend(page["items"])
+                cursor = page.get("cursor")
+                if not cursor:
+                    break
+        return found
+
+    async def subitems_of(self, item_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """item id → its subitems (at most 100 ids per request, as Monday allows)."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for start in range(0, len(item_ids), 100):
+            items = (await self.query("item_subitems", {"item_ids": list(item_ids[start:start + 100])}))["items"]
+            for item in items or []:
+                found[str(item["id"])] = item.get("subitems") or []
+        return found
