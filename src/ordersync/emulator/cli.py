@@ -1,8 +1,93 @@
-"""`ordersync emulator`: placeholder until the emulator lands."""
+"""`ordersync emulator`: serve the Monday API emulator in the foreground (a thin layer over
+`EmulatorSettings` and `serve`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from ordersync.emulator.server import serve
+from ordersync.emulator.settings import DEV_TOKEN, PLANS, CostTable, EmulatorSettings, FaultSettings
+from ordersync.errors import UsageError
 
-def emulator_command(port: int = typer.Option(8765, help="Port to listen on.")) -> None:
-    """Serve a local Monday.com API emulator (not built yet)."""
-    raise typer.Exit(2)
+
+def emulator_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    token: Annotated[list[str] | None, typer.Option(
+        "--token", help="Accepted API token (repeatable). Default: $MONDAY_API_TOKEN, else "
+                        f"'{DEV_TOKEN}'.")] = None,
+    db: Annotated[Path | None, typer.Option(help="SQLite file that keeps boards across restarts "
+                                                 "(default: memory only).")] = None,
+    api_version: Annotated[str, typer.Option(help="API version assumed when a request sends no "
+                                                  "API-Version header.")] = "2026-07",
+    plan: Annotated[str, typer.Option(help="Account plan whose caps to apply: "
+                                           f"{', '.join(PLANS)}.")] = "pro",
+    complexity_budget: Annotated[int | None, typer.Option(help="Complexity points per token per window "
+                                                               "(plan default: 10,000,000; free 1,000,000).")] = None,
+    window_seconds: Annotated[float, typer.Option(help="Length of the sliding 'minute' of every per-minute "
+                                                       "limit; shrink it to run limits scaled down in time.")] = 60.0,
+    query_cap: Annotated[int, typer.Option(help="Complexity one request may cost.")] = 5_000_000,
+    requests_per_minute: Annotated[int | None, typer.Option(help="Requests per token per window "
+                                                                 "(plan default: pro 2,500).")] = None,
+    max_concurrent: Annotated[int | None, typer.Option(help="Requests in flight per token "
+                                                            "(plan default: pro 100).")] = None,
+    daily_limit: Annotated[float | None, typer.Option(help="Calls per token per UTC day; a limited request "
+                                                           "counts 0.1 (plan default: pro 10,000).")] = None,
+    mutations_per_window: Annotated[int, typer.Option(help="Root mutation fields per token per window.")] = 2_000,
+    cost_profile: Annotated[str, typer.Option(help="Cost table: 'default' (10,000 per mutation) or "
+                                                   "'community-2021' (30,000; subitems x1,000).")] = "default",
+    mutation_cost: Annotated[int | None, typer.Option(help="Points per mutation, overriding the profile.")] = None,
+    items_per_board: Annotated[int | None, typer.Option(help="Refuse items beyond this many per board "
+                                                             "(Monday documents 10,000). Default: no cap.")] = None,
+    idempotency_ttl: Annotated[float, typer.Option(help="Seconds an Idempotency-Key response is kept.")] = 1_800,
+    latency_ms: Annotated[int, typer.Option(help="Fault: milliseconds added to every /v2 request.")] = 0,
+    fault_rate_limit: Annotated[float, typer.Option(help="Fault: chance (0-1) a request starts a burst of "
+                                                         "429 RATE_LIMIT_EXCEEDED answers.")] = 0.0,
+    fault_burst_seconds: Annotated[float, typer.Option(help="Fault: how long a 429 burst lasts.")] = 1.0,
+    fault_server_error: Annotated[float, typer.Option(help="Fault: chance (0-1) of HTTP 500 before the "
+                                                           "request runs.")] = 0.0,
+    fault_board_locked: Annotated[float, typer.Option(help="Fault: chance (0-1) of HTTP 423 'Resource is "
+                                                           "currently locked' before the request runs.")] = 0.0,
+    fault_lost_response: Annotated[float, typer.Option(help="Fault: chance (0-1) that the request runs and "
+                                                            "commits, then the connection drops.")] = 0.0,
+    fault_seed: Annotated[int, typer.Option(help="Seed of the fault draws, for repeatable runs.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of generated board/item/group ids.")] = 0,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve a local Monday.com API emulator: POST /v2 (GraphQL), board views at /boards/<id>.
+
+    Clients send `Authorization: <token>` and optionally `API-Version: YYYY-MM` (older versions get the older error shapes).
+
+    Fault injection: the --fault-* rates apply at random (seeded by --fault-seed); a request can also force faults with the header `X-Emulator-Fault: rate_limit|server_error|board_locked|lost_response|latency=<ms>` (comma-separated). A lost response means the write committed and then the connection dropped.
+
+    Admin endpoints (no token): GET /emulator/health, GET|PATCH /emulator/config (change limits and fault rates live), POST /emulator/reset, GET /emulator/stats.
+
+    Example: ordersync emulator --port 8765 --window-seconds 2 --complexity-budget 200000
+    """
+    if plan not in PLANS:
+        raise UsageError(f"unknown plan {plan!r}", hint=f"use one of: {', '.join(PLANS)}")
+    if cost_profile not in ("default", "community-2021"):
+        raise UsageError(f"unknown cost profile {cost_profile!r}", hint="use 'default' or 'community-2021'")
+    tokens = token or [os.environ.get("MONDAY_API_TOKEN") or DEV_TOKEN]
+    costs = CostTable.profile(cost_profile)  # type: ignore[arg-type]
+    if mutation_cost is not None:
+        costs = costs.model_copy(update={"mutation": mutation_cost})
+    caps = {"complexity_budget": complexity_budget, "requests_per_minute": requests_per_minute,
+            "max_concurrent": max_concurrent, "daily_call_limit": daily_limit}
+    settings = EmulatorSettings.for_plan(
+        plan,  # type: ignore[arg-type]
+        tokens=tokens, db_path=db, default_api_version=api_version, window_seconds=window_seconds,
+        query_complexity_cap=query_cap, mutations_per_window=mutations_per_window, costs=costs,
+        items_per_board_limit=items_per_board, idempotency_ttl_seconds=idempotency_ttl, id_seed=seed,
+        faults=FaultSettings(rate_limit=fault_rate_limit, rate_limit_burst_seconds=fault_burst_seconds,
+                             server_error=fault_server_error, board_locked=fault_board_locked,
+                             lost_response=fault_lost_response, latency_ms=latency_ms, seed=fault_seed),
+        **{key: value for key, value in caps.items() if value is not None},
+    )
+    using = "the dev token" if tokens == [DEV_TOKEN] else f"{len(tokens)} token(s)"
+    typer.echo(f"Monday emulator on http://{host}:{port}/v2 ({plan} plan, {using}; boards at /boards/<id>)")
+    serve(settings, host=host, port=port, log_level=log_level)

@@ -1,0 +1,121 @@
+"""The GraphQL layer: the schema bound to resolvers, document parsing and validation (cached per
+query text, since batch clients send the same document shape again and again), execution, and
+errors formatted as Monday formats them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    build_schema,
+    execute_sync,
+    parse,
+    validate,
+)
+from graphql.utilities import value_from_ast_untyped
+
+from ordersync.emulator.complexity import operation_of
+from ordersync.emulator.errors import ApiError, Code
+from ordersync.emulator.resolvers import RESOLVERS, RequestContext, resolve_value_type
+
+log = logging.getLogger(__name__)
+
+PASS_THROUGH_SCALARS = ("JSON", "CompareValue", "Date", "ISO8601DateTime")
+
+
+def schema_sdl() -> str:
+    """The emulator's SDL, a subset of Monday's."""
+    return resources.files("ordersync.emulator").joinpath("schema.graphql").read_text(encoding="utf-8")
+
+
+def _literal(node: Any, variables: dict[str, Any] | None = None) -> Any:
+    return value_from_ast_untyped(node, variables)
+
+
+@lru_cache(maxsize=1)
+def emulator_schema() -> GraphQLSchema:
+    """Monday's subset SDL with the emulator's resolvers attached (built once per process)."""
+    schema = build_schema(schema_sdl())
+    for type_name, fields in RESOLVERS.items():
+        graphql_type = schema.get_type(type_name)
+        for field_name, resolver in fields.items():
+            graphql_type.fields[field_name].resolve = resolver  # type: ignore[union-attr]
+    schema.get_type("ColumnValue").resolve_type = resolve_value_type  # type: ignore[union-attr]
+    for name in PASS_THROUGH_SCALARS:
+        scalar = schema.get_type(name)
+        scalar.serialize = scalar.parse_value = lambda value: value  # type: ignore[union-attr]
+        scalar.parse_literal = _literal  # type: ignore[union-attr]
+    return schema
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    """A request's document, parsed and validated once; `errors` are formatted and final."""
+
+    document: DocumentNode | None
+    errors: tuple[dict[str, Any], ...]
+
+    def operation(self, operation_name: str | None) -> OperationDefinitionNode | None:
+        return operation_of(self.document, operation_name) if self.document else None
+
+
+def _parse_error(error: GraphQLSyntaxError, query: str) -> dict[str, Any]:
+    """Monday words syntax errors as `Parse error on "<token>" at [line, column]`."""
+    location = error.locations[0] if error.locations else None
+    position = error.positions[0] if error.positions else len(query)
+    token = query[position:].split(None, 1)[0][:20] if query[position:].strip() else ""
+    where = f'"{token}"' if token else "end of input"
+    message = f"Parse error on {where}"
+    if location:
+        message += f" at [{location.line}, {location.column}]"
+    formatted: dict[str, Any] = {"message": message, "extensions": {"code": str(Code.PARSE_FAILED)}}
+    if location:
+        formatted["locations"] = [{"line": location.line, "column": location.column}]
+    return formatted
+
+
+@lru_cache(maxsize=512)
+def parse_document(query: str) -> ParsedDocument:
+    try:
+        document = parse(query)
+    except GraphQLSyntaxError as error:
+        return ParsedDocument(None, (_parse_error(error, query),))
+    errors = validate(emulator_schema(), document)
+    return ParsedDocument(document, tuple(format_error(error) for error in errors))
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    """One `errors[]` entry; unexpected exceptions become INTERNAL_SERVER_ERROR and are logged."""
+    formatted: dict[str, Any] = {"message": error.message}
+    if error.locations:
+        formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error.path:
+        formatted["path"] = list(error.path)
+    original = error.original_error
+    if isinstance(original, ApiError):
+        formatted["extensions"] = original.extensions()
+    elif original is not None:
+        log.error("resolver failed", exc_info=original)
+        formatted["message"] = "Internal server error"
+        formatted["extensions"] = {"code": str(Code.INTERNAL_SERVER_ERROR), "status_code": 500}
+    else:
+        formatted["extensions"] = {"code": str(Code.VALIDATION_FAILED)}
+    return formatted
+
+
+def run(document: DocumentNode, context: RequestContext, variables: dict[str, Any] | None,
+        operation_name: str | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """Execute; root mutation fields run one after another, each failing on its own."""
+    result = execute_sync(emulator_schema(), document, context_value=context, variable_values=variables,
+                          operation_name=operation_name)
+    return result.data, [format_error(error) for error in result.errors or ()]

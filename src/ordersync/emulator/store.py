@@ -1,0 +1,522 @@
+"""The account's data and every change to it, in memory, with the indexes lookups need.
+
+Each mutation resolver calls one method here. Lookups by id are dict hits; finding items by a
+column's text (`items_page_by_column_values`, how a client finds a lost create again) uses an
+index per (board, column) built on first use and kept current on every write, so a benchmark
+with 10,000+ subitems never scans a board per lookup. Changed boards and items are remembered
+in `dirty_*` so that `persistence.py` writes only what a request touched.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import string
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ordersync.emulator.errors import (
+    ApiError,
+    Code,
+    group_not_found,
+    invalid_argument,
+    invalid_board,
+    invalid_column,
+    invalid_item,
+)
+from ordersync.emulator.model import (
+    ACTIVE,
+    ARCHIVED,
+    DELETED,
+    Board,
+    CellValue,
+    Column,
+    Group,
+    Item,
+    User,
+    now_iso,
+)
+from ordersync.emulator.values import ValueContext, parse_value, search_keys
+
+# Monday's own id prefixes for auto-generated column ids (`text_mkr5wya6`, `color_mkr5yf27` …)
+COLUMN_ID_PREFIX = {
+    "status": "color", "numbers": "numeric", "mirror": "lookup", "item_id": "pulse_id",
+    "last_updated": "pulse_updated", "creation_log": "pulse_log", "checkbox": "boolean",
+    "people": "multiple_person", "timeline": "timerange", "tags": "tag",
+}
+GROUP_COLORS = ("#579bfc", "#00c875", "#fdab3d", "#e2445c", "#a25ddc", "#037f4c", "#ffcb00", "#9cd326")
+DEFAULT_STATUS_LABELS = (
+    {"id": 0, "label": "Working on it", "color": "working_orange", "index": 0, "is_done": False},
+    {"id": 1, "label": "Done", "color": "done_green", "index": 1, "is_done": True},
+    {"id": 2, "label": "Stuck", "color": "stuck_red", "index": 2, "is_done": False},
+)
+_COLUMN_ID = re.compile(r"^[a-z0-9_]{1,100}$")
+MAX_NAME_LENGTH = 255
+POSITION_STEP = 65_536.0
+
+
+class IdMint:
+    """Monday-looking ids: 10-digit board and item ids that only grow (so creation order is id
+    order), `group_mk` + 6 characters for groups. The same seed gives the same ids."""
+
+    def __init__(self, seed: int, next_board: int | None = None, next_item: int | None = None) -> None:
+        self._rng = random.Random(f"{seed}:{next_board}:{next_item}")
+        self.next_board = next_board or 1_800_000_000 + self._rng.randrange(100_000_000)
+        self.next_item = next_item or 9_700_000_000 + self._rng.randrange(100_000_000)
+
+    def board_id(self) -> str:
+        self.next_board += self._rng.randint(1, 97)
+        return str(self.next_board)
+
+    def item_id(self) -> str:
+        self.next_item += self._rng.randint(1, 41)
+        return str(self.next_item)
+
+    def suffix(self, length: int = 6) -> str:
+        return "".join(self._rng.choices(string.ascii_lowercase + string.digits, k=length))
+
+
+def _check_name(name: str) -> str:
+    if not name or not name.strip():
+        raise invalid_argument("Item name must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ApiError(
+            Code.ITEM_NAME_TOO_LONG,
+            f"Item name must be 1 to {MAX_NAME_LENGTH} characters long",
+            error_data={"length": len(name)},
+        )
+    return name
+
+
+class Store:
+    """Boards, items and users of one emulated account."""
+
+    def __init__(self, users: Iterable[User], *, id_seed: int = 0, items_per_board_limit: int | None = None) -> None:
+        self.users: dict[int, User] = {user.id: user for user in users}
+        self.items_per_board_limit = items_per_board_limit
+        self.mint = IdMint(id_seed)
+        self.boards: dict[str, Board] = {}
+        self.items: dict[str, Item] = {}
+        self.dirty_boards: set[str] = set()
+        self.dirty_items: set[str] = set()
+        self._live_items: dict[str, int] = defaultdict(int)
+        self._text_index: dict[tuple[str, str], dict[str, set[str]]] = {}
+        self._next_position = 0.0
+
+    # ------------------------------------------------------------------ lookups
+
+    def board(self, board_id: Any) -> Board:
+        board = self.boards.get(str(board_id)) if board_id is not None else None
+        if board is None or board.state == DELETED:
+            raise invalid_board(board_id)
+        return board
+
+    def item(self, item_id: Any, *, allow_deleted: bool = False) -> Item:
+        item = self.items.get(str(item_id)) if item_id is not None else None
+        if item is None or (item.state == DELETED and not allow_deleted):
+            raise invalid_item(item_id)
+        return item
+
+    def item_name(self, item_id: str) -> str | None:
+        item = self.items.get(item_id)
+        return item.name if item is not None and item.state != DELETED else None
+
+    def group(self, board: Board, group_id: str) -> Group:
+        group = board.groups.get(group_id)
+        if group is None or group.deleted:
+            raise group_not_found(group_id, board.id)
+        return group
+
+    def active_items(self, board: Board, group_id: str | None = None) -> Iterator[Item]:
+        for item_id in board.item_ids:
+            item = self.items[item_id]
+            if item.state == ACTIVE and (group_id is None or item.group_id == group_id):
+                yield item
+
+    def live_item_count(self, board_id: str) -> int:
+        return self._live_items[board_id]
+
+    def find_by_text(self, board: Board, column_id: str, texts: Iterable[str]) -> set[str]:
+        """Ids of the board's items whose `column_id` reads as one of `texts` (dropdown: any label)."""
+        index = self._index(board, column_id)
+        found: set[str] = set()
+        for text in texts:
+            found |= index.get(text, set())
+        return found
+
+    def _index(self, board: Board, column_id: str) -> dict[str, set[str]]:
+        key = (board.id, column_id)
+        index = self._text_index.get(key)
+        if index is None:
+            if column_id != "name" and column_id not in board.columns:
+                raise invalid_column(column_id, board.id)
+            index = defaultdict(set)
+            for item_id in board.item_ids:
+                for text in self._keys(board, column_id, self.items[item_id]):
+                    index[text].add(item_id)
+            self._text_index[key] = index
+        return index
+
+    def _keys(self, board: Board, column_id: str, item: Item) -> tuple[str, ...]:
+        if column_id == "name":
+            return (item.name,)
+        return search_keys(board.columns[column_id], item.values.get(column_id))
+
+    def _reindex(self, board: Board, item: Item, column_id: str, old_keys: tuple[str, ...] | None) -> None:
+        index = self._text_index.get((board.id, column_id))
+        if index is None:
+            return
+        for text in old_keys or ():
+            index.get(text, set()).discard(item.id)
+        for text in self._keys(board, column_id, item):
+            index[text].add(item.id)
+
+    # ------------------------------------------------------------------ boards, columns, groups
+
+    def create_board(self, name: str, kind: str, *, description: str | None = None,
+                     workspace_id: str | None = None, parent_board_id: str | None = None) -> Board:
+        if not name.strip():
+            raise ApiError(Code.CREATE_BOARD, "Board name must not be empty")
+        stamp = now_iso()
+        board = Board(id=self.mint.board_id(), name=name, kind=kind, created_at=stamp, updated_at=stamp,
+                      description=description, workspace_id=workspace_id, parent_board_id=parent_board_id)
+        board.columns["name"] = Column(id="name", title="Name", type="name")
+        title = "Subitems" if parent_board_id else "Group Title"
+        board.groups["topics"] = Group(id="topics", board_id=board.id, title=title, color=GROUP_COLORS[0], position=POSITION_STEP)
+        self.boards[board.id] = board
+        self.dirty_boards.add(board.id)
+        return board
+
+    def create_column(self, board_id: Any, title: str, column_type: str, *, column_id: str | None = None,
+                      defaults: dict[str, Any] | None = None, description: str | None = None,
+                      after_column_id: str | None = None) -> Column:
+        board = self.board(board_id)
+        if column_type == "name":
+            raise invalid_argument("A board has exactly one name column")
+        if column_type == "subtasks" and self.subitems_column(board) is not None:
+            raise invalid_argument("A board can have only one subitems column")
+        if column_type == "subtasks" and board.is_subitem_board:
+            raise invalid_argument("A subitems board cannot have a subitems column")
+        if column_id is None:
+            prefix = COLUMN_ID_PREFIX.get(column_type, column_type)
+            column_id = f"{prefix}_mk{self.mint.suffix()}"
+            while column_id in board.columns:
+                column_id = f"{prefix}_mk{self.mint.suffix()}"
+        elif not _COLUMN_ID.match(column_id):
+            raise invalid_argument("Column id may hold only lowercase letters, digits and _", column_id=column_id)
+        elif column_id in board.columns:
+            raise invalid_argument("Column id already exists on this board", column_id=column_id)
+        if after_column_id is not None and after_column_id not in board.columns:
+            raise invalid_column(after_column_id, board.id)
+        column = Column(id=column_id, title=title, type=column_type,
+                        settings=_initial_settings(column_type, defaults), description=description)
+        if after_column_id is None:
+            board.columns[column_id] = column
+        else:
+            reordered: dict[str, Column] = {}
+            for existing_id, existing in board.columns.items():
+                reordered[existing_id] = existing
+                if existing_id == after_column_id:
+                    reordered[column_id] = column
+            board.columns = reordered
+        if column_type == "subtasks":
+            self._ensure_subitem_board(board, column)
+        self._touch_board(board)
+        return column
+
+    def subitems_column(self, board: Board) -> Column | None:
+        return next((c for c in board.columns.values() if c.type == "subtasks"), None)
+
+    def _ensure_subitem_board(self, board: Board, column: Column | None = None) -> Board:
+        """A board's subitem board comes into being with its subitems column (Monday adds that
+        column with the first subitem); the column's `settings.boardIds` then names it."""
+        if board.subitem_board_id is not None:
+            return self.boards[board.subitem_board_id]
+        sub_board = self.create_board(f"Subitems of {board.name}", board.kind,
+                                      workspace_id=board.workspace_id, parent_board_id=board.id)
+        board.subitem_board_id = sub_board.id
+        if column is None:
+            column = Column(id=f"subtasks_mk{self.mint.suffix()}", title="Subitems", type="subtasks",
+                            settings=_initial_settings("subtasks", None))
+            board.columns[column.id] = column
+        column.settings["boardIds"] = [int(sub_board.id)]
+        self._touch_board(board)
+        return sub_board
+
+    def create_group(self, board_id: Any, name: str, *, color: str | None = None,
+                     relative_method: str | None = None, relative_to: str | None = None) -> Group:
+        """New groups go to the top of the board unless placed before/after another group."""
+        board = self.board(board_id)
+        if not name.strip():
+            raise invalid_argument("Group name must not be empty")
+        group_id = f"group_mk{self.mint.suffix()}"
+        while group_id in board.groups:
+            group_id = f"group_mk{self.mint.suffix()}"
+        position = self._group_position(board, relative_method, relative_to)
+        color = color or GROUP_COLORS[len(board.groups) % len(GROUP_COLORS)]
+        group = Group(id=group_id, board_id=board.id, title=name, color=color, position=position)
+        board.groups[group_id] = group
+        self._touch_board(board)
+        return group
+
+    def _group_position(self, board: Board, method: str | None, relative_to: str | None,
+                        moving: str | None = None) -> float:
+        ordered = [g for g in board.visible_groups() if g.id != moving]
+        if relative_to is None:
+            return (ordered[0].position - POSITION_STEP) if ordered else POSITION_STEP
+        anchor = self.group(board, relative_to)
+        if anchor.id == moving:
+            raise invalid_argument("A group cannot be placed relative to itself")
+        return _between([g.position for g in ordered], ordered.index(anchor), method)
+
+    def update_group(self, board_id: Any, group_id: str, attribute: str, new_value: str) -> Group:
+        board = self.board(board_id)
+        group = self.group(board, group_id)
+        if attribute == "title":
+            if not new_value.strip():
+                raise invalid_argument("Group title must not be empty")
+            group.title = new_value
+        elif attribute == "color":
+            group.color = new_value
+        elif attribute in ("relative_position_after", "relative_position_before"):
+            method = "after_at" if attribute == "relative_position_after" else "before_at"
+            group.position = self._group_position(board, method, new_value, moving=group.id)
+        elif attribute == "position":
+            try:
+                group.position = float(new_value)
+            except ValueError as error:
+                raise invalid_argument("position must be a number", position=new_value) from error
+        self._touch_board(board)
+        return group
+
+    def remove_group(self, board_id: Any, group_id: str, *, archive: bool) -> Group:
+        """`delete_group` / `archive_group`: the group's items go with it."""
+        board = self.board(board_id)
+        group = self.group(board, group_id)
+        if len(board.visible_groups()) <= 1 and group.visible:
+            raise ApiError(Code.DELETE_LAST_GROUP, "Cannot delete or archive the last group of a board",
+                           status_code=409, error_data={"group_id": group_id})
+        for item in list(self.active_items(board, group.id)):
+            self._set_state(item, ARCHIVED if archive else DELETED)
+        if archive:
+            group.archived = True
+        else:
+            group.deleted = True
+        self._touch_board(board)
+        return group
+
+    # ------------------------------------------------------------------ items
+
+    def create_item(self, board_id: Any, name: str, *, group_id: str | None = None,
+                    column_values: dict[str, Any] | None = None, create_labels: bool = False,
+                    relative_method: str | None = None, relative_to: Any = None,
+                    creator_id: int) -> Item:
+        board = self.board(board_id)
+        if board.is_subitem_board:
+            raise invalid_argument("Items of a subitems board are created with create_subitem", board_id=board.id)
+        if group_id is not None:
+            group = self.group(board, group_id)
+        else:
+            visible = board.visible_groups()
+            if not visible:
+                raise invalid_argument("The board has no group to put the item in", board_id=board.id)
+            group = visible[0]
+        position = self._item_position(board, group, relative_method, relative_to)
+        return self._new_item(board, group, name, column_values or {}, create_labels, position, creator_id)
+
+    def create_subitem(self, parent_item_id: Any, name: str, *, column_values: dict[str, Any] | None = None,
+                       create_labels: bool = False, creator_id: int) -> Item:
+        parent = self.item(parent_item_id)
+        if parent.parent_id is not None:
+            raise invalid_argument("A subitem cannot have subitems on a classic board", item_id=parent.id)
+        sub_board = self._ensure_subitem_board(self.boards[parent.board_id])
+        group = sub_board.visible_groups()[0]
+        position = float(len(parent.subitem_ids) + 1)
+        subitem = self._new_item(sub_board, group, name, column_values or {}, create_labels, position,
+                                 creator_id, parent=parent)
+        parent.subitem_ids.append(subitem.id)
+        self._touch_item(parent)
+        return subitem
+
+    def _new_item(self, board: Board, group: Group, name: str, column_values: dict[str, Any],
+                  create_labels: bool, position: float, creator_id: int, parent: Item | None = None) -> Item:
+        _check_name(name)
+        limit = self.items_per_board_limit
+        if limit is not None and self._live_items[board.id] >= limit:
+            raise ApiError(Code.ITEMS_LIMITATION, f"exceeded the limit of {limit:,} items per board",
+                           error_data={"board_id": board.id, "limit": limit})
+        new_name, cells = self._validate_values(board, column_values, create_labels)
+        stamp = now_iso()
+        item = Item(id=self.mint.item_id(), board_id=board.id, group_id=group.id, name=new_name or name,
+                    created_at=stamp, updated_at=stamp, creator_id=str(creator_id), position=position,
+                    parent_id=parent.id if parent else None)
+        item.values = {column_id: cell for column_id, cell in cells.items() if cell is not None}
+        self.items[item.id] = item
+        board.item_ids.append(item.id)
+        self._live_items[board.id] += 1
+        for (index_board, column_id), index in self._text_index.items():
+            if index_board == board.id:
+                for text in self._keys(board, column_id, item):
+                    index[text].add(item.id)
+        self.dirty_items.add(item.id)
+        self._touch_board(board)
+        return item
+
+    def _item_position(self, board: Board, group: Group, method: str | None, relative_to: Any) -> float:
+        """New items go to the bottom of their group, or before/after `relative_to`."""
+        if relative_to is None:
+            self._next_position += 1.0
+            return self._next_position
+        anchor = self.item(relative_to)
+        if anchor.board_id != board.id or anchor.group_id != group.id:
+            raise invalid_argument("relative_to must be an item of the same group", relative_to=str(relative_to))
+        ordered = sorted(self.active_items(board, group.id), key=lambda i: i.position)
+        return _between([i.position for i in ordered], ordered.index(anchor), method)
+
+    def change_values(self, board_id: Any, item_id: Any, column_values: dict[str, Any], *,
+                      create_labels: bool = False) -> Item:
+        """`change_multiple_column_values` and friends: all values are checked before any is
+        written, so a refused value leaves the item as it was. Key `name` renames the item."""
+        board = self.board(board_id)
+        item = self.item(item_id)
+        if item.board_id != board.id:
+            raise invalid_item(item_id)
+        new_name, cells = self._validate_values(board, column_values, create_labels)
+        if new_name is not None:
+            old = (item.name,)
+            item.name = new_name
+            self._reindex(board, item, "name", old)
+        for column_id, cell in cells.items():
+            old_keys = self._keys(board, column_id, item) if (board.id, column_id) in self._text_index else None
+            if cell is None:
+                item.values.pop(column_id, None)
+            else:
+                item.values[column_id] = cell
+            self._reindex(board, item, column_id, old_keys)
+        self._touch_item(item)
+        return item
+
+    def _validate_values(self, board: Board, column_values: dict[str, Any],
+                         create_labels: bool) -> tuple[str | None, dict[str, CellValue | None]]:
+        ctx = ValueContext(create_labels_if_missing=create_labels, users=self.users, item_name=self.item_name)
+        new_name: str | None = None
+        cells: dict[str, CellValue | None] = {}
+        for column_id, raw in column_values.items():
+            if column_id == "name":
+                if not isinstance(raw, str):
+                    raise invalid_argument("The item name must be a string")
+                new_name = _check_name(raw)
+                continue
+            column = board.columns.get(column_id)
+            if column is None:
+                raise invalid_column(column_id, board.id)
+            cells[column_id] = parse_value(column, raw, ctx)
+        return new_name, cells
+
+    def move_item(self, item_id: Any, group_id: str) -> Item:
+        item = self.item(item_id)
+        board = self.boards[item.board_id]
+        if item.parent_id is not None:
+            raise invalid_argument("Subitems cannot be moved between groups", item_id=item.id)
+        group = self.group(board, group_id)
+        if item.group_id != group.id:
+            item.group_id = group.id
+            self._next_position += 1.0
+            item.position = self._next_position
+            self._touch_item(item)
+        return item
+
+    def archive_item(self, item_id: Any) -> Item:
+        item = self.item(item_id)
+        self._set_state(item, ARCHIVED)
+        return item
+
+    def delete_item(self, item_id: Any) -> Item:
+        item = self.item(item_id)
+        self._set_state(item, DELETED)
+        return item
+
+    def _set_state(self, item: Item, state: str) -> None:
+        """An item's subitems follow it into the archive or the bin."""
+        if item.state != DELETED and state == DELETED:
+            self._live_items[item.board_id] -= 1
+        item.state = state
+        self._touch_item(item)
+        for subitem_id in item.subitem_ids:
+            subitem = self.items[subitem_id]
+            if subitem.state == ACTIVE or (state == DELETED and subitem.state != DELETED):
+                self._set_state(subitem, state)
+
+    def _touch_item(self, item: Item) -> None:
+        item.updated_at = now_iso()
+        self.dirty_items.add(item.id)
+
+    def _touch_board(self, board: Board) -> None:
+        board.updated_at = now_iso()
+        self.dirty_boards.add(board.id)
+
+    def load(self, boards: Iterable[Board], items: Iterable[Item], next_board: int, next_item: int,
+             id_seed: int) -> None:
+        """Replace everything with what persistence read back (item order is id order)."""
+        self.boards = {board.id: board for board in boards}
+        self.items = {item.id: item for item in items}
+        for board in self.boards.values():
+            board.item_ids = []
+        for item in sorted(self.items.values(), key=lambda i: int(i.id)):
+            self.boards[item.board_id].item_ids.append(item.id)
+            if item.state != DELETED:
+                self._live_items[item.board_id] += 1
+        self.mint = IdMint(id_seed, next_board, next_item)
+        self._next_position = max((item.position for item in self.items.values()), default=0.0)
+        self._text_index.clear()
+
+
+def _between(positions: list[float], at: int, method: str | None) -> float:
+    """A position just before or after `positions[at]` (sorted), between it and its neighbour."""
+    if method == "before_at":
+        before = positions[at - 1] if at > 0 else positions[at] - 2 * POSITION_STEP
+        return (before + positions[at]) / 2
+    after = positions[at + 1] if at + 1 < len(positions) else positions[at] + 2 * POSITION_STEP
+    return (positions[at] + after) / 2
+
+
+def _initial_settings(column_type: str, defaults: dict[str, Any] | None) -> dict[str, Any]:
+    """A new column's settings; `defaults` (create_column) may carry status/dropdown labels in
+    any of the shapes Monday has accepted over the years."""
+    defaults = dict(defaults or {})
+    if column_type == "subtasks":
+        return {"allowMultipleItems": True, "itemTypeName": "column.subtasks.title",
+                "displayType": "BOARD_INLINE", "boardIds": []}
+    if column_type not in ("status", "dropdown"):
+        return defaults
+    raw_labels = defaults.pop("labels", None)
+    if raw_labels is None and isinstance(defaults.get("settings"), dict):
+        raw_labels = defaults.pop("settings").get("labels")
+    if raw_labels is None:
+        labels = [dict(label) for label in DEFAULT_STATUS_LABELS] if column_type == "status" else []
+    else:
+        labels = _labels_from_defaults(column_type, raw_labels)
+    return {**defaults, "labels": labels}
+
+
+def _labels_from_defaults(column_type: str, raw_labels: Any) -> list[dict[str, Any]]:
+    if isinstance(raw_labels, dict):
+        pairs = [(int(key), str(name)) for key, name in raw_labels.items()]
+    elif isinstance(raw_labels, list):
+        pairs = []
+        first_id = 1 if column_type == "dropdown" else 0
+        for position, entry in enumerate(raw_labels):
+            if isinstance(entry, str):
+                pairs.append((first_id + position, entry))
+            elif isinstance(entry, dict):
+                name = entry.get("label", entry.get("name"))
+                pairs.append((int(entry.get("id", first_id + position)), str(name)))
+            else:
+                raise invalid_argument("Column defaults: labels must be strings or objects")
+    else:
+        raise invalid_argument("Column defaults: labels must be a list or an object")
+    if column_type == "dropdown":
+        return [{"id": label_id, "label": name, "is_deactivated": False} for label_id, name in pairs]
+    return [{"id": label_id, "label": name, "color": "american_gray", "index": position,
+             "is_done": name.lower() == "done"} for position, (label_id, name) in enumerate(pairs)]

@@ -1,0 +1,127 @@
+"""The emulator's schema is a faithful subset of Monday's published SDL, and every document the
+project sends validates against both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    build_schema,
+    is_non_null_type,
+    parse,
+    print_ast,
+    validate,
+)
+
+from ordersync.emulator.executor import emulator_schema, schema_sdl
+from ordersync.emulator.resolvers import RESOLVERS, VALUE_TYPES
+
+from .support import MONDAY_SDL
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "ordersync"
+
+
+@pytest.fixture(scope="module")
+def monday() -> GraphQLSchema:
+    if not MONDAY_SDL.exists():
+        pytest.skip(f"Monday's published schema is not here ({MONDAY_SDL}); fidelity cannot be checked")
+    return build_schema(MONDAY_SDL.read_text(encoding="utf-8"))
+
+
+def _default(node) -> str | None:
+    return print_ast(node.default_value) if node is not None and node.default_value is not None else None
+
+
+def _differences(ours: GraphQLSchema, theirs: GraphQLSchema) -> list[str]:
+    problems: list[str] = []
+    for name, ours_type in ours.type_map.items():
+        if name.startswith("__"):
+            continue
+        theirs_type = theirs.type_map.get(name)
+        if theirs_type is None:
+            problems.append(f"type {name} is not in Monday's schema")
+            continue
+        if type(ours_type) is not type(theirs_type):
+            problems.append(f"{name} is a {type(ours_type).__name__} here, {type(theirs_type).__name__} on Monday")
+            continue
+        if isinstance(ours_type, GraphQLEnumType):
+            problems += [f"enum value {name}.{v} not on Monday" for v in ours_type.values if v not in theirs_type.values]
+        elif isinstance(ours_type, GraphQLInputObjectType):
+            for field_name, field in ours_type.fields.items():
+                other = theirs_type.fields.get(field_name)
+                if other is None:
+                    problems.append(f"input field {name}.{field_name} not on Monday")
+                elif str(field.type) != str(other.type) or _default(field.ast_node) != _default(other.ast_node):
+                    problems.append(f"input field {name}.{field_name}: {field.type} here, {other.type} on Monday")
+            problems += [f"required input field {name}.{f} missing here" for f, other in theirs_type.fields.items()
+                         if f not in ours_type.fields and is_non_null_type(other.type) and other.ast_node.default_value is None]
+        elif isinstance(ours_type, GraphQLObjectType | GraphQLInterfaceType):
+            theirs_interfaces = {i.name for i in theirs_type.interfaces}
+            problems += [f"{name} implements {i.name} here only" for i in ours_type.interfaces
+                         if i.name not in theirs_interfaces]
+            for field_name, field in ours_type.fields.items():
+                other = theirs_type.fields.get(field_name)
+                if other is None:
+                    problems.append(f"field {name}.{field_name} not on Monday")
+                    continue
+                if str(field.type) != str(other.type):
+                    problems.append(f"field {name}.{field_name}: {field.type} here, {other.type} on Monday")
+                for arg_name, arg in field.args.items():
+                    other_arg = other.args.get(arg_name)
+                    if other_arg is None:
+                        problems.append(f"argument {name}.{field_name}({arg_name}) not on Monday")
+                    elif str(arg.type) != str(other_arg.type) or _default(arg.ast_node) != _default(other_arg.ast_node):
+                        problems.append(f"argument {name}.{field_name}({arg_name}): {arg.type} here, "
+                                        f"{other_arg.type} on Monday")
+                problems += [f"required argument {name}.{field_name}({a}) missing here"
+                             for a, other_arg in other.args.items()
+                             if a not in field.args and is_non_null_type(other_arg.type)
+                             and other_arg.ast_node.default_value is None]
+        elif not isinstance(ours_type, GraphQLScalarType):
+            problems.append(f"{name}: unexpected kind {type(ours_type).__name__}")
+    return problems
+
+
+def test_emulator_schema_is_a_subset_of_mondays_published_schema(monday: GraphQLSchema) -> None:
+    assert _differences(build_schema(schema_sdl()), monday) == []
+
+
+def test_subset_check_notices_a_field_monday_does_not_have(monday: GraphQLSchema) -> None:
+    widened = build_schema(schema_sdl().replace("type Complexity {", "type Complexity {\n  invented: Int"))
+    assert _differences(widened, monday) == ["field Complexity.invented not on Monday"]
+
+
+def test_subset_check_notices_a_changed_argument_type(monday: GraphQLSchema) -> None:
+    changed = build_schema(schema_sdl().replace("next_items_page(cursor: String!,", "next_items_page(cursor: String,"))
+    assert "argument Query.next_items_page(cursor): String here, String! on Monday" in _differences(changed, monday)
+
+
+def test_every_root_field_has_a_resolver() -> None:
+    schema = emulator_schema()
+    for root in (schema.query_type, schema.mutation_type):
+        missing = [name for name in root.fields if name not in RESOLVERS[root.name]]
+        assert missing == [], f"{root.name} fields without a resolver: {missing}"
+
+
+def test_every_column_value_implementation_is_reachable() -> None:
+    implementations = {t.name for t in emulator_schema().get_implementations(
+        emulator_schema().get_type("ColumnValue")).objects}
+    assert set(VALUE_TYPES.values()) | {"UnsupportedValue"} == implementations
+
+
+def _project_documents() -> list[Path]:
+    return sorted(p for p in SRC.rglob("*.graphql") if "emulator" not in p.parts)
+
+
+@pytest.mark.parametrize("path", _project_documents(), ids=lambda p: p.name)
+def test_project_documents_validate_against_monday_and_the_emulator(path: Path, monday: GraphQLSchema) -> None:
+    document = parse(path.read_text(encoding="utf-8"))
+    assert [e.message for e in validate(monday, document)] == []
+    assert [e.message for e in validate(emulator_schema(), document)] == []
