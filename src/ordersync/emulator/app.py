@@ -27,7 +27,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import Receive, Scope, Send
 
 from ordersync.emulator import executor
-from ordersync.emulator.complexity import document_cost
+from ordersync.emulator.complexity import DocumentCost, document_cost
 from ordersync.emulator.errors import Code, RequestRejected
 from ordersync.emulator.faults import FAULT_HEADER, FaultInjector, ResponseLost
 from ordersync.emulator.idempotency import REPLAYED_HEADER, IdempotencyCache
@@ -180,71 +180,66 @@ class Emulator:
     async def _run(self, request: Request, token: str, version: ApiVersion, request_id: str,
                    parsed: executor.ParsedDocument, operation: Any, variables: dict[str, Any],
                    operation_name: str | None) -> _Outcome:
-        settings = self.settings
+        """Hold one of the token's concurrent slots while the request passes the gates and runs;
+        the rate-limit headers are taken while it still holds the slot, as Monday reports them."""
         try:
             self.limiter.enter(token)
         except RequestRejected as error:
             self.limiter.count_limited(token)
-            return _Outcome(rejection(error, version, request_id, settings.account_id))
+            return _Outcome(rejection(error, version, request_id, self.settings.account_id))
         try:
-            try:
-                plan = self.faults.plan(token, request.headers.get(FAULT_HEADER))
-            except ValueError as error:
-                rejected = RequestRejected(Code.BAD_REQUEST, f"{FAULT_HEADER}: {error}", http_status=400)
-                return _Outcome(rejection(rejected, version, request_id, settings.account_id))
-            if plan.latency_ms:
-                await asyncio.sleep(plan.latency_ms / 1000)
-            try:
-                self.limiter.admit(token)
-            except RequestRejected as error:
-                self.limiter.count_limited(token)
-                return _Outcome(rejection(error, version, request_id, settings.account_id))
-            injected = plan.rejection()
-            if injected is not None:
-                if injected.is_limit:
-                    self.limiter.discount(token)
-                return _Outcome(rejection(injected, version, request_id, settings.account_id))
-            if parsed.errors:
-                return _Outcome(graphql_reply(None, list(parsed.errors), request_id, include_data=False))
-            if operation is None:
-                error = {"message": "Must provide operation name if query contains multiple operations",
-                         "extensions": {"code": str(Code.VALIDATION_FAILED)}}
-                return _Outcome(graphql_reply(None, [error], request_id, include_data=False))
-            schema = executor.emulator_schema()
-            coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
-            if isinstance(coerced, list):
-                errors = [executor.format_error(error) for error in coerced]
-                return _Outcome(graphql_reply(None, errors, request_id, include_data=False))
-            cost = document_cost(schema, parsed.document, operation, coerced, settings.costs)  # type: ignore[arg-type]
-            if cost.points > settings.query_complexity_cap:
-                error = {"message": f"Query has complexity of {cost.points}, which exceeds max complexity of "
-                                    f"{settings.query_complexity_cap}",
-                         "extensions": {"code": str(Code.MAX_COMPLEXITY_EXCEEDED), "status_code": 200,
-                                        "error_data": {"complexity": cost.points,
-                                                       "max_complexity": settings.query_complexity_cap}}}
-                return _Outcome(graphql_reply(None, [error], request_id, include_data=False))
-            try:
-                charge = self.limiter.charge(token, cost)
-            except RequestRejected as error:
-                self.limiter.discount(token)
-                return _Outcome(rejection(error, version, request_id, settings.account_id))
-            if cost.only_complexity:
-                self.limiter.discount(token)
-            context = RequestContext(store=self.store, cursors=self.cursors, settings=settings,
-                                     user=self.users[token], version=version,
-                                     base_url=str(request.base_url).rstrip("/"), charge=charge)
-            data, errors = executor.run(parsed.document, context, variables, operation_name)  # type: ignore[arg-type]
-            self.commit()
-            return _Outcome(graphql_reply(data, errors, request_id), ran=True, lost=plan.lost_response)
+            outcome = await self._admit_and_execute(request, token, version, request_id, parsed, operation,
+                                                    variables, operation_name)
+            outcome.reply.headers.update(self.limiter.headers(token))
+            return outcome
         finally:
             self.limiter.leave(token)
+
+    async def _admit_and_execute(self, request: Request, token: str, version: ApiVersion, request_id: str,
+                                 parsed: executor.ParsedDocument, operation: Any, variables: dict[str, Any],
+                                 operation_name: str | None) -> _Outcome:
+        settings = self.settings
+        try:
+            plan = self.faults.plan(token, request.headers.get(FAULT_HEADER))
+        except ValueError as error:
+            rejected = RequestRejected(Code.BAD_REQUEST, f"{FAULT_HEADER}: {error}", http_status=400)
+            return _Outcome(rejection(rejected, version, request_id, settings.account_id))
+        if plan.latency_ms:
+            await asyncio.sleep(plan.latency_ms / 1000)
+        try:
+            self.limiter.admit(token)
+        except RequestRejected as error:
+            self.limiter.count_limited(token)
+            return _Outcome(rejection(error, version, request_id, settings.account_id))
+        injected = plan.rejection()
+        if injected is not None:
+            if injected.is_limit:
+                self.limiter.discount(token)
+            return _Outcome(rejection(injected, version, request_id, settings.account_id))
+        checked = _checked_cost(parsed, operation, variables, settings, request_id)
+        if isinstance(checked, _Outcome):
+            return checked
+        try:
+            charge = self.limiter.charge(token, checked)
+        except RequestRejected as error:
+            self.limiter.discount(token)
+            return _Outcome(rejection(error, version, request_id, settings.account_id))
+        if checked.only_complexity:
+            self.limiter.discount(token)
+        context = RequestContext(store=self.store, cursors=self.cursors, settings=settings,
+                                 user=self.users[token], version=version,
+                                 base_url=str(request.base_url).rstrip("/"), charge=charge)
+        data, errors = executor.run(parsed.document, context, variables, operation_name)  # type: ignore[arg-type]
+        self.commit()
+        return _Outcome(graphql_reply(data, errors, request_id), ran=True, lost=plan.lost_response)
 
     def _send(self, reply: Reply, request_id: str, token: str | None = None, *, body: bytes | None = None,
               lost: bool = False) -> Response:
         headers = dict(reply.headers)
         headers["X-Request-Id"] = request_id
         if token is not None:
-            headers.update(self.limiter.headers(token))
+            for name, value in self.limiter.headers(token).items():
+                headers.setdefault(name, value)
         content = body if body is not None else json.dumps(reply.body, ensure_ascii=False).encode()
         response_class = _DroppedResponse if lost else Response
         return response_class(content, reply.status, headers=headers, media_type="application/json")
@@ -288,6 +283,30 @@ class Emulator:
     async def stats(self, request: Request) -> JSONResponse:
         usage = {f"{token[:4]}…": self.limiter.snapshot(token) for token in self.settings.tokens}
         return JSONResponse({"boards": len(self.store.boards), "items": len(self.store.items), "usage": usage})
+
+
+def _checked_cost(parsed: executor.ParsedDocument, operation: Any, variables: dict[str, Any],
+                  settings: EmulatorSettings, request_id: str) -> DocumentCost | _Outcome:
+    """The document's cost, or the answer refusing it: invalid, ambiguous, bad variables, too costly."""
+    if parsed.errors:
+        return _Outcome(graphql_reply(None, list(parsed.errors), request_id, include_data=False))
+    if operation is None:
+        error = {"message": "Must provide operation name if query contains multiple operations",
+                 "extensions": {"code": str(Code.VALIDATION_FAILED)}}
+        return _Outcome(graphql_reply(None, [error], request_id, include_data=False))
+    schema = executor.emulator_schema()
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
+    if isinstance(coerced, list):
+        errors = [executor.format_error(error, during_execution=False) for error in coerced]
+        return _Outcome(graphql_reply(None, errors, request_id, include_data=False))
+    cost = document_cost(schema, parsed.document, operation, coerced, settings.costs)  # type: ignore[arg-type]
+    cap = settings.query_complexity_cap
+    if cost.points > cap:
+        error = {"message": f"Query has complexity of {cost.points}, which exceeds max complexity of {cap}",
+                 "extensions": {"code": str(Code.MAX_COMPLEXITY_EXCEEDED), "status_code": 200,
+                                "error_data": {"complexity": cost.points, "max_complexity": cap}}}
+        return _Outcome(graphql_reply(None, [error], request_id, include_data=False))
+    return cost
 
 
 def _request_parts(payload: Any) -> tuple[str, dict[str, Any], str | None]:

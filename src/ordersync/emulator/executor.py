@@ -91,11 +91,12 @@ def parse_document(query: str) -> ParsedDocument:
     except GraphQLSyntaxError as error:
         return ParsedDocument(None, (_parse_error(error, query),))
     errors = validate(emulator_schema(), document)
-    return ParsedDocument(document, tuple(format_error(error) for error in errors))
+    return ParsedDocument(document, tuple(format_error(error, during_execution=False) for error in errors))
 
 
-def format_error(error: GraphQLError) -> dict[str, Any]:
-    """One `errors[]` entry; unexpected exceptions become INTERNAL_SERVER_ERROR and are logged."""
+def format_error(error: GraphQLError, *, during_execution: bool = True) -> dict[str, Any]:
+    """One `errors[]` entry. Outside execution (validation, variable coercion) every error is the
+    client's; during execution an unexpected exception is ours: INTERNAL_SERVER_ERROR, logged."""
     formatted: dict[str, Any] = {"message": error.message}
     if error.locations:
         formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
@@ -104,7 +105,7 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     if isinstance(original, ApiError):
         formatted["extensions"] = original.extensions()
-    elif original is not None:
+    elif original is not None and during_execution:
         log.error("resolver failed", exc_info=original)
         formatted["message"] = "Internal server error"
         formatted["extensions"] = {"code": str(Code.INTERNAL_SERVER_ERROR), "status_code": 500}
