@@ -68,6 +68,16 @@ async def test_a_query_over_the_per_query_cap_runs_nothing(in_process) -> None:
         assert count["boards"][0]["items_count"] == 0
 
 
+async def test_a_request_costing_more_than_the_whole_budget_is_over_the_cap(in_process) -> None:
+    async with in_process(EmulatorSettings(complexity_budget=15_000, window_seconds=1)) as client:
+        api = Api(client)
+        response = await api.post('mutation { a: create_board(board_name: "a", board_kind: public) { id }'
+                                  ' b: create_board(board_name: "b", board_kind: public) { id } }')
+        assert response.status_code == 200
+        assert response.json()["errors"][0]["extensions"]["error_data"] == {"complexity": 20_002,
+                                                                            "max_complexity": 15_000}
+
+
 async def test_requests_per_minute(in_process) -> None:
     async with in_process(EmulatorSettings(requests_per_minute=3, window_seconds=1)) as client:
         api = Api(client)
@@ -214,10 +224,11 @@ async def test_a_malformed_api_version_is_refused(api: Api) -> None:
 
 
 async def test_limits_change_on_a_running_emulator(client: httpx.AsyncClient, api: Api) -> None:
-    await api.data("{ me { id } }")
-    changed = await client.patch("/emulator/config", json={"complexity_budget": 5, "faults": {"seed": 3}})
-    assert changed.status_code == 200 and changed.json()["complexity_budget"] == 5
-    refused = await api.post("{ me { id name } }")
+    changed = await client.patch("/emulator/config", json={"complexity_budget": 15, "faults": {"seed": 3}})
+    assert changed.status_code == 200 and changed.json()["complexity_budget"] == 15
+    assert changed.json()["faults"]["seed"] == 3 and changed.json()["faults"]["server_error"] == 0
+    await api.data("{ me { id } }")  # 11 points
+    refused = await api.post("{ me { id } }")
     assert refused.status_code == 429
     bad = await client.patch("/emulator/config", json={"complexity_budget": -1})
     assert bad.status_code == 400
