@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 
 from ordersync.emulator import DEV_TOKEN
@@ -97,3 +98,13 @@ def values_by_id(item: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def board_columns(name: str) -> list[dict[str, str]]:
     with (DATA / name).open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
+
+
+async def wait_until_in_flight(client: httpx.AsyncClient, count: int = 1) -> None:
+    """Wait (at most 2 s) until the emulator holds `count` requests in flight for some token."""
+    for _ in range(200):
+        usage = (await client.get("/emulator/stats")).json()["usage"]
+        if any(entry["in_flight"] >= count for entry in usage.values()):
+            return
+        await anyio.sleep(0.01)
+    raise AssertionError(f"never saw {count} request(s) in flight")

@@ -10,7 +10,7 @@ import pytest
 
 from ordersync.emulator import EmulatorSettings, FaultSettings, ResponseLost
 
-from .support import Api
+from .support import Api, wait_until_in_flight
 
 pytestmark = pytest.mark.anyio
 
@@ -49,11 +49,11 @@ async def test_lost_response_in_process_raises_after_the_write_committed(api: Ap
 
 async def test_added_latency_keeps_the_request_in_flight(in_process) -> None:
     """Latency is observed through concurrency, not the clock: a slow request holds its slot."""
-    async with in_process(EmulatorSettings(max_concurrent=1, faults=FaultSettings(latency_ms=300))) as client:
+    async with in_process(EmulatorSettings(max_concurrent=1, faults=FaultSettings(latency_ms=500))) as client:
         api = Api(client)
         async with anyio.create_task_group() as group:
             group.start_soon(api.post, "{ me { id } }", None)
-            await anyio.sleep(0.05)
+            await wait_until_in_flight(client)
             overlapping = await api.post("{ me { id } }")
         assert overlapping.status_code == 429
 

@@ -8,7 +8,7 @@ import pytest
 
 from ordersync.emulator import EmulatorSettings
 
-from .support import Api
+from .support import Api, wait_until_in_flight
 
 pytestmark = pytest.mark.anyio
 
@@ -47,12 +47,12 @@ async def test_same_key_while_the_first_is_running_gets_409(api: Api) -> None:
     first_status: list[int] = []
 
     async def first() -> None:
-        response = await api.post(CREATE, {"b": board_id}, Idempotency_Key="k", X_Emulator_Fault="latency=300")
+        response = await api.post(CREATE, {"b": board_id}, Idempotency_Key="k", X_Emulator_Fault="latency=500")
         first_status.append(response.status_code)
 
     async with anyio.create_task_group() as group:
         group.start_soon(first)
-        await anyio.sleep(0.05)
+        await wait_until_in_flight(api.client)
         conflict = await api.post(CREATE, {"b": board_id}, Idempotency_Key="k")
     assert first_status == [200]
     assert conflict.status_code == 409 and conflict.headers["Retry-After"] == "1"

@@ -10,7 +10,7 @@ import pytest
 
 from ordersync.emulator import CostTable, EmulatorSettings
 
-from .support import Api
+from .support import Api, wait_until_in_flight
 
 pytestmark = pytest.mark.anyio
 
@@ -97,11 +97,11 @@ async def test_concurrent_requests_past_the_cap_are_refused(in_process) -> None:
         statuses: list[int] = []
 
         async def slow() -> None:
-            statuses.append((await api.post("{ me { id } }", X_Emulator_Fault="latency=300")).status_code)
+            statuses.append((await api.post("{ me { id } }", X_Emulator_Fault="latency=500")).status_code)
 
         async with anyio.create_task_group() as group:
             group.start_soon(slow)
-            await anyio.sleep(0.05)
+            await wait_until_in_flight(client)
             refused = await api.post("{ me { id } }")
         assert statuses == [200]
         assert refused.status_code == 429

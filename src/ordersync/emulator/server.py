@@ -24,8 +24,11 @@ class _HideLostResponses(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], ResponseLost))
 
 
+_HIDE_LOST_RESPONSES = _HideLostResponses()
+
+
 def _config(settings: EmulatorSettings, host: str, port: int, log_level: str) -> uvicorn.Config:
-    logging.getLogger("uvicorn.error").addFilter(_HideLostResponses())
+    logging.getLogger("uvicorn.error").addFilter(_HIDE_LOST_RESPONSES)  # adding it twice is a no-op
     return uvicorn.Config(create_app(settings), host=host, port=port, log_level=log_level,
                           access_log=log_level == "debug", lifespan="off")
 

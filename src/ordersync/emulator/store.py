@@ -112,9 +112,10 @@ class Store:
             raise invalid_board(board_id)
         return board
 
-    def item(self, item_id: Any, *, allow_deleted: bool = False) -> Item:
+    def item(self, item_id: Any) -> Item:
+        """An item or subitem that is not deleted (archived ones can still be changed)."""
         item = self.items.get(str(item_id)) if item_id is not None else None
-        if item is None or (item.state == DELETED and not allow_deleted):
+        if item is None or item.state == DELETED:
             raise invalid_item(item_id)
         return item
 
@@ -183,7 +184,8 @@ class Store:
                       description=description, workspace_id=workspace_id, parent_board_id=parent_board_id)
         board.columns["name"] = Column(id="name", title="Name", type="name")
         title = "Subitems" if parent_board_id else "Group Title"
-        board.groups["topics"] = Group(id="topics", board_id=board.id, title=title, color=GROUP_COLORS[0], position=POSITION_STEP)
+        board.groups["topics"] = Group(id="topics", board_id=board.id, title=title, color=GROUP_COLORS[0],
+                                       position=POSITION_STEP)
         self.boards[board.id] = board
         self.dirty_boards.add(board.id)
         return board
@@ -461,6 +463,7 @@ class Store:
         """Replace everything with what persistence read back (item order is id order)."""
         self.boards = {board.id: board for board in boards}
         self.items = {item.id: item for item in items}
+        self._live_items.clear()
         for board in self.boards.values():
             board.item_ids = []
         for item in sorted(self.items.values(), key=lambda i: int(i.id)):
