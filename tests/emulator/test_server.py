@@ -145,3 +145,17 @@ def test_cli_help_documents_every_option_including_fault_injection() -> None:
 def test_cli_refuses_unknown_choices(argument: list[str]) -> None:
     result = CliRunner().invoke(cli_app, ["emulator", *argument])
     assert result.exit_code != 0
+
+
+def test_every_cli_option_is_documented() -> None:
+    help_text = CliRunner().invoke(cli_app, ["emulator", "--help"], env={"COLUMNS": "200"}).output
+    options = set(re.findall(r"--[a-z][a-z-]+", help_text)) - {"--help"}
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "emulator.md").read_text(encoding="utf-8")
+    assert options and {option for option in options if f"`{option}" not in docs} == set()
+
+
+def test_public_surface() -> None:
+    import ordersync.emulator as emulator
+
+    assert sorted(emulator.__all__) == ["CostTable", "DEV_TOKEN", "EmulatorSettings", "FAULT_HEADER",
+                                        "FaultSettings", "ResponseLost", "create_app", "running_emulator", "serve"]
