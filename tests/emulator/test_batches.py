@@ -87,3 +87,15 @@ async def test_variables_of_the_wrong_type_are_refused_before_running(api: Api) 
     body = response.json()
     assert "data" not in body or body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_operation_name_picks_one_operation_of_several(api: Api) -> None:
+    document = "query A { me { id } } query B { version { value } }"
+    response = await api.client.post("/v2", json={"query": document, "operationName": "B"},
+                                     headers={"Authorization": api.token})
+    assert response.json()["data"] == {"version": {"value": "2026-07"}}
+    ambiguous = await api.errors(document)
+    assert ambiguous[0]["message"].startswith("Must provide operation name")
+    unknown = await api.client.post("/v2", json={"query": document, "operationName": "C"},
+                                    headers={"Authorization": api.token})
+    assert unknown.json()["errors"][0]["message"] == "Unknown operation named 'C'"

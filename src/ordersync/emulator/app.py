@@ -216,7 +216,7 @@ class Emulator:
             if injected.is_limit:
                 self.limiter.discount(token)
             return _Outcome(rejection(injected, version, request_id, settings.account_id))
-        checked = _checked_cost(parsed, operation, variables, settings, request_id)
+        checked = _checked_cost(parsed, operation, operation_name, variables, settings, request_id)
         if isinstance(checked, _Outcome):
             return checked
         try:
@@ -285,14 +285,15 @@ class Emulator:
         return JSONResponse({"boards": len(self.store.boards), "items": len(self.store.items), "usage": usage})
 
 
-def _checked_cost(parsed: executor.ParsedDocument, operation: Any, variables: dict[str, Any],
-                  settings: EmulatorSettings, request_id: str) -> DocumentCost | _Outcome:
+def _checked_cost(parsed: executor.ParsedDocument, operation: Any, operation_name: str | None,
+                  variables: dict[str, Any], settings: EmulatorSettings, request_id: str) -> DocumentCost | _Outcome:
     """The document's cost, or the answer refusing it: invalid, ambiguous, bad variables, too costly."""
     if parsed.errors:
         return _Outcome(graphql_reply(None, list(parsed.errors), request_id, include_data=False))
     if operation is None:
-        error = {"message": "Must provide operation name if query contains multiple operations",
-                 "extensions": {"code": str(Code.VALIDATION_FAILED)}}
+        message = (f"Unknown operation named '{operation_name}'" if operation_name
+                   else "Must provide operation name if query contains multiple operations")
+        error = {"message": message, "extensions": {"code": str(Code.VALIDATION_FAILED)}}
         return _Outcome(graphql_reply(None, [error], request_id, include_data=False))
     schema = executor.emulator_schema()
     coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
