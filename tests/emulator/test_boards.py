@@ -158,3 +158,19 @@ async def test_boards_query_filters_by_state_and_skips_unknown_ids(api: Api) -> 
     assert [b["name"] for b in data["boards"]] == ["Two", "One"]
     listed = await api.data("{ boards(limit: 1, page: 2) { name } }")
     assert listed["boards"] == [{"name": "Two"}]
+
+
+async def test_ids_are_deterministic_for_a_seed(in_process) -> None:
+    from ordersync.emulator import EmulatorSettings
+
+    async def ids(seed: int) -> list[str]:
+        async with in_process(EmulatorSettings(id_seed=seed)) as client:
+            api = Api(client)
+            board_id = await api.board()
+            group = (await api.data('mutation($b: ID!) { create_group(board_id: $b, group_name: "G") { id } }',
+                                    {"b": board_id}))["create_group"]["id"]
+            return [board_id, group, await api.item(board_id), await api.item(board_id)]
+
+    first, again, other = await ids(1), await ids(1), await ids(2)
+    assert first == again and first != other
+    assert int(first[3]) > int(first[2]) and len(first[2]) == 10 and first[1].startswith("group_mk")
