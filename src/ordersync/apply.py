@@ -191,49 +191,71 @@ class Applier:
 
     # -- groups -----------------------------------------------------------------------------------
     async def _ensure_groups(self, customer: str, result: CustomerResult) -> dict[str, str]:
+        """Create the customer's missing groups in one request, each next to its alphabetical neighbour."""
         self.progress.phase = "groups"
         with self.store.engine.connect() as connection:
             needed = sorted(name for owner, name in groups_to_create(connection, self.store, self.run_id,
                                                                      self.board.board_id) if owner == customer)
-        for name in needed:
-            existing = self.board.group_id(name)
-            if existing:
-                with self.store.engine.begin() as connection:
+        missing = []
+        with self.store.engine.begin() as connection:
+            for name in needed:
+                existing = self.board.group_id(name)
+                if existing:  # made by a person or another customer's run since the plan was read
                     record_group(connection, self.store, self.board.board_id, name, existing, customer=customer,
                                  created_by_run=None)
-                continue
-            method, relative_to = placement(self.board.groups, name) if self.config.groups.order == "alphabetical" \
-                else ("after_at", self.board.groups[-1][1] if self.board.groups else None)
-            variables = {"board_id": self.board.board_id, "group_name": name}
-            if relative_to:
-                variables |= {"position_relative_method": method, "relative_to": relative_to}
-            mutation = Mutation("create_group", variables, name)
-            self._checkpoint("before_request")
-            with self.store.engine.begin() as connection:
-                [intent_id] = open_intents(connection, self.store, self.run_id, self.board.board_id,
-                                           IntentOperation.CREATE_GROUP, [{"group_name": name}], "")
-            key = derive_idempotency_key("create_group", self.run_id, intent_id)
-            [outcome] = await self.client.send_batch([mutation], board_id=self.board.board_id, idempotency_key=key)
-            self._checkpoint("after_response")
-            with self.store.engine.begin() as connection:
-                if outcome.ok:
-                    group_id = str(outcome.data["id"])
-                    record_group(connection, self.store, self.board.board_id, name, group_id, customer=customer,
-                                 created_by_run=self.run_id)
-                    settle_intent(connection, self.store, intent_id, IntentStatus.CONFIRMED, group_id)
-                    self._insert_group(name, group_id, method, relative_to)
-                    result.groups_created.append({"name": name, "id": group_id})
                 else:
-                    self._record_error(connection, item_key=None, customer=customer, error=outcome.error,
-                                       attempts=outcome.attempts, payload={"group_name": name})
-                    if isinstance(outcome.error, TerminalError):
-                        settle_intent(connection, self.store, intent_id, IntentStatus.FAILED)
-                    else:
-                        self.unsettled_intents = True
+                    missing.append(name)
+        if missing:
+            await self._create_groups(customer, missing, result)
         groups = self.tables.groups
         with self.store.engine.connect() as connection:
             return dict(connection.execute(sa.select(groups.c.group_name, groups.c.group_id).where(
                 groups.c.board_id == self.board.board_id)).all())
+
+    def _group_mutations(self, names: Sequence[str]) -> list[Mutation]:
+        """Aliases run in order: groups placed before an existing one go in ascending order, groups
+        appended after the last one in descending order, so all end up alphabetical."""
+        before, after = [], []
+        for name in names:
+            if self.config.groups.order == "alphabetical":
+                method, relative_to = placement(self.board.groups, name)
+            else:
+                method, relative_to = ("after_at", self.board.groups[-1][1]) if self.board.groups else (None, None)
+            variables = {"board_id": self.board.board_id, "group_name": name}
+            if relative_to:
+                variables |= {"position_relative_method": method, "relative_to": relative_to}
+            (after if method == "after_at" else before).append(Mutation("create_group", variables, name))
+        return sorted(before, key=lambda m: m.ref) + sorted(after, key=lambda m: m.ref, reverse=True)
+
+    async def _create_groups(self, customer: str, names: Sequence[str], result: CustomerResult) -> None:
+        mutations = self._group_mutations(names)
+        for batch in self.client.pack(mutations):
+            self._checkpoint("before_request")
+            with self.store.engine.begin() as connection:
+                intent_ids = open_intents(connection, self.store, self.run_id, self.board.board_id,
+                                          IntentOperation.CREATE_GROUP, [{"group_name": m.ref} for m in batch], "")
+            key = derive_idempotency_key("create_group", self.run_id, intent_ids)
+            outcomes = await self.client.send_batch(batch, board_id=self.board.board_id, idempotency_key=key)
+            self._checkpoint("after_response")
+            with self.store.engine.begin() as connection:
+                for intent_id, outcome in zip(intent_ids, outcomes, strict=True):
+                    name = outcome.mutation.ref
+                    if outcome.ok:
+                        group_id = str(outcome.data["id"])
+                        record_group(connection, self.store, self.board.board_id, name, group_id,
+                                     customer=customer, created_by_run=self.run_id)
+                        settle_intent(connection, self.store, intent_id, IntentStatus.CONFIRMED, group_id)
+                        variables = outcome.mutation.variables
+                        self._insert_group(name, group_id, variables.get("position_relative_method"),
+                                           variables.get("relative_to"))
+                        result.groups_created.append({"name": name, "id": group_id})
+                    else:
+                        self._record_error(connection, item_key=None, customer=customer, error=outcome.error,
+                                           attempts=outcome.attempts, payload={"group_name": name})
+                        if isinstance(outcome.error, TerminalError):
+                            settle_intent(connection, self.store, intent_id, IntentStatus.FAILED)
+                        else:
+                            self.unsettled_intents = True
 
     def _insert_group(self, title: str, group_id: str, method: str | None, relative_to: str | None) -> None:
         """Keep our picture of the board's group order current for the next placement."""

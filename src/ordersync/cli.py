@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ordersync.config import DEFAULT_CONFIG_NAME, Config, load_config
+from ordersync.database import display_url
 from ordersync.emulator.cli import emulator_command
 from ordersync.errors import OrdersyncError, UsageError
 from ordersync.source import Filters
@@ -135,9 +136,15 @@ def sample_data(
     config = options.load()
     target_url = url or config.source.url
     target_table = table or config.source.table
-    with progress_bar("writing sample order lines", total=rows, enabled=not json_output) as advance:
+    written = 0
+    with progress_bar("writing sample order lines", total=rows, enabled=not json_output) as update:
+        def advance(chunk: int) -> None:
+            nonlocal written
+            written += chunk
+            update(written)
+
         summary = write_sample_data(target_url, table=target_table, seed=seed, rows=rows, progress=advance)
-    result = {"url": _display_url(target_url), "table": target_table, **_as_dict(summary)}
+    result = {"url": display_url(target_url), "table": target_table, **_as_dict(summary)}
     if json_output:
         print_json(result)
     else:
@@ -192,13 +199,10 @@ def render_counts(result: dict[str, Any], *, title: str) -> None:
     table.add_row("[bold]total", f"[bold]{totals['groups']['create']}",
                   *(f"[bold]{totals[kind][key]}" for kind in ("items", "subitems")
                     for key in ("create", "update", "archive", "unchanged", "failed")))
-    Console().print(table)
-
-
-def _display_url(url: str) -> str:
-    import sqlalchemy as sa
-
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
+    output = Console()
+    if not output.is_terminal:
+        output = Console(width=160)  # piped into a file or a log: no terminal width to respect
+    output.print(table)
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@
             ├── NotFound                    board, item, group or user missing
             ├── InvalidColumn               a column id the board does not have
             ├── ColumnValueError            a value the column refuses
+            ├── QueryTooComplex             one request asks too much: it must be split
             └── GraphQLRequestError         the document itself is wrong
 
 Row-level problems (a bad source row) are not exceptions that stop a run: they are recorded
@@ -131,6 +132,12 @@ class InvalidColumn(TerminalError):
 
 
 class ColumnValueError(TerminalError):
+    category = "validation"
+
+
+class QueryTooComplex(TerminalError):
+    """The request alone costs more than one query may (maxComplexityExceeded): send less at once."""
+
     category = "validation"
 
 

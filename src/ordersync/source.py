@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ordersync.config import Config, SizeColumnsConfig, check_source_columns, normalise_name
+from ordersync.database import display_url, make_engine
 from ordersync.errors import ConfigError, SourceError
 
 
@@ -93,11 +94,7 @@ def detect_size_columns(columns: Sequence[tuple[str, sa.types.TypeEngine]], size
 
 
 def create_source_engine(url: str) -> Engine:
-    try:
-        return sa.create_engine(url, future=True)
-    except Exception as error:
-        raise SourceError(f"cannot use source database {sa.engine.make_url(url).render_as_string()}: {error}",
-                          hint="check [source] url in ordersync.toml") from None
+    return make_engine(url, error=SourceError, section="source")
 
 
 def open_source(engine: Engine, config: Config) -> SourceTable:
@@ -107,7 +104,7 @@ def open_source(engine: Engine, config: Config) -> SourceTable:
         inspector = sa.inspect(engine)
         if not inspector.has_table(source.table, schema=source.db_schema):
             raise SourceError(
-                f"the source table {source.table!r} does not exist in {engine.url.render_as_string()}",
+                f"the source table {source.table!r} does not exist in {display_url(str(engine.url))}",
                 hint="check [source] table, or run `ordersync sample-data` to create the sample table",
             )
         metadata = sa.MetaData()

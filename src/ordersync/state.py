@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ordersync.database import make_engine
 from ordersync.errors import StateError
 
 SCHEMA_VERSION = 1
@@ -273,25 +274,7 @@ def dumps(value: Any) -> str:
 
 
 def create_state_engine(url: str) -> Engine:
-    """An engine for ordersync's tables. SQLite gets WAL and a busy timeout so a dashboard can read during a sync."""
-    kwargs: dict[str, Any] = {"future": True}
-    if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"timeout": 30}
-    elif url.startswith("mssql+pyodbc"):
-        kwargs["fast_executemany"] = True
-    try:
-        engine = sa.create_engine(url, **kwargs)
-    except Exception as error:  # bad URL or missing driver: say which, never echo a password
-        raise StateError(f"cannot use state database {sa.engine.make_url(url).render_as_string()}: {error}",
-                         hint="check [state] url (or [source] url) in ordersync.toml") from None
-    if engine.dialect.name == "sqlite":
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-    return engine
+    return make_engine(url, error=StateError, section="state")
 
 
 class StateStore:

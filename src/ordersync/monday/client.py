@@ -29,6 +29,7 @@ from pydantic import SecretStr
 from ordersync.errors import (
     MondayError,
     NetworkError,
+    QueryTooComplex,
     RateLimited,
     ServerError,
     TerminalError,
@@ -253,15 +254,17 @@ class MondayClient:
     async def send_batch(self, batch: Sequence[Mutation], *, board_id: str, idempotency_key: str) -> list[MutationResult]:
         """Send one batch as one request of aliases; results in the batch's order, matched by alias.
 
-        An alias that fails with a transient error is sent again (alone with the other such
-        aliases); one that fails terminally keeps its error. Request-level failures are retried
-        by `_exchange`; if they persist, every alias carries that error.
+        An alias that fails with a transient error is sent again (with the other such aliases);
+        one that fails terminally keeps its error. Request-level failures are retried by
+        `_exchange`; if they persist, every alias carries that error. A request the API finds
+        too complex is split in two, and the client sends smaller requests from then on.
         """
-        results = {index: MutationResult(mutation) for index, mutation in enumerate(batch)}
-        pending = list(results)
+        results = [MutationResult(mutation) for mutation in batch]
+        queue: list[list[int]] = [list(range(len(batch)))]
         round_number = 0
         async with self._board_lock(board_id):
-            while pending:
+            while queue:
+                pending = queue.pop(0)
                 round_number += 1
                 key = idempotency_key if round_number == 1 else f"{idempotency_key}-p{round_number}"
                 aliases = {f"m{index}": index for index in pending}
@@ -274,10 +277,18 @@ class MondayClient:
                 self.stats.mutations_sent += len(pending)
                 try:
                     parsed = await self._exchange(query, variables, cost=cost, idempotency_key=key)
+                except QueryTooComplex as error:
+                    if len(pending) == 1:
+                        results[pending[0]].error = error
+                        continue
+                    half = len(pending) // 2
+                    self.max_mutations_per_request = max(1, min(self.max_mutations_per_request, half))
+                    queue[:0] = [pending[:half], pending[half:]]
+                    continue
                 except MondayError as error:
                     for index in pending:
                         results[index].error = error
-                    break
+                    continue
                 self._learn_costs(parsed, [batch[index].document for index in pending])
                 retry_next: list[int] = []
                 for alias, index in aliases.items():
@@ -288,6 +299,8 @@ class MondayClient:
                         error = ServerError(f"no answer for {alias}", path=(alias,))
                     if error is None:
                         result.data, result.error = value, None
+                        kind = batch[index].document
+                        self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
                     elif isinstance(error, TransientError) and result.attempts < self.retry.max_attempts:
                         result.attempts += 1
                         result.error = error
@@ -297,12 +310,8 @@ class MondayClient:
                 if retry_next:
                     self.stats.retries += 1
                     await self._sleep(self.retry.backoff(round_number, self._rng))
-                pending = retry_next
-        for result in results.values():
-            if result.ok:
-                kind = result.mutation.document
-                self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
-        return [results[index] for index in range(len(batch))]
+                    queue.append(retry_next)
+        return results
 
     def _learn_costs(self, parsed: ParsedResponse, documents: list[str]) -> None:
         """Use the cost the API reports instead of our estimate, from the next batch on."""

@@ -22,7 +22,7 @@ _VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 @cache
 def document(name: str) -> str:
     """The text of `documents/<name>.graphql`."""
-    return resources.files("ordersync.monday").joinpath("documents", f"{name}.graphql").read_text(encoding="utf-8")
+    return resources.files("ordersync.monday").joinpath("documents").joinpath(f"{name}.graphql").read_text(encoding="utf-8")
 
 
 def document_names() -> list[str]:

@@ -19,18 +19,20 @@ from ordersync.errors import (
     InvalidColumn,
     MondayError,
     NotFound,
+    QueryTooComplex,
     RateLimited,
     ServerError,
     Unauthorized,
 )
 
-_BUDGET_CODES = {"COMPLEXITY_BUDGET_EXHAUSTED", "ComplexityException", "maxComplexityExceeded"}
+_BUDGET_CODES = {"COMPLEXITY_BUDGET_EXHAUSTED", "ComplexityException"}
+_TOO_COMPLEX_CODES = {"maxComplexityExceeded"}
 _RATE_CODES = {
     "maxConcurrencyExceeded", "RATE_LIMIT_EXCEEDED", "Rate Limit Exceeded", "RateLimitExceeded",
     "FIELD_LIMIT_EXCEEDED", "IP_RATE_LIMIT_EXCEEDED", "DAILY_LIMIT_EXCEEDED", "API_TEMPORARILY_BLOCKED",
     "MINUTE_LIMIT_EXCEEDED", "Minute limit rate exceeded",
 }
-_AUTH_CODES = {"UserUnauthorizedException", "USER_ACCESS_DENIED", "Unauthorized", "UNAUTHENTICATED",
+_AUTH_CODES = {"USER_UNAUTHORIZED", "UserUnauthorizedException", "USER_ACCESS_DENIED", "Unauthorized", "UNAUTHENTICATED",
                "missingRequiredPermissions", "UserAccessDeniedException"}
 _VALUE_CODES = {"ColumnValueException", "CorrectedValueException", "InvalidValueException"}
 _COLUMN_CODES = {"InvalidColumnIdException"}
@@ -38,7 +40,7 @@ _NOT_FOUND_CODES = {"InvalidBoardIdException", "InvalidItemIdException", "Resour
                     "InvalidGroupIdException", "InvalidUserIdException", "ItemNotFoundException"}
 # IDEMPOTENCY_CONFLICT (409): the first request with this key is still running: retry with the same key.
 _SERVER_CODES = {"INTERNAL_SERVER_ERROR", "InternalServerError", "BoardLockedException", "ResourceLockedException",
-                 "IDEMPOTENCY_CONFLICT"}
+                 "RESOURCE_LOCKED", "IDEMPOTENCY_CONFLICT"}
 
 
 @dataclass
@@ -69,6 +71,8 @@ def error_for(code: str | None, message: str, *, status: int | None, retry_in: f
               path: tuple[str, ...] = ()) -> MondayError:
     """The typed error for one Monday error code / HTTP status."""
     kwargs: dict[str, Any] = {"code": code, "path": path, "status_code": status, "retry_in_seconds": retry_in}
+    if code in _TOO_COMPLEX_CODES:
+        return QueryTooComplex(message, **kwargs)
     if code in _BUDGET_CODES:
         return ComplexityBudgetExhausted(message, **kwargs)
     if code in _RATE_CODES or status == 429:

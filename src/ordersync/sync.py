@@ -1,0 +1,231 @@
+"""`ordersync sync`: the whole run, thin over the stages.
+
+lock the board → read the board → settle open write intents of earlier runs → extract,
+transform, stage, diff, plan → apply per customer → record the outcome → release the lock.
+A rerun after a crash, a kill or a lost answer first settles what the last run left open, then
+diffs against the mirror of what Monday confirmed, so it redoes nothing and loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from pydantic import SecretStr
+
+from ordersync.apply import Applier, ApplyOptions, Checkpoint, CustomerResult, Progress
+from ordersync.board import BoardInfo, board_info, check_key_column, subitem_board_of
+from ordersync.config import Config, load_token
+from ordersync.errors import ConfigError, MondayError, Unauthorized, UsageError
+from ordersync.intents import record_group, resolve_open_intents
+from ordersync.lock import acquire_lock
+from ordersync.monday.budget import ComplexityBudget
+from ordersync.monday.client import ClientStats, MondayClient, RetryPolicy
+from ordersync.pipeline import Databases, discard_staged_rows, prepare
+from ordersync.plan import Plan, build_outcome
+from ordersync.source import Filters
+from ordersync.state import Operation, RowStatus, RunKind, RunStatus, StateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncOptions:
+    filters: Filters = field(default_factory=Filters)
+    all_customers: bool = False
+    dry_run: bool = False
+    skip_subitems: bool = False
+    wait_for_lock: float = 0.0
+    kind: RunKind = RunKind.SYNC
+    checkpoint: Checkpoint | None = None
+
+
+@dataclass
+class SyncResult:
+    run_id: int
+    status: RunStatus
+    board_id: str
+    plan: Plan
+    outcome: Plan
+    customers: dict[str, CustomerResult]
+    stats: ClientStats
+    settled_intents: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed_rows(self) -> int:
+        totals = self.outcome.totals
+        return totals["items"]["failed"] + totals["subitems"]["failed"]
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status in (RunStatus.COMPLETED, RunStatus.PLANNED) and not self.failed_rows else 1
+
+    def as_dict(self) -> dict[str, Any]:
+        outcome = self.outcome.as_dict()
+        for name, customer in outcome["customers"].items():
+            result = self.customers.get(name)
+            customer["groups"] = {"created": len(result.groups_created) if result else 0,
+                                  "ids": result.groups_created if result else []}
+            if result and result.aborted:
+                customer["aborted"] = result.aborted
+        totals = outcome["totals"]
+        totals["groups"] = {"created": sum(len(result.groups_created) for result in self.customers.values())}
+        return {
+            "run_id": self.run_id, "status": self.status.value, "board_id": self.board_id,
+            "totals": totals, "customers": outcome["customers"], "planned": self.plan.as_dict()["totals"],
+            "api": {"requests": self.stats.requests, "mutation_requests": self.stats.mutation_requests,
+                    "mutations": self.stats.mutations_sent, "retries": self.stats.retries,
+                    "rate_limited": self.stats.rate_limited, "complexity_spent": self.stats.complexity_spent,
+                    "budget_wait_seconds": round(self.stats.budget_wait_seconds, 3)},
+            "settled_intents": self.settled_intents,
+        }
+
+
+def make_client(config: Config, http: httpx.AsyncClient, token: SecretStr, *,
+                budget: ComplexityBudget | None = None) -> MondayClient:
+    monday = config.monday
+    return MondayClient(
+        http, url=monday.api_url, token=token, api_version=monday.api_version, budget=budget,
+        retry=RetryPolicy(max_attempts=monday.max_attempts, max_delay=monday.max_backoff_seconds),
+        max_mutations_per_request=monday.max_mutations_per_request,
+        max_complexity_per_request=monday.max_complexity_per_request,
+        estimated_mutation_cost=monday.estimated_mutation_cost,
+    )
+
+
+async def read_board(client: MondayClient, board_id: str) -> BoardInfo:
+    raw = await client.board_schema(board_id)
+    subitem_board = subitem_board_of(raw)
+    raw_subitems = await client.board_schema(subitem_board) if subitem_board else None
+    return board_info(raw, raw_subitems)
+
+
+def refresh_groups(store: StateStore, board: BoardInfo) -> None:
+    """The board is the truth for groups: learn the ones a person made, forget the ones a person deleted."""
+    groups = store.tables.groups
+    on_board = dict(board.groups)
+    with store.engine.begin() as connection:
+        known = dict(connection.execute(sa.select(groups.c.group_name, groups.c.group_id).where(
+            groups.c.board_id == board.board_id)).all())
+        for title, group_id in on_board.items():
+            if known.get(title) != group_id:
+                record_group(connection, store, board.board_id, title, group_id, customer=None, created_by_run=None)
+        gone = [title for title in known if title not in on_board]
+        if gone:
+            connection.execute(sa.delete(groups).where(groups.c.board_id == board.board_id,
+                                                       groups.c.group_name.in_(gone)))
+
+
+def _stage_complete(store: StateStore, run_id: int, table: sa.Table) -> bool:
+    """Every operation of the stage settled: done, or refused for good (a bad value is the row's fault)."""
+    errors = store.tables.errors
+    with store.engine.connect() as connection:
+        unsettled = connection.execute(sa.select(sa.func.count()).select_from(table).where(
+            table.c.run_id == run_id, table.c.operation != Operation.NONE.value,
+            table.c.status.in_([RowStatus.PENDING.value, RowStatus.SENT.value]))).scalar_one()
+        transient = connection.execute(sa.select(sa.func.count()).select_from(errors).where(
+            errors.c.run_id == run_id, errors.c.stage == "apply",
+            errors.c.category.in_(["rate_limit", "server", "network"]),
+            (errors.c.size.is_not(None)) if table is store.tables.staged_subitems else errors.c.size.is_(None),
+        )).scalar_one()
+    return not unsettled and not transient
+
+
+def final_status(store: StateStore, run_id: int, *, skip_subitems: bool, aborted: bool) -> RunStatus:
+    items_done = not aborted and _stage_complete(store, run_id, store.tables.staged_items)
+    subitems_done = not aborted and not skip_subitems and _stage_complete(store, run_id, store.tables.staged_subitems)
+    if items_done and subitems_done:
+        return RunStatus.COMPLETED
+    if items_done:
+        return RunStatus.ITEMS_COMPLETED
+    if subitems_done:
+        return RunStatus.SUBITEMS_COMPLETED
+    return RunStatus.FAILED
+
+
+async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncClient | None = None,
+                     token: SecretStr | None = None, budget: ComplexityBudget | None = None,
+                     on_progress: Callable[[Progress], None] | None = None,
+                     on_client: Callable[[MondayClient], None] | None = None) -> SyncResult:
+    """Run one sync. `http` lets tests hand in a client bound to the emulator's ASGI app."""
+    if options.filters.is_unfiltered and not options.all_customers and not options.dry_run:
+        raise UsageError("refusing to sync every customer without --all",
+                         hint="name customers with --customer (or other filters), or pass --all on purpose")
+    board_id = config.monday.board_id
+    if not board_id:
+        raise ConfigError("no board to sync to: [monday] board_id is not set",
+                          problems=["monday.board_id: missing"],
+                          hint="set it in ordersync.toml (or run `ordersync demo` to create one on the emulator)")
+    token = token or load_token(config.monday)
+    databases = Databases.open(config)
+    store = databases.state
+    own_http = http is None
+    http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
+    client = make_client(config, http, token, budget=budget)
+    if on_client:
+        on_client(client)
+    lock = None if options.dry_run else acquire_lock(store, board_id, wait_seconds=options.wait_for_lock)
+    run_id: int | None = None
+    try:
+        board = await read_board(client, board_id)
+        check_key_column(board, config.monday.key_column)
+        settled: dict[str, int] = {}
+        if not options.dry_run:
+            settled = await resolve_open_intents(store, client, board_id=board_id,
+                                                 key_column=config.monday.key_column,
+                                                 group_ids={title: group_id for title, group_id in board.groups})
+            refresh_groups(store, board)
+        prepared = prepare(config, databases, options.filters,
+                           kind=RunKind.PLAN if options.dry_run else options.kind, board_id=board_id)
+        run_id = prepared.run_id
+        if options.dry_run:
+            store.set_run_status(run_id, RunStatus.PLANNED, summary=prepared.plan.as_dict())
+            discard_staged_rows(store, run_id)
+            return SyncResult(run_id, RunStatus.PLANNED, board_id, prepared.plan, prepared.plan, {}, client.stats,
+                              settled)
+        assert lock is not None
+        lock.attach_run(run_id)
+        store.mark_interrupted_runs(board_id, except_run=run_id)
+        applier = Applier(config, store, client, board, run_id,
+                          ApplyOptions(skip_subitems=options.skip_subitems, checkpoint=options.checkpoint),
+                          on_progress=lambda progress: (lock.beat(), on_progress(progress) if on_progress else None))
+        applier.progress.total = applier.count_operations()
+        results: dict[str, CustomerResult] = {}
+        for customer in applier.customers():
+            results[customer] = await applier.apply_customer(customer)
+        if applier.unsettled_intents:
+            await applier.settle_intents()
+        status = final_status(store, run_id, skip_subitems=options.skip_subitems,
+                              aborted=any(result.aborted for result in results.values()))
+        result = SyncResult(run_id, status, board_id, prepared.plan, build_outcome(store, run_id), results,
+                            client.stats, settled)
+        store.set_run_status(run_id, status, summary=result.as_dict())
+        return result
+    except BaseException as error:
+        if run_id is not None and not isinstance(error, asyncio.CancelledError | KeyboardInterrupt):
+            store.set_run_status(run_id, RunStatus.FAILED, message=_describe(error))
+        raise
+    finally:
+        if lock is not None:
+            lock.release()
+        if own_http:
+            await http.aclose()
+        databases.close()
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, Unauthorized):
+        return "the API refused the token"
+    if isinstance(error, MondayError):
+        return f"{type(error).__name__}: {error.message}"
+    return f"{type(error).__name__}: {error}"
+
+
+def sync(config: Config, options: SyncOptions, **kwargs: Any) -> SyncResult:
+    """`ordersync sync` from Python: the same run and the same result as the CLI."""
+    return asyncio.run(sync_async(config, options, **kwargs))
