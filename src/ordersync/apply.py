@@ -21,20 +21,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ordersync.board import BoardInfo, placement
+from ordersync.board import BoardInfo, placement, subitem_board_of
 from ordersync.config import ColumnMapping, Config
 from ordersync.errors import MondayError, NotFound, TerminalError, Unauthorized
-from ordersync.intents import (
-    open_intents,
-    record_group,
-    record_synced_item,
-    record_synced_subitem,
-    resolve_open_intents,
-    settle_intent,
-)
+from ordersync.intents import open_intents, record_group, resolve_open_intents
 from ordersync.monday.client import MondayClient, Mutation, MutationResult, derive_idempotency_key
 from ordersync.plan import groups_to_create
-from ordersync.state import IntentOperation, IntentStatus, Operation, RowStatus, StateStore, dumps, utcnow
+from ordersync.records import BatchWrites
+from ordersync.state import IntentOperation, IntentStatus, Operation, RowStatus, StateStore, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +76,7 @@ class Applier:
         self.mappings: dict[str, ColumnMapping] = {mapping.id: mapping for mapping in config.columns}
         self.tables = store.tables
         self.unsettled_intents = False
+        self._staged_by_ref: dict[Any, dict[str, Any]] = {}
 
     # -- bookkeeping ------------------------------------------------------------------------------
     def _checkpoint(self, name: str) -> None:
@@ -106,31 +101,23 @@ class Applier:
         if self.on_progress:
             self.on_progress(self.progress)
 
-    def _record_error(self, connection, *, item_key: str | None, customer: str | None, error: MondayError | str,
-                      size: str | None = None, attempts: int = 1, payload: Mapping[str, Any] | None = None) -> None:
+    def _writes(self) -> BatchWrites:
+        return BatchWrites(self.store, self.run_id, self.board.board_id)
+
+    @staticmethod
+    def _error(writes: BatchWrites, *, item_key: str | None, customer: str | None, error: MondayError | str,
+               size: str | None = None, attempts: int = 1, payload: Mapping[str, Any] | None = None) -> None:
         if isinstance(error, MondayError):
-            message, category = error.message, error.category
-            if error.code:
-                message = f"{error.code}: {message}"
+            message = f"{error.code}: {error.message}" if error.code else error.message
+            category = error.category
         else:
             message, category = error, "validation"
-        self.store.record_errors(connection, self.run_id, [{
-            "item_key": item_key, "size": size, "customer": customer, "stage": "apply", "category": category,
-            "message": message, "attempts": attempts, "payload": dumps(payload) if payload else None,
-        }])
+        writes.error(item_key=item_key, customer=customer, message=message, category=category, size=size,
+                     attempts=attempts, payload=payload)
 
-    def _set_status(self, connection, table: sa.Table, key: str, status: RowStatus, *, size: str | None = None,
-                    monday_id: str | None = None, attempts: int | None = None) -> None:
-        """The one way a staged row changes status."""
-        conditions = [table.c.run_id == self.run_id, table.c.item_key == key]
-        if size is not None:
-            conditions.append(table.c.size == size)
-        values: dict[str, Any] = {"status": status.value}
-        if monday_id is not None:
-            values["monday_item_id" if table is self.tables.staged_items else "monday_subitem_id"] = monday_id
-        if attempts is not None:
-            values["attempts"] = attempts
-        connection.execute(sa.update(table).where(*conditions).values(**values))
+    def _flush(self, writes: BatchWrites) -> None:
+        with self.store.engine.begin() as connection:
+            writes.flush(connection)
 
     def _rows(self, table: sa.Table, customer: str, operations: Sequence[Operation],
               order: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -175,8 +162,9 @@ class Applier:
         except MondayError as error:
             result.aborted = str(error)
             log.warning("customer %s stopped: %s", customer, error)
-            with self.store.engine.begin() as connection:
-                self._record_error(connection, item_key=None, customer=customer, error=error)
+            writes = self._writes()
+            self._error(writes, item_key=None, customer=customer, error=error)
+            self._flush(writes)
         self._checkpoint("after_customer")
         return result
 
@@ -233,10 +221,11 @@ class Applier:
             self._checkpoint("before_request")
             with self.store.engine.begin() as connection:
                 intent_ids = open_intents(connection, self.store, self.run_id, self.board.board_id,
-                                          IntentOperation.CREATE_GROUP, [{"group_name": m.ref} for m in batch], "")
+                                          IntentOperation.CREATE_GROUP, [{"group_name": m.ref} for m in batch])
             key = derive_idempotency_key("create_group", self.run_id, intent_ids)
             outcomes = await self.client.send_batch(batch, board_id=self.board.board_id, idempotency_key=key)
             self._checkpoint("after_response")
+            writes = self._writes()
             with self.store.engine.begin() as connection:
                 for intent_id, outcome in zip(intent_ids, outcomes, strict=True):
                     name = outcome.mutation.ref
@@ -244,18 +233,16 @@ class Applier:
                         group_id = str(outcome.data["id"])
                         record_group(connection, self.store, self.board.board_id, name, group_id,
                                      customer=customer, created_by_run=self.run_id)
-                        settle_intent(connection, self.store, intent_id, IntentStatus.CONFIRMED, group_id)
+                        writes.settle(intent_id, IntentStatus.CONFIRMED, group_id)
                         variables = outcome.mutation.variables
                         self._insert_group(name, group_id, variables.get("position_relative_method"),
                                            variables.get("relative_to"))
                         result.groups_created.append({"name": name, "id": group_id})
                     else:
-                        self._record_error(connection, item_key=None, customer=customer, error=outcome.error,
-                                           attempts=outcome.attempts, payload={"group_name": name})
-                        if isinstance(outcome.error, TerminalError):
-                            settle_intent(connection, self.store, intent_id, IntentStatus.FAILED)
-                        else:
-                            self.unsettled_intents = True
+                        self._error(writes, item_key=None, customer=customer, error=outcome.error,
+                                    attempts=outcome.attempts, payload={"group_name": name})
+                        self._settle_failed(writes, intent_id, outcome)
+                writes.flush(connection)
 
     def _insert_group(self, title: str, group_id: str, method: str | None, relative_to: str | None) -> None:
         """Keep our picture of the board's group order current for the next placement."""
@@ -289,68 +276,92 @@ class Applier:
                    if column_id in self.mappings)
 
     # -- items ------------------------------------------------------------------------------------
+    def _settle_failed(self, writes: BatchWrites, intent_id: int, outcome: MutationResult) -> None:
+        """A create Monday refused was never made; one whose answer never came may have been: look later."""
+        if isinstance(outcome.error, TerminalError):
+            writes.settle(intent_id, IntentStatus.FAILED)
+        else:
+            self.unsettled_intents = True
+
+    def _fail(self, writes: BatchWrites, table: sa.Table, row: Mapping[str, Any], outcome: MutationResult) -> None:
+        """A write Monday refused (terminal) or never confirmed (transient, retries used up)."""
+        self._error(writes, item_key=row["item_key"], size=row.get("size"), customer=row["customer"],
+                    error=outcome.error, attempts=outcome.attempts,
+                    payload={"operation": outcome.mutation.document, **_loggable(outcome.mutation.variables)})
+        writes.status(table, row["item_key"], RowStatus.ERROR, size=row.get("size"), attempts=outcome.attempts)
+
+    def _refuse(self, writes: BatchWrites, table: sa.Table, row: Mapping[str, Any], problem: str) -> None:
+        """A row ordersync will not send, with the reason (a missing label, a group that failed)."""
+        self._error(writes, item_key=row["item_key"], size=row.get("size"), customer=row["customer"], error=problem)
+        writes.status(table, row["item_key"], RowStatus.ERROR, size=row.get("size"))
+
+    async def _send_creates(self, mutations: list[Mutation], operation: IntentOperation,
+                            intent_fields: Callable[[Mutation], dict[str, Any]], table: sa.Table,
+                            record: Callable[[BatchWrites, Mutation, dict[str, Any]], str]) -> None:
+        """Creates, crash-safe: intents committed and rows marked SENT before each request; after it,
+        in one transaction, confirmed rows recorded (by `record`, which returns the new id) and the
+        intents settled."""
+        for batch in self.client.pack(mutations):
+            self._checkpoint("before_request")
+            with self.store.engine.begin() as connection:
+                intent_ids = open_intents(connection, self.store, self.run_id, self.board.board_id, operation,
+                                          [intent_fields(mutation) for mutation in batch])
+                writes = self._writes()
+                for mutation in batch:
+                    key, size = _key_and_size(mutation.ref)
+                    writes.status(table, key, RowStatus.SENT, size=size)
+                writes.flush(connection)
+            idempotency_key = derive_idempotency_key(operation.value, self.run_id, intent_ids)
+            results = await self.client.send_batch(batch, board_id=self.board.board_id,
+                                                   idempotency_key=idempotency_key)
+            self._checkpoint("after_response")
+            writes = self._writes()
+            for intent_id, outcome in zip(intent_ids, results, strict=True):
+                key, size = _key_and_size(outcome.mutation.ref)
+                if outcome.ok:
+                    monday_id = record(writes, outcome.mutation, outcome.data)
+                    writes.status(table, key, RowStatus.DONE, size=size, monday_id=monday_id,
+                                  attempts=outcome.attempts)
+                    writes.settle(intent_id, IntentStatus.CONFIRMED, monday_id)
+                else:
+                    self._fail(writes, table, self._staged_by_ref[outcome.mutation.ref], outcome)
+                    self._settle_failed(writes, intent_id, outcome)
+            self._flush(writes)
+            self._advance(len(batch))
+
     async def _create_items(self, customer: str, group_ids: Mapping[str, str]) -> None:
         self.progress.phase = "create items"
         staged = self.tables.staged_items
         rows = self._rows(staged, customer, [Operation.CREATE], order=[staged.c.source_row])
+        self._staged_by_ref = {row["item_key"]: row for row in rows}
         mutations: list[Mutation] = []
-        by_key = {row["item_key"]: row for row in rows}
-        with self.store.engine.begin() as connection:
-            for row in rows:
-                values = json.loads(row["column_values"] or "{}")
-                group_id = group_ids.get(row["group_name"])
-                problem = self._label_problem(values)
-                if group_id is None:
-                    problem = f"group {row['group_name']!r} could not be created, so its items cannot be either"
-                if problem:
-                    self._record_error(connection, item_key=row["item_key"], customer=customer, error=problem)
-                    self._set_status(connection, staged, row["item_key"], RowStatus.ERROR)
-                    continue
-                values[self.config.monday.key_column] = row["item_key"]
-                mutations.append(Mutation("create_item", {
-                    "board_id": self.board.board_id, "item_name": row["item_name"], "group_id": group_id,
-                    "column_values": json.dumps(values, ensure_ascii=False),
-                    "create_labels_if_missing": self._create_labels(values),
-                }, row["item_key"]))
+        writes = self._writes()
+        for row in rows:
+            values = json.loads(row["column_values"] or "{}")
+            group_id = group_ids.get(row["group_name"])
+            problem = self._label_problem(values)
+            if group_id is None:
+                problem = f"group {row['group_name']!r} could not be created, so its items cannot be either"
+            if problem:
+                self._refuse(writes, staged, row, problem)
+                continue
+            values[self.config.monday.key_column] = row["item_key"]
+            mutations.append(Mutation("create_item", {
+                "board_id": self.board.board_id, "item_name": row["item_name"], "group_id": group_id,
+                "column_values": json.dumps(values, ensure_ascii=False),
+                "create_labels_if_missing": self._create_labels(values),
+            }, row["item_key"]))
+        self._flush(writes)
         self._advance(len(rows) - len(mutations))
-        for batch in self.client.pack(mutations):
-            self._checkpoint("before_request")
-            with self.store.engine.begin() as connection:
-                intent_ids = open_intents(
-                    connection, self.store, self.run_id, self.board.board_id, IntentOperation.CREATE_ITEM,
-                    [{"item_key": m.ref, "group_name": by_key[m.ref]["group_name"]} for m in batch], "")
-                for mutation in batch:
-                    self._set_status(connection, staged, mutation.ref, RowStatus.SENT)
-            key = derive_idempotency_key("create_item", self.run_id, intent_ids)
-            results = await self.client.send_batch(batch, board_id=self.board.board_id, idempotency_key=key)
-            self._checkpoint("after_response")
-            with self.store.engine.begin() as connection:
-                for intent_id, outcome in zip(intent_ids, results, strict=True):
-                    row = by_key[outcome.mutation.ref]
-                    if outcome.ok:
-                        item_id = str(outcome.data["id"])
-                        record_synced_item(connection, self.store, self.board.board_id, row, item_id,
-                                           outcome.mutation.variables["group_id"], self.run_id)
-                        self._set_status(connection, staged, row["item_key"], RowStatus.DONE, monday_id=item_id,
-                                         attempts=outcome.attempts)
-                        settle_intent(connection, self.store, intent_id, IntentStatus.CONFIRMED, item_id)
-                    else:
-                        self._fail(connection, staged, row, outcome, intent_id=intent_id)
-            self._advance(len(batch))
 
-    def _fail(self, connection, table: sa.Table, row: Mapping[str, Any], outcome: MutationResult, *,
-              intent_id: int | None = None) -> None:
-        """A write Monday refused (terminal) or never confirmed (transient, retries used up)."""
-        self._record_error(connection, item_key=row["item_key"], size=row.get("size"), customer=row["customer"],
-                           error=outcome.error, attempts=outcome.attempts,
-                           payload={"operation": outcome.mutation.document, **_loggable(outcome.mutation.variables)})
-        self._set_status(connection, table, row["item_key"], RowStatus.ERROR, size=row.get("size"),
-                         attempts=outcome.attempts)
-        if intent_id is not None:
-            if isinstance(outcome.error, TerminalError):
-                settle_intent(connection, self.store, intent_id, IntentStatus.FAILED)
-            else:
-                self.unsettled_intents = True  # it may have been written: look on the board
+        def record(writes: BatchWrites, mutation: Mutation, data: dict[str, Any]) -> str:
+            item_id = str(data["id"])
+            writes.synced_item(self._staged_by_ref[mutation.ref], item_id, mutation.variables["group_id"])
+            return item_id
+
+        await self._send_creates(
+            mutations, IntentOperation.CREATE_ITEM,
+            lambda m: {"item_key": m.ref, "group_name": self._staged_by_ref[m.ref]["group_name"]}, staged, record)
 
     async def _update_items(self, customer: str, group_ids: Mapping[str, str]) -> None:
         self.progress.phase = "update items"
@@ -369,39 +380,39 @@ class Applier:
         mutations: list[Mutation] = []
         parts: dict[str, int] = {}
         by_key = {row["item_key"]: row for row in rows}
-        with self.store.engine.begin() as connection:
-            for row in rows:
-                new = json.loads(row["column_values"] or "{}")
-                old = json.loads(row["synced_values"] or "{}")
-                changes = {column_id: value for column_id, value in new.items() if old.get(column_id) != value}
-                changes |= {column_id: "" for column_id in old if column_id not in new}
-                if row["item_name"] != row["synced_name"]:
-                    changes["name"] = row["item_name"]
-                problem = self._label_problem(changes)
-                moved = row["group_name"] != row["synced_group"]
-                if moved and row["group_name"] not in group_ids:
-                    problem = f"group {row['group_name']!r} could not be created, so the item cannot move there"
-                if problem:
-                    self._record_error(connection, item_key=row["item_key"], customer=customer, error=problem)
-                    self._set_status(connection, staged, row["item_key"], RowStatus.ERROR)
-                    continue
-                count = 0
-                if changes:
-                    mutations.append(Mutation("change_multiple_column_values", {
-                        "board_id": self.board.board_id, "item_id": row["item_id"],
-                        "column_values": json.dumps(changes, ensure_ascii=False),
-                        "create_labels_if_missing": self._create_labels(changes),
-                    }, (row["item_key"], "values")))
-                    count += 1
-                if moved:
-                    mutations.append(Mutation("move_item_to_group", {
-                        "item_id": row["item_id"], "group_id": group_ids[row["group_name"]]},
-                        (row["item_key"], "move")))
-                    count += 1
-                if count:
-                    parts[row["item_key"]] = count
-                else:  # the hash moved but nothing the board shows did: no call needed
-                    self._confirm_update(connection, row, group_ids)
+        writes = self._writes()
+        for row in rows:
+            new = json.loads(row["column_values"] or "{}")
+            old = json.loads(row["synced_values"] or "{}")
+            changes = {column_id: value for column_id, value in new.items() if old.get(column_id) != value}
+            changes |= {column_id: "" for column_id in old if column_id not in new}
+            if row["item_name"] != row["synced_name"]:
+                changes["name"] = row["item_name"]
+            problem = self._label_problem(changes)
+            moved = row["group_name"] != row["synced_group"]
+            if moved and row["group_name"] not in group_ids:
+                problem = f"group {row['group_name']!r} could not be created, so the item cannot move there"
+            if problem:
+                self._refuse(writes, staged, row, problem)
+                continue
+            count = 0
+            if changes:
+                mutations.append(Mutation("change_multiple_column_values", {
+                    "board_id": self.board.board_id, "item_id": row["item_id"],
+                    "column_values": json.dumps(changes, ensure_ascii=False),
+                    "create_labels_if_missing": self._create_labels(changes),
+                }, (row["item_key"], "values")))
+                count += 1
+            if moved:
+                mutations.append(Mutation("move_item_to_group", {
+                    "item_id": row["item_id"], "group_id": group_ids[row["group_name"]]},
+                    (row["item_key"], "move")))
+                count += 1
+            if count:
+                parts[row["item_key"]] = count
+            else:  # the hash moved but nothing the board shows did: no call needed
+                self._confirm_update(writes, row, group_ids)
+        self._flush(writes)
         self._advance(len(rows) - len(parts))
         for batch in self.client.pack(mutations):
             key = derive_idempotency_key("update_item", self.run_id, [(m.ref, m.variables) for m in batch])
@@ -409,19 +420,21 @@ class Applier:
             results = await self.client.send_batch(batch, board_id=self.board.board_id, idempotency_key=key)
             self._checkpoint("after_response")
             finished = 0
+            writes = self._writes()
             with self.store.engine.begin() as connection:
                 for outcome in results:
                     item_key, part = outcome.mutation.ref
                     row = by_key[item_key]
                     if not outcome.ok:
-                        self._fail(connection, staged, row, outcome)
-                        parts[item_key] = -1_000  # never confirmed in this run
+                        self._fail(writes, staged, row, outcome)
+                        parts[item_key] = -len(mutations)  # never confirmed in this run
                         continue
                     self._record_part(connection, row, part, group_ids)
                     parts[item_key] -= 1
                     if parts[item_key] == 0:
-                        self._confirm_update(connection, row, group_ids)
+                        self._confirm_update(writes, row, group_ids)
                         finished += 1
+                writes.flush(connection)
             self._advance(finished)
 
     def _record_part(self, connection, row: Mapping[str, Any], part: str, group_ids: Mapping[str, str]) -> None:
@@ -434,11 +447,9 @@ class Applier:
             values = {"group_name": row["group_name"], "group_id": group_ids[row["group_name"]]}
         connection.execute(sa.update(synced).where(*where).values(**values, synced_at=utcnow()))
 
-    def _confirm_update(self, connection, row: Mapping[str, Any], group_ids: Mapping[str, str]) -> None:
-        record_synced_item(connection, self.store, self.board.board_id, row, row["item_id"],
-                           group_ids.get(row["group_name"]), self.run_id)
-        self._set_status(connection, self.tables.staged_items, row["item_key"], RowStatus.DONE,
-                         monday_id=row["item_id"])
+    def _confirm_update(self, writes: BatchWrites, row: Mapping[str, Any], group_ids: Mapping[str, str]) -> None:
+        writes.synced_item(row, row["item_id"], group_ids.get(row["group_name"]))
+        writes.status(self.tables.staged_items, row["item_key"], RowStatus.DONE, monday_id=row["item_id"])
 
     # -- subitems ---------------------------------------------------------------------------------
     def _subitem_values(self, size: str, quantity: int) -> dict[str, Any]:
@@ -465,58 +476,39 @@ class Applier:
                        staged.c.operation == Operation.CREATE.value, staged.c.status != RowStatus.DONE.value)
                 .order_by(staged_items.c.source_row, staged.c.position)
             ).mappings()]
+        self._staged_by_ref = {(row["item_key"], row["size"]): row for row in rows}
         mutations: list[Mutation] = []
-        by_ref = {(row["item_key"], row["size"]): row for row in rows}
         create_labels = self.config.subitems.create_labels_if_missing
-        with self.store.engine.begin() as connection:
-            for row in rows:
-                if row["parent_item_id"] is None:
-                    self._record_error(connection, item_key=row["item_key"], size=row["size"], customer=customer,
-                                       error="its order line is not on the board (the item was not created), "
-                                             "so the size cannot be added under it")
-                    self._set_status(connection, staged, row["item_key"], RowStatus.ERROR, size=row["size"])
-                    continue
-                mutations.append(Mutation("create_subitem", {
-                    "parent_item_id": row["parent_item_id"], "item_name": row["name"],
-                    "column_values": json.dumps(self._subitem_values(row["size"], row["quantity"]),
-                                                ensure_ascii=False),
-                    "create_labels_if_missing": create_labels,
-                }, (row["item_key"], row["size"])))
+        writes = self._writes()
+        for row in rows:
+            if row["parent_item_id"] is None:
+                self._refuse(writes, staged, row, "its order line is not on the board (the item was not created), "
+                                                  "so the size cannot be added under it")
+                continue
+            mutations.append(Mutation("create_subitem", {
+                "parent_item_id": row["parent_item_id"], "item_name": row["name"],
+                "column_values": json.dumps(self._subitem_values(row["size"], row["quantity"]), ensure_ascii=False),
+                "create_labels_if_missing": create_labels,
+            }, (row["item_key"], row["size"])))
+        self._flush(writes)
         self._advance(len(rows) - len(mutations))
-        for batch in self.client.pack(mutations):
-            self._checkpoint("before_request")
-            with self.store.engine.begin() as connection:
-                intent_ids = open_intents(
-                    connection, self.store, self.run_id, self.board.board_id, IntentOperation.CREATE_SUBITEM,
-                    [{"item_key": m.ref[0], "size": m.ref[1], "parent_item_id": m.variables["parent_item_id"]}
-                     for m in batch], "")
-                for mutation in batch:
-                    self._set_status(connection, staged, mutation.ref[0], RowStatus.SENT, size=mutation.ref[1])
-            key = derive_idempotency_key("create_subitem", self.run_id, intent_ids)
-            results = await self.client.send_batch(batch, board_id=self.board.board_id, idempotency_key=key)
-            self._checkpoint("after_response")
-            with self.store.engine.begin() as connection:
-                for intent_id, outcome in zip(intent_ids, results, strict=True):
-                    row = by_ref[outcome.mutation.ref]
-                    if outcome.ok:
-                        subitem_id = str(outcome.data["id"])
-                        board = (outcome.data.get("board") or {}).get("id")
-                        if board and not self.board.subitem_board_id:
-                            self.board.subitem_board_id = str(board)
-                        record_synced_subitem(connection, self.store, self.board.board_id, row, subitem_id,
-                                              row["parent_item_id"], self.run_id)
-                        self._set_status(connection, staged, row["item_key"], RowStatus.DONE, size=row["size"],
-                                         monday_id=subitem_id, attempts=outcome.attempts)
-                        settle_intent(connection, self.store, intent_id, IntentStatus.CONFIRMED, subitem_id)
-                    else:
-                        self._fail(connection, staged, row, outcome, intent_id=intent_id)
-            self._advance(len(batch))
+
+        def record(writes: BatchWrites, mutation: Mutation, data: dict[str, Any]) -> str:
+            subitem_id = str(data["id"])
+            board = (data.get("board") or {}).get("id")
+            if board and not self.board.subitem_board_id:
+                self.board.subitem_board_id = str(board)
+            writes.synced_subitem(self._staged_by_ref[mutation.ref], subitem_id, mutation.variables["parent_item_id"])
+            return subitem_id
+
+        await self._send_creates(
+            mutations, IntentOperation.CREATE_SUBITEM,
+            lambda m: {"item_key": m.ref[0], "size": m.ref[1], "parent_item_id": m.variables["parent_item_id"]},
+            staged, record)
 
     async def _subitem_board(self) -> str:
         if not self.board.subitem_board_id:
             schema = await self.client.board_schema(self.board.board_id)
-            from ordersync.board import subitem_board_of
-
             self.board.subitem_board_id = subitem_board_of(schema)
         if not self.board.subitem_board_id:
             raise NotFound(f"board {self.board.board_id} has no subitem board yet, but subitems are recorded "
@@ -527,7 +519,8 @@ class Applier:
         staged, synced = self.tables.staged_subitems, self.tables.synced_subitems
         with self.store.engine.connect() as connection:
             return [dict(row) for row in connection.execute(
-                sa.select(staged, synced.c.monday_subitem_id.label("subitem_id"))
+                sa.select(staged, synced.c.monday_subitem_id.label("subitem_id"),
+                          synced.c.parent_item_id.label("parent_item_id"))
                 .join(synced, sa.and_(synced.c.board_id == self.board.board_id,
                                       synced.c.item_key == staged.c.item_key, synced.c.size == staged.c.size))
                 .where(staged.c.run_id == self.run_id, staged.c.customer == customer,
@@ -547,23 +540,21 @@ class Applier:
             "column_values": json.dumps({quantity_column: str(row["quantity"])}),
         }, (row["item_key"], row["size"])) for row in rows]
         by_ref = {(row["item_key"], row["size"]): row for row in rows}
-        staged, synced = self.tables.staged_subitems, self.tables.synced_subitems
+        staged = self.tables.staged_subitems
         for batch in self.client.pack(mutations):
             key = derive_idempotency_key("update_subitem", self.run_id, [(m.ref, m.variables) for m in batch])
             self._checkpoint("before_request")
             results = await self.client.send_batch(batch, board_id=subitem_board, idempotency_key=key)
             self._checkpoint("after_response")
-            with self.store.engine.begin() as connection:
-                for outcome in results:
-                    row = by_ref[outcome.mutation.ref]
-                    if outcome.ok:
-                        connection.execute(sa.update(synced).where(
-                            synced.c.board_id == self.board.board_id, synced.c.item_key == row["item_key"],
-                            synced.c.size == row["size"]).values(quantity=row["quantity"], run_id=self.run_id,
-                                                                  synced_at=utcnow()))
-                        self._set_status(connection, staged, row["item_key"], RowStatus.DONE, size=row["size"])
-                    else:
-                        self._fail(connection, staged, row, outcome)
+            writes = self._writes()
+            for outcome in results:
+                row = by_ref[outcome.mutation.ref]
+                if outcome.ok:
+                    writes.synced_subitem(row, row["subitem_id"], row["parent_item_id"])
+                    writes.status(staged, row["item_key"], RowStatus.DONE, size=row["size"])
+                else:
+                    self._fail(writes, staged, row, outcome)
+            self._flush(writes)
             self._advance(len(batch))
 
     async def _remove_subitems(self, customer: str) -> None:
@@ -571,11 +562,11 @@ class Applier:
         rows = self._synced_subitem_rows(customer, [Operation.ARCHIVE, Operation.DELETE])
         staged, synced = self.tables.staged_subitems, self.tables.synced_subitems
 
-        def forget(connection, row: Mapping[str, Any]) -> None:
+        def forget(connection, writes: BatchWrites, row: Mapping[str, Any]) -> None:
             connection.execute(sa.delete(synced).where(
                 synced.c.board_id == self.board.board_id, synced.c.item_key == row["item_key"],
                 synced.c.size == row["size"]))
-            self._set_status(connection, staged, row["item_key"], RowStatus.DONE, size=row["size"])
+            writes.status(staged, row["item_key"], RowStatus.DONE, size=row["size"])
 
         await self._remove(rows, "subitem_id", lambda row: (row["item_key"], row["size"]), staged, forget)
 
@@ -583,19 +574,26 @@ class Applier:
         self.progress.phase = "archive items"
         staged, synced, synced_subitems = self.tables.staged_items, self.tables.synced_items, \
             self.tables.synced_subitems
-        rows = [row | {"item_id": row["monday_item_id"]}
-                for row in self._rows(staged, customer, [Operation.ARCHIVE, Operation.DELETE])]
+        with self.store.engine.connect() as connection:
+            rows = [dict(row) for row in connection.execute(
+                sa.select(staged, synced.c.monday_item_id.label("item_id"))
+                .join(synced, sa.and_(synced.c.board_id == self.board.board_id,
+                                      synced.c.item_key == staged.c.item_key))
+                .where(staged.c.run_id == self.run_id, staged.c.customer == customer,
+                       staged.c.operation.in_([Operation.ARCHIVE.value, Operation.DELETE.value]),
+                       staged.c.status != RowStatus.DONE.value)
+            ).mappings()]
 
-        def forget(connection, row: Mapping[str, Any]) -> None:
+        def forget(connection, writes: BatchWrites, row: Mapping[str, Any]) -> None:
             for table in (synced_subitems, synced):
                 connection.execute(sa.delete(table).where(
                     table.c.board_id == self.board.board_id, table.c.item_key == row["item_key"]))
-            self._set_status(connection, staged, row["item_key"], RowStatus.DONE)
+            writes.status(staged, row["item_key"], RowStatus.DONE)
 
         await self._remove(rows, "item_id", lambda row: row["item_key"], staged, forget)
 
     async def _remove(self, rows: list[dict[str, Any]], id_field: str, ref: Callable[[Mapping[str, Any]], Any],
-                      staged: sa.Table, forget: Callable[[Any, Mapping[str, Any]], None]) -> None:
+                      staged: sa.Table, forget: Callable[[Any, BatchWrites, Mapping[str, Any]], None]) -> None:
         """Archive or delete; an item already gone from the board counts as removed."""
         mutations = [Mutation("delete_item" if row["operation"] == Operation.DELETE.value else "archive_item",
                               {"item_id": row[id_field]}, ref(row)) for row in rows]
@@ -605,14 +603,20 @@ class Applier:
             self._checkpoint("before_request")
             results = await self.client.send_batch(batch, board_id=self.board.board_id, idempotency_key=key)
             self._checkpoint("after_response")
+            writes = self._writes()
             with self.store.engine.begin() as connection:
                 for outcome in results:
                     row = by_ref[outcome.mutation.ref]
                     if outcome.ok or isinstance(outcome.error, NotFound):
-                        forget(connection, row)
+                        forget(connection, writes, row)
                     else:
-                        self._fail(connection, staged, row, outcome)
+                        self._fail(writes, staged, row, outcome)
+                writes.flush(connection)
             self._advance(len(batch))
+
+
+def _key_and_size(ref: Any) -> tuple[str, str | None]:
+    return (ref[0], ref[1]) if isinstance(ref, tuple) else (ref, None)
 
 
 def _loggable(variables: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,33 +20,27 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ordersync.monday.client import MondayClient, Mutation, derive_idempotency_key
+from ordersync.records import BatchWrites
 from ordersync.state import IntentOperation, IntentStatus, StateStore, utcnow
 
 log = logging.getLogger(__name__)
 
 
 def open_intents(connection: Connection, store: StateStore, run_id: int, board_id: str,
-                 operation: IntentOperation, rows: Sequence[Mapping[str, Any]], idempotency_key: str) -> list[int]:
-    """Commit OPEN intents (one per row: item_key, size, group_name, parent_item_id); returns their ids."""
+                 operation: IntentOperation, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Record OPEN intents (one per row: item_key, size, group_name, parent_item_id); their ids, in order."""
     table = store.tables.write_intents
     now = utcnow()
-    ids = []
-    for row in rows:
-        result = connection.execute(sa.insert(table).values(
-            run_id=run_id, board_id=board_id, operation=operation.value, item_key=row.get("item_key"),
-            size=row.get("size"), group_name=row.get("group_name"), parent_item_id=row.get("parent_item_id"),
-            idempotency_key=idempotency_key, status=IntentStatus.OPEN.value, created_at=now,
-        ))
-        ids.append(int(result.inserted_primary_key[0]))
-    return ids
-
-
-def settle_intent(connection: Connection, store: StateStore, intent_id: int, status: IntentStatus,
-                  monday_id: str | None = None) -> None:
-    """The one way an intent leaves OPEN."""
-    table = store.tables.write_intents
-    connection.execute(sa.update(table).where(table.c.intent_id == intent_id).values(
-        status=status.value, monday_id=monday_id, settled_at=utcnow()))
+    values = [{
+        "run_id": run_id, "board_id": board_id, "operation": operation.value, "item_key": row.get("item_key"),
+        "size": row.get("size"), "group_name": row.get("group_name"), "parent_item_id": row.get("parent_item_id"),
+        "status": IntentStatus.OPEN.value, "created_at": now,
+    } for row in rows]
+    if connection.dialect.insert_executemany_returning_sort_by_parameter_order:
+        result = connection.execute(
+            sa.insert(table).returning(table.c.intent_id, sort_by_parameter_order=True), values)
+        return [int(intent_id) for intent_id in result.scalars()]
+    return [int(connection.execute(sa.insert(table).values(**value)).inserted_primary_key[0]) for value in values]
 
 
 def pending_intents(store: StateStore, board_id: str) -> list[dict[str, Any]]:
@@ -72,36 +66,6 @@ def _staged_subitem(connection: Connection, store: StateStore, run_id: int, key:
     row = connection.execute(sa.select(staged).where(
         staged.c.run_id == run_id, staged.c.item_key == key, staged.c.size == size)).mappings().first()
     return dict(row) if row else None
-
-
-def record_synced_item(connection: Connection, store: StateStore, board_id: str, staged: Mapping[str, Any],
-                       monday_id: str, group_id: str | None, run_id: int) -> None:
-    """The mirror row for an item Monday confirmed (or that was found and adopted)."""
-    synced = store.tables.synced_items
-    values = {
-        "monday_item_id": monday_id, "customer": staged["customer"], "group_name": staged["group_name"],
-        "group_id": group_id, "item_name": staged["item_name"], "po_number": staged["po_number"],
-        "aag_season": staged["aag_season"], "customer_season": staged["customer_season"],
-        "cancelled": bool(staged["cancelled"]), "column_values": staged["column_values"],
-        "row_hash": staged["row_hash"], "run_id": run_id, "synced_at": utcnow(),
-    }
-    updated = connection.execute(sa.update(synced).where(
-        synced.c.board_id == board_id, synced.c.item_key == staged["item_key"]).values(**values)).rowcount
-    if not updated:
-        connection.execute(sa.insert(synced).values(board_id=board_id, item_key=staged["item_key"], **values))
-
-
-def record_synced_subitem(connection: Connection, store: StateStore, board_id: str, staged: Mapping[str, Any],
-                          monday_id: str, parent_item_id: str, run_id: int) -> None:
-    synced = store.tables.synced_subitems
-    values = {"monday_subitem_id": monday_id, "parent_item_id": parent_item_id, "name": staged["name"],
-              "quantity": staged["quantity"], "run_id": run_id, "synced_at": utcnow()}
-    updated = connection.execute(sa.update(synced).where(
-        synced.c.board_id == board_id, synced.c.item_key == staged["item_key"],
-        synced.c.size == staged["size"]).values(**values)).rowcount
-    if not updated:
-        connection.execute(sa.insert(synced).values(
-            board_id=board_id, item_key=staged["item_key"], size=staged["size"], **values))
 
 
 def record_group(connection: Connection, store: StateStore, board_id: str, group_name: str, group_id: str,
@@ -142,17 +106,19 @@ async def resolve_open_intents(store: StateStore, client: MondayClient, *, board
         if group_ids is None:
             schema = await client.board_schema(board_id)
             group_ids = {group["title"]: group["id"] for group in schema.get("groups") or []}
+        writes = BatchWrites(store, 0, board_id)
         with store.engine.begin() as connection:
             for intent in by_operation[IntentOperation.CREATE_GROUP.value]:
                 found = group_ids.get(intent["group_name"])
                 if found:
                     record_group(connection, store, board_id, intent["group_name"], found, customer=None,
                                  created_by_run=intent["run_id"])
-                    settle_intent(connection, store, intent["intent_id"], IntentStatus.ADOPTED, found)
+                    writes.settle(intent["intent_id"], IntentStatus.ADOPTED, found)
                     outcome["adopted"] += 1
                 else:
-                    settle_intent(connection, store, intent["intent_id"], IntentStatus.ABSENT)
+                    writes.settle(intent["intent_id"], IntentStatus.ABSENT)
                     outcome["absent"] += 1
+            writes.flush(connection)
 
     item_intents = by_operation[IntentOperation.CREATE_ITEM.value]
     if item_intents:
@@ -165,6 +131,7 @@ async def resolve_open_intents(store: StateStore, client: MondayClient, *, board
                 if key is not None:
                     by_key[key].append(item)
         extras: list[str] = []
+        writes = BatchWrites(store, 0, board_id)
         with store.engine.begin() as connection:
             for intent in item_intents:
                 candidates = _oldest_first(by_key.get(intent["item_key"], []))
@@ -173,15 +140,15 @@ async def resolve_open_intents(store: StateStore, client: MondayClient, *, board
                     keep, *duplicates = candidates
                     group_id = (keep.get("group") or {}).get("id") or _group_id_of(connection, store, board_id,
                                                                                    staged["group_name"])
-                    record_synced_item(connection, store, board_id, staged, str(keep["id"]), group_id,
-                                       intent["run_id"])
-                    settle_intent(connection, store, intent["intent_id"], IntentStatus.ADOPTED, str(keep["id"]))
+                    writes.synced_item(staged, str(keep["id"]), group_id, run_id=intent["run_id"])
+                    writes.settle(intent["intent_id"], IntentStatus.ADOPTED, str(keep["id"]))
                     extras.extend(str(item["id"]) for item in duplicates)
                     by_key[intent["item_key"]] = [keep]
                     outcome["adopted"] += 1
                 else:
-                    settle_intent(connection, store, intent["intent_id"], IntentStatus.ABSENT)
+                    writes.settle(intent["intent_id"], IntentStatus.ABSENT)
                     outcome["absent"] += 1
+            writes.flush(connection)
         outcome["duplicates_archived"] += await _archive(client, board_id, extras, "dup-items")
 
     subitem_intents = by_operation[IntentOperation.CREATE_SUBITEM.value]
@@ -189,6 +156,7 @@ async def resolve_open_intents(store: StateStore, client: MondayClient, *, board
         parents = sorted({intent["parent_item_id"] for intent in subitem_intents if intent["parent_item_id"]})
         subitems = await client.subitems_of(parents)
         extras = []
+        writes = BatchWrites(store, 0, board_id)
         with store.engine.begin() as connection:
             for intent in subitem_intents:
                 staged = _staged_subitem(connection, store, intent["run_id"], intent["item_key"], intent["size"])
@@ -197,16 +165,17 @@ async def resolve_open_intents(store: StateStore, client: MondayClient, *, board
                          and sub.get("state") in (None, "active")]
                 if named and staged is not None:
                     keep, *duplicates = _oldest_first(named)
-                    record_synced_subitem(connection, store, board_id, staged, str(keep["id"]),
-                                          str(intent["parent_item_id"]), intent["run_id"])
-                    settle_intent(connection, store, intent["intent_id"], IntentStatus.ADOPTED, str(keep["id"]))
+                    writes.synced_subitem(staged, str(keep["id"]), str(intent["parent_item_id"]),
+                                          run_id=intent["run_id"])
+                    writes.settle(intent["intent_id"], IntentStatus.ADOPTED, str(keep["id"]))
                     extras.extend(str(sub["id"]) for sub in duplicates)
                     subitems[str(intent["parent_item_id"])] = [
                         sub for sub in subitems[str(intent["parent_item_id"])] if sub not in duplicates]
                     outcome["adopted"] += 1
                 else:
-                    settle_intent(connection, store, intent["intent_id"], IntentStatus.ABSENT)
+                    writes.settle(intent["intent_id"], IntentStatus.ABSENT)
                     outcome["absent"] += 1
+            writes.flush(connection)
         outcome["duplicates_archived"] += await _archive(client, board_id, extras, "dup-subitems")
     if outcome:
         log.info("settled %d open write intents on board %s: %s", len(intents), board_id, dict(outcome))

@@ -23,8 +23,14 @@ from ordersync.errors import StateError
 
 SCHEMA_VERSION = 1
 
-KEY_LENGTH = 400  # NVARCHAR(400): fits a SQL Server index key (900 bytes) next to the board id
-SIZE_LENGTH = 40
+# Widths of the columns the transform fills: a longer value is a row error, never a failed insert.
+# A key NVARCHAR(400) and a size NVARCHAR(30) fit SQL Server's 900-byte clustered index key next to
+# the board id NVARCHAR(20): 2 × (20 + 400 + 30) = 900 bytes for the synced subitems' primary key.
+KEY_LENGTH = 400
+SIZE_LENGTH = 30
+NAME_LENGTH = 200  # customer, PO number, seasons
+TITLE_LENGTH = 255  # group and item names: what Monday takes
+MAX_QUANTITY = 2_147_483_647  # INTEGER on every engine
 
 
 class RunStatus(enum.StrEnum):
@@ -145,12 +151,12 @@ def build_tables(prefix: str = "ordersync_") -> StateTables:
         f"{p}staged_items", md,
         sa.Column("run_id", sa.Integer, primary_key=True),
         sa.Column("item_key", _key(), primary_key=True),
-        sa.Column("customer", sa.Unicode(200), nullable=False),
-        sa.Column("group_name", sa.Unicode(255)),
-        sa.Column("item_name", sa.Unicode(255)),
-        sa.Column("po_number", sa.Unicode(200)),
-        sa.Column("aag_season", sa.Unicode(200)),
-        sa.Column("customer_season", sa.Unicode(200)),
+        sa.Column("customer", sa.Unicode(NAME_LENGTH), nullable=False),
+        sa.Column("group_name", sa.Unicode(TITLE_LENGTH)),
+        sa.Column("item_name", sa.Unicode(TITLE_LENGTH)),
+        sa.Column("po_number", sa.Unicode(NAME_LENGTH)),
+        sa.Column("aag_season", sa.Unicode(NAME_LENGTH)),
+        sa.Column("customer_season", sa.Unicode(NAME_LENGTH)),
         sa.Column("cancelled", sa.Boolean, nullable=False, default=False),
         sa.Column("column_values", sa.UnicodeText),
         sa.Column("row_hash", sa.Unicode(64)),
@@ -167,8 +173,8 @@ def build_tables(prefix: str = "ordersync_") -> StateTables:
         sa.Column("run_id", sa.Integer, primary_key=True),
         sa.Column("item_key", _key(), primary_key=True),
         sa.Column("size", sa.Unicode(SIZE_LENGTH), primary_key=True),
-        sa.Column("customer", sa.Unicode(200), nullable=False),
-        sa.Column("name", sa.Unicode(255)),
+        sa.Column("customer", sa.Unicode(NAME_LENGTH), nullable=False),
+        sa.Column("name", sa.Unicode(TITLE_LENGTH)),
         sa.Column("quantity", sa.Integer),
         sa.Column("position", sa.Integer),  # the size's place in the table: subitems are created in this order
         sa.Column("state", sa.Unicode(12)),
@@ -183,13 +189,13 @@ def build_tables(prefix: str = "ordersync_") -> StateTables:
         sa.Column("board_id", sa.Unicode(20), primary_key=True),
         sa.Column("item_key", _key(), primary_key=True),
         sa.Column("monday_item_id", sa.Unicode(20), nullable=False),
-        sa.Column("customer", sa.Unicode(200), nullable=False),
-        sa.Column("group_name", sa.Unicode(255)),
+        sa.Column("customer", sa.Unicode(NAME_LENGTH), nullable=False),
+        sa.Column("group_name", sa.Unicode(TITLE_LENGTH)),
         sa.Column("group_id", sa.Unicode(100)),
-        sa.Column("item_name", sa.Unicode(255)),
-        sa.Column("po_number", sa.Unicode(200)),
-        sa.Column("aag_season", sa.Unicode(200)),
-        sa.Column("customer_season", sa.Unicode(200)),
+        sa.Column("item_name", sa.Unicode(TITLE_LENGTH)),
+        sa.Column("po_number", sa.Unicode(NAME_LENGTH)),
+        sa.Column("aag_season", sa.Unicode(NAME_LENGTH)),
+        sa.Column("customer_season", sa.Unicode(NAME_LENGTH)),
         sa.Column("cancelled", sa.Boolean, nullable=False, default=False),
         sa.Column("column_values", sa.UnicodeText),
         sa.Column("row_hash", sa.Unicode(64)),
@@ -205,7 +211,7 @@ def build_tables(prefix: str = "ordersync_") -> StateTables:
         sa.Column("size", sa.Unicode(SIZE_LENGTH), primary_key=True),
         sa.Column("monday_subitem_id", sa.Unicode(20), nullable=False),
         sa.Column("parent_item_id", sa.Unicode(20), nullable=False),
-        sa.Column("name", sa.Unicode(255)),
+        sa.Column("name", sa.Unicode(TITLE_LENGTH)),
         sa.Column("quantity", sa.Integer),
         sa.Column("run_id", sa.Integer),
         sa.Column("synced_at", sa.DateTime, nullable=False),
@@ -213,9 +219,9 @@ def build_tables(prefix: str = "ordersync_") -> StateTables:
     groups = sa.Table(
         f"{p}groups", md,
         sa.Column("board_id", sa.Unicode(20), primary_key=True),
-        sa.Column("group_name", sa.Unicode(255), primary_key=True),
+        sa.Column("group_name", sa.Unicode(TITLE_LENGTH), primary_key=True),
         sa.Column("group_id", sa.Unicode(100), nullable=False),
-        sa.Column("customer", sa.Unicode(200)),
+        sa.Column("customer", sa.Unicode(NAME_LENGTH)),
         sa.Column("created_by_run", sa.Integer),  # NULL: found on the board, not created by ordersync
         sa.Column("recorded_at", sa.DateTime, nullable=False),
     )
@@ -225,7 +231,7 @@ def build_tables(prefix: str = "ordersync_") -> StateTables:
         sa.Column("run_id", sa.Integer, nullable=False, index=True),
         sa.Column("item_key", _key()),
         sa.Column("size", sa.Unicode(SIZE_LENGTH)),
-        sa.Column("customer", sa.Unicode(200)),
+        sa.Column("customer", sa.Unicode(NAME_LENGTH)),
         sa.Column("source_row", sa.Integer),
         sa.Column("stage", sa.Unicode(20), nullable=False),
         sa.Column("category", sa.Unicode(20), nullable=False),
@@ -243,9 +249,8 @@ def build_tables(prefix: str = "ordersync_") -> StateTables:
         sa.Column("operation", sa.Unicode(20), nullable=False),
         sa.Column("item_key", _key()),
         sa.Column("size", sa.Unicode(SIZE_LENGTH)),
-        sa.Column("group_name", sa.Unicode(255)),
+        sa.Column("group_name", sa.Unicode(TITLE_LENGTH)),
         sa.Column("parent_item_id", sa.Unicode(20)),
-        sa.Column("idempotency_key", sa.Unicode(100)),
         sa.Column("status", sa.Unicode(12), nullable=False),
         sa.Column("monday_id", sa.Unicode(100)),
         sa.Column("created_at", sa.DateTime, nullable=False),
