@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from ordersync.config import Config, SizeColumnsConfig, check_source_columns, normalise_name
 from ordersync.database import display_url, make_engine
 from ordersync.errors import ConfigError, SourceError
+from ordersync.state import SIZE_LENGTH
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def detect_size_columns(columns: Sequence[tuple[str, sa.types.TypeEngine]], size
         if missing:
             raise ConfigError("source.sizes.columns names columns the table does not have",
                               problems=[f"source.sizes.columns: unknown source column {name!r}" for name in missing])
-        return [name for name in sizes.columns if name not in sizes.exclude]
+        return _storable_sizes([name for name in sizes.columns if name not in sizes.exclude])
     assert sizes.between is not None
     start, end = sizes.between
     problems = [f"source.sizes.between[{index}]: unknown source column {name!r}"
@@ -89,8 +90,20 @@ def detect_size_columns(columns: Sequence[tuple[str, sa.types.TypeEngine]], size
         raise ConfigError("source.sizes.between: the first marker must come before the second",
                           problems=[f"source.sizes.between: {start!r} is column {first + 1}, {end!r} is {last + 1}"])
     excluded = set(sizes.exclude)
-    return [name for name, column_type in columns[first + 1:last]
-            if is_integer_type(column_type) and name not in excluded]
+    return _storable_sizes([name for name, column_type in columns[first + 1:last]
+                            if is_integer_type(column_type) and name not in excluded])
+
+
+def _storable_sizes(names: list[str]) -> list[str]:
+    """A size column's name is the size itself, kept in the state tables: it must fit there."""
+    too_long = [name for name in names if len(name) > SIZE_LENGTH]
+    if too_long:
+        raise ConfigError(
+            f"size column names are stored as the size, at most {SIZE_LENGTH} characters",
+            problems=[f"source.sizes: size column {name!r} is {len(name)} characters" for name in too_long],
+            hint="leave it out with source.sizes.exclude, or rename the column in a view",
+        )
+    return names
 
 
 def create_source_engine(url: str) -> Engine:

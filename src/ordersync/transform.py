@@ -23,10 +23,10 @@ from typing import Any
 
 from ordersync.config import ColumnMapping, Config, template_fields
 from ordersync.source import canonical_customer, canonical_customers
-from ordersync.state import KEY_LENGTH
+from ordersync.state import KEY_LENGTH, MAX_QUANTITY, NAME_LENGTH, TITLE_LENGTH
 
 KEY_SEPARATOR = " | "
-MAX_ITEM_NAME = 255
+MAX_ITEM_NAME = TITLE_LENGTH
 MAX_LONG_TEXT = 2000
 MAX_NUMBER_DIGITS = 15  # beyond this a float on the board would not hold the value
 _EMPTY_STRINGS = {"", "nan", "nat", "none", "null"}
@@ -257,6 +257,8 @@ def parse_quantity(value: Any) -> int:
         raise ValueError(f"{as_text(value)!r} is not a whole number of pieces")
     if number < 0:
         raise ValueError(f"{as_text(value)!r} is negative")
+    if number > MAX_QUANTITY:
+        raise ValueError(f"{as_text(value)!r} is more pieces than a quantity can hold ({MAX_QUANTITY:,})")
     return int(number)
 
 
@@ -327,7 +329,9 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
     customer = canonical_customer(clean(order_line.get(rules.customer_column)), rules.customer_lookup) or None
 
     def error(column: str | None, reason: str, item_key: str | None = key) -> RowError:
-        return RowError(source_row, reason, field=column, item_key=item_key, customer=customer,
+        # a customer name too long to store would make the error record itself fail to insert
+        known = customer if customer is None or len(customer) <= NAME_LENGTH else None
+        return RowError(source_row, reason, field=column, item_key=item_key, customer=known,
                         row_fields=identify(order_line, rules))
 
     if key is None:
@@ -337,6 +341,9 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
                      item_key=None)
     if not customer:
         return error(rules.customer_column, f"no customer: {rules.customer_column} is empty")
+    if len(customer) > NAME_LENGTH:
+        return error(rules.customer_column, f"the customer name is {len(customer)} characters; "
+                     f"at most {NAME_LENGTH} fit")
 
     texts: dict[str, str | None] = {}
 
@@ -366,6 +373,12 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
     if len(name) > MAX_ITEM_NAME:
         return error(rules.name_fields[0],
                      f"the item name is {len(name)} characters; Monday takes 1 to {MAX_ITEM_NAME}")
+    for column in (rules.po_column, rules.aag_season_column, rules.customer_season_column):
+        text = text_of(column)
+        if text is not None and len(text) > NAME_LENGTH:
+            return error(column, f"{column} is {len(text)} characters; at most {NAME_LENGTH} fit")
+    if len(group) > TITLE_LENGTH:
+        return error("group name", f"the group name is {len(group)} characters; at most {TITLE_LENGTH} fit")
 
     subitems: list[SubitemRow] = []
     for position, size in enumerate(rules.size_columns):
