@@ -33,7 +33,8 @@ def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine 
     tables = store.tables
     outcome = StagingResult()
     first_row_of: dict[str, int] = {}
-    collided: dict[str, str] = {}  # key → customer
+    failed_first: set[str] = set()  # keys whose first line failed the transform, so was never staged
+    collided: dict[str, str | None] = {}  # key → customer
     items: list[dict] = []
     subitems: list[dict] = []
     errors: list[dict] = []
@@ -60,6 +61,13 @@ def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine 
         outcome.order_lines += 1
         if isinstance(result, RowError):
             errors.append(result.as_record())
+            # a bad line still claims its key: the good line sharing it must not be synced either
+            if result.item_key is not None:
+                first = first_row_of.setdefault(result.item_key, result.source_row)
+                if first == result.source_row:
+                    failed_first.add(result.item_key)
+                elif result.item_key not in failed_first:
+                    collided[result.item_key] = result.customer
         else:
             item = result.item
             first = first_row_of.setdefault(item.item_key, item.source_row)
@@ -77,7 +85,7 @@ def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine 
     flush()
     if collided:
         outcome.subitems -= _unstage_collisions(store, run_id, collided, first_row_of)
-        outcome.items -= len(collided)
+        outcome.items -= len(collided.keys() - failed_first)
         outcome.duplicate_keys = len(collided)
         outcome.errors += len(collided)
     return outcome
@@ -101,9 +109,9 @@ def _subitem_record(run_id: int, subitem) -> dict:
     }
 
 
-def _unstage_collisions(store: StateStore, run_id: int, collided: dict[str, str],
+def _unstage_collisions(store: StateStore, run_id: int, collided: dict[str, str | None],
                         first_row_of: dict[str, int]) -> int:
-    """The first line of each shared key was staged before its twin appeared: take it back out.
+    """The first line of each shared key was staged (or failed) before its twin appeared: take it back out.
 
     Returns how many staged subitems went with them.
     """
