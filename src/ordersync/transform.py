@@ -19,6 +19,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cached_property, lru_cache
 from typing import Any
 
 from ordersync.config import ColumnMapping, Config, template_fields
@@ -107,6 +108,18 @@ class TransformRules:
     subitem_name: str
     subitems_enabled: bool = True
     mapped_sources: frozenset[str] = frozenset()
+
+    # Derived once per run rather than once per line (the transform runs 100,000+ times).
+    @cached_property
+    def text_fields(self) -> tuple[str, ...]:
+        """The columns group and item names are made of."""
+        return tuple({name: None for rule in self.group_rules for name in _template_fields(rule)}
+                     | dict.fromkeys(self.name_fields))
+
+    @cached_property
+    def hashed_unmapped(self) -> tuple[str, ...]:
+        """Hashed columns no board column shows: hashed by their text."""
+        return tuple(sorted(self.hash_columns - self.mapped_sources))
 
 
 def rules_from_config(config: Config, size_columns: Sequence[str]) -> TransformRules:
@@ -226,7 +239,7 @@ def encode_value(value: Any, mapping: ColumnMapping) -> Any:
     if kind == "date":
         day, time = parse_date(value)
         return {"date": day, "time": time} if time else {"date": day}
-    text = as_text(value)
+    text = value if isinstance(value, str) else as_text(value)  # a clean string is its own text
     assert text is not None
     if mapping.transform == "upper":
         text = text.upper()
@@ -275,10 +288,15 @@ def business_key(order_line: Mapping[str, Any], key_columns: Sequence[str]) -> t
     return KEY_SEPARATOR.join(parts), None
 
 
+@lru_cache(maxsize=256)
+def _template_fields(template: str) -> tuple[str, ...]:
+    return tuple(template_fields(template))
+
+
 def fill_template(template: str, values: Mapping[str, str | None]) -> str | None:
     """The template with its fields filled, or None when any field is empty."""
     filled = {}
-    for name in template_fields(template):
+    for name in _template_fields(template):
         value = values.get(name)
         if not value:
             return None
@@ -357,7 +375,7 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
     for mapping in rules.columns:
         raw = customer if mapping.source == rules.customer_column else order_line.get(mapping.source)
         try:
-            encoded = encode_value(raw, mapping)
+            encoded = None if raw is None else encode_value(raw, mapping)
         except ValueError as problem:
             return error(mapping.source, f"{mapping.source} → {mapping.id} ({mapping.type}): {problem}")
         if encoded is not None:
@@ -365,7 +383,7 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
         if mapping.source in rules.hash_columns:
             hashed[mapping.id] = encoded
 
-    values = {name: text_of(name) for name in {*_group_fields(rules), *rules.name_fields}}
+    values = {name: text_of(name) for name in rules.text_fields}
     group = group_name(values, rules.group_rules, rules.group_fallback)
     name = item_name(values, rules.name_fields, rules.name_separator)
     if not name:
@@ -382,15 +400,21 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
 
     subitems: list[SubitemRow] = []
     for position, size in enumerate(rules.size_columns):
-        try:
-            quantity = parse_quantity(order_line.get(size))
-        except ValueError as problem:
-            return error(size, f"size {size}: {problem}")
+        value = order_line.get(size)
+        if value is None:
+            continue
+        if type(value) is int and 0 <= value <= MAX_QUANTITY:  # what an INTEGER column gives: nothing to parse
+            quantity = value
+        else:
+            try:
+                quantity = parse_quantity(value)
+            except ValueError as problem:
+                return error(size, f"size {size}: {problem}")
         if quantity > 0 and rules.subitems_enabled:
             label = subitem_name(rules.subitem_name, size)
             subitems.append(SubitemRow(key, customer, size, label, quantity, position))
 
-    for column in rules.hash_columns - rules.mapped_sources:
+    for column in rules.hashed_unmapped:
         hashed[column] = text_of(column)
     order_type = text_of(rules.order_type_column)
     item = ItemRow(
@@ -407,10 +431,6 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
         source_row=source_row,
     )
     return TransformedLine(item, tuple(subitems))
-
-
-def _group_fields(rules: TransformRules) -> set[str]:
-    return {name for rule in rules.group_rules for name in template_fields(rule)}
 
 
 def transform_order_lines(order_lines: Iterable[Mapping[str, Any]], rules: TransformRules,
