@@ -34,7 +34,7 @@ def world_config(source_url: str, board_id: str, **overrides: Any) -> Config:
     """The sample config pointed at the test source and board; `section__key=value` overrides a key."""
     text = sample_config_text(source_url=source_url, board_id=board_id)
     config = parse_config(text.replace('api_url = "http://127.0.0.1:8765/v2"', f'api_url = "{API_URL}"', 1))
-    sections: dict[str, dict[str, Any]] = {}
+    sections: dict[str, dict[str, Any]] = {"monday": {"max_backoff_seconds": 0.1}}  # tests need no long waits
     for key, value in overrides.items():
         section, name = key.split("__")
         sections.setdefault(section, {})[name] = value

@@ -28,7 +28,15 @@ from ordersync.intents import open_intents, record_group, resolve_open_intents
 from ordersync.monday.client import MondayClient, Mutation, MutationResult, derive_idempotency_key
 from ordersync.plan import groups_to_create
 from ordersync.records import BatchWrites
-from ordersync.state import IntentOperation, IntentStatus, Operation, RowStatus, StateStore, utcnow
+from ordersync.state import (
+    ErrorCategory,
+    IntentOperation,
+    IntentStatus,
+    Operation,
+    RowStatus,
+    StateStore,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +155,12 @@ class Applier:
         self.progress.customer = customer
         try:
             group_ids = await self._ensure_groups(customer, result)
+            if self.unsettled_intents:  # a group whose answer was lost: find it before its items need it
+                await self.settle_intents()
+                group_ids = self._group_ids()
             await self._create_items(customer, group_ids)
+            if self.unsettled_intents:  # items whose answers were lost: adopt them before their subitems
+                await self.settle_intents()
             await self._update_items(customer, group_ids)
             self._checkpoint("between_items_and_subitems")
             if not self.options.skip_subitems:
@@ -195,6 +208,9 @@ class Applier:
                     missing.append(name)
         if missing:
             await self._create_groups(customer, missing, result)
+        return self._group_ids()
+
+    def _group_ids(self) -> dict[str, str]:
         groups = self.tables.groups
         with self.store.engine.connect() as connection:
             return dict(connection.execute(sa.select(groups.c.group_name, groups.c.group_id).where(
@@ -290,9 +306,11 @@ class Applier:
                     payload={"operation": outcome.mutation.document, **_loggable(outcome.mutation.variables)})
         writes.status(table, row["item_key"], RowStatus.ERROR, size=row.get("size"), attempts=outcome.attempts)
 
-    def _refuse(self, writes: BatchWrites, table: sa.Table, row: Mapping[str, Any], problem: str) -> None:
-        """A row ordersync will not send, with the reason (a missing label, a group that failed)."""
-        self._error(writes, item_key=row["item_key"], size=row.get("size"), customer=row["customer"], error=problem)
+    def _refuse(self, writes: BatchWrites, table: sa.Table, row: Mapping[str, Any], problem: str, *,
+                category: ErrorCategory = ErrorCategory.VALIDATION) -> None:
+        """A row ordersync will not send, with the reason (a missing label; a group or parent that failed)."""
+        writes.error(item_key=row["item_key"], size=row.get("size"), customer=row["customer"], message=problem,
+                     category=category.value)
         writes.status(table, row["item_key"], RowStatus.ERROR, size=row.get("size"))
 
     async def _send_creates(self, mutations: list[Mutation], operation: IntentOperation,
@@ -341,7 +359,9 @@ class Applier:
             group_id = group_ids.get(row["group_name"])
             problem = self._label_problem(values)
             if group_id is None:
-                problem = f"group {row['group_name']!r} could not be created, so its items cannot be either"
+                self._refuse(writes, staged, row, f"group {row['group_name']!r} could not be created, so its "
+                             "items cannot be either", category=ErrorCategory.DEPENDENCY)
+                continue
             if problem:
                 self._refuse(writes, staged, row, problem)
                 continue
@@ -391,7 +411,9 @@ class Applier:
             problem = self._label_problem(changes)
             moved = row["group_name"] != row["synced_group"]
             if moved and row["group_name"] not in group_ids:
-                problem = f"group {row['group_name']!r} could not be created, so the item cannot move there"
+                self._refuse(writes, staged, row, f"group {row['group_name']!r} could not be created, so the "
+                             "item cannot move there", category=ErrorCategory.DEPENDENCY)
+                continue
             if problem:
                 self._refuse(writes, staged, row, problem)
                 continue
@@ -483,7 +505,7 @@ class Applier:
         for row in rows:
             if row["parent_item_id"] is None:
                 self._refuse(writes, staged, row, "its order line is not on the board (the item was not created), "
-                                                  "so the size cannot be added under it")
+                             "so the size cannot be added under it", category=ErrorCategory.DEPENDENCY)
                 continue
             mutations.append(Mutation("create_subitem", {
                 "parent_item_id": row["parent_item_id"], "item_name": row["name"],

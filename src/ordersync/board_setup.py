@@ -9,9 +9,10 @@ Order Qty, …) are added, and the seed is deleted.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Mapping
 
-from ordersync.monday.client import MondayClient
+from ordersync.monday.client import MondayClient, derive_idempotency_key
 from ordersync.monday.documents import document
 from ordersync.sample_config import BoardColumn, demo_board_columns, demo_subitem_board_columns
 
@@ -36,24 +37,28 @@ async def _create_columns(client: MondayClient, board_id: str, columns: Iterable
         variables = {"board_id": board_id, "id": column.id, "title": column.title, "column_type": column.type}
         if column.type in ("status", "dropdown"):
             variables["defaults"] = json.dumps({"labels": labels.get(column.title, [])})
-        await client.execute(document("create_column"), variables, cost=10_000)
+        await client.execute(document("create_column"), variables, cost=10_000,
+                             idempotency_key=derive_idempotency_key("create_column", board_id, column.id))
 
 
 async def create_demo_board(client: MondayClient, *, name: str = "Customer Master Schedule",
                             customers: Iterable[str] = ()) -> str:
     """Create the board and its subitem board; returns the board id."""
     labels = default_labels(customers)
+    setup = uuid.uuid4().hex  # every write below carries an Idempotency-Key: a lost answer is replayed, not redone
     created = await client.execute(document("create_board"),
-                                   {"board_name": name, "board_kind": "public", "empty": True}, cost=10_000)
+                                   {"board_name": name, "board_kind": "public", "empty": True}, cost=10_000,
+                                   idempotency_key=derive_idempotency_key("create_board", setup))
     board_id = str(created["create_board"]["id"])
     await _create_columns(client, board_id, demo_board_columns(), labels)
     seed = await client.execute(document("create_item"), {"board_id": board_id, "item_name": "ordersync seed"},
-                                cost=10_000)
+                                cost=10_000, idempotency_key=derive_idempotency_key("seed_item", setup))
     seed_id = str(seed["create_item"]["id"])
     subitem = await client.execute(document("create_subitem"), {"parent_item_id": seed_id, "item_name": "seed"},
-                                   cost=10_000)
+                                   cost=10_000, idempotency_key=derive_idempotency_key("seed_subitem", setup))
     subitem_board_id = str(subitem["create_subitem"]["board"]["id"])
     await _create_columns(client, subitem_board_id, demo_subitem_board_columns(),
                           {"ORDER LINE STATUS": ["OPEN", "CUT", "SEWN", "PACKED", "SHIPPED"]})
-    await client.execute(document("delete_item"), {"item_id": seed_id}, cost=10_000)
+    await client.execute(document("delete_item"), {"item_id": seed_id}, cost=10_000,
+                         idempotency_key=derive_idempotency_key("delete_seed", setup))
     return board_id

@@ -8,11 +8,14 @@ The synced mirror (what Monday confirmed) is the single source of truth for chan
 
 Removal is only decided when the run read its whole scope: a `--limit` run, or a `retry`,
 cannot know that an unread line is gone. Keys that failed this run are never removed either:
-a bad value in the source must not archive the item on the board.
+a bad value in the source must not archive the item on the board. And a filtered run removes
+only lines gone from the source altogether: a line whose season, PO or customer changed has
+left the filter, not the source, and the run that covers it next moves it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -30,6 +33,14 @@ class RemovalScope:
     po_numbers: tuple[str, ...] = ()
     aag_seasons: tuple[str, ...] = ()
     customer_seasons: tuple[str, ...] = ()
+    # Every business key in the whole source, whatever the filter; asked only when a filtered run
+    # finds mirror rows it did not read. Without it a filtered run removes no item at all.
+    source_keys: Callable[[], Set[str]] | None = None
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.customers or self.exclude_customers or self.po_numbers or self.aag_seasons
+                    or self.customer_seasons)
 
 
 _REMOVAL_OPERATION = {"archive": Operation.ARCHIVE, "delete": Operation.DELETE, "leave": Operation.NONE}
@@ -83,13 +94,24 @@ def _removed_items(connection, store: StateStore, run_id: int, board_id: str, sc
         synced.c.po_number, synced.c.aag_season, synced.c.customer_season, synced.c.cancelled,
         sa.literal(DiffState.REMOVED.value), sa.literal("PENDING"), synced.c.monday_item_id, sa.literal(0),
     ).where(*conditions)
-    connection.execute(
-        sa.insert(staged).from_select(
+
+    def stage_removed(rows: sa.Select) -> None:
+        connection.execute(sa.insert(staged).from_select(
             ["run_id", "item_key", "customer", "group_name", "item_name", "po_number", "aag_season",
              "customer_season", "cancelled", "state", "status", "monday_item_id", "attempts"],
-            removed,
-        )
-    )
+            rows,
+        ))
+
+    if not scope.is_filtered:
+        stage_removed(removed)
+        return
+    unread = connection.execute(sa.select(synced.c.item_key).where(*conditions)).scalars().all()
+    if not unread or scope.source_keys is None:
+        return
+    still_in_source = scope.source_keys()
+    gone = [key for key in unread if key not in still_in_source]
+    for start in range(0, len(gone), 500):
+        stage_removed(removed.where(synced.c.item_key.in_(gone[start:start + 500])))
 
 
 def _item_operations(connection, store: StateStore, run_id: int, on_removed: RemovalPolicy,

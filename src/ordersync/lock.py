@@ -7,6 +7,7 @@ the holder. A lock whose holder is gone — a dead process on this host, or no h
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import time
@@ -58,8 +59,8 @@ def _holder_is_gone(owner: str, heartbeat_at, stale_after: float) -> bool:
     return (utcnow() - heartbeat_at).total_seconds() > stale_after
 
 
-def acquire_lock(store: StateStore, board_id: str, *, wait_seconds: float = 0.0,
-                 stale_after: float = STALE_AFTER_SECONDS, poll_seconds: float = 0.5) -> BoardLock:
+async def acquire_lock(store: StateStore, board_id: str, *, wait_seconds: float = 0.0,
+                       stale_after: float = STALE_AFTER_SECONDS, poll_seconds: float = 0.5) -> BoardLock:
     locks = store.tables.locks
     owner = f"{process_owner()}:{uuid.uuid4().hex[:8]}"  # unique even for two syncs in one process
     deadline = time.monotonic() + wait_seconds
@@ -86,4 +87,4 @@ def acquire_lock(store: StateStore, board_id: str, *, wait_seconds: float = 0.0,
                 f"board {board_id} is being synced by {holder['owner']}{run} since {holder['acquired_at']:%Y-%m-%d %H:%M:%S} UTC",
                 hint="wait for it to finish, or pass --wait SECONDS to queue behind it",
             )
-        time.sleep(poll_seconds)
+        await asyncio.sleep(poll_seconds)

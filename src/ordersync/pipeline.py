@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -25,7 +25,7 @@ from ordersync.source import (
 )
 from ordersync.staging import StagingResult, stage_run
 from ordersync.state import RunKind, RunStatus, StateStore
-from ordersync.transform import rules_from_config, transform_order_line
+from ordersync.transform import business_key, rules_from_config, transform_order_line
 
 UNASSIGNED_BOARD = "unassigned"
 
@@ -59,8 +59,13 @@ class Databases:
         self.source.dispose()
 
 
-def removal_scope(config: Config, filters: Filters) -> RemovalScope | None:
-    """The mirror rows a run speaks for; None when it cannot know what was removed (--limit, retry)."""
+def removal_scope(config: Config, filters: Filters, *,
+                  source_keys: Callable[[], Set[str]] | None = None) -> RemovalScope | None:
+    """The mirror rows a run speaks for; None when it cannot know what was removed (--limit, retry).
+
+    `source_keys` gives every business key in the whole source: a filtered run removes only lines
+    gone from the source, not those that moved out of its filter.
+    """
     if not filters.covers_whole_scope:
         return None
     lookup = canonical_customers(config.customers)
@@ -70,7 +75,22 @@ def removal_scope(config: Config, filters: Filters) -> RemovalScope | None:
         po_numbers=tuple(value.strip() for value in filters.po_numbers),
         aag_seasons=tuple(value.strip() for value in filters.aag_seasons),
         customer_seasons=tuple(value.strip() for value in filters.customer_seasons),
+        source_keys=source_keys,
     )
+
+
+def all_source_keys(engine: Engine, source_table: SourceTable, config: Config) -> set[str]:
+    """The business key of every line in the source table, unfiltered: only the key columns are read."""
+    names = list(config.source.business_key)
+    query = sa.select(*(source_table.table.c[name] for name in names))
+    keys: set[str] = set()
+    with engine.connect() as connection:
+        result = connection.execution_options(stream_results=True, yield_per=config.source.chunk_size).execute(query)
+        for row in result:
+            key, _ = business_key(dict(zip(names, row, strict=True)), names)
+            if key is not None:
+                keys.add(key)
+    return keys
 
 
 def prepare(config: Config, databases: Databases, filters: Filters, *, kind: RunKind,
@@ -91,7 +111,9 @@ def prepare(config: Config, databases: Databases, filters: Filters, *, kind: Run
 
         keep = (lambda key: key in filters.item_keys) if filters.item_keys else None
         staging = stage_run(store, run_id, transformed(), keep=keep, progress=progress)
-        diff_run(store, run_id, board, scope=removal_scope(config, filters),
+        scope = removal_scope(config, filters,
+                              source_keys=lambda: all_source_keys(databases.source, source_table, config))
+        diff_run(store, run_id, board, scope=scope,
                  on_removed=config.items.on_removed, on_cancelled=config.items.on_cancelled)
         plan = build_plan(store, run_id, board)
     except BaseException as error:

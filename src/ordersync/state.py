@@ -95,6 +95,7 @@ class ErrorCategory(enum.StrEnum):
     NOT_FOUND = "not_found"
     SERVER = "server"
     NETWORK = "network"
+    DEPENDENCY = "dependency"  # could not be sent because something it needs failed (its item, its group)
 
 
 def utcnow() -> datetime:

@@ -29,7 +29,7 @@ from ordersync.monday.client import ClientStats, MondayClient, RetryPolicy
 from ordersync.pipeline import Databases, discard_staged_rows, prepare
 from ordersync.plan import Plan, build_outcome
 from ordersync.source import Filters
-from ordersync.state import Operation, RowStatus, RunKind, RunStatus, StateStore
+from ordersync.state import ErrorCategory, Operation, RowStatus, RunKind, RunStatus, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,8 @@ def _stage_complete(store: StateStore, run_id: int, table: sa.Table) -> bool:
             table.c.status.in_([RowStatus.PENDING.value, RowStatus.SENT.value]))).scalar_one()
         transient = connection.execute(sa.select(sa.func.count()).select_from(errors).where(
             errors.c.run_id == run_id, errors.c.stage == "apply",
-            errors.c.category.in_(["rate_limit", "server", "network"]),
+            errors.c.category.in_([ErrorCategory.RATE_LIMIT.value, ErrorCategory.SERVER.value,
+                                   ErrorCategory.NETWORK.value, ErrorCategory.DEPENDENCY.value]),
             (errors.c.size.is_not(None)) if table is store.tables.staged_subitems else errors.c.size.is_(None),
         )).scalar_one()
     return not unsettled and not transient
@@ -143,8 +144,6 @@ def final_status(store: StateStore, run_id: int, *, skip_subitems: bool, aborted
         return RunStatus.COMPLETED
     if items_done:
         return RunStatus.ITEMS_COMPLETED
-    if subitems_done:
-        return RunStatus.SUBITEMS_COMPLETED
     return RunStatus.FAILED
 
 
@@ -169,7 +168,7 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
     client = make_client(config, http, token, budget=budget)
     if on_client:
         on_client(client)
-    lock = None if options.dry_run else acquire_lock(store, board_id, wait_seconds=options.wait_for_lock)
+    lock = None if options.dry_run else await acquire_lock(store, board_id, wait_seconds=options.wait_for_lock)
     run_id: int | None = None
     try:
         board = await read_board(client, board_id)
@@ -224,6 +223,39 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, MondayError):
         return f"{type(error).__name__}: {error.message}"
     return f"{type(error).__name__}: {error}"
+
+
+def failed_keys(store: StateStore, board_id: str) -> tuple[int | None, set[str]]:
+    """The order lines that failed in the last sync or retry on this board (whatever stage)."""
+    runs, errors = store.tables.runs, store.tables.errors
+    with store.engine.connect() as connection:
+        last = connection.execute(
+            sa.select(runs.c.run_id).where(runs.c.board_id == board_id,
+                                           runs.c.kind.in_([RunKind.SYNC.value, RunKind.RETRY.value]),
+                                           runs.c.status != RunStatus.RUNNING.value)
+            .order_by(runs.c.run_id.desc()).limit(1)).scalar_one_or_none()
+        if last is None:
+            return None, set()
+        keys = connection.execute(sa.select(errors.c.item_key).distinct().where(
+            errors.c.run_id == last, errors.c.item_key.is_not(None))).scalars().all()
+    return last, set(keys)
+
+
+async def retry_failed(config: Config, *, checkpoint: Checkpoint | None = None, **kwargs: Any) -> SyncResult:
+    """`ordersync retry`: sync again only the order lines that failed in the last run."""
+    if not config.monday.board_id:
+        raise ConfigError("no board: [monday] board_id is not set", problems=["monday.board_id: missing"])
+    databases = Databases.open(config)
+    try:
+        last_run, keys = failed_keys(databases.state, config.monday.board_id)
+    finally:
+        databases.close()
+    if not keys:
+        raise UsageError(f"nothing to retry: run {last_run} recorded no failed order line" if last_run
+                         else "nothing to retry: no sync has run on this board yet")
+    options = SyncOptions(filters=Filters(item_keys=frozenset(keys)), all_customers=True, kind=RunKind.RETRY,
+                          checkpoint=checkpoint)
+    return await sync_async(config, options, **kwargs)
 
 
 def sync(config: Config, options: SyncOptions, **kwargs: Any) -> SyncResult:

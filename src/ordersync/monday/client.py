@@ -335,21 +335,33 @@ class MondayClient:
         return boards[0]
 
     async def board_items(self, board_id: str, *, page_size: int = 500):
-        """Every item of a board, page by page (items_page, then next_items_page with the cursor)."""
-        data = await self.query("items_page", {"board_ids": [board_id], "limit": page_size},
-                                cost=READ_COST_ESTIMATE * 10)
-        boards = data["boards"] or []
-        if not boards:
-            return
-        page = boards[0]["items_page"]
+        """Every item of a board, page by page (items_page, then next_items_page with the cursor).
+
+        A page the API finds too complex for one query (a wide board, a small budget) is asked
+        for again at half the size.
+        """
+        cursor: str | None = None
         while True:
+            try:
+                if cursor is None:
+                    boards = (await self.query("items_page", {"board_ids": [board_id], "limit": page_size},
+                                               cost=READ_COST_ESTIMATE * 10))["boards"] or []
+                    if not boards:
+                        return
+                    page = boards[0]["items_page"]
+                else:
+                    page = (await self.query("next_items_page", {"cursor": cursor, "limit": page_size},
+                                             cost=READ_COST_ESTIMATE * 10))["next_items_page"]
+            except QueryTooComplex:
+                if page_size == 1:
+                    raise
+                page_size = max(1, page_size // 2)
+                continue
             for item in page["items"]:
                 yield item
             cursor = page.get("cursor")
             if not cursor:
                 return
-            page = (await self.query("next_items_page", {"cursor": cursor, "limit": page_size},
-                                     cost=READ_COST_ESTIMATE * 10))["next_items_page"]
 
     async def items_by_column_value(self, board_id: str, column_id: str, values: Sequence[str],
                                     *, page_size: int = 500) -> list[dict[str, Any]]:
