@@ -215,6 +215,25 @@ def test_a_filtered_run_removes_only_inside_its_filter(two_customers_synced, fil
     assert removed(store, prepared.run_id) == {key(number) for number in expected}
 
 
+@pytest.mark.parametrize(("edit", "filters", "next_full_run"), [
+    ({"AAG_SEASON": "2026 SPRING"}, Filters(aag_seasons=("2025 FALL",)), UNCHANGED),  # nothing shown changed
+    ({"CUSTOMER_SEASON": "WINTER"}, Filters(customer_seasons=("FALL",)), CHANGED_UPDATE),  # another group
+    ({"PO_NUMBER": "4799"}, Filters(po_numbers=("4755",)), CHANGED_UPDATE),
+    ({"CUSTOMER_NAME": "TITLE 9"}, Filters(customers=("GREYSON",)), CHANGED_UPDATE),
+    ({"CUSTOMER_NAME": "TITLE 9"}, Filters(exclude_customers=("TITLE NINE",)), CHANGED_UPDATE),
+], ids=["aag-season", "customer-season", "po", "customer", "exclude-customer"])
+def test_a_line_that_moved_out_of_a_filter_is_not_removed_by_it(database_url, edit, filters, next_full_run):
+    table, config = synced_once(database_url, [order_line("MOVED"), order_line("STAYS"), order_line("GONE")])
+    table.update("MOVED", **edit)
+    table.delete("GONE")
+
+    filtered, store = plan_run(config, filters)
+    whole, store = plan_run(config)
+
+    assert removed(store, filtered.run_id) == {key("GONE")}  # gone from the source, not just from the filter
+    assert item_states(store, whole.run_id)[key("MOVED")] == next_full_run
+
+
 @pytest.mark.parametrize("limit", [1, 3, 100])
 def test_a_limited_run_never_decides_that_a_line_was_removed(two_customers_synced, limit):
     prepared, store = plan_run(two_customers_synced, Filters(limit=limit))
