@@ -107,7 +107,7 @@ async def test_source_edits_make_exactly_the_matching_api_changes(sqlite_url):
         assert totals["subitems"]["create"] == 2 + 1  # new line's S and M, plus XXS on the edited one
         assert totals["subitems"]["update"] == 1  # M changed
         assert totals["subitems"]["archive"] == 1  # L went to zero
-        assert totals["groups"]["created"] == 1  # GREYSON 2031 MOONSHOT
+        assert totals["groups"]["create"] == 1  # GREYSON 2031 MOONSHOT
         assert result.stats.by_kind == {"create_group": 1, "create_item": 1, "change_multiple_column_values": 2,
                                         "move_item_to_group": 1, "create_subitem": 3, "archive_item": 2}
         drift = await world.drift()

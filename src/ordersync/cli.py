@@ -6,8 +6,10 @@ could not be reached · 4 another run holds the board's lock · 130 interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -181,6 +183,155 @@ def plan(
         print_json(result)
         return
     render_counts(result, title=f"plan (run {prepared.run_id})")
+
+
+@contextlib.contextmanager
+def sync_progress(enabled: bool):
+    """A progress bar over a sync's operations, naming the customer and phase at work."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:
+        task = bar.add_task("syncing", total=None)
+
+        def update(progress) -> None:
+            bar.update(task, total=progress.total or None, completed=progress.done,
+                       description=f"{progress.customer or ''} · {progress.phase or ''}")
+
+        yield update
+
+
+def finish_sync(result, json_output: bool) -> None:
+    summary = result.as_dict()
+    if json_output:
+        print_json(summary)
+    else:
+        render_counts(summary, title=f"sync run {result.run_id}: {result.status.value}")
+        api = summary["api"]
+        console.print(f"{api['mutations']} mutations in {api['mutation_requests']} requests, "
+                      f"{api['retries']} retries, {api['rate_limited']} rate-limited answers")
+        if result.failed_rows:
+            console.print(f"[yellow]{result.failed_rows} rows failed[/]: `ordersync report {result.run_id}` "
+                          "lists them, `ordersync retry` sends them again")
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def sync(
+    context: typer.Context,
+    customer: CustomerOption = None,
+    exclude_customer: ExcludeCustomerOption = None,
+    po: PoOption = None,
+    aag_season: AagSeasonOption = None,
+    customer_season: CustomerSeasonOption = None,
+    limit: LimitOption = None,
+    all_customers: Annotated[bool, typer.Option(
+        "--all", help="Sync every customer. Required when no filter is given, so nobody does it by accident.")]
+    = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Read the board and plan, send no write, change no synced state.")] = False,
+    skip_subitems: Annotated[bool, typer.Option(
+        "--skip-subitems", help="Sync items only; their sizes stay pending for a later run.")] = False,
+    wait: Annotated[float, typer.Option(
+        "--wait", min=0, help="Seconds to wait for another run on the same board to finish.")] = 0.0,
+    json_output: JsonOption = False,
+) -> None:
+    """Make the board equal the source: create, update and archive items and their size subitems.
+
+    Settles whatever an interrupted run left open first, so a rerun after a crash never duplicates.
+
+    Example: ordersync sync --customer GREYSON --po 4755
+    """
+    from ordersync.sync import SyncOptions
+    from ordersync.sync import sync as run_sync
+
+    options: GlobalOptions = context.obj
+    config = options.load()
+    filters = make_filters(customer, exclude_customer, po, aag_season, customer_season, limit)
+    with sync_progress(not json_output) as on_progress:
+        result = run_sync(config, SyncOptions(filters=filters, all_customers=all_customers, dry_run=dry_run,
+                                              skip_subitems=skip_subitems, wait_for_lock=wait),
+                          on_progress=on_progress)
+    finish_sync(result, json_output)
+
+
+@app.command()
+def retry(
+    context: typer.Context,
+    wait: Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait for the board's lock.")] = 0.0,
+    json_output: JsonOption = False,
+) -> None:
+    """Send again only the order lines that failed in the last sync (any customer, any stage).
+
+    Example: ordersync retry --json
+    """
+    import asyncio
+
+    from ordersync.sync import retry_failed
+
+    options: GlobalOptions = context.obj
+    config = options.load()
+    with sync_progress(not json_output) as on_progress:
+        result = asyncio.run(retry_failed(config, on_progress=on_progress, wait_for_lock=wait))
+    finish_sync(result, json_output)
+
+
+@app.command()
+def demo(
+    rows: Annotated[int, typer.Option(min=100, help="Sample order lines to generate.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Seed of the sample data.")] = 4755,
+    directory: Annotated[Path, typer.Option(help="Where the demo keeps its database, board and config.")]
+    = Path(".ordersync/demo"),
+    port: Annotated[int, typer.Option(help="Emulator port (a free one is taken if it is busy).")] = 8765,
+    speedup: Annotated[float, typer.Option(
+        min=1, help="Run Monday's per-minute limits in a window this many times shorter.")] = 20.0,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve",
+                                        help="Keep the board view running until Ctrl-C.")] = True,
+    json_output: JsonOption = False,
+) -> None:
+    """The main job on the embedded defaults: sample data → SQLite → emulator board, read back and checked.
+
+    Generates sample orders, starts the Monday emulator, builds a board shaped like the real
+    Customer Master Schedule, syncs every customer, reads the board back through the API and
+    compares it with the source, then serves the board view until Ctrl-C.
+
+    Example: ordersync demo --no-serve --json
+    """
+    from ordersync.demo import DemoOptions, DemoResult, run_demo
+
+    serving = serve and not json_output  # --json is for schedulers and scripts: print and exit
+
+    def show(result: DemoResult) -> None:
+        """Called while the emulator still runs: print the outcome, then keep serving if asked."""
+        summary = result.as_dict()
+        if json_output:
+            print_json(summary)
+            return
+        render_counts(summary, title=f"demo sync run {summary['run_id']}: {summary['status']}")
+        verdict = "[green]equals[/]" if result.drift.clean else f"[red]differs from[/] ({result.drift.summary()})"
+        console.print(f"board {result.board_id}: {summary['board']['items']} items, "
+                      f"{summary['board']['subitems']} subitems — {verdict} the source "
+                      f"({summary['source']['order_lines']} order lines, {summary['source']['size_pairs']} sizes, "
+                      f"{summary['source']['bad_rows']} bad rows recorded as errors)")
+        console.print(f"config for other commands: ordersync -c {result.config_path} plan")
+        if serving:
+            console.print(f"\nboard view: [bold]{result.board_url}[/]   (Ctrl-C to stop)")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                console.print("stopped")
+
+    options = DemoOptions(directory=directory, rows=rows, seed=seed, port=port, speedup=speedup)
+    if not json_output:
+        console.print(f"demo: {rows} sample order lines → SQLite → Monday emulator (its limits at {speedup:g}× "
+                      f"speed) → board, kept in {directory}/")
+    with sync_progress(not json_output) as on_progress:
+        result = run_demo(options, serve=show, on_progress=on_progress)
+    raise typer.Exit(0 if result.drift.clean else 1)
 
 
 def render_counts(result: dict[str, Any], *, title: str) -> None:

@@ -66,15 +66,16 @@ class SyncResult:
         return 0 if self.status in (RunStatus.COMPLETED, RunStatus.PLANNED) and not self.failed_rows else 1
 
     def as_dict(self) -> dict[str, Any]:
+        """The same shape as `plan --json` (`totals`, `customers`), counting what was done."""
         outcome = self.outcome.as_dict()
         for name, customer in outcome["customers"].items():
             result = self.customers.get(name)
-            customer["groups"] = {"created": len(result.groups_created) if result else 0,
-                                  "ids": result.groups_created if result else []}
+            created = result.groups_created if result else []
+            customer["groups"] = {"create": len(created), "created": created}
             if result and result.aborted:
                 customer["aborted"] = result.aborted
         totals = outcome["totals"]
-        totals["groups"] = {"created": sum(len(result.groups_created) for result in self.customers.values())}
+        totals["groups"] = {"create": sum(len(result.groups_created) for result in self.customers.values())}
         return {
             "run_id": self.run_id, "status": self.status.value, "board_id": self.board_id,
             "totals": totals, "customers": outcome["customers"], "planned": self.plan.as_dict()["totals"],
