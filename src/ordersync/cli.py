@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from ordersync.config import DEFAULT_CONFIG_NAME, Config, load_config
 from ordersync.database import display_url
 from ordersync.emulator.cli import emulator_command
 from ordersync.errors import OrdersyncError, UsageError
+from ordersync.logs import configure_logging
 from ordersync.source import Filters
 
 app = typer.Typer(
@@ -369,6 +371,7 @@ def main() -> None:
     """Console entry point: typed errors become a message and their exit code, never a traceback."""
     import click
 
+    configure_logging(os.environ.get("ORDERSYNC_LOG_LEVEL", "WARNING").upper())
     try:
         result = app(standalone_mode=False)
     except OrdersyncError as error:

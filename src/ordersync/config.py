@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from ordersync.errors import ConfigError
+from ordersync.logs import register_secret
 
 DEFAULT_CONFIG_NAME = "ordersync.toml"
 DEFAULT_BUSINESS_KEY = ("AAG ORDER NUMBER", "PLANNED DELIVERY METHOD", "CUSTOMER STYLE")
@@ -491,4 +492,5 @@ def load_token(monday: MondayConfig) -> SecretStr:
             where += f" or file {monday.token_file}"
         raise ConfigError(f"no Monday API token: set the {where}",
                           hint="create a token in Monday under Developers → My access tokens")
+    register_secret(value)
     return SecretStr(value)

@@ -24,6 +24,7 @@ from ordersync.config import Config, load_token
 from ordersync.errors import ConfigError, MondayError, Unauthorized, UsageError
 from ordersync.intents import record_group, resolve_open_intents
 from ordersync.lock import acquire_lock
+from ordersync.logs import bound, register_secret
 from ordersync.monday.budget import ComplexityBudget
 from ordersync.monday.client import ClientStats, MondayClient, RetryPolicy
 from ordersync.pipeline import Databases, discard_staged_rows, prepare
@@ -162,6 +163,7 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
                           problems=["monday.board_id: missing"],
                           hint="set it in ordersync.toml (or run `ordersync demo` to create one on the emulator)")
     token = token or load_token(config.monday)
+    register_secret(token.get_secret_value())
     databases = Databases.open(config)
     store = databases.state
     own_http = http is None
@@ -196,8 +198,10 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
                           on_progress=lambda progress: (lock.beat(), on_progress(progress) if on_progress else None))
         applier.progress.total = applier.count_operations()
         results: dict[str, CustomerResult] = {}
-        for customer in applier.customers():
-            results[customer] = await applier.apply_customer(customer)
+        with bound(run_id=run_id):
+            for customer in applier.customers():
+                with bound(customer=customer):
+                    results[customer] = await applier.apply_customer(customer)
         if applier.unsettled_intents:
             await applier.settle_intents()
         status = final_status(store, run_id, skip_subitems=options.skip_subitems,
