@@ -39,7 +39,7 @@ from ordersync.database import make_engine
 from ordersync.errors import StateError
 from ordersync.pipeline import Databases, discard_staged_rows
 from ordersync.sample_config import sample_config_text
-from ordersync.sample_data import SIZE_COLUMNS, write_sample_data
+from ordersync.sample_data import MIN_ROWS, SIZE_COLUMNS, write_sample_data
 from ordersync.source import Filters, extract_order_lines, open_source
 from ordersync.staging import stage_run
 from ordersync.state import RunKind, RunStatus
@@ -234,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--workdir", type=Path, help="where the SQLite file goes (default: a temporary directory)")
     options = parser.parse_args(argv)
+    if options.rows < MIN_ROWS:
+        parser.error(f"--rows must be at least {MIN_ROWS}: the sample holds the 69-line GREYSON PO 4755 case")
 
     workdir = options.workdir or Path(tempfile.mkdtemp(prefix="ordersync-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
