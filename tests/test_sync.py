@@ -18,8 +18,8 @@ def anyio_backend():
     return "asyncio"
 
 
-async def test_a_first_sync_makes_the_board_equal_the_source(sqlite_url):
-    async with make_world(sqlite_url, rows=300) as world:
+async def test_a_first_sync_makes_the_board_equal_the_source(database_url):
+    async with make_world(database_url, rows=300) as world:
         result = await world.sync()
         assert result.status is RunStatus.COMPLETED
         drift = await world.drift()
@@ -76,8 +76,8 @@ async def test_a_second_run_with_no_change_sends_no_mutation(sqlite_url):
         assert totals["items"]["unchanged"] > 250
 
 
-async def test_source_edits_make_exactly_the_matching_api_changes(sqlite_url):
-    async with make_world(sqlite_url, rows=300) as world:
+async def test_source_edits_make_exactly_the_matching_api_changes(database_url):
+    async with make_world(database_url, rows=300) as world:
         await world.sync()
         # pick a GREYSON line with at least two sizes, and note its key columns
         [(aag, method, style, season)] = world.query(
@@ -217,3 +217,26 @@ async def test_a_customer_filter_syncs_only_that_customer_and_archives_nothing_e
         await world.sync(filters=Filters(customers=("GREYSON CLOTHIERS",)))  # an alias names the customer
         customers = {item.texts["dropdown_mkr542p2"] for item in await world.board()}
         assert customers == {"PELOTON", "GREYSON"}
+
+
+async def test_staged_rows_of_old_runs_are_pruned_but_the_mirror_stays(sqlite_url):
+    async with make_world(sqlite_url, rows=150) as world:
+        runs = [await world.sync(filters=Filters(customers=("GREYSON",))) for _ in range(7)]
+        store = StateStore.from_url(sqlite_url)
+        staged = store.tables.staged_items
+        with store.engine.connect() as connection:
+            kept = set(connection.execute(sa.select(staged.c.run_id).distinct()).scalars())
+        assert kept == {run.run_id for run in runs[-5:]}
+        assert (await world.drift(Filters(customers=("GREYSON",)))).clean
+
+
+@pytest.mark.postgres
+async def test_the_state_can_live_in_postgresql(postgres_url, sqlite_url):
+    async with make_world(sqlite_url, rows=150) as world:
+        world.config = world.config.model_copy(update={
+            "state": world.config.state.model_copy(update={"url": postgres_url})})
+        first = await world.sync(filters=Filters(customers=("GREYSON", "PELOTON")))
+        assert first.status is RunStatus.COMPLETED
+        assert (await world.drift(Filters(customers=("GREYSON", "PELOTON")))).clean
+        again = await world.sync(filters=Filters(customers=("GREYSON", "PELOTON")))
+        assert again.stats.mutations_sent == 0

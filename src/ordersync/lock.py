@@ -27,6 +27,7 @@ class BoardLock:
     store: StateStore
     board_id: str
     owner: str
+    _last_beat: float = 0.0
 
     def attach_run(self, run_id: int) -> None:
         locks = self.store.tables.locks
@@ -34,7 +35,12 @@ class BoardLock:
             connection.execute(sa.update(locks).where(locks.c.board_id == self.board_id,
                                                       locks.c.owner == self.owner).values(run_id=run_id))
 
-    def beat(self) -> None:
+    def beat(self, *, every_seconds: float = 5.0) -> None:
+        """Tell other runs this holder is alive (at most every few seconds: it is a write)."""
+        now = time.monotonic()
+        if now - self._last_beat < every_seconds:
+            return
+        self._last_beat = now
         locks = self.store.tables.locks
         with self.store.engine.begin() as connection:
             connection.execute(sa.update(locks).where(locks.c.board_id == self.board_id,

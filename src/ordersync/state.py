@@ -388,6 +388,26 @@ class StateStore:
                 )
         return list(stale)
 
+    def prune_staged_rows(self, board_id: str, *, keep_runs: int = 5) -> int:
+        """Staged rows are a run's working set: keep the last few runs' (for reports and retry),
+        and any run with a write intent still open (settling it reads them); drop the rest."""
+        runs, intents = self.tables.runs, self.tables.write_intents
+        with self.engine.begin() as connection:
+            recent = connection.execute(
+                sa.select(runs.c.run_id).where(runs.c.board_id == board_id)
+                .order_by(runs.c.run_id.desc()).limit(keep_runs)).scalars().all()
+            needed = set(recent) | set(connection.execute(sa.select(intents.c.run_id).distinct().where(
+                intents.c.status == IntentStatus.OPEN.value)).scalars().all())
+            old = connection.execute(sa.select(runs.c.run_id).where(
+                runs.c.board_id == board_id, runs.c.run_id.not_in(needed) if needed else sa.true(),
+                runs.c.status != RunStatus.RUNNING.value)).scalars().all()
+            removed = 0
+            for start in range(0, len(old), 500):
+                chunk = old[start:start + 500]
+                for table in (self.tables.staged_subitems, self.tables.staged_items):
+                    removed += connection.execute(sa.delete(table).where(table.c.run_id.in_(chunk))).rowcount
+        return removed
+
     # -- errors ------------------------------------------------------------------------------
     def record_errors(self, connection: Connection, run_id: int, errors: Iterable[Mapping[str, Any]]) -> int:
         rows = [

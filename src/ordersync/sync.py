@@ -29,6 +29,7 @@ from ordersync.monday.budget import ComplexityBudget
 from ordersync.monday.client import ClientStats, MondayClient, RetryPolicy
 from ordersync.pipeline import Databases, discard_staged_rows, prepare
 from ordersync.plan import Plan, build_outcome
+from ordersync.report import write_run_reports
 from ordersync.source import Filters
 from ordersync.state import ErrorCategory, Operation, RowStatus, RunKind, RunStatus, StateStore
 
@@ -56,6 +57,7 @@ class SyncResult:
     customers: dict[str, CustomerResult]
     stats: ClientStats
     settled_intents: dict[str, int] = field(default_factory=dict)
+    reports: str | None = None  # the folder the run's Markdown and JSON reports were written to
 
     @property
     def failed_rows(self) -> int:
@@ -85,6 +87,7 @@ class SyncResult:
                     "rate_limited": self.stats.rate_limited, "complexity_spent": self.stats.complexity_spent,
                     "budget_wait_seconds": round(self.stats.budget_wait_seconds, 3)},
             "settled_intents": self.settled_intents,
+            "reports": self.reports,
         }
 
 
@@ -209,10 +212,13 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
         result = SyncResult(run_id, status, board_id, prepared.plan, build_outcome(store, run_id), results,
                             client.stats, settled)
         store.set_run_status(run_id, status, summary=result.as_dict())
+        result.reports = _write_reports(config, store, run_id, token)
+        store.prune_staged_rows(board_id)
         return result
     except BaseException as error:
         if run_id is not None and not isinstance(error, asyncio.CancelledError | KeyboardInterrupt):
             store.set_run_status(run_id, RunStatus.FAILED, message=_describe(error))
+            _write_reports(config, store, run_id, token)
         raise
     finally:
         if lock is not None:
@@ -220,6 +226,12 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
         if own_http:
             await http.aclose()
         databases.close()
+
+
+def _write_reports(config: Config, store: StateStore, run_id: int, token: SecretStr) -> str | None:
+    """Every sync run leaves its Markdown and JSON reports (never failing the run for them)."""
+    folder = write_run_reports(config, store, run_id, secrets=[token.get_secret_value()])
+    return str(folder) if folder else None
 
 
 def _describe(error: BaseException) -> str:
