@@ -7,8 +7,10 @@ with the source (`World.drift`).
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,11 +32,19 @@ TOKEN = "test-token-4b1d"
 API_URL = "http://emulator.test/v2"
 
 
+def reports_directory(source_url: str) -> Path:
+    """Reports land next to a test's SQLite file (or in the temporary folder), never in the work tree."""
+    if source_url.startswith("sqlite:///"):
+        return Path(source_url.removeprefix("sqlite:///")).parent / "reports"
+    return Path(tempfile.gettempdir()) / "ordersync-test-reports"
+
+
 def world_config(source_url: str, board_id: str, **overrides: Any) -> Config:
     """The sample config pointed at the test source and board; `section__key=value` overrides a key."""
     text = sample_config_text(source_url=source_url, board_id=board_id)
     config = parse_config(text.replace('api_url = "http://127.0.0.1:8765/v2"', f'api_url = "{API_URL}"', 1))
-    sections: dict[str, dict[str, Any]] = {"monday": {"max_backoff_seconds": 0.1}}  # tests need no long waits
+    sections: dict[str, dict[str, Any]] = {"monday": {"max_backoff_seconds": 0.1},  # tests need no long waits
+                                           "reports": {"directory": str(reports_directory(source_url))}}
     for key, value in overrides.items():
         section, name = key.split("__")
         sections.setdefault(section, {})[name] = value

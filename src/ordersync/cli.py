@@ -336,6 +336,48 @@ def demo(
     raise typer.Exit(0 if result.drift.clean else 1)
 
 
+# -- operator surfaces: report, status, validate, reconcile, dashboard ----------------------------
+
+@app.command()
+def report(
+    context: typer.Context,
+    run_id: Annotated[int | None, typer.Argument(help="The run to report. Default: the last sync on the board.")]
+    = None,
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer's part of the run.")]
+    = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Print the report of a run: counts per customer, success rate, groups created, errors with reasons.
+
+    Exits 1 when the run's success rate is below 95% (needs attention or critical). Every sync
+    writes the same report to the \\[reports] directory: run-ID/summary.md and .json, and
+    run-ID/customers/NAME.md and .json. Without --json it prints the Markdown.
+
+    Example: ordersync report 12 --customer GREYSON
+    """
+    from ordersync.report import render_customer_markdown, render_markdown
+    from ordersync.report import report as run_report
+
+    options: GlobalOptions = context.obj
+    result = run_report(options.load(), run_id, customer=customer)
+    if json_output:
+        print_json(result)
+    else:
+        print_markdown(render_customer_markdown(result) if customer else render_markdown(result))
+    raise typer.Exit(0 if result["success"]["verdict"] == "ok" else 1)
+
+
+def print_markdown(text: str) -> None:
+    """Markdown rendered on a terminal, as plain text when piped (so it can be saved as a .md file)."""
+    output = Console()
+    if output.is_terminal:
+        from rich.markdown import Markdown
+
+        output.print(Markdown(text))
+    else:
+        sys.stdout.write(text)
+
+
 def render_counts(result: dict[str, Any], *, title: str) -> None:
     """A per-customer table of groups, items and subitems counts, with totals."""
     table = Table(title=title, show_lines=False)
@@ -367,13 +409,16 @@ def _as_dict(value: Any) -> dict[str, Any]:
 app.command("emulator")(emulator_command)
 
 
-def main() -> None:
-    """Console entry point: typed errors become a message and their exit code, never a traceback."""
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: typed errors become a message and their exit code, never a traceback.
+
+    `argv` (default: the process's arguments) lets tests run the real entry point in-process.
+    """
     import click
 
     configure_logging(os.environ.get("ORDERSYNC_LOG_LEVEL", "WARNING").upper())
     try:
-        result = app(standalone_mode=False)
+        result = app(args=argv, prog_name="ordersync", standalone_mode=False)
     except OrdersyncError as error:
         console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         sys.exit(error.exit_code)

@@ -1,0 +1,204 @@
+"""Reports: every sync writes Markdown and JSON per run and per customer; `ordersync report` prints any run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from cli_project import TOKEN as CLI_TOKEN
+from cli_project import cli_project, run_cli
+from ordersync.report import render_markdown, run_report, slug, success, verdict
+from ordersync.state import StateStore
+from sync_world import TOKEN, SimulatedCrash, crash_at, make_world
+
+ON_HOLD = "UPDATE \"ORDERS_UNIFIED\" SET \"ORDER TYPE\" = 'ON HOLD' WHERE \"CUSTOMER NAME\" LIKE 'GREYSON%' " \
+          "AND rowid = (SELECT min(rowid) FROM \"ORDERS_UNIFIED\" WHERE \"CUSTOMER NAME\" LIKE 'GREYSON%')"
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.mark.parametrize(("rate", "expected"), [
+    (1.0, "ok"), (0.95, "ok"), (0.9499, "needs attention"), (0.8, "needs attention"), (0.7999, "critical"),
+    (0.0, "critical"),
+])
+def test_success_verdict_follows_the_95_and_80_percent_thresholds(rate, expected):
+    assert verdict(rate) == expected
+
+
+def test_success_rate_counts_confirmed_writes_against_failed_and_pending_rows_not_unchanged_ones():
+    counts = {"items": {"create": 90, "update": 5, "archive": 0, "unchanged": 1000, "failed": 3},
+              "subitems": {"create": 0, "update": 0, "archive": 0, "unchanged": 0, "failed": 0, "pending": 2}}
+    assert success(counts) == {"ok": 95, "failed": 5, "rate": 0.95, "verdict": "ok"}
+    nothing = {kind: {"create": 0, "update": 0, "archive": 0, "unchanged": 7, "failed": 0}
+               for kind in ("items", "subitems")}
+    assert success(nothing)["rate"] == 1.0
+
+
+def test_customer_file_names_are_slugs():
+    assert slug("TITLE NINE") == "title-nine"
+    assert slug("(no customer)") == "no-customer"
+    assert slug("L'ESTRANGE & CO.") == "l-estrange-co"
+
+
+@pytest.mark.anyio
+async def test_every_sync_writes_markdown_and_json_per_run_and_per_customer(sqlite_url, tmp_path):
+    async with make_world(sqlite_url, rows=150) as world:
+        world.execute(ON_HOLD)
+        result = await world.sync()
+        folder = tmp_path / "reports" / f"run-{result.run_id}"
+        assert result.reports == str(folder)
+        assert result.as_dict()["reports"] == str(folder)
+
+        summary = json.loads((folder / "summary.json").read_text())
+        done = result.as_dict()
+        assert summary["status"] == result.status.value == "ITEMS_COMPLETED"  # the refused item has no sizes
+        for kind in ("items", "subitems"):
+            assert {key: summary["totals"][kind][key] for key in done["totals"][kind]} == done["totals"][kind]
+        assert summary["totals"]["items"]["failed"] == 1
+        assert summary["success"]["verdict"] == "ok"
+        assert set(summary["customers"]) == set(done["customers"])
+
+        greyson = json.loads((folder / "customers" / "greyson.json").read_text())
+        assert greyson["customer"] == "GREYSON" and greyson["run_id"] == result.run_id
+        [error] = [error for error in greyson["errors"] if error["category"] == "validation"]
+        assert "'ON HOLD' does not exist in column ORDER TYPE" in error["message"]
+        assert error["item_key"] and error["stage"] == "apply"
+        sizes = [other for other in greyson["errors"] if other is not error]  # the refused line's sizes
+        assert sizes and all(other["category"] == "dependency" and other["item_key"] == error["item_key"]
+                             for other in sizes)
+        created = {group["name"]: group["id"] for group in greyson["groups_created"]}
+        assert created and created == {group["name"]: group["id"]
+                                       for group in result.customers["GREYSON"].groups_created}
+        markdown = (folder / "customers" / "greyson.md").read_text()
+        assert "'ON HOLD' does not exist in column ORDER TYPE" in markdown
+        assert all(f"`{group_id}`" in markdown for group_id in created.values())
+
+        run_markdown = (folder / "summary.md").read_text()
+        assert run_markdown.startswith(f"# ordersync sync run {result.run_id}: ITEMS_COMPLETED")
+        assert "## Per customer" in run_markdown and "## Groups created" in run_markdown
+        assert "**Success rate" in run_markdown and f"## Errors ({1 + len(sizes)})" in run_markdown
+
+        customer_files = {path.name for path in (folder / "customers").iterdir()}
+        assert customer_files == {f"{slug(name)}.{ext}" for name in done["customers"] for ext in ("md", "json")}
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert TOKEN not in path.read_text()
+
+
+@pytest.mark.anyio
+async def test_a_run_stopped_midway_still_leaves_a_report_with_its_reason(sqlite_url, tmp_path):
+    async with make_world(sqlite_url, rows=150) as world:
+        with pytest.raises(SimulatedCrash):
+            await world.sync(checkpoint=crash_at("after_customer", nth=2))
+        summary = json.loads(next((tmp_path / "reports").glob("run-*/summary.json")).read_text())
+        assert summary["status"] == "FAILED"
+        assert "SimulatedCrash" in summary["message"]
+        assert summary["totals"]["items"]["create"] > 0
+        assert summary["totals"]["items"].get("pending", 0) > 0
+        assert summary["success"]["verdict"] == "critical"
+
+
+def test_render_markdown_escapes_table_cells(sqlite_url):
+    report = {"run_id": 1, "kind": "sync", "status": "COMPLETED", "board_id": "1", "filters": {},
+              "started_at": "2026-01-01 00:00:00", "finished_at": None, "duration_seconds": None,
+              "message": None, "api": {}, "success": success({"items": {}, "subitems": {}}),
+              "totals": {kind: dict.fromkeys(("create", "update", "archive", "unchanged", "failed"), 0)
+                         for kind in ("items", "subitems")},
+              "customers": {"A|B": {"items": dict.fromkeys(("create", "update", "archive", "unchanged", "failed"), 0),
+                                    "subitems": dict.fromkeys(("create", "update", "archive", "unchanged", "failed"),
+                                                              0),
+                                    "success": success({"items": {}, "subitems": {}}), "groups_created": [],
+                                    "errors": [{"customer": "A|B", "item_key": "k|1", "size": None, "source_row": 3,
+                                                "stage": "apply", "category": "validation", "field": None,
+                                                "message": "bad\nvalue | here", "attempts": 1}]}}}
+    text = render_markdown(report)
+    assert "| A\\|B |" in text and "bad value \\| here" in text
+
+
+# -- through the command line ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def synced_project(tmp_path_factory):
+    """A project after one `ordersync sync --all` in which one GREYSON line was refused."""
+    with cli_project(tmp_path_factory.mktemp("report"), rows=150) as project:
+        engine = sa.create_engine(project.source_url)
+        with engine.begin() as connection:
+            connection.execute(sa.text(ON_HOLD))
+        engine.dispose()
+        result = project.run("sync", "--all", "--json")
+        assert result.exit_code == 1, result.stderr
+        yield project, result.json()
+
+
+def test_report_json_prints_the_report_the_sync_wrote(synced_project):
+    project, sync = synced_project
+    printed = project.run("report", str(sync["run_id"]), "--json")
+    assert printed.exit_code == 0, printed.stderr
+    written = json.loads((project.directory / "reports" / f"run-{sync['run_id']}" / "summary.json").read_text())
+    assert printed.json() == written
+    assert sync["reports"] == str(project.directory / "reports" / f"run-{sync['run_id']}")
+
+
+def test_report_without_a_run_id_prints_the_last_sync_as_markdown(synced_project):
+    project, sync = synced_project
+    printed = project.run("report")
+    assert printed.exit_code == 0, printed.stderr
+    assert printed.stdout.startswith(f"# ordersync sync run {sync['run_id']}: ITEMS_COMPLETED")
+    assert "finished: —" not in printed.stdout
+    assert "does not exist in column ORDER TYPE" in printed.stdout
+    assert CLI_TOKEN not in printed.stdout + printed.stderr
+
+
+def test_report_for_one_customer_accepts_an_alias(synced_project):
+    project, sync = synced_project
+    printed = project.run("report", str(sync["run_id"]), "--customer", "greyson clothiers", "--json")
+    assert printed.exit_code == 0, printed.stderr
+    part = printed.json()
+    assert part["customer"] == "GREYSON" and part["items"]["failed"] == 1
+    assert project.run("report", "--customer", "NOBODY").exit_code == 2
+
+
+def test_report_of_an_unknown_run_exits_2_and_says_where_to_look(synced_project):
+    project, _ = synced_project
+    printed = project.run("report", "9999")
+    assert printed.exit_code == 2
+    assert printed.stdout == ""
+    assert "there is no run 9999" in printed.stderr and "ordersync status" in printed.stderr
+
+
+def test_report_before_any_sync_exits_2(tmp_path):
+    run_cli("init", str(tmp_path / "ordersync.toml"), "--source-url", f"sqlite:///{tmp_path / 'o.db'}")
+    printed = run_cli("--config", str(tmp_path / "ordersync.toml"), "report")
+    assert printed.exit_code == 2
+    assert "no sync has run yet" in printed.stderr
+
+
+def test_report_exits_1_when_a_run_needs_attention(tmp_path, synced_project):
+    project, sync = synced_project
+    store = StateStore.from_url(project.source_url)
+    report = run_report(store, sync["run_id"])
+    store.engine.dispose()
+    assert report["success"]["verdict"] == "ok"  # one refused line among hundreds of writes
+    engine = sa.create_engine(project.source_url)
+    run = {"run": sync["run_id"]}
+    with engine.begin() as connection:  # make this run look as if most of its writes had failed
+        summary = connection.execute(sa.text("SELECT summary FROM ordersync_runs WHERE run_id = :run"), run).scalar()
+        connection.execute(sa.text("UPDATE ordersync_staged_subitems SET status = 'ERROR', attempts = attempts + 1000 "
+                                   "WHERE run_id = :run AND status = 'DONE'"), run)
+        connection.execute(sa.text("UPDATE ordersync_runs SET summary = NULL WHERE run_id = :run"), run)
+    try:
+        printed = project.run("report", str(sync["run_id"]), "--json")
+        assert printed.exit_code == 1
+        assert printed.json()["success"]["verdict"] == "critical"
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text("UPDATE ordersync_staged_subitems SET status = 'DONE', attempts = attempts - 1000 "
+                                       "WHERE run_id = :run AND attempts >= 1000"), run)
+            connection.execute(sa.text("UPDATE ordersync_runs SET summary = :summary WHERE run_id = :run"),
+                               {**run, "summary": summary})
+        engine.dispose()
