@@ -6,6 +6,7 @@ writes instead of intended ones, the outcome of a sync.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,7 +78,8 @@ def _bucket(operation: str | None) -> str:
     return "unchanged"
 
 
-def build_plan(store: StateStore, run_id: int, board_id: str) -> Plan:
+def _count_run(store: StateStore, run_id: int, bucket: Callable[[str | None, str], str | None]) -> Plan:
+    """Count a run's staged rows per customer into `bucket(operation, status)`, and its bad source rows."""
     tables = store.tables
     customers: dict[str, CustomerPlan] = {}
 
@@ -88,12 +90,14 @@ def build_plan(store: StateStore, run_id: int, board_id: str) -> Plan:
     with store.engine.connect() as connection:
         for table, attribute in ((tables.staged_items, "items"), (tables.staged_subitems, "subitems")):
             rows = connection.execute(
-                sa.select(table.c.customer, table.c.operation, sa.func.count())
+                sa.select(table.c.customer, table.c.operation, table.c.status, sa.func.count())
                 .where(table.c.run_id == run_id)
-                .group_by(table.c.customer, table.c.operation)
+                .group_by(table.c.customer, table.c.operation, table.c.status)
             ).all()
-            for customer, operation, count in rows:
-                getattr(customer_plan(customer), attribute)[_bucket(operation)] += count
+            for customer, operation, status, count in rows:
+                counts = getattr(customer_plan(customer), attribute)
+                key = bucket(operation, status)
+                counts[key] = counts.get(key, 0) + count
         errors = tables.errors
         for customer, count in connection.execute(
             sa.select(errors.c.customer, sa.func.count(sa.distinct(errors.c.source_row)))
@@ -101,9 +105,29 @@ def build_plan(store: StateStore, run_id: int, board_id: str) -> Plan:
             .group_by(errors.c.customer)
         ).all():
             customer_plan(customer).items["failed"] += count
-        for customer, group_name in groups_to_create(connection, store, run_id, board_id):
-            customer_plan(customer).groups_to_create.append(group_name)
     return Plan(run_id, customers)
+
+
+def build_plan(store: StateStore, run_id: int, board_id: str) -> Plan:
+    """What a sync of this staged, diffed run is going to do."""
+    plan = _count_run(store, run_id, lambda operation, _status: _bucket(operation))
+    with store.engine.connect() as connection:
+        for customer, group_name in groups_to_create(connection, store, run_id, board_id):
+            plan.customers.setdefault(customer, CustomerPlan(customer)).groups_to_create.append(group_name)
+    return plan
+
+
+def _outcome_bucket(operation: str | None, status: str) -> str:
+    if status == "ERROR":
+        return "failed"
+    if operation in (None, Operation.NONE.value):
+        return "unchanged"
+    return _bucket(operation) if status == "DONE" else "pending"
+
+
+def build_outcome(store: StateStore, run_id: int) -> Plan:
+    """What a sync actually did, per customer: confirmed writes by operation, and rows that failed."""
+    return _count_run(store, run_id, _outcome_bucket)
 
 
 def groups_to_create(connection, store: StateStore, run_id: int, board_id: str) -> list[tuple[str, str]]:
@@ -124,39 +148,3 @@ def groups_to_create(connection, store: StateStore, run_id: int, board_id: str) 
         ).order_by(staged.c.customer, staged.c.group_name)
     ).all()
     return [(customer, group_name) for customer, group_name in rows]
-
-
-def build_outcome(store: StateStore, run_id: int) -> Plan:
-    """What a sync actually did, per customer: confirmed writes by operation, and rows that failed."""
-    tables = store.tables
-    customers: dict[str, CustomerPlan] = {}
-
-    def customer_plan(name: str | None) -> CustomerPlan:
-        name = name or "(no customer)"
-        return customers.setdefault(name, CustomerPlan(name))
-
-    with store.engine.connect() as connection:
-        for table, attribute in ((tables.staged_items, "items"), (tables.staged_subitems, "subitems")):
-            rows = connection.execute(
-                sa.select(table.c.customer, table.c.operation, table.c.status, sa.func.count())
-                .where(table.c.run_id == run_id)
-                .group_by(table.c.customer, table.c.operation, table.c.status)
-            ).all()
-            for customer, operation, status, count in rows:
-                counts = getattr(customer_plan(customer), attribute)
-                if status == "ERROR":
-                    counts["failed"] += count
-                elif operation in (None, Operation.NONE.value):
-                    counts["unchanged"] += count
-                elif status == "DONE":
-                    counts[_bucket(operation)] += count
-                else:
-                    counts["pending"] = counts.get("pending", 0) + count
-        errors = tables.errors
-        for customer, count in connection.execute(
-            sa.select(errors.c.customer, sa.func.count(sa.distinct(errors.c.source_row)))
-            .where(errors.c.run_id == run_id, errors.c.stage == "transform")
-            .group_by(errors.c.customer)
-        ).all():
-            customer_plan(customer).items["failed"] += count
-    return Plan(run_id, customers)

@@ -13,6 +13,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
+    OperationType,
     build_schema,
     is_non_null_type,
     parse,
@@ -116,12 +117,31 @@ def test_every_column_value_implementation_is_reachable() -> None:
     assert set(VALUE_TYPES.values()) | {"UnsupportedValue"} == implementations
 
 
-def _project_documents() -> list[Path]:
-    return sorted(p for p in SRC.rglob("*.graphql") if "emulator" not in p.parts)
+def _project_documents() -> list[str]:
+    from ordersync.monday.documents import document_names
+
+    return document_names()
 
 
-@pytest.mark.parametrize("path", _project_documents(), ids=lambda p: p.name)
-def test_project_documents_validate_against_monday_and_the_emulator(path: Path, monday: GraphQLSchema) -> None:
-    document = parse(path.read_text(encoding="utf-8"))
-    assert [e.message for e in validate(monday, document)] == []
-    assert [e.message for e in validate(emulator_schema(), document)] == []
+@pytest.mark.parametrize("name", _project_documents())
+def test_project_documents_validate_against_monday_and_the_emulator(name: str, monday: GraphQLSchema) -> None:
+    from ordersync.monday.documents import document
+
+    tree = parse(document(name))  # as sent: with the shared fragments it spreads
+    assert [e.message for e in validate(monday, tree)] == []
+    assert [e.message for e in validate(emulator_schema(), tree)] == []
+
+
+def test_aliased_batches_of_every_mutation_validate_against_monday_and_the_emulator(monday: GraphQLSchema) -> None:
+    from ordersync.monday.documents import compose_mutations, document, document_names
+
+    def is_mutation(name: str) -> bool:
+        return any(getattr(node, "operation", None) is OperationType.MUTATION for node in parse(document(name)).definitions)
+
+    mutations = [name for name in document_names() if is_mutation(name)]
+    assert {"create_item", "create_subitem", "change_multiple_column_values", "archive_item"} <= set(mutations)
+    query, aliases = compose_mutations([(f"m{index}", name) for index, name in enumerate(mutations * 2)])
+    assert len(aliases) == 2 * len(mutations)
+    tree = parse(query)
+    assert [e.message for e in validate(monday, tree)] == []
+    assert [e.message for e in validate(emulator_schema(), tree)] == []

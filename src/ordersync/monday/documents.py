@@ -19,15 +19,26 @@ COMPLEXITY_SELECTION = "complexity { before after query reset_in_x_seconds }"
 _VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
+_FRAGMENT_SPREAD = re.compile(r"\.\.\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _folder():
+    return resources.files("ordersync.monday").joinpath("documents")
+
+
 @cache
 def document(name: str) -> str:
-    """The text of `documents/<name>.graphql`."""
-    return resources.files("ordersync.monday").joinpath("documents").joinpath(f"{name}.graphql").read_text(encoding="utf-8")
+    """The text of `documents/<name>.graphql`, with the shared fragments it spreads (`fragments/<Name>.graphql`)."""
+    text = _folder().joinpath(f"{name}.graphql").read_text(encoding="utf-8")
+    defined = set(re.findall(r"fragment\s+([A-Za-z_][A-Za-z0-9_]*)", text))
+    for fragment in sorted(set(_FRAGMENT_SPREAD.findall(text)) - defined):
+        text += "\n" + _folder().joinpath("fragments").joinpath(f"{fragment}.graphql").read_text(encoding="utf-8")
+    return text
 
 
 def document_names() -> list[str]:
-    folder = resources.files("ordersync.monday").joinpath("documents")
-    return sorted(entry.name.removesuffix(".graphql") for entry in folder.iterdir() if entry.name.endswith(".graphql"))
+    return sorted(entry.name.removesuffix(".graphql") for entry in _folder().iterdir()
+                  if entry.name.endswith(".graphql"))
 
 
 @dataclass(frozen=True)
