@@ -124,3 +124,9 @@ def cli_project(directory: Path, *, rows: int = 200, settings: EmulatorSettings 
         config_path = directory / "ordersync.toml"
         config_path.write_text(project_config_text(base_url, board_id), encoding="utf-8")
         yield Project(directory, config_path, base_url, board_id, settings)
+
+
+def config_file_for(source_url: str, board_id: str, path: Path) -> Path:
+    """An ordersync.toml for a `sync_world` World: commands that read only the state tables can run on it."""
+    path.write_text(sample_config_text(source_url=source_url, board_id=board_id), encoding="utf-8")
+    return path

@@ -367,6 +367,85 @@ def report(
     raise typer.Exit(0 if result["success"]["verdict"] == "ok" else 1)
 
 
+@app.command()
+def status(
+    context: typer.Context,
+    customer: CustomerOption = None,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="How many recent runs to list.")] = 10,
+    json_output: JsonOption = False,
+) -> None:
+    """Show the real state: last runs, the run in progress, pending and failed rows per customer,
+    open write intents and the board's lock. Reads the state tables only (no API call).
+
+    Example: ordersync status --customer GREYSON --json
+    """
+    from ordersync.status import status as read_status
+
+    options: GlobalOptions = context.obj
+    result = read_status(options.load(), runs=runs, customers=customer or ())
+    if json_output:
+        print_json(result)
+        return
+    render_status(result)
+
+
+def render_status(result: dict[str, Any]) -> None:
+    output = _stdout_console()
+    profile = f" · profile {result['profile']}" + (" (production)" if result["production"] else "") \
+        if result["profile"] else ""
+    output.print(f"[bold]board {result['board_id'] or '(not set)'}[/]{profile} · state in {result['state_database']}")
+    lock = result["lock"]
+    if lock is None:
+        output.print("lock: free")
+    else:
+        gone = " — its holder is gone; the next run takes it over" if lock["holder_gone"] else ""
+        output.print(f"lock: held by {lock['owner']} (run {lock['run_id']}) since {lock['acquired_at']} UTC, "
+                     f"last heartbeat {lock['heartbeat_at']}{gone}")
+    for run in result["running"]:
+        progress = run.get("progress") or {}
+        output.print(f"[yellow]running[/]: {run['kind']} run {run['run_id']} since {run['started_at']} UTC — "
+                     f"{progress.get('done', 0)}/{progress.get('total', '?')} operations, "
+                     f"{progress.get('customer') or ''} {progress.get('phase') or ''}".rstrip())
+    table = Table(title="last runs")
+    for name in ("run", "kind", "status", "started (UTC)", "finished", "items c/u/a/failed", "subitems c/u/a/failed",
+                 "message"):
+        table.add_column(name)
+    for run in result["runs"]:
+        table.add_row(str(run["run_id"]), run["kind"], _status_markup(run["status"]), run["started_at"] or "",
+                      run["finished_at"] or "", _cuaf(run["items"]), _cuaf(run["subitems"]),
+                      escape((run["message"] or "")[:80]))
+    output.print(table if result["runs"] else "no runs yet")
+    customers = Table(title=f"per customer (pending and failed: last sync, run "
+                            f"{(result['last_sync'] or {}).get('run_id', '—')})")
+    for name in ("customer", "items on board", "subitems on board", "pending", "failed"):
+        customers.add_column(name, justify="left" if name == "customer" else "right")
+    for name, counts in result["customers"].items():
+        customers.add_row(name, str(counts["synced_items"]), str(counts["synced_subitems"]), str(counts["pending"]),
+                          f"[red]{counts['failed']}[/]" if counts["failed"] else "0")
+    if result["customers"]:
+        output.print(customers)
+    intents = result["open_write_intents"]
+    output.print(f"open write intents: {intents['count']}"
+                 + (" (the next run looks them up on the board and adopts what it finds)" if intents["count"] else ""))
+
+
+def _cuaf(counts: dict[str, int] | None) -> str:
+    if not counts:
+        return ""
+    return f"{counts['create']}/{counts['update']}/{counts['archive']}/{counts['failed']}"
+
+
+def _status_markup(status: str) -> str:
+    colour = {"COMPLETED": "green", "PLANNED": "blue", "RUNNING": "yellow", "FAILED": "red",
+              "INTERRUPTED": "red"}.get(status, "yellow")
+    return f"[{colour}]{status}[/]"
+
+
+def _stdout_console() -> Console:
+    output = Console()
+    return output if output.is_terminal else Console(width=160)  # piped into a file or a log
+
+
 def print_markdown(text: str) -> None:
     """Markdown rendered on a terminal, as plain text when piped (so it can be saved as a .md file)."""
     output = Console()

@@ -94,3 +94,16 @@ async def acquire_lock(store: StateStore, board_id: str, *, wait_seconds: float 
                 hint="wait for it to finish, or pass --wait SECONDS to queue behind it",
             )
         await asyncio.sleep(poll_seconds)
+
+
+def lock_holder(store: StateStore, board_id: str, *, stale_after: float = STALE_AFTER_SECONDS) -> dict | None:
+    """Who holds the board's lock (owner, run, since, last heartbeat) and whether that holder is gone —
+    a gone holder's lock is taken over by the next run. None when the board is free."""
+    locks = store.tables.locks
+    with store.engine.connect() as connection:
+        holder = connection.execute(sa.select(locks).where(locks.c.board_id == board_id)).mappings().first()
+    if holder is None:
+        return None
+    return {"owner": holder["owner"], "run_id": holder["run_id"], "acquired_at": holder["acquired_at"],
+            "heartbeat_at": holder["heartbeat_at"],
+            "holder_gone": _holder_is_gone(holder["owner"], holder["heartbeat_at"], stale_after)}
