@@ -155,11 +155,10 @@ def test_plan_of_a_sample_with_bad_rows_counts_them_as_failed_with_their_reasons
         recorded = connection.execute(sa.select(errors.c.item_key, errors.c.field, errors.c.message)
                                       .where(errors.c.run_id == plan["run_id"])).all()
     engine.dispose()
-    reasons = sorted(message.split(":")[0] for _, _, message in recorded)
     assert len(recorded) == 4
     assert sum(message.startswith("duplicate business key") for _, _, message in recorded) == 2
     assert sum(message.startswith("no business key") for _, _, message in recorded) == 1
-    assert sum("is not a number" in message for _, _, message in recorded) == 1, reasons
+    assert sum("is not a number" in message for _, _, message in recorded) == 1
     assert all(key for key, _, message in recorded if not message.startswith("no business key"))
 
 
