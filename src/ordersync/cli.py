@@ -389,6 +389,50 @@ def status(
     render_status(result)
 
 
+@app.command()
+def validate(
+    context: typer.Context,
+    customer: CustomerOption = None,
+    exclude_customer: ExcludeCustomerOption = None,
+    po: PoOption = None,
+    aag_season: AagSeasonOption = None,
+    customer_season: CustomerSeasonOption = None,
+    limit: LimitOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Compare the config with the live board and list every mismatch; exits 2 if there is any.
+
+    Checks that every mapped column exists with a matching type, the key column (text), the
+    subitem board's Size and Order Qty columns, and — for status and dropdown columns that may
+    not create labels — that the board has every label the source uses (filters narrow that scan).
+    Writes nothing. Run it before the first sync against a real board.
+
+    Example: ordersync --profile prod validate --json
+    """
+    from ordersync.progress import progress_bar
+    from ordersync.validate import validate as check
+
+    options: GlobalOptions = context.obj
+    config = options.load()
+    filters = make_filters(customer, exclude_customer, po, aag_season, customer_season, limit)
+    with progress_bar("reading the labels the source uses", total=limit, enabled=not json_output) as advance:
+        result = check(config, filters=filters, progress=advance)
+    if json_output:
+        print_json(result.as_dict())
+    else:
+        output = _stdout_console()
+        output.print(f"board {result.board_id} ({escape(result.board_name)}): {result.columns_checked} columns and "
+                     f"{result.labels_checked} label sets checked against {result.order_lines_read} order lines")
+        for warning in result.warnings:
+            output.print(f"[yellow]warning:[/] {escape(warning)}")
+        for mismatch in result.mismatches:
+            output.print(f"[red]✗[/] {escape(str(mismatch))}")
+        output.print("[green]the config matches the board[/]" if result.ok else
+                     f"[red]{len(result.mismatches)} mismatch(es)[/]: fix the board or ordersync.toml, then run "
+                     "`ordersync validate` again")
+    raise typer.Exit(0 if result.ok else 2)
+
+
 def render_status(result: dict[str, Any]) -> None:
     output = _stdout_console()
     profile = f" · profile {result['profile']}" + (" (production)" if result["production"] else "") \
