@@ -3,6 +3,9 @@
 PostgreSQL tests get one fresh database per test session on 127.0.0.1:5432 (trust auth),
 dropped at the end. Where no server answers they are skipped with the reason; CI sets
 ORDERSYNC_REQUIRE_POSTGRES=1 so that a missing server fails the run instead of hiding.
+
+Soak tests (marked `slow`) run only with `--soak` or ORDERSYNC_SOAK=1; the `soak` fixture tells a
+test which mode it is in, so one test can run a short schedule in CI and the long one in a soak.
 """
 
 from __future__ import annotations
@@ -13,6 +16,31 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption("--soak", action="store_true", default=False,
+                     help="run the long reliability soak tests (marked slow); ORDERSYNC_SOAK=1 does the same")
+
+
+def soak_enabled(config) -> bool:
+    return bool(config.getoption("--soak")) or os.environ.get("ORDERSYNC_SOAK") == "1"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if soak_enabled(config):
+        return
+    skip = pytest.mark.skip(reason="soak test: run with --soak or ORDERSYNC_SOAK=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def soak(pytestconfig) -> bool:
+    """True in a soak run (--soak): tests that have a long schedule use it."""
+    return soak_enabled(pytestconfig)
+
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "ORDERSYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
