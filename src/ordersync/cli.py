@@ -433,6 +433,75 @@ def validate(
     raise typer.Exit(0 if result.ok else 2)
 
 
+@app.command()
+def reconcile(
+    context: typer.Context,
+    customer: CustomerOption = None,
+    exclude_customer: ExcludeCustomerOption = None,
+    po: PoOption = None,
+    aag_season: AagSeasonOption = None,
+    customer_season: CustomerSeasonOption = None,
+    limit: LimitOption = None,
+    fix: Annotated[bool, typer.Option(
+        "--fix", help="Archive what should not be on the board and sync again what differs.")] = False,
+    all_customers: Annotated[bool, typer.Option(
+        "--all", help="With --fix on a production profile and no filter: fix every customer, on purpose.")] = False,
+    wait: Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait for the board's lock.")] = 0.0,
+    json_output: JsonOption = False,
+) -> None:
+    """Read the whole board back and report drift against the source; --fix repairs it.
+
+    Drift: items the source does not have (unknown), missing items, duplicates, wrong group,
+    name or column values, missing or extra sizes, wrong quantities. --fix archives items that
+    carry a business key the source no longer has (and duplicate copies), corrects the synced
+    state to what the board really shows, and runs a sync of exactly the drifted order lines.
+    Items without a business key are a person's: reported, never touched. Exits 0 when the
+    board equals the source (after the fix, with --fix), 1 when drift remains.
+
+    Example: ordersync reconcile --customer GREYSON --fix
+    """
+    import asyncio
+
+    from ordersync.reconcile import reconcile_async
+
+    options: GlobalOptions = context.obj
+    config = options.load()
+    filters = make_filters(customer, exclude_customer, po, aag_season, customer_season, limit)
+    if fix and config.monday.production and filters.is_unfiltered and not all_customers:
+        raise UsageError("refusing to fix every customer of a production board without --all",
+                         hint="name customers with --customer (or other filters), or pass --all on purpose")
+    with sync_progress(not json_output) as on_progress:
+        result = asyncio.run(reconcile_async(config, filters, fix=fix, wait_for_lock=wait, on_progress=on_progress))
+    if json_output:
+        print_json(result.as_dict())
+    else:
+        render_drift(result.drift, title="board against the source")
+        if result.not_ours:
+            _stdout_console().print(f"{result.not_ours} item(s) without a business key (a person's): left alone")
+        if result.fixed is not None:
+            fixed = result.fixed
+            sync = fixed["sync"]
+            _stdout_console().print(
+                f"fixed: archived {len(fixed['archived'])} (failed {len(fixed['archive_failed'])}), synced "
+                f"{fixed['order_lines_resynced']} order lines again"
+                + (f" in run {sync['run_id']} ({sync['status']})" if sync else ""))
+            if result.after is not None:
+                render_drift(result.after, title="after the fix")
+    raise typer.Exit(result.exit_code)
+
+
+def render_drift(drift, *, title: str, shown: int = 10) -> None:
+    output = _stdout_console()
+    output.print(f"[bold]{title}[/]: board {drift.board_items} items / {drift.board_subitems} subitems, source "
+                 f"{drift.source_items} / {drift.source_subitems} — "
+                 + ("[green]no drift[/]" if drift.clean else f"[red]{escape(drift.summary())}[/]"))
+    for name, findings in drift.findings.items():
+        for finding in findings[:shown]:
+            output.print(f"  {name}: {escape(finding)}")
+        if len(findings) > shown:
+            output.print(f"  {name}: …and {len(findings) - shown} more (--json lists all)")
+
+
 def render_status(result: dict[str, Any]) -> None:
     output = _stdout_console()
     profile = f" · profile {result['profile']}" + (" (production)" if result["production"] else "") \

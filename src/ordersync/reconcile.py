@@ -7,6 +7,7 @@ what a person sees: item names, groups, cell texts, subitems and their quantitie
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -192,3 +193,278 @@ def compare(config: Config, expected: Mapping[str, ExpectedItem], board: Iterabl
 def board_counts(items: Iterable[BoardItem]) -> dict[str, int]:
     listed = list(items)
     return {"items": len(listed), "subitems": sum(len(e) for item in listed for e in item.subitems.values())}
+
+
+# -- `ordersync reconcile [--fix]` ----------------------------------------------------------------
+#
+# Without --fix: the drift of the board against the source, in the command's scope. With --fix,
+# holding the board's lock: board items carrying a business key the source no longer has (and
+# extra or duplicate copies of items and sizes) are archived; the synced mirror is corrected to
+# what the board really shows for every drifted order line (an item or size the board lacks is
+# forgotten, a wrong value, name, group or quantity is marked changed); then an ordinary sync of
+# just those order lines makes the board right — the one engine does the writing.
+
+MISMATCH = "(differs on the board)"  # a mirror value no source value equals: the next sync sends the real one
+
+
+@dataclass
+class ReconcileResult:
+    board_id: str
+    drift: Drift
+    not_ours: int = 0  # items without a business key: a person's, never drift, never touched
+    fixed: dict[str, Any] | None = None
+    after: Drift | None = None
+
+    @property
+    def clean(self) -> bool:
+        return (self.after or self.drift).clean
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.clean else 1
+
+    def as_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"board_id": self.board_id, "clean": self.clean, "drift": self.drift.as_dict(),
+                                  "not_ours": self.not_ours}
+        if self.fixed is not None:
+            result["fixed"] = self.fixed
+            result["after"] = self.after.as_dict() if self.after else None
+        return result
+
+
+def _in_scope(config: Config, filters: Filters, mirror: Mapping[str, Any] | None) -> bool:
+    """Does a mirror row (an order line the source no longer has) belong to the filtered scope?"""
+    from ordersync.source import canonical_customer, canonical_customers
+
+    if filters.limit or filters.item_keys or mirror is None:
+        return False
+    lookup = canonical_customers(config.customers)
+    checks = ((filters.customers, "customer", True), (filters.po_numbers, "po_number", False),
+              (filters.aag_seasons, "aag_season", False), (filters.customer_seasons, "customer_season", False))
+    for values, column, is_customer in checks:
+        wanted = {canonical_customer(v, lookup) if is_customer else v.strip() for v in values}
+        if values and mirror.get(column) not in wanted:
+            return False
+    excluded = {canonical_customer(name, lookup) for name in filters.exclude_customers}
+    return mirror.get("customer") not in excluded
+
+
+def _board_in_scope(config: Config, filters: Filters, board: list[BoardItem], expected: Mapping[str, ExpectedItem],
+                    source_keys: set[str], mirror: Mapping[str, Mapping[str, Any]]) -> list[BoardItem]:
+    """The board items a reconcile speaks for: ordersync's (they carry a business key) in the command's scope."""
+    if filters.is_unfiltered and not filters.exclude_customers:
+        return [item for item in board if item.key is not None]
+    return [item for item in board if item.key in expected
+            or (item.key is not None and item.key not in source_keys and _in_scope(config, filters, mirror.get(item.key)))]
+
+
+def _quantity(text: str) -> int:
+    try:
+        return int(Decimal(text or "0"))
+    except (InvalidOperation, ValueError):
+        return -1
+
+
+async def reconcile_async(config: Config, filters: Filters | None = None, *, fix: bool = False,
+                          http: Any = None, token: Any = None, wait_for_lock: float = 0.0,
+                          on_progress: Any = None) -> ReconcileResult:
+    """`ordersync reconcile [--fix]` from Python: the same data `--json` prints."""
+    import httpx
+
+    from ordersync.config import load_token
+    from ordersync.errors import ConfigError
+
+    if not config.monday.board_id:
+        raise ConfigError("nothing to reconcile: [monday] board_id is not set", problems=["monday.board_id: missing"])
+    token = token or load_token(config.monday)
+    if http is not None:
+        return await _reconcile(config, filters or Filters(), fix, http, token, wait_for_lock, on_progress)
+    async with httpx.AsyncClient(timeout=config.monday.timeout_seconds) as own:
+        return await _reconcile(config, filters or Filters(), fix, own, token, wait_for_lock, on_progress)
+
+
+async def _drift(config: Config, filters: Filters, client: MondayClient, databases: Databases,
+                 ) -> tuple[Drift, list[BoardItem], dict[str, ExpectedItem], set[str], dict[str, dict[str, Any]], int]:
+    import sqlalchemy as sa
+
+    from ordersync.pipeline import all_source_keys
+
+    board = await read_board(client, config.monday.board_id or "", key_column=config.monday.key_column,
+                             quantity_column=config.subitems.quantity_column)
+    expected = expected_items(config, databases, filters)
+    source_keys = all_source_keys(databases.source, open_source(databases.source, config), config)
+    synced = databases.state.tables.synced_items
+    with databases.state.engine.connect() as connection:
+        mirror = {row["item_key"]: dict(row) for row in connection.execute(
+            sa.select(synced).where(synced.c.board_id == config.monday.board_id)).mappings()}
+    scoped = _board_in_scope(config, filters, board, expected, source_keys, mirror)
+    not_ours = sum(item.key is None for item in board)
+    return compare(config, expected, scoped), scoped, expected, source_keys, mirror, not_ours
+
+
+async def _reconcile(config: Config, filters: Filters, fix: bool, http: Any, token: Any, wait_for_lock: float,
+                     on_progress: Any) -> ReconcileResult:
+    import sqlalchemy as sa
+
+    from ordersync.lock import acquire_lock
+    from ordersync.sync import SyncOptions, make_client, sync_async
+
+    board_id = config.monday.board_id or ""
+    client = make_client(config, http, token)
+    databases = Databases.open(config)
+    store = databases.state
+    lock = None
+    try:
+        if fix:
+            lock = await acquire_lock(store, board_id, wait_seconds=wait_for_lock)
+        drift, scoped, expected, source_keys, mirror, not_ours = await _drift(config, filters, client, databases)
+        result = ReconcileResult(board_id, drift, not_ours)
+        if not fix:
+            return result
+        synced, synced_subitems, groups = store.tables.synced_items, store.tables.synced_subitems, store.tables.groups
+        with store.engine.connect() as connection:
+            mirror_sizes = {(row["item_key"], row["size"]): dict(row) for row in connection.execute(
+                sa.select(synced_subitems).where(synced_subitems.c.board_id == board_id)).mappings()}
+            group_ids = dict(connection.execute(sa.select(groups.c.group_name, groups.c.group_id).where(
+                groups.c.board_id == board_id)).all())
+
+        # 1. what is on the board and should not be: archive it
+        archive: list[tuple[str, str]] = []  # (monday id, why)
+        by_key: dict[str, list[BoardItem]] = defaultdict(list)
+        for item in scoped:
+            if item.key not in source_keys:
+                archive.append((item.id, f"{item.key}: not in the source"))
+            else:
+                by_key[item.key].append(item)
+        kept: dict[str, BoardItem] = {}
+        for key, items in by_key.items():
+            known = mirror.get(key, {}).get("monday_item_id")
+            keep = next((item for item in items if item.id == known), min(items, key=lambda item: int(item.id)))
+            kept[key] = keep
+            archive += [(item.id, f"{key}: a second copy of item {keep.id}") for item in items if item is not keep]
+            wanted = expected.get(key)
+            if wanted is None:  # in the source but not for the board (cancelled, a bad line): the sync decides
+                continue
+            for name, entries in keep.subitems.items():
+                if name not in wanted.subitems:
+                    archive += [(sub_id, f"{key}: {name} is not an ordered size") for sub_id, _ in entries]
+                    continue
+                size = wanted.subitems[name].size
+                known_sub = mirror_sizes.get((key, size), {}).get("monday_subitem_id")
+                keep_sub = next((entry for entry in entries if entry[0] == known_sub), entries[0])
+                archive += [(sub_id, f"{key}: a second {name}") for sub_id, _ in entries if sub_id != keep_sub[0]]
+        archived = await _archive(client, board_id, [monday_id for monday_id, _ in archive])
+
+        # 2. the mirror learns what the board really shows for every order line in scope
+        affected: set[str] = set()
+        with store.engine.begin() as connection:
+            for item in scoped:
+                if item.key not in source_keys:
+                    for table in (synced_subitems, synced):
+                        connection.execute(sa.delete(table).where(table.c.board_id == board_id,
+                                                                  table.c.item_key == item.key))
+            for key, wanted in expected.items():
+                if _correct_mirror(connection, store, board_id, config, wanted, kept.get(key), mirror.get(key),
+                                   mirror_sizes, group_ids):
+                    affected.add(key)
+        result.fixed = {"archived": [{"id": monday_id, "why": why} for monday_id, why in archive
+                                     if monday_id in archived],
+                        "archive_failed": [monday_id for monday_id, _ in archive if monday_id not in archived],
+                        "order_lines_resynced": len(affected), "sync": None}
+    finally:
+        if lock is not None:
+            lock.release()
+        databases.close()
+    if affected:  # 3. an ordinary sync of exactly those order lines
+        fixing = await sync_async(config, SyncOptions(filters=Filters(item_keys=frozenset(affected)),
+                                                      all_customers=True, wait_for_lock=wait_for_lock),
+                                  http=http, token=token, on_progress=on_progress)
+        result.fixed["sync"] = fixing.as_dict()
+    databases = Databases.open(config)
+    try:
+        result.after = (await _drift(config, filters, client, databases))[0]
+    finally:
+        databases.close()
+    return result
+
+
+async def _archive(client: MondayClient, board_id: str, ids: list[str]) -> set[str]:
+    """Archive items or subitems by id; the ids that are archived (or already gone) come back."""
+    from ordersync.errors import NotFound
+    from ordersync.monday.client import Mutation, derive_idempotency_key
+
+    done: set[str] = set()
+    mutations = [Mutation("archive_item", {"item_id": monday_id}, monday_id) for monday_id in ids]
+    for batch in client.pack(mutations):
+        outcomes = await client.send_batch(batch, board_id=board_id,
+                                           idempotency_key=derive_idempotency_key("reconcile_archive",
+                                                                                  [m.ref for m in batch]))
+        done |= {outcome.mutation.ref for outcome in outcomes
+                 if outcome.ok or isinstance(outcome.error, NotFound)}
+    return done
+
+
+def _correct_mirror(connection: Any, store: Any, board_id: str, config: Config, wanted: ExpectedItem,
+                    on_board: BoardItem | None, mirrored: Mapping[str, Any] | None,
+                    mirror_sizes: Mapping[tuple[str, str], Mapping[str, Any]], group_ids: Mapping[str, str]) -> bool:
+    """Make one order line's mirror rows say what the board shows; True when a sync must fix something."""
+    import sqlalchemy as sa
+
+    from ordersync.state import utcnow
+
+    synced, synced_subitems = store.tables.synced_items, store.tables.synced_subitems
+    item = wanted.item
+    key = item.item_key
+    if on_board is None:  # the board lacks it: forget it, and the sync creates it with its sizes
+        if mirrored is None:
+            return True
+        for table in (synced_subitems, synced):
+            connection.execute(sa.delete(table).where(table.c.board_id == board_id, table.c.item_key == key))
+        return True
+    values: dict[str, Any] = {}
+    item_differs = on_board.name != item.item_name or on_board.group != item.group_name
+    for mapping in config.columns:
+        value = item.column_values.get(mapping.id)
+        want = expected_text(value, mapping)
+        have = on_board.texts.get(mapping.id, "")
+        same = _same_number(have, want) if mapping.type == "numbers" and have and want else have == want
+        if same:
+            if value is not None:
+                values[mapping.id] = value
+        else:
+            values[mapping.id] = MISMATCH
+            item_differs = True
+    sizes_differ = False
+    for name, subitem in wanted.subitems.items():
+        entries = on_board.subitems.get(name, [])
+        known = mirror_sizes.get((key, subitem.size))
+        where = (synced_subitems.c.board_id == board_id, synced_subitems.c.item_key == key,
+                 synced_subitems.c.size == subitem.size)
+        if not entries:  # the board lacks the size: forget it, and the sync creates it
+            if known is not None:
+                connection.execute(sa.delete(synced_subitems).where(*where))
+            sizes_differ = True
+            continue
+        sub_id = known["monday_subitem_id"] if known and any(e[0] == known["monday_subitem_id"] for e in entries) \
+            else entries[0][0]
+        quantity = _quantity(next(text for entry_id, text in entries if entry_id == sub_id))
+        sizes_differ = sizes_differ or quantity != subitem.quantity
+        if known and (known["monday_subitem_id"], known["quantity"], known["parent_item_id"]) == \
+                (sub_id, quantity, on_board.id):
+            continue
+        connection.execute(sa.delete(synced_subitems).where(*where))
+        connection.execute(sa.insert(synced_subitems).values(
+            board_id=board_id, item_key=key, size=subitem.size, monday_subitem_id=sub_id, parent_item_id=on_board.id,
+            name=name, quantity=quantity, run_id=None, synced_at=utcnow()))
+    if item_differs or mirrored is None or mirrored["monday_item_id"] != on_board.id:
+        row = {
+            "board_id": board_id, "item_key": key, "monday_item_id": on_board.id, "customer": item.customer,
+            "group_name": on_board.group, "group_id": group_ids.get(on_board.group), "item_name": on_board.name,
+            "po_number": item.po_number, "aag_season": item.aag_season, "customer_season": item.customer_season,
+            "cancelled": item.cancelled,
+            "column_values": json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+            "row_hash": "reconcile" if item_differs else item.row_hash, "run_id": None, "synced_at": utcnow(),
+        }
+        connection.execute(sa.delete(synced).where(synced.c.board_id == board_id, synced.c.item_key == key))
+        connection.execute(sa.insert(synced).values(**row))
+    return item_differs or sizes_differ
