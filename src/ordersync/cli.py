@@ -502,6 +502,31 @@ def render_drift(drift, *, title: str, shown: int = 10) -> None:
             output.print(f"  {name}: …and {len(findings) - shown} more (--json lists all)")
 
 
+@app.command()
+def dashboard(
+    context: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback: only this machine).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8780,
+    refresh: Annotated[float, typer.Option(min=0.1, help="Seconds between live updates.")] = 1.0,
+) -> None:
+    """Serve a local web page: runs and their status, the current run's progress live, per-customer
+    outcomes, errors with reasons, and a chart of items synced and failures over time.
+
+    It only reads the state tables, so it can run next to a sync (or on another machine pointed at
+    the same state database). Ctrl-C stops it.
+
+    Example: ordersync dashboard --port 8780
+    """
+    from ordersync.dashboard import serve_dashboard
+
+    options: GlobalOptions = context.obj
+    config = options.load()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a dashboard is meant to stop
+        serve_dashboard(config, host=host, port=port, refresh_seconds=refresh,
+                        on_ready=lambda url: console.print(f"dashboard: [bold]{url}[/]   (Ctrl-C to stop)"))
+    console.print("dashboard stopped")
+
+
 def render_status(result: dict[str, Any]) -> None:
     output = _stdout_console()
     profile = f" · profile {result['profile']}" + (" (production)" if result["production"] else "") \

@@ -1,0 +1,55 @@
+"""`ordersync dashboard`: a local web page over the state tables — runs and their status, the
+run in progress live, per-customer outcomes, errors with reasons, items synced and failures over time.
+
+    app = dashboard_app(config)                   # a Starlette app (tests: TestClient, or uvicorn in a thread)
+    serve_dashboard(config, port=8780)            # serve until Ctrl-C
+"""
+
+from __future__ import annotations
+
+import socket
+
+from starlette.applications import Starlette
+
+from ordersync.config import Config, state_url
+from ordersync.dashboard.app import create_dashboard_app
+from ordersync.errors import UsageError
+from ordersync.state import StateStore
+
+DEFAULT_PORT = 8780
+
+
+def open_state(config: Config) -> StateStore:
+    """The state tables, read-only: the dashboard creates nothing; with no tables yet it shows no runs."""
+    return StateStore.from_url(state_url(config), config.state.table_prefix)
+
+
+def dashboard_app(config: Config, *, refresh_seconds: float = 1.0) -> Starlette:
+    return create_dashboard_app(open_state(config), config.monday.board_id, refresh_seconds=refresh_seconds)
+
+
+def serve_dashboard(config: Config, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+                    refresh_seconds: float = 1.0, on_ready=None) -> None:
+    """Serve in the foreground until interrupted. `on_ready(url)` is called once it listens."""
+    import uvicorn
+
+    from ordersync.dashboard.data import dashboard_state
+
+    app = dashboard_app(config, refresh_seconds=refresh_seconds)
+    dashboard_state(app.state.dashboard.store, config.monday.board_id)  # an unreachable database fails here
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}",
+                         hint="pick another --port (or stop what uses this one)") from None
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",
+                                           timeout_graceful_shutdown=2))
+    if on_ready:
+        on_ready(f"http://{host}:{listener.getsockname()[1]}")
+    server.run(sockets=[listener])
+
+
+__all__ = ["DEFAULT_PORT", "dashboard_app", "serve_dashboard"]

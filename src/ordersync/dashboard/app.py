@@ -1,0 +1,143 @@
+"""The dashboard's web app: server-rendered pages (Jinja2), live updates as server-sent events that
+htmx swaps into the page, no JavaScript build. It only reads the state tables.
+
+    GET /                  runs, the run in progress, per-customer outcome, errors, trend
+    GET /runs/<id>         the same page focused on one run
+    GET /events[?run=<id>] text/event-stream: `current`, `runs`, `customers`, `errors`, `trend`
+                           fragments, each sent when it changes (`?once=1`: one snapshot, then end)
+    GET /api/state[?run=]  the same data as JSON
+    GET /static/…          htmx and its SSE extension (vendored, pinned), the stylesheet
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ordersync.dashboard.data import dashboard_state
+from ordersync.state import StateStore
+
+HERE = Path(__file__).parent
+FRAGMENTS = ("current", "runs", "customers", "errors", "trend")
+CHART = {"width": 720, "height": 220, "left": 44, "bottom": 36, "top": 12}
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+                                     autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True,
+                                     lstrip_blocks=True)
+    environment.filters["percent"] = lambda rate: f"{rate * 100:.1f}%" if rate is not None else ""
+    environment.globals["chart"] = chart
+    return environment
+
+
+def chart(points: list[dict[str, Any]]) -> dict[str, Any]:
+    """Bar geometry for the trend chart: per run a green bar (items synced) and a red one (failures)."""
+    width, height, left, bottom, top = (CHART[key] for key in ("width", "height", "left", "bottom", "top"))
+    plot_height = height - bottom - top
+    top_value = max([1, *(max(point["synced"], point["failed"]) for point in points)])
+    slot = (width - left - 8) / max(1, len(points))
+    bar = max(2.0, min(18.0, slot / 2 - 2))
+    bars = []
+    for index, point in enumerate(points):
+        x = left + index * slot + (slot - 2 * bar) / 2
+        synced_height = plot_height * point["synced"] / top_value
+        failed_height = plot_height * point["failed"] / top_value
+        started = point["started_at"]
+        label = started.strftime("%m-%d %H:%M") if isinstance(started, datetime) else str(started or "")
+        bars.append({**point, "x": round(x, 1), "bar": round(bar, 1), "label": label,
+                     "synced_y": round(top + plot_height - synced_height, 1), "synced_h": round(synced_height, 1),
+                     "failed_y": round(top + plot_height - failed_height, 1), "failed_h": round(failed_height, 1),
+                     "label_x": round(x + bar, 1)})
+    return {"bars": bars, "max": top_value, "width": width, "height": height, "left": left, "top": top,
+            "baseline": top + plot_height, "mid_y": round(top + plot_height / 2, 1), "mid": round(top_value / 2)}
+
+
+class Dashboard:
+    """Renders the state of one board's syncs; one per served app."""
+
+    def __init__(self, store: StateStore, board_id: str | None, *, refresh_seconds: float = 1.0) -> None:
+        self.store = store
+        self.board_id = board_id
+        self.refresh_seconds = refresh_seconds
+        self.templates = _environment()
+
+    async def state(self, focus: int | None) -> dict[str, Any]:
+        return await run_in_threadpool(dashboard_state, self.store, self.board_id, focus=focus)
+
+    def fragment(self, name: str, state: dict[str, Any], focus: int | None) -> str:
+        return self.templates.get_template(f"_{name}.html").render(**state, pinned=focus)
+
+    # -- routes -------------------------------------------------------------------------------
+    async def page(self, request: Request) -> Response:
+        focus = _run_id(request.path_params.get("run_id"))
+        state = await self.state(focus)
+        if focus is not None and state["focus"] is None:
+            return HTMLResponse(f"<p>There is no run {focus}. <a href='/'>All runs</a></p>", status_code=404)
+        html = self.templates.get_template("index.html").render(
+            **state, pinned=focus, fragments={name: self.fragment(name, state, focus) for name in FRAGMENTS},
+            events_url="/events" + (f"?run={focus}" if focus is not None else ""))
+        return HTMLResponse(html)
+
+    async def api_state(self, request: Request) -> Response:
+        state = await self.state(_run_id(request.query_params.get("run")))
+        return JSONResponse(json.loads(json.dumps(state, default=str)))
+
+    async def events(self, request: Request) -> Response:
+        focus = _run_id(request.query_params.get("run"))
+        once = request.query_params.get("once") == "1"
+        return StreamingResponse(self._stream(request, focus, once), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    async def _stream(self, request: Request, focus: int | None, once: bool) -> AsyncIterator[str]:
+        sent: dict[str, str] = {}
+        yield f"retry: {int(self.refresh_seconds * 1000)}\n\n"
+        while True:
+            state = await self.state(focus)
+            for name in FRAGMENTS:
+                html = self.fragment(name, state, focus)
+                if sent.get(name) != html:
+                    sent[name] = html
+                    yield sse_event(name, html)
+            if once or await request.is_disconnected():
+                return
+            await asyncio.sleep(self.refresh_seconds)
+            yield ": keep-alive\n\n"
+
+
+def sse_event(name: str, data: str) -> str:
+    """One server-sent event; every line of a multi-line payload gets its own `data:` field."""
+    lines = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
+    return f"event: {name}\n{lines}\n"
+
+
+def _run_id(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def create_dashboard_app(store: StateStore, board_id: str | None, *, refresh_seconds: float = 1.0) -> Starlette:
+    dashboard = Dashboard(store, board_id, refresh_seconds=refresh_seconds)
+    app = Starlette(routes=[
+        Route("/", dashboard.page),
+        Route("/runs/{run_id:int}", dashboard.page),
+        Route("/events", dashboard.events),
+        Route("/api/state", dashboard.api_state),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ])
+    app.state.dashboard = dashboard
+    return app

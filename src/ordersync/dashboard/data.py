@@ -1,0 +1,95 @@
+"""What the dashboard shows, read from the state tables only: the runs, the run in progress, the
+per-customer outcome and errors of the run in focus, and the trend of items synced and failures.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordersync.errors import UsageError
+from ordersync.plan import build_outcome
+from ordersync.report import WRITE_KEYS, run_report, success
+from ordersync.state import RunKind, RunStatus, StateStore
+from ordersync.status import recent_runs, run_summary
+
+RUNS_LISTED = 25
+TREND_RUNS = 30
+ERRORS_SHOWN = 100
+SYNC_KINDS = (RunKind.SYNC, RunKind.RETRY)
+
+
+def _writes(totals: dict[str, Any] | None) -> tuple[int, int]:
+    """(writes confirmed, rows failed) from a run's totals, items and subitems together."""
+    if not totals:
+        return 0, 0
+    done = sum((totals.get(kind) or {}).get(key, 0) for kind in ("items", "subitems") for key in WRITE_KEYS)
+    failed = sum((totals.get(kind) or {}).get("failed", 0) for kind in ("items", "subitems"))
+    return done, failed
+
+
+def _live_totals(store: StateStore, run_id: int) -> dict[str, Any]:
+    return build_outcome(store, run_id).as_dict()["totals"]
+
+
+def _listed(store: StateStore, run: dict[str, Any]) -> dict[str, Any]:
+    entry = run_summary(run)
+    if entry["items"] is None and run["kind"] != RunKind.PLAN.value:  # running, or stopped before its summary
+        totals = _live_totals(store, run["run_id"])
+        entry["items"], entry["subitems"] = totals["items"], totals["subitems"]
+    if entry["items"] is not None and run["kind"] != RunKind.PLAN.value:
+        entry["success"] = success({"items": entry["items"], "subitems": entry["subitems"] or {}})
+    return entry
+
+
+def trend(store: StateStore, board_id: str | None, runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Items synced (confirmed writes) and failures per sync run, oldest first."""
+    runs = runs if runs is not None else recent_runs(store, board_id, limit=TREND_RUNS, kinds=SYNC_KINDS)
+    points = []
+    for run in reversed(runs):
+        summary = json.loads(run["summary"]) if run.get("summary") else None
+        totals = summary.get("totals") if summary else _live_totals(store, run["run_id"])
+        done, failed = _writes(totals)
+        points.append({"run_id": run["run_id"], "status": run["status"], "started_at": run["started_at"],
+                       "synced": done, "failed": failed})
+    return points
+
+
+def tables_exist(store: StateStore) -> bool:
+    return sa.inspect(store.engine).has_table(store.tables.runs.name)
+
+
+def dashboard_state(store: StateStore, board_id: str | None, *, focus: int | None = None) -> dict[str, Any]:
+    """Everything on the page. `focus`: the run whose customers and errors are shown (default: the
+    run in progress, else the last sync)."""
+    if not tables_exist(store):
+        return {"board_id": board_id, "current": None, "runs": [], "focus": None, "trend": []}
+    runs = recent_runs(store, board_id, limit=RUNS_LISTED)
+    running = next((run for run in runs if run["status"] == RunStatus.RUNNING.value), None)
+    current = None
+    if running is not None:
+        current = run_summary(running)
+        current["progress"] = current.get("progress") or {"total": 0, "done": 0, "customer": None, "phase": "planning"}
+    focus_id = focus
+    if focus_id is None:
+        candidates = [run for run in runs if run["kind"] != RunKind.PLAN.value]
+        focus_id = running["run_id"] if running else (candidates[0]["run_id"] if candidates else None)
+    focus_report = None
+    if focus_id is not None:
+        try:
+            focus_report = run_report(store, focus_id)
+        except UsageError:  # no such run: the page says so
+            return {"board_id": board_id, "current": current, "runs": [_listed(store, run) for run in runs],
+                    "focus": None, "trend": []}
+        errors = [error for entry in focus_report["customers"].values() for error in entry["errors"]]
+        focus_report["error_list"] = errors[:ERRORS_SHOWN]
+    sync_runs = [run for run in runs if run["kind"] in {kind.value for kind in SYNC_KINDS}][:TREND_RUNS]
+    return {
+        "board_id": board_id,
+        "current": current,
+        "runs": [_listed(store, run) for run in runs],
+        "focus": focus_report,
+        "trend": trend(store, board_id, sync_runs),
+    }

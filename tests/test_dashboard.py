@@ -1,0 +1,163 @@
+"""The dashboard's pages, events and JSON over HTTP (Starlette's test client), and `ordersync dashboard`."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from cli_project import config_file_for, run_cli
+from ordersync.config import parse_config
+from ordersync.dashboard import dashboard_app
+from ordersync.dashboard.app import sse_event
+from ordersync.state import RunKind, StateStore
+from sync_world import make_world
+from test_dashboard_browser import BAD_PRICE
+
+STATIC = Path(__file__).parents[1] / "src" / "ordersync" / "dashboard" / "static"
+
+
+def TestClient(app):  # noqa: N802 - Starlette's client, imported without its notice about httpx2
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient as StarletteClient
+    return StarletteClient(app)
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("dashboard")
+    url = f"sqlite:///{directory / 'ordersync.db'}"
+
+    async def one_sync() -> tuple[str, int]:
+        async with make_world(url, rows=150) as world:
+            world.execute(BAD_PRICE)
+            return world.board_id, (await world.sync()).run_id
+
+    board_id, run_id = asyncio.run(one_sync())
+    config = config_file_for(url, board_id, directory / "ordersync.toml")
+    return parse_config(config.read_text()), config, url, run_id
+
+
+def test_before_any_run_the_page_says_so_and_creates_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    config = parse_config(config_file_for(url, "123", tmp_path / "ordersync.toml").read_text())
+    with TestClient(dashboard_app(config)) as client:
+        page = client.get("/")
+        state = client.get("/api/state").json()
+    assert page.status_code == 200
+    assert "No runs yet" in page.text and "No sync has run yet" in page.text
+    assert state == {"board_id": "123", "current": None, "runs": [], "focus": None, "trend": []}
+    engine = sa.create_engine(url)
+    assert sa.inspect(engine).get_table_names() == []  # it only reads
+    engine.dispose()
+
+
+def test_the_page_shows_runs_customers_errors_and_the_trend(synced):
+    config, _, _, run_id = synced
+    with TestClient(dashboard_app(config)) as client:
+        page = client.get("/").text
+        focused = client.get(f"/runs/{run_id}")
+        missing = client.get("/runs/999")
+    assert f'<tr data-run="{run_id}" class="focus">' in page
+    assert "COMPLETED" in page and 'data-customer="GREYSON"' in page
+    assert "&#39;twelve&#39; is not a number" in page
+    assert '<svg id="trend-chart"' in page and 'class="synced"' in page
+    assert 'sse-connect="/events"' in page
+    assert focused.status_code == 200 and f'sse-connect="/events?run={run_id}"' in focused.text
+    assert missing.status_code == 404
+
+
+def test_a_run_in_progress_shows_its_progress_and_live_outcome(synced):
+    config, _, url, _ = synced
+    store = StateStore.from_url(url)
+    run_id = store.start_run(RunKind.SYNC, config.monday.board_id, {"customers": ["GREYSON"]})
+    try:
+        store.record_progress(run_id, {"total": 300, "done": 75, "customer": "GREYSON", "phase": "create subitems"})
+        with TestClient(dashboard_app(config)) as client:
+            page = client.get("/").text
+            state = client.get("/api/state").json()
+        assert '<progress id="progress" value="75" max="300">' in page
+        assert "GREYSON" in page and "create subitems" in page
+        assert state["current"]["run_id"] == run_id and state["focus"]["run_id"] == run_id
+        assert state["runs"][0]["status"] == "RUNNING"
+    finally:
+        with store.engine.begin() as connection:
+            connection.execute(sa.delete(store.tables.runs).where(store.tables.runs.c.run_id == run_id))
+        store.engine.dispose()
+
+
+def test_events_send_each_fragment_as_a_named_server_sent_event(synced):
+    config, *_ = synced
+    with TestClient(dashboard_app(config)) as client:
+        answer = client.get("/events?once=1")
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    names = re.findall(r"^event: (\w+)$", answer.text, flags=re.MULTILINE)
+    assert names == ["current", "runs", "customers", "errors", "trend"]
+    for block in answer.text.strip().split("\n\n")[1:]:
+        assert all(line.startswith(("event: ", "data: ")) for line in block.splitlines()), block
+    assert sse_event("x", "a\nb") == "event: x\ndata: a\ndata: b\n\n"
+
+
+def test_vendored_htmx_is_served_and_matches_its_pinned_hash():
+    pinned = dict(re.findall(r"\| `([^`]+\.js)` \|[^|]+\|[^|]+\| ([0-9a-f]{64}) \|", (STATIC / "VENDORED.md").read_text()))
+    assert set(pinned) == {"htmx-2.0.4.min.js", "htmx-ext-sse-2.2.2.js"}
+    config = parse_config("[monday]\nboard_id = \"1\"\n[source]\nurl = \"sqlite://\"\n")
+    with TestClient(dashboard_app(config)) as client:
+        for name, digest in pinned.items():
+            served = client.get(f"/static/{name}")
+            assert served.status_code == 200
+            assert hashlib.sha256(served.content).hexdigest() == digest
+        assert client.get("/static/dashboard.css").status_code == 200
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_ordersync_dashboard_serves_until_interrupted(synced):
+    _, config_path, _, run_id = synced
+    port = _free_port()
+    server = subprocess.Popen([str(Path(sys.executable).with_name("ordersync")), "--config", str(config_path),
+                               "dashboard", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env={k: v for k, v in os.environ.items() if k != "ORDERSYNC_CONFIG"})
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
+                time.sleep(0.1)
+        assert page.status_code == 200 and f'data-run="{run_id}"' in page.text
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=20)
+    assert server.returncode == 0, stderr
+    assert f"dashboard: http://127.0.0.1:{port}" in stderr
+
+
+def test_ordersync_dashboard_on_a_busy_port_exits_2(synced):
+    _, config_path, _, _ = synced
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        answer = run_cli("--config", str(config_path), "dashboard", "--port", str(busy.getsockname()[1]))
+    assert answer.exit_code == 2
+    assert "cannot listen on 127.0.0.1:" in answer.stderr and "--port" in answer.stderr
