@@ -240,3 +240,19 @@ async def test_the_state_can_live_in_postgresql(postgres_url, sqlite_url):
         assert (await world.drift(Filters(customers=("GREYSON", "PELOTON")))).clean
         again = await world.sync(filters=Filters(customers=("GREYSON", "PELOTON")))
         assert again.stats.mutations_sent == 0
+
+
+async def test_a_change_the_board_does_not_show_still_reaches_the_mirror_without_a_call(sqlite_url):
+    async with make_world(sqlite_url, rows=150) as world:
+        world.reconfigure(hash__columns=["PO NUMBER"])  # the AAG season is then in no hashed column
+        await world.sync(filters=Filters(customers=("GREYSON",)))
+        world.execute('UPDATE "ORDERS_UNIFIED" SET "AAG SEASON" = \'2031 WINTER\' WHERE UPPER("CUSTOMER NAME") LIKE '
+                      '\'%GREYSON%\' AND TRIM("CUSTOMER SEASON") <> \'\'')
+        again = await world.sync(filters=Filters(customers=("GREYSON",)))
+        assert again.stats.mutations_sent == 0
+        store = StateStore.from_url(sqlite_url)
+        synced = store.tables.synced_items
+        with store.engine.connect() as connection:
+            seasons = set(connection.execute(sa.select(synced.c.aag_season).where(
+                synced.c.customer == "GREYSON", synced.c.customer_season.is_not(None))).scalars())
+        assert seasons == {"2031 WINTER"}

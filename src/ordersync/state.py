@@ -388,6 +388,24 @@ class StateStore:
                 )
         return list(stale)
 
+    def refresh_mirror_scope(self, run_id: int, board_id: str) -> None:
+        """Lines the board shows unchanged may still have moved in what scopes a filtered run (an AAG
+        season nothing displays, say): the mirror learns it, so later removals are scoped right."""
+        staged, synced = self.tables.staged_items, self.tables.synced_items
+        fields = ("customer", "po_number", "aag_season", "customer_season")
+
+        def of_staged(name: str) -> sa.ScalarSelect:
+            return sa.select(staged.c[name]).where(
+                staged.c.run_id == run_id, staged.c.item_key == synced.c.item_key).scalar_subquery()
+
+        differs = sa.or_(*(sa.not_(synced.c[name].is_not_distinct_from(staged.c[name])) for name in fields))
+        unchanged = sa.select(sa.literal(1)).where(
+            staged.c.run_id == run_id, staged.c.item_key == synced.c.item_key,
+            staged.c.state == DiffState.UNCHANGED.value, differs).exists()
+        with self.engine.begin() as connection:
+            connection.execute(sa.update(synced).where(synced.c.board_id == board_id, unchanged).values(
+                **{name: of_staged(name) for name in fields}))
+
     def prune_staged_rows(self, board_id: str, *, keep_runs: int = 5) -> int:
         """Staged rows are a run's working set: keep the last few runs' (for reports and retry),
         and any run with a write intent still open (settling it reads them); drop the rest."""

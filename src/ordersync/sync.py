@@ -212,6 +212,7 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
         result = SyncResult(run_id, status, board_id, prepared.plan, build_outcome(store, run_id), results,
                             client.stats, settled)
         store.set_run_status(run_id, status, summary=result.as_dict())
+        store.refresh_mirror_scope(run_id, board_id)
         result.reports = _write_reports(config, store, run_id, token)
         store.prune_staged_rows(board_id)
         return result

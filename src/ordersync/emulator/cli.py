@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from ordersync.emulator.server import serve
 from ordersync.emulator.settings import DEV_TOKEN, PLANS, CostTable, EmulatorSettings, FaultSettings
 from ordersync.errors import UsageError
 
@@ -90,4 +89,6 @@ def emulator_command(
     )
     using = "the dev token" if tokens == [DEV_TOKEN] else f"{len(tokens)} token(s)"
     typer.echo(f"Monday emulator on http://{host}:{port}/v2 ({plan} plan, {using}; boards at /boards/<id>)")
+    from ordersync.emulator.server import serve  # the web server's imports only when it runs
+
     serve(settings, host=host, port=port, log_level=log_level)
