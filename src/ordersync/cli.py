@@ -37,7 +37,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # a message is one line in a log, however long
 
 
 @dataclass
@@ -374,8 +374,11 @@ def status(
     runs: Annotated[int, typer.Option("--runs", min=1, help="How many recent runs to list.")] = 10,
     json_output: JsonOption = False,
 ) -> None:
-    """Show the real state: last runs, the run in progress, pending and failed rows per customer,
-    open write intents and the board's lock. Reads the state tables only (no API call).
+    """Show the real state: last runs, run in progress, pending and failed rows, intents, the lock.
+
+    Lists the last runs with their outcome, the run in progress and how far it got, per customer
+    what is on the board and what the last sync left pending or failed, open write intents and
+    who holds the board's lock. Reads the state tables only (no API call).
 
     Example: ordersync status --customer GREYSON --json
     """
