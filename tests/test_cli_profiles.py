@@ -44,14 +44,3 @@ def test_a_production_sync_without_a_token_exits_2_before_calling_anything(confi
     answer = run_cli("--config", str(config), "--profile", "prod", "sync", "--all")
     assert answer.exit_code == 2
     assert "no Monday API token" in answer.stderr
-
-
-def test_every_command_has_help_with_an_example():
-    from typer.main import get_command
-
-    from ordersync.cli import app
-
-    for name in get_command(app).commands:
-        shown = run_cli(name, "--help")
-        assert shown.exit_code == 0, (name, shown.stderr)
-        assert "Example" in shown.stdout or "ordersync emulator --" in shown.stdout, name
