@@ -45,7 +45,10 @@ def running_emulator(settings: EmulatorSettings | None = None, host: str = "127.
 
     The API is at `<base>/v2`, a board at `<base>/boards/<id>`. Port 0 picks a free port.
     """
-    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP named explicitly: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets whose
+    # proto says TCP, and with it on every answer waited ~40 ms for a delayed ACK between headers and body.
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
+                             socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))
     bound_port = listener.getsockname()[1]
