@@ -161,3 +161,12 @@ def test_ordersync_dashboard_on_a_busy_port_exits_2(synced):
         answer = run_cli("--config", str(config_path), "dashboard", "--port", str(busy.getsockname()[1]))
     assert answer.exit_code == 2
     assert "cannot listen on 127.0.0.1:" in answer.stderr and "--port" in answer.stderr
+
+
+def test_ordersync_dashboard_exits_3_when_the_state_database_cannot_be_reached(tmp_path):
+    port = _free_port()  # nothing listens there
+    (tmp_path / "ordersync.toml").write_text(
+        f'[source]\nurl = "postgresql+psycopg://nobody@127.0.0.1:{port}/orders?connect_timeout=2"\n')
+    answer = run_cli("--config", str(tmp_path / "ordersync.toml"), "dashboard", "--port", str(_free_port()))
+    assert answer.exit_code == 3
+    assert "cannot reach the state database" in answer.stderr

@@ -93,7 +93,7 @@ def test_a_person_watches_a_sync_on_the_dashboard(tmp_path):
         with engine.begin() as connection:
             connection.execute(sa.text(BAD_PRICE))
         engine.dispose()
-        project.emulator("PATCH", "/emulator/config", json={"faults": {"latency_ms": 100}})  # a few seconds' sync
+        project.emulator("PATCH", "/emulator/config", json={"faults": {"latency_ms": 60}})  # a few seconds' sync
 
         with serving(dashboard_app(project.config(), refresh_seconds=0.25)) as url, chromium() as browser:
             from playwright.sync_api import expect

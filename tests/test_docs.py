@@ -49,7 +49,7 @@ def test_the_readme_commands_run_against_a_demo(tmp_path, monkeypatch):
     commands = [line for line in readme_shell_lines() if line.startswith("ordersync ")]
     assert len(commands) >= 15
     assert {shlex.split(line)[1] for line in commands} >= RUNNABLE - {"retry"} | {"dashboard"}
-    options = DemoOptions(directory=tmp_path / ".ordersync" / "demo", rows=150, port=0)
+    options = DemoOptions(directory=tmp_path / ".ordersync" / "demo", rows=100, port=0)
     options.directory.mkdir(parents=True)
     token = SecretStr(secrets.token_urlsafe(16))
     (options.directory / "token").write_text(token.get_secret_value())

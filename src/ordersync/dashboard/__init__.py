@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import socket
 
+import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from ordersync.config import Config, state_url
 from ordersync.dashboard.app import create_dashboard_app
-from ordersync.errors import UsageError
+from ordersync.errors import StateError, UsageError
 from ordersync.state import StateStore
 
 DEFAULT_PORT = 8780
@@ -36,7 +37,11 @@ def serve_dashboard(config: Config, *, host: str = "127.0.0.1", port: int = DEFA
     from ordersync.dashboard.data import dashboard_state
 
     app = dashboard_app(config, refresh_seconds=refresh_seconds)
-    dashboard_state(app.state.dashboard.store, config.monday.board_id)  # an unreachable database fails here
+    try:  # an unreachable database fails here, not in the first page
+        dashboard_state(app.state.dashboard.store, config.monday.board_id)
+    except sa.exc.OperationalError as error:
+        raise StateError(f"cannot reach the state database: {error.orig}",
+                         hint="is the database server running and [state] url (or [source] url) right?") from None
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
