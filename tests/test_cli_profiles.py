@@ -44,3 +44,9 @@ def test_a_production_sync_without_a_token_exits_2_before_calling_anything(confi
     answer = run_cli("--config", str(config), "--profile", "prod", "sync", "--all")
     assert answer.exit_code == 2
     assert "no Monday API token" in answer.stderr
+
+
+def test_init_refuses_to_overwrite_a_config_unless_forced(config):
+    again = run_cli("init", str(config))
+    assert again.exit_code == 2 and "already exists" in again.stderr and "--force" in again.stderr
+    assert run_cli("init", str(config), "--force").exit_code == 0

@@ -126,9 +126,12 @@ def test_reconcile_fix_refuses_while_another_run_holds_the_lock(project):
     try:
         busy = project.run("reconcile", "--fix")
         read_only = project.run("reconcile", "--json")
+        syncing = project.run("sync", "--customer", "GREYSON", "--json")
     finally:
         lock.release()
         store.engine.dispose()
     assert busy.exit_code == 4
     assert f"board {project.board_id} is being synced by" in busy.stderr and "--wait" in busy.stderr
     assert read_only.exit_code == 0  # reading takes no lock
+    assert syncing.exit_code == 4 and syncing.stdout == ""
+    assert f"board {project.board_id} is being synced by" in syncing.stderr

@@ -202,3 +202,23 @@ def test_report_exits_1_when_a_run_needs_attention(tmp_path, synced_project):
             connection.execute(sa.text("UPDATE ordersync_runs SET summary = :summary WHERE run_id = :run"),
                                {**run, "summary": summary})
         engine.dispose()
+
+
+def test_retry_sends_again_only_the_failed_line_once_its_data_is_fixed(synced_project):
+    """Last in this module: it adds a run."""
+    project, sync = synced_project
+    engine = sa.create_engine(project.source_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE \"ORDERS_UNIFIED\" SET \"ORDER TYPE\" = 'RECEIVED' "
+                                   "WHERE \"ORDER TYPE\" = 'ON HOLD'"))
+    engine.dispose()
+    retried = project.run("retry", "--json")
+    assert retried.exit_code == 0, retried.stderr
+    result = retried.json()
+    assert result["run_id"] > sync["run_id"] and result["status"] == "COMPLETED"
+    assert result["totals"]["items"]["create"] == 1 and result["totals"]["items"]["failed"] == 0
+    assert result["totals"]["subitems"]["create"] == sync["totals"]["subitems"]["failed"]
+    assert project.run("report", "--json").json()["run_id"] == result["run_id"]
+    nothing = project.run("retry")
+    assert nothing.exit_code == 2
+    assert f"nothing to retry: run {result['run_id']} recorded no failed order line" in nothing.stderr

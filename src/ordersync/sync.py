@@ -259,7 +259,8 @@ def failed_keys(store: StateStore, board_id: str) -> tuple[int | None, set[str]]
     return last, set(keys)
 
 
-async def retry_failed(config: Config, *, checkpoint: Checkpoint | None = None, **kwargs: Any) -> SyncResult:
+async def retry_failed(config: Config, *, checkpoint: Checkpoint | None = None, wait_for_lock: float = 0.0,
+                       **kwargs: Any) -> SyncResult:
     """`ordersync retry`: sync again only the order lines that failed in the last run."""
     if not config.monday.board_id:
         raise ConfigError("no board: [monday] board_id is not set", problems=["monday.board_id: missing"])
@@ -272,7 +273,7 @@ async def retry_failed(config: Config, *, checkpoint: Checkpoint | None = None, 
         raise UsageError(f"nothing to retry: run {last_run} recorded no failed order line" if last_run
                          else "nothing to retry: no sync has run on this board yet")
     options = SyncOptions(filters=Filters(item_keys=frozenset(keys)), all_customers=True, kind=RunKind.RETRY,
-                          checkpoint=checkpoint)
+                          checkpoint=checkpoint, wait_for_lock=wait_for_lock)
     return await sync_async(config, options, **kwargs)
 
 
