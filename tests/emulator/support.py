@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,21 @@ import httpx
 from ordersync.emulator import DEV_TOKEN
 
 DATA = Path(__file__).resolve().parents[2] / "src" / "ordersync" / "data"
-MONDAY_SDL = Path(__file__).resolve().parents[3] / "shared" / "reference" / "monday_schema.graphql"
+
+
+def _monday_sdl() -> Path:
+    """Monday's published schema: $ORDERSYNC_MONDAY_SCHEMA, else the team's shared reference folder
+    beside the checkout (or at /work/shared for a clone made elsewhere on this machine)."""
+    candidates = [os.environ.get("ORDERSYNC_MONDAY_SCHEMA", ""),
+                  Path(__file__).resolve().parents[3] / "shared" / "reference" / "monday_schema.graphql",
+                  "/work/shared/reference/monday_schema.graphql"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return Path(candidates[1])
+
+
+MONDAY_SDL = _monday_sdl()
 
 
 class Api:
