@@ -346,7 +346,7 @@ class StateStore:
             values["items_completed_at"] = utcnow()
         if status in (RunStatus.SUBITEMS_COMPLETED, RunStatus.COMPLETED):
             values["subitems_completed_at"] = utcnow()
-        if status in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.PLANNED, RunStatus.INTERRUPTED):
+        if status is not RunStatus.RUNNING:  # every other status is where a run ends
             values["finished_at"] = utcnow()
         if message is not None:
             values["message"] = message

@@ -141,14 +141,16 @@ class MondayClient:
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         self.stats.requests += 1
+        hint = f"is {self.url} reachable from here? (the [monday] api_url of the config)"
         try:
             response = await self._http.post(self.url, json={"query": query, "variables": variables}, headers=headers)
         except httpx.TimeoutException as error:
-            raise NetworkError(f"the request timed out ({type(error).__name__})") from None
+            raise NetworkError(f"the request to {self.url} timed out ({type(error).__name__})", hint=hint) from None
         except httpx.TransportError as error:
-            raise NetworkError(f"the connection failed: {type(error).__name__}: {error}") from None
+            raise NetworkError(f"the connection to {self.url} failed: {type(error).__name__}: {error}",
+                               hint=hint) from None
         except Exception as error:  # an in-process transport surfaces a dropped answer as the app's exception
-            raise NetworkError(f"the answer was lost: {type(error).__name__}") from None
+            raise NetworkError(f"the answer from {self.url} was lost: {type(error).__name__}", hint=hint) from None
         lowered = {key.lower(): value for key, value in response.headers.items()}
         try:
             body = response.json()
