@@ -165,12 +165,51 @@ def _raw_customer_names(engine: Engine, source_table: SourceTable, customer_colu
             if name is not None and canonical_customer(name, lookup) in wanted]
 
 
+class _StoredValueIfUnreadable(sa.types.TypeDecorator):
+    """A column read with its own type's conversion, or as stored when that conversion fails.
+
+    SQLite keeps whatever a row was given, whatever the column's declared type: one `31/02/2025`
+    in a DATE column (or text in a NUMERIC one) made SQLAlchemy's converter raise and stopped the
+    whole read. Read this way, that cell arrives as its text and the transform refuses it as that
+    line's error, while every valid value arrives exactly as before.
+    """
+
+    impl = sa.types.NullType
+    cache_ok = True
+
+    def __init__(self, declared: sa.types.TypeEngine) -> None:
+        super().__init__()
+        self.declared = declared
+
+    def result_processor(self, dialect, coltype):
+        convert = self.declared.dialect_impl(dialect).result_processor(dialect, coltype)
+        if convert is None:
+            return None
+
+        def read(value):
+            try:
+                return convert(value)
+            except (ValueError, TypeError, ArithmeticError):
+                return value
+
+        return read
+
+
+def _readable(table: sa.Table, dialect: sa.Dialect) -> list[sa.ColumnElement]:
+    """The table's columns to select; on SQLite each converted leniently (see `_StoredValueIfUnreadable`)."""
+    if dialect.name != "sqlite":
+        return list(table.columns)
+    return [sa.type_coerce(column, _StoredValueIfUnreadable(column.type)).label(column.name)
+            if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None else column
+            for column in table.columns]
+
+
 def build_query(engine: Engine, source_table: SourceTable, config: Config, filters: Filters) -> sa.Select:
     """SELECT for the filtered order lines, in a stable order (so --limit picks the same rows each time)."""
     source = config.source
     table = source_table.table
     lookup = canonical_customers(config.customers)
-    query = sa.select(table)
+    query = sa.select(*_readable(table, engine.dialect))
     customer = table.c[source.customer_column]
     if filters.customers:
         wanted = {canonical_customer(name, lookup) for name in filters.customers}
