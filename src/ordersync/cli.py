@@ -636,21 +636,26 @@ def main(argv: list[str] | None = None) -> None:
     """
     import click
 
+    try:  # newer Typers vendor their own copy of click and raise that copy's exceptions
+        from typer._click.exceptions import ClickException as TyperClickException
+    except ImportError:
+        TyperClickException = click.ClickException
+
     configure_logging(os.environ.get("ORDERSYNC_LOG_LEVEL", "WARNING").upper())
     try:
         result = app(args=argv, prog_name="ordersync", standalone_mode=False)
     except OrdersyncError as error:
         console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         sys.exit(error.exit_code)
-    except click.exceptions.Exit as stop:
+    except (click.exceptions.Exit, typer.Exit) as stop:
         sys.exit(stop.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         console.print("interrupted")
         sys.exit(130)
     except KeyboardInterrupt:
         console.print("interrupted")
         sys.exit(130)
-    except click.ClickException as error:
+    except (click.ClickException, TyperClickException) as error:  # a usage mistake: unknown option, bad value
         error.show()
         sys.exit(2)
     sys.exit(result if isinstance(result, int) else 0)
