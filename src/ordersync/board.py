@@ -11,8 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ordersync.errors import ConfigError
-
 
 @dataclass
 class BoardColumnInfo:
@@ -93,20 +91,6 @@ def board_info(raw_board: Mapping[str, Any], raw_subitem_board: Mapping[str, Any
         subitem_board_id=subitem_board_of(raw_board),
         subitem_columns=columns_of(raw_subitem_board) if raw_subitem_board else {},
     )
-
-
-def check_key_column(board: BoardInfo, key_column: str) -> None:
-    column = board.columns.get(key_column)
-    if column is None:
-        raise ConfigError(
-            f"board {board.board_id} has no column {key_column!r} to hold the business key",
-            problems=[f"monday.key_column: no such column on board {board.board_id}"],
-            hint="add a text column to the board (or run `ordersync demo` for a ready board) and set its id "
-                 "in [monday] key_column",
-        )
-    if column.type != "text":
-        raise ConfigError(f"monday.key_column {key_column!r} is a {column.type} column; it must be text",
-                          problems=[f"monday.key_column: column type {column.type}, expected text"])
 
 
 def placement(existing: Sequence[tuple[str, str]], title: str) -> tuple[str | None, str | None]:

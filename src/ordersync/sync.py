@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from ordersync.apply import Applier, ApplyOptions, Checkpoint, CustomerResult, Progress
-from ordersync.board import BoardInfo, board_info, check_key_column, subitem_board_of
+from ordersync.board import BoardInfo, board_info, subitem_board_of
 from ordersync.config import Config, load_token
 from ordersync.errors import ConfigError, MondayError, Unauthorized, UsageError
 from ordersync.intents import record_group, resolve_open_intents
@@ -32,6 +32,7 @@ from ordersync.plan import Plan, build_outcome
 from ordersync.report import write_run_reports
 from ordersync.source import Filters
 from ordersync.state import ErrorCategory, Operation, RowStatus, RunKind, RunStatus, StateStore
+from ordersync.validate import check_schema
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,16 @@ async def read_board(client: MondayClient, board_id: str) -> BoardInfo:
     return board_info(raw, raw_subitems)
 
 
+def check_board(config: Config, board: BoardInfo) -> None:
+    """Refuse before any write when the board cannot hold what the config maps: a missing or mistyped
+    column would otherwise fail every row, one request at a time. `ordersync validate` lists the same."""
+    found = check_schema(config, board)
+    if found.mismatches:
+        raise ConfigError(f"board {board.board_id} does not match the config; nothing was written:",
+                          problems=[str(mismatch) for mismatch in found.mismatches],
+                          hint="fix the config (or the board); `ordersync validate` checks them without syncing")
+
+
 def refresh_groups(store: StateStore, board: BoardInfo) -> None:
     """The board is the truth for groups: learn the ones a person made, forget the ones a person deleted."""
     groups = store.tables.groups
@@ -178,7 +189,7 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
     run_id: int | None = None
     try:
         board = await read_board(client, board_id)
-        check_key_column(board, config.monday.key_column)
+        check_board(config, board)
         settled: dict[str, int] = {}
         if not options.dry_run:
             settled = await resolve_open_intents(store, client, board_id=board_id,
