@@ -1,0 +1,636 @@
+"""API throughput: ordersync against the emulator's enforced budget, the old system's pacing and one
+mutation per request, all measured in the same run; then incremental resyncs at 100,000 order lines.
+
+The emulator serves Monday's API over HTTP from its own process (`running_emulator` in a child
+process, so its CPU is not the client's), with Monday's Pro-plan limits and every per-minute
+window `--speedup` times shorter (10×: 10,000,000 complexity points and 2,000 mutations per 6 s),
+and 50–150 ms of latency on every request (seeded, not scaled). Each contender syncs into its own
+board under its own token (its own budget), after one idle window so that it starts with the
+whole budget, as a scheduled run would.
+
+Contenders, all the same engine (`sync_async`), only the request shape and pacing differ:
+- ordersync: its defaults — up to 100 aliased mutations per request, paced by the budget the API
+  reports back, on the whole sample;
+- old pacing: what the old system did — 5 mutations per request and a fixed 2 s sleep before every
+  write request (0.2 s at 10×), on the first `--baseline-lines` order lines;
+- one mutation per request, no sleep, on the same lines.
+The baselines run on a fixed slice because they are slow by construction; their rates are per
+mutation, and ordersync's rate on the same slice is shown beside them.
+
+Incremental (`--incremental-rows`, default 100,000 lines): the first 1% of the lines is synced into
+the emulator for real; the mirror of the other 99% is seeded from a staged run (the staged rows of a
+plan inserted into the synced tables with placeholder Monday ids, as if a sync had confirmed them),
+because creating ~330,000 items and subitems at the budget's pace would take hours. Then: a resync
+with nothing changed (reads the board's schema, stages, diffs, plans, writes nothing), and a
+resync after a quantity changed on 1% of the lines (the really synced ones), read back and
+compared with the source.
+
+    .venv/bin/python bench/bench_sync.py                  # about 6 minutes
+    .venv/bin/python bench/bench_sync.py --quick          # a smaller run, about a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from pydantic import SecretStr
+
+from ordersync.board_setup import create_demo_board
+from ordersync.config import Config, parse_config
+from ordersync.emulator import FAULT_HEADER, EmulatorSettings, running_emulator
+from ordersync.monday.client import MondayClient
+from ordersync.pipeline import Databases, discard_staged_rows, prepare
+from ordersync.reconcile import compare, expected_items, read_board
+from ordersync.sample_config import sample_config_text
+from ordersync.sample_data import SAMPLE_CUSTOMERS, write_sample_data
+from ordersync.source import Filters, extract_order_lines, open_source
+from ordersync.state import DiffState, Operation, RunKind, RunStatus, utcnow
+from ordersync.sync import SyncOptions, SyncResult, make_client, sync_async
+from ordersync.transform import TransformedLine, rules_from_config, transform_order_line
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_stage import DEFAULT_POSTGRES, postgres_database, reset_state_tables  # noqa: E402
+
+MINUTE = 60.0
+BUDGET = 10_000_000  # complexity points per minute, personal token (Monday's rate-limits page)
+MUTATIONS_PER_MINUTE = 2_000  # the older pages' mutation cap, kept by the emulator
+OLD_MUTATIONS_PER_REQUEST = 5
+OLD_SLEEP_SECONDS = 2.0  # the old system's fixed sleep between requests, at real speed
+OLD_PRODUCTION = {"items": 7_224, "seconds": 11_329}  # its full production run: items only, no subitems
+LATENCY_MS = (50, 150)
+PLACEHOLDER_ITEM_ID = 8_000_000_000  # seeded mirror ids: + source row (items), × 1000 + size position (subitems)
+PLACEHOLDER_SUBITEM_ID = 9_000_000_000_000
+
+
+# -- the emulator, in its own process ----------------------------------------------------------------
+
+def _serve(settings_json: str, connection) -> None:
+    with running_emulator(EmulatorSettings.model_validate_json(settings_json)) as base_url:
+        connection.send(base_url)
+        connection.recv()  # until the parent says stop
+
+
+@contextlib.contextmanager
+def emulator_process(settings: EmulatorSettings) -> Iterator[str]:
+    parent, child = multiprocessing.get_context("spawn").Pipe()
+    process = multiprocessing.get_context("spawn").Process(
+        target=_serve, args=(settings.model_dump_json(), child), name="monday-emulator", daemon=True)
+    process.start()
+    try:
+        if not parent.poll(60):
+            raise RuntimeError("the emulator process did not start")
+        yield parent.recv()
+    finally:
+        with contextlib.suppress(OSError):
+            parent.send("stop")
+        process.join(10)
+        if process.is_alive():
+            process.kill()
+
+
+# -- one contender ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scale:
+    speedup: float
+
+    @property
+    def window(self) -> float:
+        return MINUTE / self.speedup
+
+    @property
+    def old_sleep(self) -> float:
+        return OLD_SLEEP_SECONDS / self.speedup
+
+    def settings(self, tokens: list[str]) -> EmulatorSettings:
+        return EmulatorSettings(tokens=tokens, window_seconds=self.window, complexity_budget=BUDGET,
+                                mutations_per_window=MUTATIONS_PER_MINUTE)
+
+
+@dataclass
+class ApiRun:
+    name: str
+    sample: str
+    seconds: float
+    result: SyncResult
+    costs: dict[str, int]  # mutation → complexity points, as the API reported them
+
+    @property
+    def stats(self):
+        return self.result.stats
+
+    def created(self, kind: str) -> int:
+        return self.stats.by_kind.get(kind, 0)
+
+    @property
+    def items(self) -> int:
+        return self.created("create_item")
+
+    @property
+    def subitems(self) -> int:
+        return self.created("create_subitem")
+
+    @property
+    def mutations(self) -> int:
+        return sum(self.stats.by_kind.values())
+
+    @property
+    def mutation_rate(self) -> float:
+        return self.mutations / self.seconds
+
+    @property
+    def cost_per_mutation(self) -> float:
+        spent = sum(count * self.costs.get(kind, 0) for kind, count in self.stats.by_kind.items())
+        return spent / self.mutations if self.mutations else 0.0
+
+    def ceiling(self, scale: Scale) -> float:
+        """Mutations per second the budget allows for this mix: the points, or the mutation cap if lower."""
+        per_window = min(BUDGET / self.cost_per_mutation, MUTATIONS_PER_MINUTE)
+        return per_window / scale.window
+
+    def as_dict(self, scale: Scale) -> dict[str, Any]:
+        return {
+            "name": self.name, "sample": self.sample, "seconds": round(self.seconds, 2), "items": self.items,
+            "subitems": self.subitems, "groups": self.created("create_group"), "mutations": self.mutations,
+            "requests": self.stats.requests, "mutation_requests": self.stats.mutation_requests,
+            "rate_limited": self.stats.rate_limited, "retries": self.stats.retries,
+            "budget_wait_seconds": round(self.stats.budget_wait_seconds, 2),
+            "cost_per_mutation": round(self.cost_per_mutation), "mutations_per_second": round(self.mutation_rate, 2),
+            "ceiling_mutations_per_second": round(self.ceiling(scale), 2), "status": self.result.status.value,
+        }
+
+
+class LatencyHeader:
+    """Asks the emulator to answer every request 50–150 ms late (seeded): the network and Monday's own time."""
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(seed)
+
+    async def __call__(self, request: httpx.Request) -> None:
+        request.headers[FAULT_HEADER] = f"latency={self._rng.randint(*LATENCY_MS)}"
+
+
+class FixedPause(httpx.AsyncBaseTransport):
+    """The old system's pacing: a fixed sleep before every write request, whatever the budget says."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, seconds: float) -> None:
+        self.inner, self.seconds = inner, seconds
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.seconds and json.loads(request.content).get("query", "").lstrip().startswith("mutation"):
+            await asyncio.sleep(self.seconds)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def bench_config(source_url: str, state_url: str, api_url: str, board_id: str, **monday: Any) -> Config:
+    text = sample_config_text(source_url=source_url, board_id=board_id)
+    text = text.replace('api_url = "http://127.0.0.1:8765/v2"', f'api_url = "{api_url}"', 1)
+    text = text.replace('# url = "sqlite:///ordersync-state.db"', f'url = "{state_url}"', 1)
+    config = parse_config(text, origin="the benchmark config")
+    return config.model_copy(update={"monday": config.monday.model_copy(update=monday)}) if monday else config
+
+
+async def new_board(api_url: str, token: str) -> str:
+    async with httpx.AsyncClient(timeout=120) as http:
+        client = make_client(bench_config("sqlite://", "sqlite://", api_url, "1"), http, SecretStr(token))
+        return await create_demo_board(client, customers=[customer.name for customer in SAMPLE_CUSTOMERS])
+
+
+async def run_contender(name: str, sample: str, *, base_url: str, token: str, source_url: str, state_url: str,
+                        filters: Filters, scale: Scale, seed: int, pause: float = 0.0,
+                        **monday: Any) -> tuple[ApiRun, Config]:
+    api_url = f"{base_url}/v2"
+    board_id = await new_board(api_url, token)
+    config = bench_config(source_url, state_url, api_url, board_id, **monday)
+    await asyncio.sleep(scale.window)  # the board setup spent budget: start with a whole window, like a scheduled run
+    clients: list[MondayClient] = []
+    transport = FixedPause(httpx.AsyncHTTPTransport(), pause)
+    async with httpx.AsyncClient(timeout=120, transport=transport,
+                                 event_hooks={"request": [LatencyHeader(seed)]}) as http:
+        started = time.perf_counter()
+        result = await sync_async(config, SyncOptions(filters=filters, all_customers=True), http=http,
+                                  token=SecretStr(token), on_client=clients.append)
+        seconds = time.perf_counter() - started
+    costs = {kind: clients[0].mutation_cost(kind) for kind in result.stats.by_kind}
+    print(f"  {name}: {sum(result.stats.by_kind.values()):,} mutations in {seconds:.1f} s", file=sys.stderr)
+    return ApiRun(name, sample, seconds, result, costs), config
+
+
+async def board_equals_source(config: Config, token: str, filters: Filters,
+                              only_keys: set[str] | None = None) -> tuple[bool, dict[str, int], str]:
+    """Read the board back through the API and compare it with the source (or the part of it in `only_keys`)."""
+    async with httpx.AsyncClient(timeout=120) as http:
+        client = make_client(config, http, SecretStr(token))
+        board = await read_board(client, config.monday.board_id, key_column=config.monday.key_column,
+                                 quantity_column=config.subitems.quantity_column)
+    databases = Databases.open(config)
+    try:
+        expected = expected_items(config, databases, filters)
+    finally:
+        databases.close()
+    if only_keys is not None:
+        expected = {key: value for key, value in expected.items() if key in only_keys}
+    drift = compare(config, expected, board)
+    return drift.clean, {"items": drift.board_items, "subitems": drift.board_subitems}, drift.summary()
+
+
+# -- the API comparison -------------------------------------------------------------------------------
+
+@dataclass
+class ApiComparison:
+    scale: Scale
+    rows: int
+    baseline_lines: int
+    sample_bad_rows: int
+    runs: list[ApiRun] = field(default_factory=list)
+    verified: tuple[bool, dict[str, int], str] | None = None
+
+    def run(self, name: str) -> ApiRun:
+        return next(run for run in self.runs if run.name == name)
+
+
+async def compare_api(base_url: str, tokens: dict[str, str], workdir: Path, *, rows: int, baseline_lines: int,
+                      scale: Scale, seed: int) -> ApiComparison:
+    source_url = f"sqlite:///{workdir / 'api-source.db'}"
+    summary = write_sample_data(source_url, rows=rows, seed=seed)
+    comparison = ApiComparison(scale, rows, baseline_lines, summary.bad_rows)
+    slice_ = Filters(limit=baseline_lines)
+    common = {"base_url": base_url, "source_url": source_url, "scale": scale, "seed": seed}
+    everything, config = await run_contender(
+        "ordersync", f"all {rows:,} lines", token=tokens["ordersync"], filters=Filters(),
+        state_url=f"sqlite:///{workdir / 'state-ordersync.db'}", **common)
+    comparison.runs.append(everything)
+    comparison.verified = await board_equals_source(config, tokens["ordersync"], Filters())
+    sample = f"first {baseline_lines:,} lines"
+    for name, token, monday, pause in (
+        ("ordersync on the slice", tokens["slice"], {}, 0.0),
+        ("old pacing", tokens["old"], {"max_mutations_per_request": OLD_MUTATIONS_PER_REQUEST}, scale.old_sleep),
+        ("one mutation per request", tokens["single"], {"max_mutations_per_request": 1}, 0.0),
+    ):
+        run, _ = await run_contender(name, sample, token=token, filters=slice_, pause=pause,
+                                     state_url=f"sqlite:///{workdir / f'state-{token}.db'}", **common, **monday)
+        comparison.runs.append(run)
+    return comparison
+
+
+# -- incremental ---------------------------------------------------------------------------------------
+
+@dataclass
+class Resync:
+    name: str
+    seconds: float
+    result: SyncResult
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        return self.result.as_dict()["totals"]
+
+
+@dataclass
+class Incremental:
+    database: str
+    rows: int
+    real_lines: int = 0
+    real_sync_seconds: float = 0.0
+    seeded_items: int = 0
+    seeded_subitems: int = 0
+    seed_seconds: float = 0.0
+    changed_lines: int = 0
+    resyncs: list[Resync] = field(default_factory=list)
+    verified: tuple[bool, dict[str, int], str] | None = None
+
+
+def seed_mirror(config: Config, board_id: str) -> tuple[int, int]:
+    """Stage and diff every line, then record the NEW ones as synced (placeholder ids), as if a sync had
+    created them: the state a board of this size would leave after its first full sync."""
+    databases = Databases.open(config)
+    store = databases.state
+    tables = store.tables
+    try:
+        prepared = prepare(config, databases, Filters(), kind=RunKind.PLAN, board_id=board_id)
+        run_id, now = prepared.run_id, utcnow()
+        items, subitems, synced_items, synced_subitems = (tables.staged_items, tables.staged_subitems,
+                                                          tables.synced_items, tables.synced_subitems)
+        new_items = sa.select(
+            sa.literal(board_id), items.c.item_key,
+            sa.cast(_big(items.c.source_row) + PLACEHOLDER_ITEM_ID, sa.Unicode(20)), items.c.customer,
+            items.c.group_name, sa.null(), items.c.item_name, items.c.po_number, items.c.aag_season,
+            items.c.customer_season, items.c.cancelled, items.c.column_values, items.c.row_hash,
+            sa.literal(run_id), sa.literal(now, sa.DateTime),
+        ).where(items.c.run_id == run_id, items.c.state == DiffState.NEW.value,
+                items.c.operation == Operation.CREATE.value)
+        new_subitems = sa.select(
+            sa.literal(board_id), subitems.c.item_key, subitems.c.size,
+            sa.cast(_big(items.c.source_row) * 1000 + subitems.c.position + PLACEHOLDER_SUBITEM_ID, sa.Unicode(20)),
+            sa.cast(_big(items.c.source_row) + PLACEHOLDER_ITEM_ID, sa.Unicode(20)), subitems.c.name,
+            subitems.c.quantity, sa.literal(run_id), sa.literal(now, sa.DateTime),
+        ).join(items, sa.and_(items.c.run_id == subitems.c.run_id, items.c.item_key == subitems.c.item_key)).where(
+            subitems.c.run_id == run_id, subitems.c.state == DiffState.NEW.value,
+            subitems.c.operation == Operation.CREATE.value, items.c.operation == Operation.CREATE.value)
+        with store.engine.begin() as connection:
+            connection.execute(sa.insert(synced_items).from_select(
+                ["board_id", "item_key", "monday_item_id", "customer", "group_name", "group_id", "item_name",
+                 "po_number", "aag_season", "customer_season", "cancelled", "column_values", "row_hash", "run_id",
+                 "synced_at"], new_items))
+            connection.execute(sa.insert(synced_subitems).from_select(
+                ["board_id", "item_key", "size", "monday_subitem_id", "parent_item_id", "name", "quantity", "run_id",
+                 "synced_at"], new_subitems))
+            seeded_items, seeded_subitems = (connection.execute(sa.select(sa.func.count()).select_from(table).where(
+                table.c.board_id == board_id, table.c.run_id == run_id)).scalar_one()
+                for table in (synced_items, synced_subitems))
+        store.set_run_status(run_id, RunStatus.PLANNED, message="benchmark: mirror seeded from this run")
+        discard_staged_rows(store, run_id)
+    finally:
+        databases.close()
+    return seeded_items, seeded_subitems
+
+
+def _big(column: sa.ColumnElement) -> sa.ColumnElement:
+    return sa.cast(column, sa.BigInteger)
+
+
+def change_quantities(config: Config, keys: set[str]) -> int:
+    """On each line of `keys`, one more piece of its first ordered size (and of its TOTAL QTY)."""
+    databases = Databases.open(config)
+    try:
+        source_table = open_source(databases.source, config)
+        rules = rules_from_config(config, source_table.size_columns)
+        key_columns = config.source.business_key
+        by_size: dict[str, list[dict[str, Any]]] = {}
+        row = 0
+        for chunk in extract_order_lines(databases.source, source_table, config, Filters()):
+            for line in chunk:
+                row += 1
+                result = transform_order_line(line, rules, row)
+                if not isinstance(result, TransformedLine) or result.item.item_key not in keys \
+                        or not result.subitems:
+                    continue
+                size = result.subitems[0].size
+                by_size.setdefault(size, []).append({
+                    **{f"k{index}": line[name] for index, name in enumerate(key_columns)},
+                    "quantity": line[size] + 1, "total": (line["TOTAL QTY"] or 0) + 1})
+        table = source_table.table
+        where = [table.c[name] == sa.bindparam(f"k{index}") for index, name in enumerate(key_columns)]
+        with databases.source.begin() as connection:
+            for size, rows in by_size.items():
+                connection.execute(sa.update(table).where(*where).values(
+                    {size: sa.bindparam("quantity"), "TOTAL QTY": sa.bindparam("total")}), rows)
+        return sum(len(rows) for rows in by_size.values())
+    finally:
+        databases.close()
+
+
+async def timed_sync(name: str, config: Config, token: str, seed: int, filters: Filters | None = None) -> Resync:
+    async with httpx.AsyncClient(timeout=120, event_hooks={"request": [LatencyHeader(seed)]}) as http:
+        started = time.perf_counter()
+        result = await sync_async(config, SyncOptions(filters=filters or Filters(), all_customers=True), http=http,
+                                  token=SecretStr(token))
+        seconds = time.perf_counter() - started
+    print(f"  {name}: {seconds:.1f} s, {result.stats.mutations_sent:,} mutations", file=sys.stderr)
+    return Resync(name, seconds, result)
+
+
+async def measure_incremental(base_url: str, token: str, url: str, database: str, *, rows: int, scale: Scale,
+                              seed: int) -> Incremental:
+    measured = Incremental(database, rows)
+    if not url.startswith("sqlite"):
+        reset_state_tables(url)  # an earlier benchmark's state would be read (and pruned) by these syncs
+    started = time.perf_counter()
+    write_sample_data(url, rows=rows, seed=seed)
+    print(f"  {database}: wrote {rows:,} sample order lines in {time.perf_counter() - started:.0f} s",
+          file=sys.stderr)
+    api_url = f"{base_url}/v2"
+    board_id = await new_board(api_url, token)
+    config = bench_config(url, url, api_url, board_id)
+    measured.real_lines = max(1, rows // 100)
+    real = await timed_sync("real sync of the first 1%", config, token, seed, Filters(limit=measured.real_lines))
+    measured.real_sync_seconds = real.seconds
+    started = time.perf_counter()
+    measured.seeded_items, measured.seeded_subitems = seed_mirror(config, board_id)
+    measured.seed_seconds = time.perf_counter() - started
+    await asyncio.sleep(scale.window)
+    measured.resyncs.append(await timed_sync("resync, nothing changed", config, token, seed))
+    real_keys = set(_keys_synced_by(config, real.result.run_id))
+    measured.changed_lines = change_quantities(config, real_keys)
+    measured.resyncs.append(await timed_sync(
+        f"resync, 1% of the lines changed ({measured.changed_lines:,}: one more piece of one size)", config, token,
+        seed))
+    measured.verified = await board_equals_source(config, token, Filters(), only_keys=real_keys)
+    return measured
+
+
+def _keys_synced_by(config: Config, run_id: int) -> list[str]:
+    databases = Databases.open(config)
+    try:
+        synced = databases.state.tables.synced_items
+        with databases.state.engine.connect() as connection:
+            return list(connection.execute(sa.select(synced.c.item_key).where(synced.c.run_id == run_id)).scalars())
+    finally:
+        databases.close()
+
+
+# -- report --------------------------------------------------------------------------------------------
+
+def _rate(count: float, seconds: float) -> str:
+    return f"{count / seconds:,.1f}" if seconds > 0 and count else "-"
+
+
+def report(comparison: ApiComparison | None, incremental: list[Incremental]) -> str:
+    lines: list[str] = []
+    if comparison:
+        lines += api_report(comparison)
+    for measured in incremental:
+        lines += ["", *incremental_report(measured)]
+    return "\n".join(lines).strip()
+
+
+def api_report(comparison: ApiComparison) -> list[str]:
+    scale = comparison.scale
+    full = comparison.run("ordersync")
+    old, single = comparison.run("old pacing"), comparison.run("one mutation per request")
+    ceiling = full.ceiling(scale)
+    costs = ", ".join(f"{kind} {cost:,}" for kind, cost in sorted(full.costs.items()))
+    lines = [
+        f"## API: ordersync against the emulator (Monday's limits at {scale.speedup:g}× speed)",
+        "",
+        f"The emulator serves Monday's API over HTTP from its own process, with Monday's documented limits "
+        f"and every per-minute window {scale.speedup:g}× shorter: {BUDGET:,} complexity points and "
+        f"{MUTATIONS_PER_MINUTE:,} mutations per {scale.window:g} s window, and {LATENCY_MS[0]}–{LATENCY_MS[1]} ms "
+        f"of latency on every request (not scaled). Each contender has its own board and token (budget) and "
+        f"starts with a whole window. Sample: {comparison.rows:,} order lines "
+        f"({comparison.sample_bad_rows} bad rows, recorded as row errors). Costs the API reported: {costs} points "
+        f"per mutation, so the budget allows at most {ceiling:,.0f} mutations/s "
+        f"(min({BUDGET:,} / {full.cost_per_mutation:,.0f}, {MUTATIONS_PER_MINUTE:,}) per {scale.window:g} s).",
+        "",
+        "| contender | sample | items | subitems | groups | requests | seconds | items/s | subitems/s | mutations/s "
+        "| requests per 1,000 subitems | share of the budget's max |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    labels = {
+        "ordersync": "ordersync (≤100 aliases per request, budget pacing)",
+        "ordersync on the slice": "ordersync, same slice as the baselines",
+        "old pacing": f"old pacing ({OLD_MUTATIONS_PER_REQUEST} per request, {scale.old_sleep:g} s sleep before "
+                      f"each = {OLD_SLEEP_SECONDS:g} s at real speed)",
+        "one mutation per request": "one mutation per request",
+    }
+    for run in comparison.runs:
+        per_thousand = 1000 * run.stats.requests / run.subitems if run.subitems else 0
+        lines.append(
+            f"| {labels[run.name]} | {run.sample} | {run.items:,} | {run.subitems:,} | {run.created('create_group'):,} "
+            f"| {run.stats.requests:,} | {run.seconds:.1f} | {_rate(run.items, run.seconds)} "
+            f"| {_rate(run.subitems, run.seconds)} | {run.mutation_rate:,.1f} | {per_thousand:,.1f} "
+            f"| {run.mutation_rate / ceiling:.0%} |")
+    clean, counts, summary = comparison.verified or (False, {}, "not checked")
+    old_production = OLD_PRODUCTION["items"] / OLD_PRODUCTION["seconds"]
+    lines += [
+        "",
+        f"- ordersync, whole sample: {full.mutations:,} mutations in {full.stats.mutation_requests:,} write requests "
+        f"({full.stats.requests:,} requests in all, {full.stats.rate_limited} rate-limited answers, "
+        f"{full.stats.budget_wait_seconds:.1f} s waiting for the budget); the board read back through the API "
+        f"{'equals' if clean else 'DIFFERS FROM'} the source ({counts.get('items', 0):,} items, "
+        f"{counts.get('subitems', 0):,} subitems{'' if clean else '; ' + summary}).",
+        f"- Throughput, mutations/s: ordersync (whole sample) / old pacing = "
+        f"**{full.mutation_rate / old.mutation_rate:.1f}×**; ordersync / one mutation per request = "
+        f"**{full.mutation_rate / single.mutation_rate:.1f}×**. The baselines' rates are measured on the first "
+        f"{comparison.baseline_lines:,} lines; ordersync's is its whole-sample rate, held to the budget "
+        f"(on the slice alone it fits in one window's budget and runs faster still).",
+        f"- Requests: ordersync sends {1000 * full.stats.requests / full.subitems:,.1f} requests per 1,000 subitems "
+        f"(items, groups and reads included); one mutation per request needs "
+        f"{1000 * single.stats.requests / single.subitems:,.0f}: at that rate a Pro account's 10,000 daily calls "
+        f"would stop a sync after about {10_000 * single.subitems / single.stats.requests:,.0f} subitems.",
+        f"- For scale: the old system's production run created {OLD_PRODUCTION['items']:,} items (no subitems) in "
+        f"{OLD_PRODUCTION['seconds']:,} s = {old_production:.2f} items/s at real speed.",
+        f"- At real speed the budget allows {ceiling / scale.speedup:,.1f} mutations/s; ordersync at "
+        f"{full.mutation_rate / ceiling:.0%} of it would sync these {full.items:,} items and {full.subitems:,} "
+        f"subitems in about {full.mutations / (full.mutation_rate / scale.speedup) / 60:,.0f} minutes. The old "
+        f"pacing at real speed: {OLD_MUTATIONS_PER_REQUEST} mutations per ({OLD_SLEEP_SECONDS:g} s + "
+        f"{_request_seconds(old, scale.old_sleep):.2f} s measured per request) = "
+        f"{OLD_MUTATIONS_PER_REQUEST / (OLD_SLEEP_SECONDS + _request_seconds(old, scale.old_sleep)):.1f} "
+        f"mutations/s (projections, not measurements).",
+    ]
+    return lines
+
+
+def _request_seconds(run: ApiRun, pause: float) -> float:
+    """Seconds per write request, the fixed sleep left out."""
+    return max(0.0, run.seconds / max(1, run.stats.mutation_requests) - pause)
+
+
+def incremental_report(measured: Incremental) -> list[str]:
+    lines = [
+        f"## Incremental resync at {measured.rows:,} order lines ({measured.database})",
+        "",
+        f"The first {measured.real_lines:,} lines were synced into the emulator for real "
+        f"({measured.real_sync_seconds:.0f} s); the mirror of the others ({measured.seeded_items:,} items, "
+        f"{measured.seeded_subitems:,} subitems) was seeded from a staged run in {measured.seed_seconds:.0f} s "
+        f"(placeholder Monday ids), as a first full sync would have left it. Each resync reads the board's schema "
+        f"from the emulator, extracts, transforms, stages, diffs and plans every line, and writes only the "
+        f"differences.",
+        "",
+        "| resync | seconds | order lines/s | items updated | subitems updated | mutations | requests |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for resync in measured.resyncs:
+        totals = resync.totals
+        stats = resync.result.stats
+        lines.append(f"| {resync.name} | {resync.seconds:.1f} | {_rate(measured.rows, resync.seconds)} "
+                     f"| {totals['items']['update']:,} | {totals['subitems']['update']:,} "
+                     f"| {stats.mutations_sent:,} | {stats.requests:,} |")
+    clean, counts, summary = measured.verified or (False, {}, "not checked")
+    lines += ["", f"After the last resync the board read back through the API "
+              f"{'equals' if clean else 'DIFFERS FROM'} the source for the {counts.get('items', 0):,} items "
+              f"and {counts.get('subitems', 0):,} subitems on it{'' if clean else ': ' + summary}."]
+    return lines
+
+
+# -- main ----------------------------------------------------------------------------------------------
+
+async def run(options: argparse.Namespace, workdir: Path) -> tuple[ApiComparison | None, list[Incremental]]:
+    scale = Scale(options.speedup)
+    tokens = {name: f"bench-{name}" for name in ("ordersync", "slice", "old", "single", "incremental-sqlite",
+                                                 "incremental-postgresql")}
+    comparison, incremental = None, []
+    with emulator_process(scale.settings(list(tokens.values()))) as base_url:
+        if not options.skip_api:
+            print(f"API comparison on {options.rows:,} order lines:", file=sys.stderr)
+            comparison = await compare_api(base_url, tokens, workdir, rows=options.rows,
+                                           baseline_lines=options.baseline_lines, scale=scale, seed=options.seed)
+        for database in options.incremental_databases:
+            url = (f"sqlite:///{workdir / 'incremental.db'}" if database == "sqlite"
+                   else postgres_database(options.postgres))
+            if url is None:
+                continue  # no PostgreSQL server answers: said on stderr
+            print(f"Incremental on {options.incremental_rows:,} order lines ({database}):", file=sys.stderr)
+            incremental.append(await measure_incremental(
+                base_url, tokens[f"incremental-{database}"], url, "SQLite" if database == "sqlite" else "PostgreSQL",
+                rows=options.incremental_rows, scale=scale, seed=options.seed))
+    return comparison, incremental
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=3_300,
+                        help="order lines of the API sample (3,300 give ~3,290 items and ~10,700 subitems)")
+    parser.add_argument("--baseline-lines", type=int, default=120,
+                        help="order lines the baselines sync (120 give ~520 mutations)")
+    parser.add_argument("--incremental-rows", type=int, default=100_000)
+    parser.add_argument("--incremental-databases", default="sqlite,postgresql",
+                        help="comma-separated: sqlite, postgresql (empty: skip the incremental part); PostgreSQL is "
+                             "skipped with a message when no server answers")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES,
+                        help="PostgreSQL URL for the incremental part (the sample table and ordersync's tables there "
+                             "are replaced)")
+    parser.add_argument("--speedup", type=float, default=10.0, help="how many times shorter Monday's minute is")
+    parser.add_argument("--seed", type=int, default=4755)
+    parser.add_argument("--skip-api", action="store_true", help="only the incremental part")
+    parser.add_argument("--quick", action="store_true",
+                        help="a small run: 400 lines, baselines on 40, incremental at 5,000")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
+    parser.add_argument("--workdir", type=Path, help="where the databases go (default: a temporary directory)")
+    options = parser.parse_args(argv)
+    if options.quick:
+        options.rows, options.baseline_lines, options.incremental_rows = 400, 40, 5_000
+    options.incremental_databases = [name.strip().lower() for name in options.incremental_databases.split(",")
+                                     if name.strip()]
+    unknown = set(options.incremental_databases) - {"sqlite", "postgresql"}
+    if unknown:
+        parser.error(f"--incremental-databases: unknown {', '.join(sorted(unknown))}")
+    workdir = options.workdir or Path(tempfile.mkdtemp(prefix="ordersync-bench-sync-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        comparison, incremental = asyncio.run(run(options, workdir))
+    finally:
+        if options.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(report(comparison, incremental))
+    if options.json:
+        scale = Scale(options.speedup)
+        options.json.write_text(json.dumps({
+            "api": [run.as_dict(scale) for run in comparison.runs] if comparison else [],
+            "incremental": [{"database": m.database, "rows": m.rows, "resyncs": [
+                {"name": r.name, "seconds": round(r.seconds, 2), "mutations": r.result.stats.mutations_sent,
+                 "requests": r.result.stats.requests} for r in m.resyncs]} for m in incremental],
+        }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
