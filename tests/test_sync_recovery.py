@@ -204,6 +204,8 @@ async def test_a_label_the_board_lacks_is_a_clear_row_error_without_permission(s
         assert "'DOZENS' does not exist in column UNIT OF MEASURE" in message
         assert "create_labels_if_missing" in message
         assert set(sizes) <= {"dependency"}  # its sizes wait for their order line
+        assert result.status is RunStatus.COMPLETED  # all it could do is done; the refused line is its failure
+        assert result.exit_code == 1
 
 
 SLOW_API = EmulatorSettings(tokens=[TOKEN], complexity_budget=10**9, mutations_per_window=10**6,

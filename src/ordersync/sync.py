@@ -137,7 +137,10 @@ def refresh_groups(store: StateStore, board: BoardInfo) -> None:
                                                        groups.c.group_name.in_(gone)))
 
 
-def _stage_complete(store: StateStore, run_id: int, table: sa.Table) -> bool:
+_TRANSIENT = (ErrorCategory.RATE_LIMIT, ErrorCategory.SERVER, ErrorCategory.NETWORK)
+
+
+def _stage_complete(store: StateStore, run_id: int, table: sa.Table, unsettled_categories) -> bool:
     """Every operation of the stage settled: done, or refused for good (a bad value is the row's fault)."""
     errors = store.tables.errors
     with store.engine.connect() as connection:
@@ -146,16 +149,20 @@ def _stage_complete(store: StateStore, run_id: int, table: sa.Table) -> bool:
             table.c.status.in_([RowStatus.PENDING.value, RowStatus.SENT.value]))).scalar_one()
         transient = connection.execute(sa.select(sa.func.count()).select_from(errors).where(
             errors.c.run_id == run_id, errors.c.stage == "apply",
-            errors.c.category.in_([ErrorCategory.RATE_LIMIT.value, ErrorCategory.SERVER.value,
-                                   ErrorCategory.NETWORK.value, ErrorCategory.DEPENDENCY.value]),
+            errors.c.category.in_([category.value for category in unsettled_categories]),
             (errors.c.size.is_not(None)) if table is store.tables.staged_subitems else errors.c.size.is_(None),
         )).scalar_one()
     return not unsettled and not transient
 
 
 def final_status(store: StateStore, run_id: int, *, skip_subitems: bool, aborted: bool) -> RunStatus:
-    items_done = not aborted and _stage_complete(store, run_id, store.tables.staged_items)
-    subitems_done = not aborted and not skip_subitems and _stage_complete(store, run_id, store.tables.staged_subitems)
+    """COMPLETED when items and subitems both are. An item stage left with transient failures (or a
+    group that could not be made) is not complete; once it is, the sizes that wait on a refused
+    order line are that line's failure, settled with it, and do not hold the subitem stage open."""
+    items_done = not aborted and _stage_complete(store, run_id, store.tables.staged_items,
+                                                 (*_TRANSIENT, ErrorCategory.DEPENDENCY))
+    subitems_done = items_done and not skip_subitems and _stage_complete(store, run_id, store.tables.staged_subitems,
+                                                                         _TRANSIENT)
     if items_done and subitems_done:
         return RunStatus.COMPLETED
     if items_done:
