@@ -160,16 +160,6 @@ class ProcessProject:
         finally:
             store.engine.dispose()
 
-    def intents_of_run(self, run_id: int) -> int:
-        store = self.store()
-        intents = store.tables.write_intents
-        try:
-            with store.engine.connect() as connection:
-                return connection.execute(sa.select(sa.func.count()).select_from(intents).where(
-                    intents.c.run_id == run_id)).scalar_one()
-        finally:
-            store.engine.dispose()
-
     def lock_holders(self) -> list[str]:
         store = self.store()
         locks = store.tables.locks
