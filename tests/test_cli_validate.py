@@ -105,4 +105,4 @@ def test_validate_when_the_api_cannot_be_reached_exits_3(project, tmp_path):
                      ("max_mutations_per_request = 100", "max_attempts = 2\nmax_mutations_per_request = 100"))
     answer = run_cli("--config", str(config), "validate", env=project.env)
     assert answer.exit_code == 3, answer.stderr
-    assert "the connection failed" in answer.stderr
+    assert "the connection to http://127.0.0.1:" in answer.stderr and "failed" in answer.stderr
