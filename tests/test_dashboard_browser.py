@@ -112,9 +112,10 @@ def test_a_person_watches_a_sync_on_the_dashboard(tmp_path):
                 seen: list[int] = []
                 deadline = time.monotonic() + 120
                 while sync.poll() is None and time.monotonic() < deadline:
-                    done = page.locator("#progress-done")
-                    if done.count():
-                        value = int(done.inner_text())
+                    # read in one step: the bar leaves the page when the run ends
+                    shown = page.evaluate("document.querySelector('#progress-done')?.textContent ?? null")
+                    if shown is not None:
+                        value = int(shown)
                         if not seen or value != seen[-1]:
                             seen.append(value)
                     page.wait_for_timeout(100)

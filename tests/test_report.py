@@ -56,7 +56,7 @@ async def test_every_sync_writes_markdown_and_json_per_run_and_per_customer(sqli
 
         summary = json.loads((folder / "summary.json").read_text())
         done = result.as_dict()
-        assert summary["status"] == result.status.value == "ITEMS_COMPLETED"  # the refused item has no sizes
+        assert summary["status"] == result.status.value == "COMPLETED"  # with failed rows: the refused line
         for kind in ("items", "subitems"):
             assert {key: summary["totals"][kind][key] for key in done["totals"][kind]} == done["totals"][kind]
         assert summary["totals"]["items"]["failed"] == 1
@@ -79,7 +79,7 @@ async def test_every_sync_writes_markdown_and_json_per_run_and_per_customer(sqli
         assert all(f"`{group_id}`" in markdown for group_id in created.values())
 
         run_markdown = (folder / "summary.md").read_text()
-        assert run_markdown.startswith(f"# ordersync sync run {result.run_id}: ITEMS_COMPLETED")
+        assert run_markdown.startswith(f"# ordersync sync run {result.run_id}: COMPLETED")
         assert "## Per customer" in run_markdown and "## Groups created" in run_markdown
         assert "**Success rate" in run_markdown and f"## Errors ({1 + len(sizes)})" in run_markdown
 
@@ -148,7 +148,7 @@ def test_report_without_a_run_id_prints_the_last_sync_as_markdown(synced_project
     project, sync = synced_project
     printed = project.run("report")
     assert printed.exit_code == 0, printed.stderr
-    assert printed.stdout.startswith(f"# ordersync sync run {sync['run_id']}: ITEMS_COMPLETED")
+    assert printed.stdout.startswith(f"# ordersync sync run {sync['run_id']}: COMPLETED")
     assert "finished: —" not in printed.stdout
     assert "does not exist in column ORDER TYPE" in printed.stdout
     assert CLI_TOKEN not in printed.stdout + printed.stderr
