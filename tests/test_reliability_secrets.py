@@ -138,8 +138,11 @@ def test_the_token_appears_nowhere_through_every_failure_path(project, caplog, t
     process.send_signal(signal.SIGKILL)
     killed = project.finish(process)
     outputs.extend((killed.stdout, killed.stderr))
-    asyncio.run(python(checkpoint=crash_at("after_response", 3)))
-    assert isinstance(raised[-1], SimulatedCrash)
+    for _ in range(5):  # the hostile API can end a try early (its reads out of retries); that is scanned too
+        asyncio.run(python(checkpoint=crash_at("after_response", 3)))
+        if isinstance(raised[-1], SimulatedCrash):
+            break
+    assert isinstance(raised[-1], SimulatedCrash), raised[-1]
     asyncio.run(python())
     try:
         asyncio.run(retry_failed(project.config(), token=SecretStr(SECRET)))
