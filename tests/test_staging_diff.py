@@ -7,6 +7,7 @@ the sync records it, edits the source, and reads back exactly what the next run 
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from order_table import (
     subitem_states,
 )
 from ordersync.source import Filters
+from ordersync.state import SCHEMA_VERSION, StateStore
 
 NEW_CREATE = ("NEW", "create")
 CHANGED_UPDATE = ("CHANGED", "update")
@@ -382,3 +384,29 @@ def test_a_quantity_beyond_what_the_state_tables_hold_fails_its_row(database_url
     assert (error["item_key"], error["field"]) == (key("MANY"), "S")
     assert "more pieces than a quantity can hold" in error["message"]
     assert item_states(store, prepared.run_id) == {key("OK"): NEW_CREATE}
+
+
+def test_state_tables_created_by_several_processes_at_once(database_url):
+    """Syncs started together on a new database race to create the state tables; none fails."""
+    stores = [StateStore.from_url(database_url) for _ in range(6)]
+    start = threading.Barrier(len(stores))
+    failures: list[BaseException] = []
+
+    def create(store: StateStore) -> None:
+        start.wait()
+        try:
+            store.ensure_schema()
+        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+            failures.append(error)
+
+    threads = [threading.Thread(target=create, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    with stores[0].engine.connect() as connection:
+        meta = stores[0].tables.meta
+        assert connection.execute(sa.select(meta.c.value)).scalars().all() == [str(SCHEMA_VERSION)]
+    for store in stores:
+        store.engine.dispose()

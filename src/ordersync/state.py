@@ -10,6 +10,7 @@ import enum
 import json
 import os
 import socket
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -279,6 +280,16 @@ def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+SCHEMA_ATTEMPTS = 5
+_RACE_MESSAGES = ("already exists", "duplicate key", "unique constraint", "there is already an object named")
+
+
+def _lost_creation_race(error: sa.exc.DBAPIError) -> bool:
+    """Another process created the same table, index or version row a moment before this one."""
+    return isinstance(error, sa.exc.IntegrityError) or any(
+        message in str(error.orig).lower() for message in _RACE_MESSAGES)
+
+
 def create_state_engine(url: str) -> Engine:
     return make_engine(url, error=StateError, section="state")
 
@@ -295,24 +306,39 @@ class StateStore:
         return cls(create_state_engine(url), prefix)
 
     def ensure_schema(self) -> None:
-        """Create missing tables; refuse a schema newer than this code knows."""
-        try:
-            self.tables.metadata.create_all(self.engine)
-            with self.engine.begin() as connection:
-                meta = self.tables.meta
-                found = connection.execute(
-                    sa.select(meta.c.value).where(meta.c.name == "schema_version")
-                ).scalar_one_or_none()
-                if found is None:
-                    connection.execute(sa.insert(meta).values(name="schema_version", value=str(SCHEMA_VERSION)))
-                elif int(found) > SCHEMA_VERSION:
-                    raise StateError(
-                        f"the state tables have schema version {found}, this ordersync knows {SCHEMA_VERSION}",
-                        hint="upgrade ordersync",
-                    )
-        except sa.exc.OperationalError as error:
-            raise StateError(f"cannot reach the state database: {error.orig}",
-                             hint="is the database server running and the URL right?") from None
+        """Create missing tables; refuse a schema newer than this code knows.
+
+        Two processes starting at once on a new database both find a table missing and both
+        create it; the one that loses that race sees "already exists" (or a duplicate key) and
+        simply looks again, when everything is there.
+        """
+        for attempt in range(SCHEMA_ATTEMPTS):
+            try:
+                self._create_schema()
+                return
+            except sa.exc.DBAPIError as error:
+                if attempt + 1 < SCHEMA_ATTEMPTS and _lost_creation_race(error):
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                if isinstance(error, sa.exc.OperationalError):
+                    raise StateError(f"cannot reach the state database: {error.orig}",
+                                     hint="is the database server running and the URL right?") from None
+                raise
+
+    def _create_schema(self) -> None:
+        self.tables.metadata.create_all(self.engine)
+        with self.engine.begin() as connection:
+            meta = self.tables.meta
+            found = connection.execute(
+                sa.select(meta.c.value).where(meta.c.name == "schema_version")
+            ).scalar_one_or_none()
+            if found is None:
+                connection.execute(sa.insert(meta).values(name="schema_version", value=str(SCHEMA_VERSION)))
+            elif int(found) > SCHEMA_VERSION:
+                raise StateError(
+                    f"the state tables have schema version {found}, this ordersync knows {SCHEMA_VERSION}",
+                    hint="upgrade ordersync",
+                )
 
     # -- bulk load ---------------------------------------------------------------------------
     def bulk_insert(self, connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
