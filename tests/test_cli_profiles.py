@@ -35,7 +35,7 @@ def test_an_unknown_profile_exits_2_naming_the_ones_there_are(config):
 @pytest.mark.parametrize("profile", [[], ["--profile", "prod"]])
 def test_an_unfiltered_sync_refuses_without_all(config, profile):
     answer = run_cli("--config", str(config), *profile, "sync", "--json", env={"MONDAY_API_TOKEN": "x" * 20})
-    assert answer.exit_code == 2 and answer.stdout == ""
+    assert answer.exit_code == 2 and answer.json()["error"]["type"] == "UsageError"
     assert "refusing to sync every customer without --all" in answer.stderr
 
 

@@ -133,5 +133,5 @@ def test_reconcile_fix_refuses_while_another_run_holds_the_lock(project):
     assert busy.exit_code == 4
     assert f"board {project.board_id} is being synced by" in busy.stderr and "--wait" in busy.stderr
     assert read_only.exit_code == 0  # reading takes no lock
-    assert syncing.exit_code == 4 and syncing.stdout == ""
+    assert syncing.exit_code == 4 and syncing.json()["error"]["type"] == "LockHeld"
     assert f"board {project.board_id} is being synced by" in syncing.stderr

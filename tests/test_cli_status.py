@@ -110,7 +110,7 @@ def test_status_shows_a_run_in_progress_its_lock_and_open_write_intents(synced, 
 def test_status_with_a_config_mistake_exits_2(tmp_path):
     (tmp_path / "ordersync.toml").write_text("[monday]\nboard_id = \"not a number\"\n")
     shown = status(tmp_path / "ordersync.toml", "--json")
-    assert shown.exit_code == 2 and shown.stdout == ""
+    assert shown.exit_code == 2 and shown.json()["error"]["type"] == "ConfigError"
     assert "monday.board_id" in shown.stderr
 
 

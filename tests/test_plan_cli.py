@@ -189,8 +189,10 @@ def test_a_config_mistake_exits_2_naming_the_key_before_anything_runs(tmp_path, 
     finished = run_installed("plan", "--json", cwd=tmp_path)
 
     assert finished.returncode == 2
-    assert finished.stdout == ""
     assert "columns[" in finished.stderr and "].type (line " in finished.stderr
+    error = json.loads(finished.stdout)["error"]  # --json: a scheduler reading stdout gets the error too
+    assert error["type"] == "ConfigError" and error["exit_code"] == 2
+    assert any(problem.startswith("columns[") and "].type (line " in problem for problem in error["problems"])
     engine = sa.create_engine(sqlite_url)
     assert not sa.inspect(engine).has_table(build_tables().runs.name)  # not even the state tables were made
     engine.dispose()

@@ -23,7 +23,7 @@ from rich.table import Table
 from ordersync.config import DEFAULT_CONFIG_NAME, Config, load_config
 from ordersync.database import display_url
 from ordersync.emulator.cli import emulator_command
-from ordersync.errors import OrdersyncError, UsageError
+from ordersync.errors import ConfigError, OrdersyncError, UsageError
 from ordersync.logs import configure_logging
 from ordersync.source import Filters
 
@@ -629,6 +629,14 @@ def _as_dict(value: Any) -> dict[str, Any]:
 app.command("emulator")(emulator_command)
 
 
+def _error_as_dict(error: OrdersyncError) -> dict[str, Any]:
+    described: dict[str, Any] = {"type": type(error).__name__, "message": error.message,
+                                 "hint": error.hint, "exit_code": error.exit_code}
+    if isinstance(error, ConfigError) and error.problems:
+        described["problems"] = error.problems
+    return described
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: typed errors become a message and their exit code, never a traceback.
 
@@ -642,10 +650,13 @@ def main(argv: list[str] | None = None) -> None:
         TyperClickException = click.ClickException
 
     configure_logging(os.environ.get("ORDERSYNC_LOG_LEVEL", "WARNING").upper())
+    wants_json = "--json" in (sys.argv[1:] if argv is None else argv)
     try:
         result = app(args=argv, prog_name="ordersync", standalone_mode=False)
     except OrdersyncError as error:
         console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        if wants_json:  # a scheduler reads stdout: give it the error too
+            print_json({"error": _error_as_dict(error)})
         sys.exit(error.exit_code)
     except (click.exceptions.Exit, typer.Exit) as stop:
         sys.exit(stop.exit_code)
@@ -657,5 +668,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except (click.ClickException, TyperClickException) as error:  # a usage mistake: unknown option, bad value
         error.show()
+        if wants_json:
+            print_json({"error": {"type": "UsageError", "message": error.format_message(), "hint": "see --help",
+                                  "exit_code": 2}})
         sys.exit(2)
     sys.exit(result if isinstance(result, int) else 0)
