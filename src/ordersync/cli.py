@@ -669,7 +669,6 @@ def main(argv: list[str] | None = None) -> None:
     except (click.ClickException, TyperClickException) as error:  # a usage mistake: unknown option, bad value
         error.show()
         if wants_json:
-            print_json({"error": {"type": "UsageError", "message": error.format_message(), "hint": "see --help",
-                                  "exit_code": 2}})
+            print_json({"error": _error_as_dict(UsageError(error.format_message(), hint="see --help"))})
         sys.exit(2)
     sys.exit(result if isinstance(result, int) else 0)
