@@ -37,13 +37,13 @@ import sqlalchemy as sa
 from ordersync.config import Config, parse_config
 from ordersync.database import make_engine
 from ordersync.errors import StateError
-from ordersync.pipeline import Databases, discard_staged_rows
-from ordersync.sample_config import sample_config_text
+from ordersync.engine.pipeline import Databases, discard_staged_rows
+from ordersync.sample_data.config import sample_config_text
 from ordersync.sample_data import MIN_ROWS, SIZE_COLUMNS, write_sample_data
-from ordersync.source import Filters, extract_order_lines, open_source
-from ordersync.staging import stage_run
+from ordersync.engine.source import Filters, extract_order_lines, open_source
+from ordersync.engine.staging import stage_run
 from ordersync.state import RunKind, RunStatus
-from ordersync.transform import rules_from_config, transform_order_line
+from ordersync.engine.transform import rules_from_config, transform_order_line
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/ordersync_bench"
 TABLE = "ORDERS_UNIFIED"

@@ -18,13 +18,13 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from ordersync.board_setup import create_demo_board
+from ordersync.monday.board_setup import create_demo_board
 from ordersync.cli import main
 from ordersync.config import parse_config
 from ordersync.emulator import EmulatorSettings, running_emulator
-from ordersync.sample_config import sample_config_text
+from ordersync.sample_data.config import sample_config_text
 from ordersync.sample_data import SAMPLE_CUSTOMERS, write_sample_data
-from ordersync.sync import make_client
+from ordersync.engine.sync import make_client
 
 TOKEN = "cli-test-token-9f3e"
 

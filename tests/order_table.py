@@ -16,12 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersync.config import Config, parse_config
-from ordersync.intents import record_group
-from ordersync.pipeline import Databases, Prepared, prepare
-from ordersync.records import BatchWrites
-from ordersync.source import Filters
+from ordersync.engine.intents import record_group
+from ordersync.engine.pipeline import Databases, Prepared, prepare
+from ordersync.state.records import BatchWrites
+from ordersync.engine.source import Filters
 from ordersync.state import Operation, RunKind, StateStore
-from ordersync.transform import KEY_SEPARATOR
+from ordersync.engine.transform import KEY_SEPARATOR
 
 BOARD = "4242"
 SIZES = ("XS", "S", "M", "L", "XL")

@@ -17,16 +17,16 @@ import httpx
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from ordersync.board_setup import create_demo_board
+from ordersync.monday.board_setup import create_demo_board
 from ordersync.config import Config, parse_config
 from ordersync.emulator import EmulatorSettings, create_app
 from ordersync.monday.client import MondayClient
-from ordersync.pipeline import Databases
-from ordersync.reconcile import BoardItem, Drift, compare, expected_items, read_board
-from ordersync.sample_config import sample_config_text
+from ordersync.engine.pipeline import Databases
+from ordersync.ops.reconcile import BoardItem, Drift, compare, expected_items, read_board
+from ordersync.sample_data.config import sample_config_text
 from ordersync.sample_data import SAMPLE_CUSTOMERS, write_sample_data
-from ordersync.source import Filters
-from ordersync.sync import SyncOptions, SyncResult, make_client, sync_async
+from ordersync.engine.source import Filters
+from ordersync.engine.sync import SyncOptions, SyncResult, make_client, sync_async
 
 TOKEN = "test-token-4b1d"
 API_URL = "http://emulator.test/v2"

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from cli_project import cli_project, run_cli
-from ordersync.lock import acquire_lock
+from ordersync.state.lock import acquire_lock
 from ordersync.state import StateStore
 
 ALT_PO = "text_mkrh94rx"  # CUSTOMER ALT PO, a text column

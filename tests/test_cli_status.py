@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from cli_project import config_file_for, run_cli
-from ordersync.lock import acquire_lock
+from ordersync.state.lock import acquire_lock
 from ordersync.state import IntentOperation, IntentStatus, RunKind, StateStore, utcnow
 from sync_world import make_world
 from test_report import ON_HOLD

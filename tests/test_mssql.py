@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mssql, sqlite
 
 from ordersync.config import parse_config
-from ordersync.pipeline import plan_only
-from ordersync.sample_config import sample_config_text
+from ordersync.engine.pipeline import plan_only
+from ordersync.sample_data.config import sample_config_text
 from ordersync.sample_data import SIZE_COLUMNS, orders_unified_table
-from ordersync.source import Filters
+from ordersync.engine.source import Filters
 from ordersync.state import StateStore, build_tables
 from sync_world import make_world
 

@@ -23,8 +23,8 @@ import sqlalchemy as sa
 
 from cli_project import TOKEN, Project, cli_project, project_config_text, run_cli
 from ordersync.config import parse_config
-from ordersync.pipeline import Databases
-from ordersync.reconcile import compare, expected_items
+from ordersync.engine.pipeline import Databases
+from ordersync.ops.reconcile import compare, expected_items
 from ordersync.sample_data import SIZE_COLUMNS
 from ordersync.state import build_tables
 
@@ -290,7 +290,7 @@ class Corpus:
 def corpus(tmp_path_factory) -> Corpus:
     import asyncio
 
-    from ordersync.reconcile import read_board
+    from ordersync.ops.reconcile import read_board
 
     with cli_project(tmp_path_factory.mktemp("line-cases"), rows=150) as project:
         handles = add_lines(project.source_url, LINE_CASES)

@@ -28,7 +28,7 @@ from pydantic import SecretStr
 from ordersync.emulator import EmulatorSettings, running_emulator
 from ordersync.errors import Unauthorized
 from ordersync.sample_data import write_sample_data
-from ordersync.sync import SyncOptions, retry_failed, sync_async
+from ordersync.engine.sync import SyncOptions, retry_failed, sync_async
 from reliability import ProcessProject, edit_source
 from sync_world import SimulatedCrash, crash_at
 

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from ordersync.errors import ConfigError, UsageError
-from ordersync.source import Filters
+from ordersync.engine.source import Filters
 from ordersync.state import RunStatus, StateStore
 from sync_world import make_world
 

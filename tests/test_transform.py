@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ordersync.config import ColumnMapping, parse_config
-from ordersync.transform import (
+from ordersync.engine.transform import (
     ItemRow,
     RowError,
     TransformedLine,

@@ -447,7 +447,7 @@ def load_config(path: str | Path | None = None, *, profile: str | None = None) -
     if path is None and Path(DEFAULT_CONFIG_NAME).exists():
         path = DEFAULT_CONFIG_NAME
     if path is None:
-        from ordersync.sample_config import sample_config_text
+        from ordersync.sample_data.config import sample_config_text
 
         return parse_config(sample_config_text(), origin="the built-in sample config", profile=profile,
                             base_dir=Path.cwd())

@@ -21,7 +21,7 @@
             └── GraphQLRequestError         the document itself is wrong
 
 Row-level problems (a bad source row) are not exceptions that stop a run: they are recorded
-as `RowError`s (see `ordersync.transform`) and the run goes on.
+as `RowError`s (see `ordersync.engine.transform`) and the run goes on.
 """
 
 from __future__ import annotations

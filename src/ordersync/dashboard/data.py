@@ -10,10 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersync.errors import UsageError
-from ordersync.plan import build_outcome
-from ordersync.report import WRITE_KEYS, run_report, success
+from ordersync.engine.plan import build_outcome
+from ordersync.ops.report import WRITE_KEYS, run_report, success
 from ordersync.state import RunKind, RunStatus, StateStore
-from ordersync.status import recent_runs, run_summary
+from ordersync.ops.status import recent_runs, run_summary
 
 RUNS_LISTED = 25
 TREND_RUNS = 30

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ordersync.monday.client import MondayClient, Mutation, derive_idempotency_key
-from ordersync.records import BatchWrites
+from ordersync.state.records import BatchWrites
 from ordersync.state import IntentOperation, IntentStatus, StateStore, utcnow
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from ordersync.config import ColumnMapping, Config, template_fields
-from ordersync.source import canonical_customer, canonical_customers
+from ordersync.engine.source import canonical_customer, canonical_customers
 from ordersync.state import KEY_LENGTH, MAX_QUANTITY, NAME_LENGTH, TITLE_LENGTH
 
 KEY_SEPARATOR = " | "

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from ordersync.config import Config, normalise_name
 from ordersync.errors import UsageError
-from ordersync.plan import COUNT_KEYS, build_outcome
+from ordersync.engine.plan import COUNT_KEYS, build_outcome
 from ordersync.state import RunKind, RunStatus, StateStore
 
 log = logging.getLogger(__name__)
@@ -290,7 +290,7 @@ def write_run_reports(config: Config, store: StateStore, run_id: int, *, secrets
 
 def report(config: Config, run_id: int | None = None, *, customer: str | None = None) -> dict[str, Any]:
     """`ordersync report [RUN_ID]` from Python: the report of a run (default: the last sync), or one customer's."""
-    from ordersync.pipeline import Databases
+    from ordersync.engine.pipeline import Databases
 
     databases = Databases.open(config)
     try:
@@ -302,7 +302,7 @@ def report(config: Config, run_id: int | None = None, *, customer: str | None = 
         databases.close()
     if customer is None:
         return result
-    from ordersync.source import canonical_customer, canonical_customers
+    from ordersync.engine.source import canonical_customer, canonical_customers
 
     return customer_report(result, canonical_customer(customer, canonical_customers(config.customers)))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ordersync.state import StateStore, dumps
-from ordersync.transform import RowError, TransformedLine
+from ordersync.engine.transform import RowError, TransformedLine
 
 
 @dataclass

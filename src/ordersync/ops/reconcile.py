@@ -16,9 +16,9 @@ from typing import Any
 
 from ordersync.config import ColumnMapping, Config
 from ordersync.monday.client import MondayClient
-from ordersync.pipeline import Databases
-from ordersync.source import Filters, extract_order_lines, open_source
-from ordersync.transform import ItemRow, SubitemRow, TransformedLine, rules_from_config, transform_order_line
+from ordersync.engine.pipeline import Databases
+from ordersync.engine.source import Filters, extract_order_lines, open_source
+from ordersync.engine.transform import ItemRow, SubitemRow, TransformedLine, rules_from_config, transform_order_line
 
 
 @dataclass
@@ -234,7 +234,7 @@ class ReconcileResult:
 
 def _in_scope(config: Config, filters: Filters, mirror: Mapping[str, Any] | None) -> bool:
     """Does a mirror row (an order line the source no longer has) belong to the filtered scope?"""
-    from ordersync.source import canonical_customer, canonical_customers
+    from ordersync.engine.source import canonical_customer, canonical_customers
 
     if filters.limit or filters.item_keys or mirror is None:
         return False
@@ -287,7 +287,7 @@ async def _drift(config: Config, filters: Filters, client: MondayClient, databas
                  ) -> tuple[Drift, list[BoardItem], dict[str, ExpectedItem], set[str], dict[str, dict[str, Any]], int]:
     import sqlalchemy as sa
 
-    from ordersync.pipeline import all_source_keys
+    from ordersync.engine.pipeline import all_source_keys
 
     board = await read_board(client, config.monday.board_id or "", key_column=config.monday.key_column,
                              quantity_column=config.subitems.quantity_column)
@@ -306,8 +306,8 @@ async def _reconcile(config: Config, filters: Filters, fix: bool, http: Any, tok
                      on_progress: Any) -> ReconcileResult:
     import sqlalchemy as sa
 
-    from ordersync.lock import acquire_lock
-    from ordersync.sync import SyncOptions, make_client, sync_async
+    from ordersync.state.lock import acquire_lock
+    from ordersync.engine.sync import SyncOptions, make_client, sync_async
 
     board_id = config.monday.board_id or ""
     client = make_client(config, http, token)

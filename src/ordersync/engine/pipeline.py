@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ordersync.config import Config, state_url
-from ordersync.diff import RemovalScope, diff_run
-from ordersync.plan import Plan, build_plan
-from ordersync.source import (
+from ordersync.engine.diff import RemovalScope, diff_run
+from ordersync.engine.plan import Plan, build_plan
+from ordersync.engine.source import (
     Filters,
     SourceTable,
     canonical_customer,
@@ -23,9 +23,9 @@ from ordersync.source import (
     extract_order_lines,
     open_source,
 )
-from ordersync.staging import StagingResult, stage_run
+from ordersync.engine.staging import StagingResult, stage_run
 from ordersync.state import RunKind, RunStatus, StateStore
-from ordersync.transform import business_key, rules_from_config, transform_order_line
+from ordersync.engine.transform import business_key, rules_from_config, transform_order_line
 
 UNASSIGNED_BOARD = "unassigned"
 

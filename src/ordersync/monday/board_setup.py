@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from ordersync.monday.client import MondayClient, derive_idempotency_key
 from ordersync.monday.documents import document
-from ordersync.sample_config import BoardColumn, demo_board_columns, demo_subitem_board_columns
+from ordersync.sample_data.config import BoardColumn, demo_board_columns, demo_subitem_board_columns
 
 # Columns Monday makes itself: never created through create_column.
 _IMPLICIT_TYPES = {"name", "subtasks"}

@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from ordersync.board import BoardColumnInfo, BoardInfo
+from ordersync.monday.board import BoardColumnInfo, BoardInfo
 from ordersync.config import Config, format_path, load_token
-from ordersync.pipeline import Databases
-from ordersync.source import Filters, extract_order_lines, open_source
-from ordersync.transform import TransformedLine, rules_from_config, transform_order_line
+from ordersync.engine.pipeline import Databases
+from ordersync.engine.source import Filters, extract_order_lines, open_source
+from ordersync.engine.transform import TransformedLine, rules_from_config, transform_order_line
 
 # Config column type → the board column types that accept its values (older API versions say `color`).
 BOARD_TYPES: dict[str, frozenset[str]] = {
@@ -194,7 +194,7 @@ async def validate_async(config: Config, *, filters: Filters | None = None, http
                          progress: Callable[[int], None] | None = None) -> Validation:
     """`ordersync validate` from Python: the same data `--json` prints."""
     from ordersync.errors import ConfigError
-    from ordersync.sync import make_client, read_board
+    from ordersync.engine.sync import make_client, read_board
 
     if not config.monday.board_id:
         raise ConfigError("nothing to validate against: [monday] board_id is not set",

@@ -18,21 +18,21 @@ import httpx
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from ordersync.apply import Applier, ApplyOptions, Checkpoint, CustomerResult, Progress
-from ordersync.board import BoardInfo, board_info, subitem_board_of
+from ordersync.engine.apply import Applier, ApplyOptions, Checkpoint, CustomerResult, Progress
+from ordersync.monday.board import BoardInfo, board_info, subitem_board_of
 from ordersync.config import Config, load_token
 from ordersync.errors import ConfigError, MondayError, Unauthorized, UsageError
-from ordersync.intents import record_group, resolve_open_intents
-from ordersync.lock import acquire_lock
+from ordersync.engine.intents import record_group, resolve_open_intents
+from ordersync.state.lock import acquire_lock
 from ordersync.logs import bound, register_secret
 from ordersync.monday.budget import ComplexityBudget
 from ordersync.monday.client import ClientStats, MondayClient, RetryPolicy
-from ordersync.pipeline import Databases, discard_staged_rows, prepare
-from ordersync.plan import Plan, build_outcome
-from ordersync.report import write_run_reports
-from ordersync.source import Filters
+from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
+from ordersync.engine.plan import Plan, build_outcome
+from ordersync.ops.report import write_run_reports
+from ordersync.engine.source import Filters
 from ordersync.state import ErrorCategory, Operation, RowStatus, RunKind, RunStatus, StateStore
-from ordersync.validate import check_schema
+from ordersync.ops.validate import check_schema
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Per customer, in order: ensure its groups → create items → update items → 
 update subitems → archive subitems → archive items. Each phase reads its rows from the staged
 tables, packs them into aliased batches and, after each request, records in one transaction
 what Monday confirmed: the synced mirror changes only for confirmed writes. Creates commit
-their write intent before the request (see `ordersync.intents`).
+their write intent before the request (see `ordersync.engine.intents`).
 
 `checkpoint(name)` is called at the points where a crash matters most — "before_request",
 "after_response" (the write happened, nothing is recorded yet), "between_items_and_subitems",
@@ -22,13 +22,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ordersync.board import BoardInfo, placement, subitem_board_of
+from ordersync.monday.board import BoardInfo, placement, subitem_board_of
 from ordersync.config import ColumnMapping, Config
 from ordersync.errors import MondayError, NotFound, TerminalError, Unauthorized
-from ordersync.intents import open_intents, record_group, resolve_open_intents
+from ordersync.engine.intents import open_intents, record_group, resolve_open_intents
 from ordersync.monday.client import MondayClient, Mutation, MutationResult, derive_idempotency_key
-from ordersync.plan import groups_to_create
-from ordersync.records import BatchWrites
+from ordersync.engine.plan import groups_to_create
+from ordersync.state.records import BatchWrites
 from ordersync.state import (
     ErrorCategory,
     IntentOperation,

@@ -25,7 +25,7 @@ from ordersync.database import display_url
 from ordersync.emulator.cli import emulator_command
 from ordersync.errors import ConfigError, OrdersyncError, UsageError
 from ordersync.logs import configure_logging
-from ordersync.source import Filters
+from ordersync.engine.source import Filters
 
 app = typer.Typer(
     name="ordersync",
@@ -106,7 +106,7 @@ def init(
     Example: ordersync init && ordersync sample-data && ordersync plan --customer GREYSON
     """
     from ordersync.config import parse_config
-    from ordersync.sample_config import sample_config_text
+    from ordersync.sample_data.config import sample_config_text
 
     if path.exists() and not force:
         raise UsageError(f"{path} already exists", hint="pass --force to overwrite it")
@@ -133,7 +133,7 @@ def sample_data(
 
     Example: ordersync sample-data --rows 100000 --url postgresql+psycopg://postgres@127.0.0.1/orders
     """
-    from ordersync.progress import progress_bar
+    from ordersync.cli.progress import progress_bar
     from ordersync.sample_data import write_sample_data
 
     options: GlobalOptions = context.obj
@@ -172,8 +172,8 @@ def plan(
 
     Example: ordersync plan --customer GREYSON --po 4755 --json
     """
-    from ordersync.pipeline import plan_only
-    from ordersync.progress import progress_bar
+    from ordersync.engine.pipeline import plan_only
+    from ordersync.cli.progress import progress_bar
 
     options: GlobalOptions = context.obj
     config = options.load()
@@ -247,8 +247,8 @@ def sync(
 
     Example: ordersync sync --customer GREYSON --po 4755
     """
-    from ordersync.sync import SyncOptions
-    from ordersync.sync import sync as run_sync
+    from ordersync.engine.sync import SyncOptions
+    from ordersync.engine.sync import sync as run_sync
 
     options: GlobalOptions = context.obj
     config = options.load()
@@ -272,7 +272,7 @@ def retry(
     """
     import asyncio
 
-    from ordersync.sync import retry_failed
+    from ordersync.engine.sync import retry_failed
 
     options: GlobalOptions = context.obj
     config = options.load()
@@ -355,8 +355,8 @@ def report(
 
     Example: ordersync report 12 --customer GREYSON
     """
-    from ordersync.report import render_customer_markdown, render_markdown
-    from ordersync.report import report as run_report
+    from ordersync.ops.report import render_customer_markdown, render_markdown
+    from ordersync.ops.report import report as run_report
 
     options: GlobalOptions = context.obj
     result = run_report(options.load(), run_id, customer=customer)
@@ -382,7 +382,7 @@ def status(
 
     Example: ordersync status --customer GREYSON --json
     """
-    from ordersync.status import status as read_status
+    from ordersync.ops.status import status as read_status
 
     options: GlobalOptions = context.obj
     result = read_status(options.load(), runs=runs, customers=customer or ())
@@ -412,8 +412,8 @@ def validate(
 
     Example: ordersync --profile prod validate --json
     """
-    from ordersync.progress import progress_bar
-    from ordersync.validate import validate as check
+    from ordersync.cli.progress import progress_bar
+    from ordersync.ops.validate import validate as check
 
     options: GlobalOptions = context.obj
     config = options.load()
@@ -465,7 +465,7 @@ def reconcile(
     """
     import asyncio
 
-    from ordersync.reconcile import reconcile_async
+    from ordersync.ops.reconcile import reconcile_async
 
     options: GlobalOptions = context.obj
     config = options.load()

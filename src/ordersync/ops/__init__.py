@@ -1,0 +1,1 @@
+"""Operations over a board and its state: validate, reconcile, status, report. Typed results, no rendering."""
