@@ -15,12 +15,11 @@ from ordersync.engine.transform import (
     ItemRow,
     RowError,
     TransformedLine,
-    clean,
-    encode_value,
     parse_quantity,
     rules_from_config,
     transform_order_line,
 )
+from ordersync.monday.codec import clean, encode
 
 SIZES = ("XXS", "XS", "S", "S/M", "M", "L", "L/XL", "XL", "4XL", "30/32", "28-30L", "2T", "6T", "0-3M",
          "32DD", "38DDD", "ONE SIZE", "OS")
@@ -218,7 +217,7 @@ def test_pandas_nat_is_empty():
     ("-3.5", "-3.5"), ("0", "0"),
 ])
 def test_numbers_are_sent_as_normalised_number_strings(raw, encoded):
-    assert encode_value(raw, ColumnMapping(source="x", id="n", type="numbers")) == encoded
+    assert encode(raw, ColumnMapping(source="x", id="n", type="numbers")) == encoded
 
 
 @pytest.mark.parametrize("raw", ["TBC", "12,5%", "N/A ok", "inf", "1e999999999"])
@@ -237,7 +236,7 @@ def test_a_value_a_numbers_column_cannot_take_fails_the_row_with_the_column_name
     (dt.datetime(2025, 6, 24, 13, 5), {"date": "2025-06-24", "time": "13:05:00"}),
 ])
 def test_dates_are_sent_as_date_objects(raw, encoded):
-    assert encode_value(raw, ColumnMapping(source="x", id="d", type="date")) == encoded
+    assert encode(raw, ColumnMapping(source="x", id="d", type="date")) == encoded
 
 
 def test_a_bad_date_string_is_a_row_error():
@@ -254,12 +253,12 @@ def test_long_text_over_2000_characters_is_refused_with_the_limit():
 
 def test_dropdown_label_with_a_comma_is_refused():
     with pytest.raises(ValueError, match="comma"):
-        encode_value("A, B", ColumnMapping(source="x", id="d", type="dropdown"))
+        encode("A, B", ColumnMapping(source="x", id="d", type="dropdown"))
 
 
 def test_upper_transform_applies_before_encoding():
     mapping = ColumnMapping(source="x", id="s", type="status", transform="upper")
-    assert encode_value(" pcs ", mapping) == {"label": "PCS"}
+    assert encode(" pcs ", mapping) == {"label": "PCS"}
 
 
 # -- sizes ----------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from ordersync.config import Config, state_url
 from ordersync.engine.diff import RemovalScope, diff_run
+from ordersync.engine.lines import transformed_order_lines
 from ordersync.engine.plan import Plan, build_plan
 from ordersync.engine.source import (
     Filters,
@@ -20,12 +21,11 @@ from ordersync.engine.source import (
     canonical_customer,
     canonical_customers,
     create_source_engine,
-    extract_order_lines,
     open_source,
 )
 from ordersync.engine.staging import StagingResult, stage_run
 from ordersync.state import RunKind, RunStatus, StateStore
-from ordersync.engine.transform import business_key, rules_from_config, transform_order_line
+from ordersync.engine.transform import business_key, rules_from_config
 
 UNASSIGNED_BOARD = "unassigned"
 
@@ -102,15 +102,9 @@ def prepare(config: Config, databases: Databases, filters: Filters, *, kind: Run
     store = databases.state
     run_id = store.start_run(kind, board, filters.as_dict())
     try:
-        def transformed():
-            row = 0
-            for chunk in extract_order_lines(databases.source, source_table, config, filters):
-                for order_line in chunk:
-                    row += 1
-                    yield transform_order_line(order_line, rules, row)
-
+        lines = transformed_order_lines(databases.source, source_table, config, filters, rules)
         keep = (lambda key: key in filters.item_keys) if filters.item_keys else None
-        staging = stage_run(store, run_id, transformed(), keep=keep, progress=progress)
+        staging = stage_run(store, run_id, lines, keep=keep, progress=progress)
         scope = removal_scope(config, filters,
                               source_keys=lambda: all_source_keys(databases.source, source_table, config))
         diff_run(store, run_id, board, scope=scope,

@@ -3,34 +3,26 @@
 Pure functions over plain data, no I/O. A line that cannot become an item comes back as a
 `RowError` naming the field and the reason; the caller records it and goes on.
 
-Normalisation, applied to every source value before anything else:
-- NULL, an empty or blank string, float NaN, and the strings "nan", "nat", "none", "null"
-  (any case, as left by spreadsheet and dataframe exports) are empty. An empty value is never
-  written as text: the board cell stays empty.
-- strings are trimmed (trailing spaces in the source do not become different labels).
+Source values are normalised and encoded for their board column by the one column codec,
+`ordersync.monday.codec` (what counts as empty, number and date formats, labels).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from functools import cached_property, lru_cache
 from typing import Any
 
 from ordersync.config import ColumnMapping, Config, template_fields
 from ordersync.engine.source import canonical_customer, canonical_customers
+from ordersync.monday.codec import as_text, clean, encode, parse_number
 from ordersync.state import KEY_LENGTH, MAX_QUANTITY, NAME_LENGTH, TITLE_LENGTH
 
 KEY_SEPARATOR = " | "
 MAX_ITEM_NAME = TITLE_LENGTH
-MAX_LONG_TEXT = 2000
-MAX_NUMBER_DIGITS = 15  # beyond this a float on the board would not hold the value
-_EMPTY_STRINGS = {"", "nan", "nat", "none", "null"}
 
 
 # -- the data crossing the seams ----------------------------------------------------------------
@@ -148,118 +140,6 @@ def rules_from_config(config: Config, size_columns: Sequence[str]) -> TransformR
 
 # -- values -------------------------------------------------------------------------------------
 
-def clean(value: Any) -> Any:
-    """A source value normalised: None for every kind of empty, trimmed strings, everything else as is."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        stripped = value.strip()
-        return None if stripped.lower() in _EMPTY_STRINGS else stripped
-    try:
-        if value != value:  # NaN of any kind: float, Decimal, pandas NaT
-            return None
-    except TypeError:
-        pass
-    return value
-
-
-def as_text(value: Any) -> str | None:
-    """The display text of a clean value: dates as ISO, integral numbers without a trailing `.0`."""
-    value = clean(value)
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, Decimal):
-        return format_number(value)
-    return str(value)
-
-
-def format_number(number: Decimal) -> str:
-    text = format(number.normalize(), "f")
-    return "0" if text in ("-0", "") else text
-
-
-def parse_number(value: Any) -> Decimal:
-    """A number from an int, float, Decimal or a string like "12.50", "1,234.5", "$12"; else ValueError."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number")
-    if isinstance(value, int | Decimal):
-        return Decimal(value)
-    if isinstance(value, float):
-        if math.isinf(value):
-            raise ValueError(f"{value!r} is not a finite number")
-        return Decimal(repr(value))
-    text = str(value).strip().replace(",", "")
-    if text.startswith("$"):
-        text = text[1:]
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"{str(value)!r} is not a number") from None
-    if not number.is_finite():
-        raise ValueError(f"{str(value)!r} is not a finite number")
-    if number and number.adjusted() > MAX_NUMBER_DIGITS:
-        raise ValueError(f"{str(value)!r} is too large for a numbers column")
-    return number
-
-
-def parse_date(value: Any) -> tuple[str, str | None]:
-    """(YYYY-MM-DD, HH:MM:SS or None) from a date, datetime or ISO string; else ValueError."""
-    if isinstance(value, dt.datetime):
-        time = None if value.time() == dt.time(0) else value.time().replace(microsecond=0).isoformat()
-        return value.date().isoformat(), time
-    if isinstance(value, dt.date):
-        return value.isoformat(), None
-    text = str(value).strip()
-    try:
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
-    return parse_date(parsed)
-
-
-def encode_value(value: Any, mapping: ColumnMapping) -> Any:
-    """The Monday column value for a clean source value, or None when the cell stays empty.
-
-    Raises ValueError with a reason a person can act on when the column type cannot take it.
-    """
-    value = clean(value)
-    if value is None:
-        return None
-    kind = mapping.type
-    if kind == "numbers":
-        return format_number(parse_number(value))
-    if kind == "date":
-        day, time = parse_date(value)
-        return {"date": day, "time": time} if time else {"date": day}
-    text = value if isinstance(value, str) else as_text(value)  # a clean string is its own text
-    assert text is not None
-    if mapping.transform == "upper":
-        text = text.upper()
-    elif mapping.transform == "lower":
-        text = text.lower()
-    if kind == "text":
-        return text
-    if kind == "long_text":
-        if len(text) > MAX_LONG_TEXT:
-            raise ValueError(f"is {len(text):,} characters; a long text column takes at most {MAX_LONG_TEXT:,}")
-        return {"text": text}
-    if kind == "status":
-        return {"label": text}
-    if kind == "dropdown":
-        if "," in text:
-            raise ValueError(f"{text!r} contains a comma, which Monday reads as two dropdown labels")
-        return {"labels": [text]}
-    raise ValueError(f"column type {kind!r} is not supported")  # pragma: no cover - config forbids it
-
-
 def parse_quantity(value: Any) -> int:
     """A size quantity: a whole number ≥ 0 (0 or empty means "not ordered"); else ValueError."""
     value = clean(value)
@@ -375,7 +255,7 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
     for mapping in rules.columns:
         raw = customer if mapping.source == rules.customer_column else order_line.get(mapping.source)
         try:
-            encoded = None if raw is None else encode_value(raw, mapping)
+            encoded = None if raw is None else encode(raw, mapping)
         except ValueError as problem:
             return error(mapping.source, f"{mapping.source} → {mapping.id} ({mapping.type}): {problem}")
         if encoded is not None:
@@ -432,9 +312,3 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
     )
     return TransformedLine(item, tuple(subitems))
 
-
-def transform_order_lines(order_lines: Iterable[Mapping[str, Any]], rules: TransformRules,
-                          *, first_row: int = 1) -> Iterator[TransformedLine | RowError]:
-    """Transform a stream of order lines, numbering them from `first_row` (as reports show them)."""
-    for offset, order_line in enumerate(order_lines):
-        yield transform_order_line(order_line, rules, first_row + offset)

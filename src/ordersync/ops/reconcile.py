@@ -11,14 +11,17 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ordersync.config import ColumnMapping, Config
+from ordersync.config import Config
 from ordersync.monday.client import MondayClient
+from ordersync.monday.codec import expected_text, same_number, same_text, texts_of
+from ordersync.monday.codec import quantity_from_text as _quantity  # noqa: F401 - `_correct_mirror` reads quantities
+from ordersync.monday.codec import same_number as _same_number  # noqa: F401 - `_correct_mirror` compares numbers
 from ordersync.engine.pipeline import Databases
-from ordersync.engine.source import Filters, extract_order_lines, open_source
-from ordersync.engine.transform import ItemRow, SubitemRow, TransformedLine, rules_from_config, transform_order_line
+from ordersync.engine.lines import transformed_order_lines
+from ordersync.engine.source import Filters, open_source
+from ordersync.engine.transform import ItemRow, SubitemRow, TransformedLine, rules_from_config
 
 
 @dataclass
@@ -79,22 +82,18 @@ class Drift:
         }
 
 
-def _texts(column_values: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    return {value["id"]: value.get("text") or "" for value in column_values or []}
-
-
 async def read_board(client: MondayClient, board_id: str, *, key_column: str, quantity_column: str) -> list[BoardItem]:
     """Every active item of the board with its cells and subitems, page by page."""
     items = []
     async for raw in client.board_items(board_id):
         if raw.get("state") not in (None, "active"):
             continue
-        texts = _texts(raw.get("column_values"))
+        texts = texts_of(raw.get("column_values"))
         subitems: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for sub in raw.get("subitems") or []:
             if sub.get("state") not in (None, "active"):
                 continue
-            subitems[sub["name"]].append((str(sub["id"]), _texts(sub.get("column_values")).get(quantity_column, "")))
+            subitems[sub["name"]].append((str(sub["id"]), texts_of(sub.get("column_values")).get(quantity_column, "")))
         items.append(BoardItem(str(raw["id"]), raw["name"], (raw.get("group") or {}).get("title", ""),
                                texts.get(key_column) or None, texts, dict(subitems)))
     return items
@@ -107,44 +106,18 @@ def expected_items(config: Config, databases: Databases, filters: Filters | None
     rules = rules_from_config(config, source_table.size_columns)
     expected: dict[str, ExpectedItem] = {}
     seen: dict[str, int] = defaultdict(int)
-    row = 0
-    for chunk in extract_order_lines(databases.source, source_table, config, filters or Filters()):
-        for order_line in chunk:
-            row += 1
-            result = transform_order_line(order_line, rules, row)
-            if not isinstance(result, TransformedLine):
-                continue
-            seen[result.item.item_key] += 1
-            if result.item.cancelled and config.items.on_cancelled == "archive":
-                continue
-            expected[result.item.item_key] = ExpectedItem(
-                result.item, {subitem.name: subitem for subitem in result.subitems})
+    for result in transformed_order_lines(databases.source, source_table, config, filters or Filters(), rules):
+        if not isinstance(result, TransformedLine):
+            continue
+        seen[result.item.item_key] += 1
+        if result.item.cancelled and config.items.on_cancelled == "archive":
+            continue
+        expected[result.item.item_key] = ExpectedItem(
+            result.item, {subitem.name: subitem for subitem in result.subitems})
     for key, count in seen.items():
         if count > 1:
             expected.pop(key, None)  # a duplicate key is a row error: neither line belongs on the board
     return expected
-
-
-def expected_text(value: Any, mapping: ColumnMapping) -> str:
-    """The text Monday shows for a value ordersync sends."""
-    if value is None:
-        return ""
-    if mapping.type == "long_text":
-        return value["text"]
-    if mapping.type == "date":
-        return value["date"] + (f" {value['time'][:5]}" if value.get("time") else "")
-    if mapping.type == "status":
-        return value["label"]
-    if mapping.type == "dropdown":
-        return ", ".join(value["labels"])
-    return str(value)
-
-
-def _same_number(left: str, right: str) -> bool:
-    try:
-        return Decimal(left) == Decimal(right)
-    except InvalidOperation:
-        return left == right
 
 
 def compare(config: Config, expected: Mapping[str, ExpectedItem], board: Iterable[BoardItem], *,
@@ -173,8 +146,7 @@ def compare(config: Config, expected: Mapping[str, ExpectedItem], board: Iterabl
             for mapping in config.columns:
                 want = expected_text(wanted.item.column_values.get(mapping.id), mapping)
                 have = item.texts.get(mapping.id, "")
-                same = _same_number(have, want) if mapping.type == "numbers" and have and want else have == want
-                if not same:
+                if not same_text(have, want, mapping):
                     drift.wrong_values.append(f"{key}: {mapping.id} is {have!r}, should be {want!r}")
         for name, subitem in wanted.subitems.items():
             entries = item.subitems.get(name, [])
@@ -183,16 +155,11 @@ def compare(config: Config, expected: Mapping[str, ExpectedItem], board: Iterabl
                 continue
             if len(entries) > 1:
                 drift.duplicates.append(f"{key}: {name} ×{len(entries)}")
-            if not _same_number(entries[0][1] or "0", str(subitem.quantity)):
+            if not same_number(entries[0][1] or "0", str(subitem.quantity)):
                 drift.wrong_quantities.append(f"{key}: {name} has {entries[0][1]!r}, should be {subitem.quantity}")
         for name in item.subitems.keys() - wanted.subitems.keys():
             drift.extra_subitems.append(f"{key}: {name}")
     return drift
-
-
-def board_counts(items: Iterable[BoardItem]) -> dict[str, int]:
-    listed = list(items)
-    return {"items": len(listed), "subitems": sum(len(e) for item in listed for e in item.subitems.values())}
 
 
 # -- `ordersync reconcile [--fix]` ----------------------------------------------------------------
@@ -256,13 +223,6 @@ def _board_in_scope(config: Config, filters: Filters, board: list[BoardItem], ex
         return [item for item in board if item.key is not None]
     return [item for item in board if item.key in expected
             or (item.key is not None and item.key not in source_keys and _in_scope(config, filters, mirror.get(item.key)))]
-
-
-def _quantity(text: str) -> int:
-    try:
-        return int(Decimal(text or "0"))
-    except (InvalidOperation, ValueError):
-        return -1
 
 
 async def reconcile_async(config: Config, filters: Filters | None = None, *, fix: bool = False,

@@ -19,8 +19,10 @@ from pydantic import SecretStr
 from ordersync.monday.board import BoardColumnInfo, BoardInfo
 from ordersync.config import Config, format_path, load_token
 from ordersync.engine.pipeline import Databases
-from ordersync.engine.source import Filters, extract_order_lines, open_source
-from ordersync.engine.transform import TransformedLine, rules_from_config, transform_order_line
+from ordersync.engine.lines import transformed_order_lines
+from ordersync.engine.source import Filters, open_source
+from ordersync.engine.transform import TransformedLine, rules_from_config
+from ordersync.monday.codec import LABEL_TYPES, labels_of
 
 # Config column type → the board column types that accept its values (older API versions say `color`).
 BOARD_TYPES: dict[str, frozenset[str]] = {
@@ -135,35 +137,31 @@ def labels_in_source(config: Config, databases: Databases, column_ids: set[str],
     """The labels the source's order lines would send to these columns (and the sizes), as a sync encodes them."""
     source_table = open_source(databases.source, config)
     rules = rules_from_config(config, source_table.size_columns)
+    types = {mapping.id: mapping.type for mapping in config.columns}
     used: dict[str, set[str]] = defaultdict(set)
     used_sizes: set[str] = set()
-    row = 0
-    for chunk in extract_order_lines(databases.source, source_table, config, filters or Filters()):
-        for order_line in chunk:
-            row += 1
-            line = transform_order_line(order_line, rules, row)
-            if not isinstance(line, TransformedLine):
-                continue
-            for column_id in column_ids:
-                value = line.item.column_values.get(column_id)
-                if isinstance(value, dict):
-                    used[column_id].update(value.get("labels") or ([value["label"]] if "label" in value else []))
-            if sizes:
-                used_sizes.update(subitem.size for subitem in line.subitems)
-        if progress:
-            progress(row)
-    return used, used_sizes, row
+    read = 0
+    for line in transformed_order_lines(databases.source, source_table, config, filters or Filters(), rules,
+                                        progress=progress):
+        read += 1
+        if not isinstance(line, TransformedLine):
+            continue
+        for column_id in column_ids:
+            used[column_id].update(labels_of(line.item.column_values.get(column_id), types.get(column_id, "")))
+        if sizes:
+            used_sizes.update(subitem.size for subitem in line.subitems)
+    return used, used_sizes, read
 
 
 def check_labels(config: Config, board: BoardInfo, databases: Databases, result: Validation, *,
                  filters: Filters | None = None, progress: Callable[[int], None] | None = None) -> None:
     """Labels the source uses that the board lacks, where the config does not let a sync create them."""
     fixed = {index: mapping for index, mapping in enumerate(config.columns)
-             if mapping.type in ("status", "dropdown") and not mapping.create_labels_if_missing
+             if mapping.type in LABEL_TYPES and not mapping.create_labels_if_missing
              and mapping.id in board.columns and not _type_problem(board.columns[mapping.id], mapping.type)}
     subitems = config.subitems
     size_column = board.subitem_columns.get(subitems.size_column)
-    check_sizes = (subitems.enabled and subitems.size_type in ("status", "dropdown")
+    check_sizes = (subitems.enabled and subitems.size_type in LABEL_TYPES
                    and not subitems.create_labels_if_missing and size_column is not None)
     if not fixed and not check_sizes:
         return

@@ -1,0 +1,31 @@
+"""The one extract → transform loop: the filtered source, one order line at a time, as items or row errors.
+
+`prepare` (plan and sync), `validate` (the labels the source uses) and `reconcile` (what the board
+should hold) all read the source through this, so they see the same lines numbered the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from sqlalchemy.engine import Engine
+
+from ordersync.config import Config
+from ordersync.engine.source import Filters, SourceTable, extract_order_lines
+from ordersync.engine.transform import RowError, TransformedLine, TransformRules, transform_order_line
+
+
+def transformed_order_lines(source_engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
+                            rules: TransformRules, *,
+                            progress: Callable[[int], None] | None = None) -> Iterator[TransformedLine | RowError]:
+    """Every order line in `filters`, transformed, numbered from 1 in read order (as reports show them).
+
+    `progress`, when given, hears the number of lines read so far after each chunk.
+    """
+    row = 0
+    for chunk in extract_order_lines(source_engine, source_table, config, filters):
+        for order_line in chunk:
+            row += 1
+            yield transform_order_line(order_line, rules, row)
+        if progress:
+            progress(row)
