@@ -16,12 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersync.config import Config, parse_config
-from ordersync.engine.intents import record_group
 from ordersync.engine.pipeline import Databases, Prepared, prepare
-from ordersync.state.records import BatchWrites
 from ordersync.engine.source import Filters
-from ordersync.state import Operation, RunKind, StateStore
 from ordersync.engine.transform import KEY_SEPARATOR
+from ordersync.state import Operation, RunKind, StateStore
+from ordersync.state.records import BatchWrites
 
 BOARD = "4242"
 SIZES = ("XS", "S", "M", "L", "XL")
@@ -217,14 +216,12 @@ def confirm_sync(store: StateStore, run_id: int, board_id: str = BOARD) -> None:
             if item["operation"] in writes:
                 if item["group_name"] not in group_ids:
                     group_ids[item["group_name"]] = f"group_{next(_monday_ids)}"
-                    record_group(connection, store, board_id, item["group_name"], group_ids[item["group_name"]],
-                                 customer=item["customer"], created_by_run=run_id)
+                    confirmed.mirror.record_group(connection, item["group_name"], group_ids[item["group_name"]],
+                                                  customer=item["customer"], created_by_run=run_id)
                 item_id = item_ids.setdefault(item["item_key"], str(next(_monday_ids)))
                 confirmed.synced_item(item, item_id, group_ids[item["group_name"]])
             elif item["operation"] in removals:
-                for table in (synced_subitems, synced_items):
-                    connection.execute(sa.delete(table).where(table.c.board_id == board_id,
-                                                              table.c.item_key == item["item_key"]))
+                confirmed.mirror.forget_items(connection, [item["item_key"]])
         subitems = connection.execute(
             sa.select(staged_subitems).where(staged_subitems.c.run_id == run_id)).mappings().all()
         for subitem in subitems:
@@ -233,7 +230,5 @@ def confirm_sync(store: StateStore, run_id: int, board_id: str = BOARD) -> None:
                 subitem_id = subitem_ids.get(ref) or str(next(_monday_ids))
                 confirmed.synced_subitem(subitem, subitem_id, item_ids[subitem["item_key"]])
             elif subitem["operation"] in removals:
-                connection.execute(sa.delete(synced_subitems).where(
-                    synced_subitems.c.board_id == board_id, synced_subitems.c.item_key == ref[0],
-                    synced_subitems.c.size == ref[1]))
+                confirmed.mirror.forget_subitems(connection, [ref])
         confirmed.flush(connection)

@@ -26,6 +26,21 @@ as `RowError`s (see `ordersync.engine.transform`) and the run goes on.
 
 from __future__ import annotations
 
+import enum
+
+
+class ErrorCategory(enum.StrEnum):
+    """What kind of failure an error row records; a Monday error's category comes from its type."""
+
+    SOURCE = "source"
+    VALIDATION = "validation"
+    RATE_LIMIT = "rate_limit"
+    AUTH = "auth"
+    NOT_FOUND = "not_found"
+    SERVER = "server"
+    NETWORK = "network"
+    DEPENDENCY = "dependency"  # could not be sent because something it needs failed (its item, its group)
+
 
 class OrdersyncError(Exception):
     """Root of every ordersync error. `hint` tells the user what to do next."""
@@ -76,7 +91,7 @@ class MondayError(OrdersyncError):
     """
 
     exit_code = 3
-    category = "server"
+    category = ErrorCategory.SERVER
 
     def __init__(
         self,
@@ -104,7 +119,7 @@ class TerminalError(MondayError):
 
 
 class RateLimited(TransientError):
-    category = "rate_limit"
+    category = ErrorCategory.RATE_LIMIT
 
 
 class ComplexityBudgetExhausted(RateLimited):
@@ -112,34 +127,34 @@ class ComplexityBudgetExhausted(RateLimited):
 
 
 class ServerError(TransientError):
-    category = "server"
+    category = ErrorCategory.SERVER
 
 
 class NetworkError(TransientError):
-    category = "network"
+    category = ErrorCategory.NETWORK
 
 
 class Unauthorized(TerminalError):
-    category = "auth"
+    category = ErrorCategory.AUTH
 
 
 class NotFound(TerminalError):
-    category = "not_found"
+    category = ErrorCategory.NOT_FOUND
 
 
 class InvalidColumn(TerminalError):
-    category = "validation"
+    category = ErrorCategory.VALIDATION
 
 
 class ColumnValueError(TerminalError):
-    category = "validation"
+    category = ErrorCategory.VALIDATION
 
 
 class QueryTooComplex(TerminalError):
     """The request alone costs more than one query may (maxComplexityExceeded): send less at once."""
 
-    category = "validation"
+    category = ErrorCategory.VALIDATION
 
 
 class GraphQLRequestError(TerminalError):
-    category = "validation"
+    category = ErrorCategory.VALIDATION

@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from ordersync.monday.board import BoardInfo, placement, subitem_board_of
 from ordersync.config import ColumnMapping, Config
-from ordersync.errors import MondayError, NotFound, TerminalError, Unauthorized
-from ordersync.engine.intents import open_intents, record_group, resolve_open_intents
-from ordersync.monday.client import MondayClient, Mutation, MutationResult, derive_idempotency_key
+from ordersync.engine.intents import resolve_open_intents
 from ordersync.engine.plan import groups_to_create
-from ordersync.state.records import BatchWrites
+from ordersync.errors import MondayError, NotFound, TerminalError, Unauthorized
+from ordersync.monday.board import BoardInfo, placement, subitem_board_of
+from ordersync.monday.client import MondayClient, Mutation, MutationResult, derive_idempotency_key
 from ordersync.state import (
     ErrorCategory,
     IntentOperation,
@@ -36,8 +36,10 @@ from ordersync.state import (
     Operation,
     RowStatus,
     StateStore,
-    utcnow,
 )
+from ordersync.state.intents import open_intents
+from ordersync.state.mirror import Mirror
+from ordersync.state.records import BatchWrites
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +128,7 @@ class Applier:
             message = f"{error.code}: {error.message}" if error.code else error.message
             category = error.category
         else:
-            message, category = error, "validation"
+            message, category = error, ErrorCategory.VALIDATION
         writes.error(item_key=item_key, customer=customer, message=message, category=category, size=size,
                      attempts=attempts, payload=payload)
 
@@ -209,8 +211,8 @@ class Applier:
             for name in needed:
                 existing = self.board.group_id(name)
                 if existing:  # made by a person or another customer's run since the plan was read
-                    record_group(connection, self.store, self.board.board_id, name, existing, customer=customer,
-                                 created_by_run=None)
+                    Mirror(self.tables, self.board.board_id).record_group(
+                        connection, name, existing, customer=customer, created_by_run=None)
                 else:
                     missing.append(name)
         if missing:
@@ -254,8 +256,8 @@ class Applier:
                     name = outcome.mutation.ref
                     if outcome.ok:
                         group_id = str(outcome.data["id"])
-                        record_group(connection, self.store, self.board.board_id, name, group_id,
-                                     customer=customer, created_by_run=self.run_id)
+                        writes.mirror.record_group(connection, name, group_id, customer=customer,
+                                                   created_by_run=self.run_id)
                         writes.settle(intent_id, IntentStatus.CONFIRMED, group_id)
                         variables = outcome.mutation.variables
                         self._insert_group(name, group_id, variables.get("position_relative_method"),
@@ -317,7 +319,7 @@ class Applier:
                 category: ErrorCategory = ErrorCategory.VALIDATION) -> None:
         """A row ordersync will not send, with the reason (a missing label; a group or parent that failed)."""
         writes.error(item_key=row["item_key"], size=row.get("size"), customer=row["customer"], message=problem,
-                     category=category.value)
+                     category=category)
         writes.status(table, row["item_key"], RowStatus.ERROR, size=row.get("size"))
 
     async def _send_creates(self, mutations: list[Mutation], operation: IntentOperation,
@@ -458,7 +460,7 @@ class Applier:
                         self._fail(writes, staged, row, outcome)
                         parts[item_key] = -len(mutations)  # never confirmed in this run
                         continue
-                    self._record_part(connection, row, part, group_ids)
+                    self._record_part(connection, writes, row, part, group_ids)
                     parts[item_key] -= 1
                     if parts[item_key] == 0:
                         self._confirm_update(writes, row, group_ids)
@@ -466,15 +468,16 @@ class Applier:
                 writes.flush(connection)
             self._advance(finished)
 
-    def _record_part(self, connection, row: Mapping[str, Any], part: str, group_ids: Mapping[str, str]) -> None:
+    @staticmethod
+    def _record_part(connection: Connection, writes: BatchWrites, row: Mapping[str, Any], part: str,
+                     group_ids: Mapping[str, str]) -> None:
         """Half of an update landed: the mirror learns that half, but not the new row hash."""
-        synced = self.tables.synced_items
-        where = [synced.c.board_id == self.board.board_id, synced.c.item_key == row["item_key"]]
         if part == "values":
-            values = {"column_values": row["column_values"], "item_name": row["item_name"]}
+            writes.mirror.record_item_part(connection, row["item_key"], values={
+                "column_values": row["column_values"], "item_name": row["item_name"]})
         else:
-            values = {"group_name": row["group_name"], "group_id": group_ids[row["group_name"]]}
-        connection.execute(sa.update(synced).where(*where).values(**values, synced_at=utcnow()))
+            writes.mirror.record_item_part(connection, row["item_key"],
+                                           group=(row["group_name"], group_ids[row["group_name"]]))
 
     def _confirm_update(self, writes: BatchWrites, row: Mapping[str, Any], group_ids: Mapping[str, str]) -> None:
         writes.synced_item(row, row["item_id"], group_ids.get(row["group_name"]))
@@ -589,20 +592,17 @@ class Applier:
     async def _remove_subitems(self, customer: str) -> None:
         self.progress.phase = "archive subitems"
         rows = self._synced_subitem_rows(customer, [Operation.ARCHIVE, Operation.DELETE])
-        staged, synced = self.tables.staged_subitems, self.tables.synced_subitems
+        staged = self.tables.staged_subitems
 
-        def forget(connection, writes: BatchWrites, row: Mapping[str, Any]) -> None:
-            connection.execute(sa.delete(synced).where(
-                synced.c.board_id == self.board.board_id, synced.c.item_key == row["item_key"],
-                synced.c.size == row["size"]))
+        def forget(connection: Connection, writes: BatchWrites, row: Mapping[str, Any]) -> None:
+            writes.mirror.forget_subitems(connection, [(row["item_key"], row["size"])])
             writes.status(staged, row["item_key"], RowStatus.DONE, size=row["size"])
 
         await self._remove(rows, "subitem_id", lambda row: (row["item_key"], row["size"]), staged, forget)
 
     async def _remove_items(self, customer: str) -> None:
         self.progress.phase = "archive items"
-        staged, synced, synced_subitems = self.tables.staged_items, self.tables.synced_items, \
-            self.tables.synced_subitems
+        staged, synced = self.tables.staged_items, self.tables.synced_items
         with self.store.engine.connect() as connection:
             rows = [dict(row) for row in connection.execute(
                 sa.select(staged, synced.c.monday_item_id.label("item_id"))
@@ -613,10 +613,8 @@ class Applier:
                        staged.c.status != RowStatus.DONE.value)
             ).mappings()]
 
-        def forget(connection, writes: BatchWrites, row: Mapping[str, Any]) -> None:
-            for table in (synced_subitems, synced):
-                connection.execute(sa.delete(table).where(
-                    table.c.board_id == self.board.board_id, table.c.item_key == row["item_key"]))
+        def forget(connection: Connection, writes: BatchWrites, row: Mapping[str, Any]) -> None:
+            writes.mirror.forget_items(connection, [row["item_key"]])
             writes.status(staged, row["item_key"], RowStatus.DONE)
 
         await self._remove(rows, "item_id", lambda row: row["item_key"], staged, forget)

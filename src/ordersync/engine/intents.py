@@ -20,37 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ordersync.monday.client import MondayClient, Mutation, derive_idempotency_key
+from ordersync.state import IntentOperation, IntentStatus, StateStore
+from ordersync.state.intents import pending_intents
 from ordersync.state.records import BatchWrites
-from ordersync.state import IntentOperation, IntentStatus, StateStore, utcnow
 
 log = logging.getLogger(__name__)
-
-
-def open_intents(connection: Connection, store: StateStore, run_id: int, board_id: str,
-                 operation: IntentOperation, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Record OPEN intents (one per row: item_key, size, group_name, parent_item_id); their ids, in order."""
-    table = store.tables.write_intents
-    now = utcnow()
-    values = [{
-        "run_id": run_id, "board_id": board_id, "operation": operation.value, "item_key": row.get("item_key"),
-        "size": row.get("size"), "group_name": row.get("group_name"), "parent_item_id": row.get("parent_item_id"),
-        "status": IntentStatus.OPEN.value, "created_at": now,
-    } for row in rows]
-    if connection.dialect.insert_executemany_returning_sort_by_parameter_order:
-        result = connection.execute(
-            sa.insert(table).returning(table.c.intent_id, sort_by_parameter_order=True), values)
-        return [int(intent_id) for intent_id in result.scalars()]
-    return [int(connection.execute(sa.insert(table).values(**value)).inserted_primary_key[0]) for value in values]
-
-
-def pending_intents(store: StateStore, board_id: str) -> list[dict[str, Any]]:
-    table = store.tables.write_intents
-    with store.engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(table).where(table.c.board_id == board_id, table.c.status == IntentStatus.OPEN.value)
-            .order_by(table.c.intent_id)
-        ).mappings().all()
-    return [dict(row) for row in rows]
 
 
 def _staged_item(connection: Connection, store: StateStore, run_id: int, key: str) -> dict[str, Any] | None:
@@ -66,18 +40,6 @@ def _staged_subitem(connection: Connection, store: StateStore, run_id: int, key:
     row = connection.execute(sa.select(staged).where(
         staged.c.run_id == run_id, staged.c.item_key == key, staged.c.size == size)).mappings().first()
     return dict(row) if row else None
-
-
-def record_group(connection: Connection, store: StateStore, board_id: str, group_name: str, group_id: str,
-                 *, customer: str | None, created_by_run: int | None) -> None:
-    groups = store.tables.groups
-    updated = connection.execute(sa.update(groups).where(
-        groups.c.board_id == board_id, groups.c.group_name == group_name).values(
-        group_id=group_id, recorded_at=utcnow())).rowcount
-    if not updated:
-        connection.execute(sa.insert(groups).values(
-            board_id=board_id, group_name=group_name, group_id=group_id, customer=customer,
-            created_by_run=created_by_run, recorded_at=utcnow()))
 
 
 def _key_text(item: Mapping[str, Any], key_column: str) -> str | None:
@@ -111,8 +73,8 @@ async def resolve_open_intents(store: StateStore, client: MondayClient, *, board
             for intent in by_operation[IntentOperation.CREATE_GROUP.value]:
                 found = group_ids.get(intent["group_name"])
                 if found:
-                    record_group(connection, store, board_id, intent["group_name"], found, customer=None,
-                                 created_by_run=intent["run_id"])
+                    writes.mirror.record_group(connection, intent["group_name"], found, customer=None,
+                                               created_by_run=intent["run_id"])
                     writes.settle(intent["intent_id"], IntentStatus.ADOPTED, found)
                     outcome["adopted"] += 1
                 else:
