@@ -1,18 +1,101 @@
-"""ordersync: keep a Monday.com board true to the order lines of a SQL warehouse table."""
+"""ordersync: keep a Monday.com board true to the order lines of a SQL warehouse table.
 
+The public surface is what this module exports: the Python API (one function per CLI command,
+see `ordersync.api`), its result types and the error tree (`ordersync.errors`).
+
+    import ordersync
+
+    config = ordersync.load_config("ordersync.toml", profile="prod")
+    result = ordersync.sync(config, customers=["GREYSON"])
+"""
+
+from ordersync.api import (
+    Config,
+    PlanResult,
+    Progress,
+    ReconcileResult,
+    ReportResult,
+    RunSummary,
+    StatusResult,
+    SyncResult,
+    Validation,
+    load_config,
+    plan,
+    reconcile,
+    reconcile_async,
+    report,
+    retry,
+    retry_async,
+    status,
+    sync,
+    sync_async,
+    validate,
+    validate_async,
+)
 from ordersync.errors import (
+    ColumnValueError,
+    ComplexityBudgetExhausted,
     ConfigError,
+    GraphQLRequestError,
+    InvalidColumn,
+    LockHeld,
     MondayError,
+    NetworkError,
+    NotFound,
     OrdersyncError,
+    QueryTooComplex,
+    RateLimited,
+    ServerError,
     SourceError,
+    StateError,
+    TerminalError,
+    TransientError,
+    Unauthorized,
+    UsageError,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ColumnValueError",
+    "ComplexityBudgetExhausted",
+    "Config",
     "ConfigError",
+    "GraphQLRequestError",
+    "InvalidColumn",
+    "LockHeld",
     "MondayError",
+    "NetworkError",
+    "NotFound",
     "OrdersyncError",
+    "PlanResult",
+    "Progress",
+    "QueryTooComplex",
+    "RateLimited",
+    "ReconcileResult",
+    "ReportResult",
+    "RunSummary",
+    "ServerError",
     "SourceError",
+    "StateError",
+    "StatusResult",
+    "SyncResult",
+    "TerminalError",
+    "TransientError",
+    "Unauthorized",
+    "UsageError",
+    "Validation",
     "__version__",
+    "load_config",
+    "plan",
+    "reconcile",
+    "reconcile_async",
+    "report",
+    "retry",
+    "retry_async",
+    "status",
+    "sync",
+    "sync_async",
+    "validate",
+    "validate_async",
 ]

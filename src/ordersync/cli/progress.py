@@ -1,24 +1,54 @@
-"""Progress bars for long work: Rich on a terminal, silent when piped or under --json."""
+"""The one progress bar of the CLI: Rich on an interactive terminal, silent when piped or under --json.
+
+A command follows either a count (`bar.update(done)`: order lines read) or a sync's `Progress`
+(`bar.follow(progress)`: operations done, the customer and phase at work).
+"""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+
+class WorkDone(Protocol):
+    """What a sync reports as it goes (`ordersync.Progress`)."""
+
+    total: int
+    done: int
+    customer: str | None
+    phase: str | None
+
+
+class ProgressBar:
+    """One task on a Rich progress display, or nothing at all when `display` is None."""
+
+    def __init__(self, display: Progress | None, task: TaskID | None) -> None:
+        self._display, self._task = display, task
+
+    def update(self, done: int) -> None:
+        if self._display is not None and self._task is not None:
+            self._display.update(self._task, completed=done)
+
+    def follow(self, progress: WorkDone) -> None:
+        if self._display is not None and self._task is not None:
+            self._display.update(self._task, total=progress.total or None, completed=progress.done,
+                                 description=f"{progress.customer or ''} · {progress.phase or ''}")
 
 
 @contextmanager
-def progress_bar(description: str, *, total: int | None, enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    """Yields `update(done)`: call it with the count done so far. Shown only on an interactive terminal."""
+def progress_bar(description: str, *, total: int | None = None, enabled: bool = True,
+                 keep: bool = False) -> Iterator[ProgressBar]:
+    """A bar on stderr while the block runs; `keep` leaves it on screen when it ends."""
     if not enabled or not sys.stderr.isatty():
-        yield lambda done: None
+        yield ProgressBar(None, None)
         return
     with Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
-    ) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda done: progress.update(task, completed=done)
+        TimeElapsedColumn(), console=Console(stderr=True, soft_wrap=True), transient=not keep,
+    ) as display:
+        yield ProgressBar(display, display.add_task(description, total=total))

@@ -4,13 +4,13 @@ per-customer outcome and errors of the run in focus, and the trend of items sync
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import sqlalchemy as sa
 
 from ordersync.errors import UsageError
 from ordersync.engine.plan import build_outcome
+from ordersync.engine.summary import RunSummary
 from ordersync.ops.report import WRITE_KEYS, run_report, success
 from ordersync.state import RunKind, RunStatus, StateStore
 from ordersync.ops.status import recent_runs, run_summary
@@ -49,8 +49,8 @@ def trend(store: StateStore, board_id: str | None, runs: list[dict[str, Any]] | 
     runs = runs if runs is not None else recent_runs(store, board_id, limit=TREND_RUNS, kinds=SYNC_KINDS)
     points = []
     for run in reversed(runs):
-        summary = json.loads(run["summary"]) if run.get("summary") else None
-        totals = summary.get("totals") if summary else _live_totals(store, run["run_id"])
+        summary = RunSummary.from_stored(run.get("summary"))
+        totals = summary.totals.model_dump(mode="json") if summary else _live_totals(store, run["run_id"])
         done, failed = _writes(totals)
         points.append({"run_id": run["run_id"], "status": run["status"], "started_at": run["started_at"],
                        "synced": done, "failed": failed})

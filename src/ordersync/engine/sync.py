@@ -31,6 +31,7 @@ from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
 from ordersync.engine.plan import Plan, build_outcome
 from ordersync.ops.report import write_run_reports
 from ordersync.engine.source import Filters
+from ordersync.engine.summary import RunSummary
 from ordersync.state import ErrorCategory, Operation, RowStatus, RunKind, RunStatus, StateStore
 from ordersync.ops.validate import check_schema
 
@@ -69,8 +70,9 @@ class SyncResult:
     def exit_code(self) -> int:
         return 0 if self.status in (RunStatus.COMPLETED, RunStatus.PLANNED) and not self.failed_rows else 1
 
-    def as_dict(self) -> dict[str, Any]:
-        """The same shape as `plan --json` (`totals`, `customers`), counting what was done."""
+    def summary(self) -> RunSummary:
+        """The typed summary written into `runs.summary`: the shape of `plan --json` (`totals`,
+        `customers`), counting what was done, plus what was planned and the API figures."""
         outcome = self.outcome.as_dict()
         for name, customer in outcome["customers"].items():
             result = self.customers.get(name)
@@ -80,8 +82,8 @@ class SyncResult:
                 customer["aborted"] = result.aborted
         totals = outcome["totals"]
         totals["groups"] = {"create": sum(len(result.groups_created) for result in self.customers.values())}
-        return {
-            "run_id": self.run_id, "status": self.status.value, "board_id": self.board_id,
+        return RunSummary.model_validate({
+            "run_id": self.run_id, "status": self.status, "board_id": self.board_id,
             "totals": totals, "customers": outcome["customers"], "planned": self.plan.as_dict()["totals"],
             "api": {"requests": self.stats.requests, "mutation_requests": self.stats.mutation_requests,
                     "mutations": self.stats.mutations_sent, "retries": self.stats.retries,
@@ -89,7 +91,11 @@ class SyncResult:
                     "budget_wait_seconds": round(self.stats.budget_wait_seconds, 3)},
             "settled_intents": self.settled_intents,
             "reports": self.reports,
-        }
+        })
+
+    def as_dict(self) -> dict[str, Any]:
+        """The same shape as `plan --json` (`totals`, `customers`), counting what was done."""
+        return self.summary().as_dict()
 
 
 def make_client(config: Config, http: httpx.AsyncClient, token: SecretStr, *,
@@ -207,7 +213,8 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
                            kind=RunKind.PLAN if options.dry_run else options.kind, board_id=board_id)
         run_id = prepared.run_id
         if options.dry_run:
-            store.set_run_status(run_id, RunStatus.PLANNED, summary=prepared.plan.as_dict())
+            store.set_run_status(run_id, RunStatus.PLANNED,
+                                 summary=RunSummary.model_validate(prepared.plan.as_dict()).as_dict())
             discard_staged_rows(store, run_id)
             return SyncResult(run_id, RunStatus.PLANNED, board_id, prepared.plan, prepared.plan, {}, client.stats,
                               settled)
@@ -229,7 +236,7 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
                               aborted=any(result.aborted for result in results.values()))
         result = SyncResult(run_id, status, board_id, prepared.plan, build_outcome(store, run_id), results,
                             client.stats, settled)
-        store.set_run_status(run_id, status, summary=result.as_dict())
+        store.set_run_status(run_id, status, summary=result.summary().as_dict())
         store.refresh_mirror_scope(run_id, board_id)
         result.reports = _write_reports(config, store, run_id, token)
         store.prune_staged_rows(board_id)

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from ordersync.config import Config, normalise_name
 from ordersync.errors import UsageError
 from ordersync.engine.plan import COUNT_KEYS, build_outcome
+from ordersync.engine.summary import RunSummary
 from ordersync.state import RunKind, RunStatus, StateStore
 
 log = logging.getLogger(__name__)
@@ -93,15 +94,14 @@ def run_report(store: StateStore, run_id: int, *, secrets: Iterable[str] = ()) -
     run = store.run(run_id)
     if run is None:
         raise UsageError(f"there is no run {run_id}", hint="`ordersync status` lists the last runs")
-    summary = json.loads(run["summary"]) if run["summary"] else None
-    if summary is None or run["kind"] == RunKind.PLAN.value or "api" not in summary:
+    summary = RunSummary.from_stored(run["summary"])
+    api = summary.api.model_dump(mode="json", exclude_unset=True) if summary and summary.api else {}
+    if summary is None or run["kind"] == RunKind.PLAN.value or summary.api is None:
         # still running, or stopped by an error before its summary: count from the staged rows
-        outcome = build_outcome(store, run_id).as_dict()
-        customers_counts = outcome["customers"]
-        api = (summary or {}).get("api", {})
+        customers_counts = build_outcome(store, run_id).as_dict()["customers"]
     else:
-        customers_counts = summary["customers"]
-        api = summary.get("api", {})
+        customers_counts = {name: customer.model_dump(mode="json", exclude_unset=True)
+                            for name, customer in summary.customers.items()}
     with store.engine.connect() as connection:
         groups = connection.execute(
             sa.select(tables.groups.c.customer, tables.groups.c.group_name, tables.groups.c.group_id)

@@ -19,6 +19,7 @@ from ordersync.config import Config, state_url
 from ordersync.database import display_url
 from ordersync.state.lock import lock_holder
 from ordersync.engine.plan import build_outcome
+from ordersync.engine.summary import RunSummary
 from ordersync.ops.report import finished_at
 from ordersync.engine.source import canonical_customer, canonical_customers
 from ordersync.state import IntentStatus, RunKind, RunStatus, StateStore
@@ -32,8 +33,8 @@ def _iso(value: datetime | None) -> str | None:
 
 def run_summary(run: dict[str, Any]) -> dict[str, Any]:
     """One run as `status` and the dashboard list it: what it was, how it ended, its headline counts."""
-    summary = json.loads(run["summary"]) if run.get("summary") else {}
-    totals = summary.get("totals") or {}
+    summary = RunSummary.from_stored(run.get("summary"))
+    totals = summary.totals.model_dump(mode="json", exclude_unset=True) if summary else {}
     filters = {key: value for key, value in json.loads(run.get("filters") or "{}").items() if value}
     if "item_keys" in filters:
         filters["item_keys"] = len(filters["item_keys"])  # a retry's keys: their count, not the list

@@ -1,0 +1,236 @@
+"""ordersync from Python: every command of the CLI as a function, returning a typed result.
+
+`ordersync sync --customer GREYSON --json` and `ordersync.sync(config, customers=["GREYSON"]).as_dict()`
+run the same code and give the same data; the CLI is a thin layer over this module.
+
+One style for the filters, on `plan`, `sync`, `validate` and `reconcile`: keyword arguments named
+like the CLI options, each a sequence where the option is repeatable — `customers=` (`--customer`,
+canonical name or any alias), `exclude_customers=` (`--exclude-customer`), `po_numbers=` (`--po`),
+`aag_seasons=` (`--aag-season`), `customer_seasons=` (`--customer-season`) and `limit=` (`--limit`).
+Other options follow the same rule: `all_customers=` is `--all`, `wait_for_lock=` is `--wait`.
+
+Work that talks to Monday is async at heart: `sync_async`, `retry_async`, `validate_async` and
+`reconcile_async` run in a caller's event loop (and take `http=`, an `httpx.AsyncClient`, e.g. one
+bound to the emulator's ASGI app); `sync`, `retry`, `validate` and `reconcile` run them to the end.
+Errors are the `ordersync.OrdersyncError` tree, each with a hint and the CLI's exit code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from ordersync.config import Config
+from ordersync.config import load_config as _load_config
+from ordersync.engine.apply import Progress
+from ordersync.engine.pipeline import plan_only
+from ordersync.engine.source import Filters
+from ordersync.engine.summary import CustomerSummary, RunSummary, Totals
+from ordersync.engine.sync import SyncOptions, SyncResult, retry_failed
+from ordersync.engine.sync import sync_async as _sync_async
+from ordersync.errors import UsageError
+from ordersync.ops import reconcile as _reconcile
+from ordersync.ops import report as _report
+from ordersync.ops import status as _status
+from ordersync.ops import validate as _validate
+from ordersync.ops.reconcile import ReconcileResult
+from ordersync.ops.validate import Validation
+
+__all__ = [
+    "Config", "PlanResult", "Progress", "ReconcileResult", "ReportResult", "RunSummary", "StatusResult",
+    "SyncResult", "Validation", "load_config", "plan", "reconcile", "reconcile_async", "report", "retry",
+    "retry_async", "status", "sync", "sync_async", "validate", "validate_async",
+]
+
+LinesRead = Callable[[int], None]  # called with the number of order lines read so far
+OperationsDone = Callable[[Progress], None]  # called with the operations done so far, customer and phase
+
+
+def load_config(path: str | Path | None = None, *, profile: str | None = None) -> Config:
+    """The config every other function takes: `path` (default ./ordersync.toml, else the built-in
+    sample config) with the `[profiles.NAME]` section `profile` applied. `--config`, `--profile`."""
+    return _load_config(path, profile=profile)
+
+
+def _filters(customers: Iterable[str], exclude_customers: Iterable[str], po_numbers: Iterable[str],
+             aag_seasons: Iterable[str], customer_seasons: Iterable[str], limit: int | None) -> Filters:
+    return Filters(customers=tuple(customers), exclude_customers=tuple(exclude_customers),
+                   po_numbers=tuple(po_numbers), aag_seasons=tuple(aag_seasons),
+                   customer_seasons=tuple(customer_seasons), limit=limit)
+
+
+# -- plan -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlanResult:
+    """What a sync would do, per customer: groups to create; items and subitems to create, update,
+    archive; unchanged; failed rows. `as_dict()` is what `ordersync plan --json` prints."""
+
+    run_id: int
+    board_id: str
+    totals: Totals
+    customers: dict[str, CustomerSummary] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "totals": self.totals.model_dump(mode="json", exclude_unset=True),
+                "customers": {name: customer.model_dump(mode="json", exclude_unset=True)
+                              for name, customer in self.customers.items()}}
+
+
+def plan(config: Config, *, customers: Iterable[str] = (), exclude_customers: Iterable[str] = (),
+         po_numbers: Iterable[str] = (), aag_seasons: Iterable[str] = (), customer_seasons: Iterable[str] = (),
+         limit: int | None = None, on_progress: LinesRead | None = None) -> PlanResult:
+    """`ordersync plan`: a dry run without the API — reads, transforms and diffs against the synced
+    state, changing nothing a later sync relies on. `on_progress(lines_read)` follows the reading."""
+    prepared = plan_only(config, _filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons,
+                                          limit), progress=on_progress)
+    summary = RunSummary.model_validate(prepared.plan.as_dict())
+    return PlanResult(prepared.run_id, prepared.board_id, summary.totals, summary.customers)
+
+
+# -- sync and retry -------------------------------------------------------------------------------
+
+async def sync_async(config: Config, *, customers: Iterable[str] = (), exclude_customers: Iterable[str] = (),
+                     po_numbers: Iterable[str] = (), aag_seasons: Iterable[str] = (),
+                     customer_seasons: Iterable[str] = (), limit: int | None = None, all_customers: bool = False,
+                     dry_run: bool = False, skip_subitems: bool = False, wait_for_lock: float = 0.0,
+                     on_progress: OperationsDone | None = None, http: httpx.AsyncClient | None = None,
+                     token: SecretStr | None = None) -> SyncResult:
+    """`ordersync sync`: make the board equal the source, settling what an interrupted run left open
+    first. With no filter it refuses (`UsageError`) unless `all_customers=True`. `result.exit_code`
+    is the CLI's (1 when rows failed); `result.as_dict()` is what `--json` prints."""
+    options = SyncOptions(filters=_filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons,
+                                           limit),
+                          all_customers=all_customers, dry_run=dry_run, skip_subitems=skip_subitems,
+                          wait_for_lock=wait_for_lock)
+    return await _sync_async(config, options, on_progress=on_progress, http=http, token=token)
+
+
+def sync(config: Config, **options: Any) -> SyncResult:
+    """`ordersync sync`, run to the end: the keyword arguments of `sync_async`."""
+    return asyncio.run(sync_async(config, **options))
+
+
+async def retry_async(config: Config, *, wait_for_lock: float = 0.0, on_progress: OperationsDone | None = None,
+                      http: httpx.AsyncClient | None = None, token: SecretStr | None = None) -> SyncResult:
+    """`ordersync retry`: send again only the order lines that failed in the last sync (any customer,
+    any stage). `UsageError` when there is nothing to retry."""
+    return await retry_failed(config, wait_for_lock=wait_for_lock, on_progress=on_progress, http=http, token=token)
+
+
+def retry(config: Config, **options: Any) -> SyncResult:
+    """`ordersync retry`, run to the end: the keyword arguments of `retry_async`."""
+    return asyncio.run(retry_async(config, **options))
+
+
+# -- validate and reconcile -----------------------------------------------------------------------
+
+async def validate_async(config: Config, *, customers: Iterable[str] = (), exclude_customers: Iterable[str] = (),
+                         po_numbers: Iterable[str] = (), aag_seasons: Iterable[str] = (),
+                         customer_seasons: Iterable[str] = (), limit: int | None = None,
+                         on_progress: LinesRead | None = None, http: httpx.AsyncClient | None = None,
+                         token: SecretStr | None = None) -> Validation:
+    """`ordersync validate`: the config against the live board — columns, types, the key column, the
+    subitem columns and the labels the (filtered) source uses. Writes nothing; `result.ok`."""
+    filters = _filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons, limit)
+    return await _validate.validate_async(config, filters=filters, http=http, token=token, progress=on_progress)
+
+
+def validate(config: Config, **options: Any) -> Validation:
+    """`ordersync validate`, run to the end: the keyword arguments of `validate_async`."""
+    return asyncio.run(validate_async(config, **options))
+
+
+async def reconcile_async(config: Config, *, customers: Iterable[str] = (), exclude_customers: Iterable[str] = (),
+                          po_numbers: Iterable[str] = (), aag_seasons: Iterable[str] = (),
+                          customer_seasons: Iterable[str] = (), limit: int | None = None, fix: bool = False,
+                          all_customers: bool = False, wait_for_lock: float = 0.0,
+                          on_progress: OperationsDone | None = None, http: httpx.AsyncClient | None = None,
+                          token: SecretStr | None = None) -> ReconcileResult:
+    """`ordersync reconcile [--fix]`: read the whole board back and report drift against the source;
+    `fix=True` archives what should not be there and syncs again what differs. On a production
+    profile, fixing every customer needs `all_customers=True` (else `UsageError`)."""
+    filters = _filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons, limit)
+    if fix and config.monday.production and filters.is_unfiltered and not all_customers:
+        raise UsageError("refusing to fix every customer of a production board without --all",
+                         hint="name customers with --customer (or other filters), or pass --all on purpose")
+    return await _reconcile.reconcile_async(config, filters, fix=fix, wait_for_lock=wait_for_lock,
+                                            on_progress=on_progress, http=http, token=token)
+
+
+def reconcile(config: Config, **options: Any) -> ReconcileResult:
+    """`ordersync reconcile`, run to the end: the keyword arguments of `reconcile_async`."""
+    return asyncio.run(reconcile_async(config, **options))
+
+
+# -- status and report (state tables only) --------------------------------------------------------
+
+@dataclass(frozen=True)
+class StatusResult:
+    """The real state of the board's sync: last runs, the run in progress, per customer rows on the
+    board / pending / failed, open write intents, the lock. `as_dict()` is `status --json`."""
+
+    data: dict[str, Any]
+
+    @property
+    def board_id(self) -> str | None:
+        return self.data["board_id"]
+
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        return self.data["runs"]
+
+    @property
+    def customers(self) -> dict[str, dict[str, Any]]:
+        return self.data["customers"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.data
+
+
+def status(config: Config, *, customers: Iterable[str] = (), runs: int = 10) -> StatusResult:
+    """`ordersync status`: read from the state tables only (no API call); `runs` recent runs listed,
+    the per-customer part narrowed to `customers` when given."""
+    return StatusResult(_status.status(config, runs=runs, customers=tuple(customers)))
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """A run's report (or one customer's part of it): counts, success rate and verdict, groups
+    created, errors with reasons. `as_dict()` is `report --json`; `markdown()` what it prints."""
+
+    data: dict[str, Any]
+    customer: str | None = None
+
+    @property
+    def run_id(self) -> int:
+        return int(self.data["run_id"])
+
+    @property
+    def verdict(self) -> str:
+        """`ok` at 95% success and above, `needs attention` from 80%, `critical` below."""
+        return str(self.data["success"]["verdict"])
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.verdict == "ok" else 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.data
+
+    def markdown(self) -> str:
+        if self.customer is not None:
+            return _report.render_customer_markdown(self.data)
+        return _report.render_markdown(self.data)
+
+
+def report(config: Config, run_id: int | None = None, *, customer: str | None = None) -> ReportResult:
+    """`ordersync report [RUN_ID]`: the report of a run (default: the last sync on the board), or
+    of one customer's part of it. `UsageError` when there is no such run."""
+    return ReportResult(_report.report(config, run_id, customer=customer), customer)

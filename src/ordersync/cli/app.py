@@ -1,0 +1,421 @@
+"""The `ordersync` commands: each reads its options, calls one function of `ordersync.api` and
+hands the result to `cli.render`. Options live in `cli.options`, the progress bar in `cli.progress`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.markup import escape
+
+from ordersync import api
+from ordersync.cli.options import (
+    CustomerOption,
+    FilterOptions,
+    GlobalOptions,
+    JsonOption,
+    WaitOption,
+    with_filters,
+)
+from ordersync.cli.progress import progress_bar
+from ordersync.cli.render import (
+    console,
+    error_as_dict,
+    print_json,
+    render_counts,
+    render_demo,
+    render_error,
+    render_reconcile,
+    render_report,
+    render_status,
+    render_sync,
+    render_validation,
+)
+from ordersync.config import DEFAULT_CONFIG_NAME
+from ordersync.emulator.cli import emulator_command
+from ordersync.errors import OrdersyncError, UsageError
+from ordersync.logs import configure_logging
+
+app = typer.Typer(
+    name="ordersync",
+    help="Keep a Monday.com board true to the order lines of a SQL warehouse table.\n\n"
+    "Exit codes: 0 ok, 1 some rows failed, 2 config or usage error, 3 database or API unreachable, "
+    "4 another run holds the board's lock.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+@app.callback()
+def _global(
+    context: typer.Context,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", envvar="ORDERSYNC_CONFIG",
+        help=f"Config file. Default: ./{DEFAULT_CONFIG_NAME}, else the built-in sample config.")] = None,
+    profile: Annotated[str | None, typer.Option(
+        "--profile", "-p", envvar="ORDERSYNC_PROFILE",
+        help="A \\[profiles.NAME] section of the config to apply, e.g. dev or prod.")] = None,
+) -> None:
+    context.obj = GlobalOptions(config, profile)
+
+
+def _config(context: typer.Context) -> api.Config:
+    options: GlobalOptions = context.obj
+    return options.load()
+
+
+# -- setting up -----------------------------------------------------------------------------------
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path(DEFAULT_CONFIG_NAME),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    source_url: Annotated[str, typer.Option(help="Source database URL to put in [source] url.")]
+    = "sqlite:///ordersync.db",
+) -> None:
+    """Write a commented sample ordersync.toml that maps the sample table onto the demo board.
+
+    Example: ordersync init && ordersync sample-data && ordersync plan --customer GREYSON
+    """
+    from ordersync.config import parse_config
+    from ordersync.sample_data.config import sample_config_text
+
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists", hint="pass --force to overwrite it")
+    text = sample_config_text(source_url=source_url)
+    config = parse_config(text, origin=str(path))  # what we write must load
+    path.write_text(text, encoding="utf-8")
+    console.print(f"wrote {path}: {len(config.columns)} mapped columns, {len(config.customers)} customers")
+
+
+@app.command("sample-data")
+def sample_data(
+    context: typer.Context,
+    url: Annotated[str | None, typer.Option(
+        help="Database URL to write to. Default: [source] url of the config.")] = None,
+    table: Annotated[str | None, typer.Option(help="Table name. Default: [source] table of the config.")] = None,
+    rows: Annotated[int, typer.Option(min=1, help="Order lines to generate.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 4755,
+    json_output: JsonOption = False,
+) -> None:
+    """Generate realistic sample order lines shaped like the real ORDERS_UNIFIED table (268 columns).
+
+    Deterministic from --seed; includes aliases, fallback seasons, cancelled and zero-quantity lines,
+    a few deliberately bad rows, and GREYSON PO 4755 with exactly 264 (line, size) pairs.
+
+    Example: ordersync sample-data --rows 100000 --url postgresql+psycopg://postgres@127.0.0.1/orders
+    """
+    from dataclasses import asdict
+
+    from ordersync.database import display_url
+    from ordersync.sample_data import write_sample_data
+
+    config = _config(context)
+    target_url = url or config.source.url
+    target_table = table or config.source.table
+    written = 0
+    with progress_bar("writing sample order lines", total=rows, enabled=not json_output) as bar:
+        def advance(chunk: int) -> None:
+            nonlocal written
+            written += chunk
+            bar.update(written)
+
+        summary = write_sample_data(target_url, table=target_table, seed=seed, rows=rows, progress=advance)
+    result = {"url": display_url(target_url), "table": target_table, **asdict(summary)}
+    if json_output:
+        print_json(result)
+    else:
+        console.print(f"wrote {result.get('rows', rows)} order lines to {target_table} in {result['url']}")
+
+
+# -- the sync -------------------------------------------------------------------------------------
+
+@app.command()
+@with_filters
+def plan(context: typer.Context, filters: FilterOptions, json_output: JsonOption = False) -> None:
+    """Show what a sync would do, per customer, without calling the API or touching the synced state.
+
+    Groups to create; items and subitems to create, update, archive; unchanged; failed rows.
+
+    Example: ordersync plan --customer GREYSON --po 4755 --json
+    """
+    config = _config(context)
+    with progress_bar("reading order lines", total=filters.limit, enabled=not json_output) as bar:
+        result = api.plan(config, **filters.as_kwargs(), on_progress=bar.update)
+    if json_output:
+        print_json(result.as_dict())
+        return
+    render_counts(result.as_dict(), title=f"plan (run {result.run_id})")
+
+
+def _finish_sync(result: api.SyncResult, json_output: bool) -> None:
+    if json_output:
+        print_json(result.as_dict())
+    else:
+        render_sync(result)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+@with_filters
+def sync(
+    context: typer.Context,
+    filters: FilterOptions,
+    all_customers: Annotated[bool, typer.Option(
+        "--all", help="Sync every customer. Required when no filter is given, so nobody does it by accident.")]
+    = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Read the board and plan, send no write, change no synced state.")] = False,
+    skip_subitems: Annotated[bool, typer.Option(
+        "--skip-subitems", help="Sync items only; their sizes stay pending for a later run.")] = False,
+    wait: Annotated[float, typer.Option(
+        "--wait", min=0, help="Seconds to wait for another run on the same board to finish.")] = 0.0,
+    json_output: JsonOption = False,
+) -> None:
+    """Make the board equal the source: create, update and archive items and their size subitems.
+
+    Settles whatever an interrupted run left open first, so a rerun after a crash never duplicates.
+
+    Example: ordersync sync --customer GREYSON --po 4755
+    """
+    config = _config(context)
+    with progress_bar("syncing", enabled=not json_output, keep=True) as bar:
+        result = api.sync(config, **filters.as_kwargs(), all_customers=all_customers, dry_run=dry_run,
+                          skip_subitems=skip_subitems, wait_for_lock=wait, on_progress=bar.follow)
+    _finish_sync(result, json_output)
+
+
+@app.command()
+def retry(context: typer.Context, wait: WaitOption = 0.0, json_output: JsonOption = False) -> None:
+    """Send again only the order lines that failed in the last sync (any customer, any stage).
+
+    Example: ordersync retry --json
+    """
+    config = _config(context)
+    with progress_bar("syncing", enabled=not json_output, keep=True) as bar:
+        result = api.retry(config, wait_for_lock=wait, on_progress=bar.follow)
+    _finish_sync(result, json_output)
+
+
+@app.command()
+def demo(
+    rows: Annotated[int, typer.Option(min=100, help="Sample order lines to generate.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Seed of the sample data.")] = 4755,
+    directory: Annotated[Path, typer.Option(help="Where the demo keeps its database, board and config.")]
+    = Path(".ordersync/demo"),
+    port: Annotated[int, typer.Option(help="Emulator port (a free one is taken if it is busy).")] = 8765,
+    speedup: Annotated[float, typer.Option(
+        min=1, help="Run Monday's per-minute limits in a window this many times shorter.")] = 20.0,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve",
+                                        help="Keep the board view running until Ctrl-C.")] = True,
+    json_output: JsonOption = False,
+) -> None:
+    """The main job on the embedded defaults: sample data → SQLite → emulator board, read back and checked.
+
+    Generates sample orders, starts the Monday emulator, builds a board shaped like the real
+    Customer Master Schedule, syncs every customer, reads the board back through the API and
+    compares it with the source, then serves the board view until Ctrl-C.
+
+    Example: ordersync demo --no-serve --json
+    """
+    from ordersync.demo import DemoOptions, DemoResult, run_demo
+
+    serving = serve and not json_output  # --json is for schedulers and scripts: print and exit
+
+    def show(result: DemoResult) -> None:
+        """Called while the emulator still runs: print the outcome, then keep serving if asked."""
+        if json_output:
+            print_json(result.as_dict())
+            return
+        render_demo(result)
+        if serving:
+            console.print(f"\nboard view: [bold]{result.board_url}[/]   (Ctrl-C to stop)")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                console.print("stopped")
+
+    options = DemoOptions(directory=directory, rows=rows, seed=seed, port=port, speedup=speedup)
+    if not json_output:
+        console.print(f"demo: {rows} sample order lines → SQLite → Monday emulator (its limits at {speedup:g}× "
+                      f"speed) → board, kept in {directory}/")
+    with progress_bar("syncing", enabled=not json_output, keep=True) as bar:
+        result = run_demo(options, serve=show, on_progress=bar.follow)
+    raise typer.Exit(0 if result.drift.clean else 1)
+
+
+# -- operator surfaces: report, status, validate, reconcile, dashboard ----------------------------
+
+@app.command()
+def report(
+    context: typer.Context,
+    run_id: Annotated[int | None, typer.Argument(help="The run to report. Default: the last sync on the board.")]
+    = None,
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer's part of the run.")]
+    = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Print the report of a run: counts per customer, success rate, groups created, errors with reasons.
+
+    Exits 1 when the run's success rate is below 95% (needs attention or critical). Every sync
+    writes the same report to the \\[reports] directory: run-ID/summary.md and .json, and
+    run-ID/customers/NAME.md and .json. Without --json it prints the Markdown.
+
+    Example: ordersync report 12 --customer GREYSON
+    """
+    result = api.report(_config(context), run_id, customer=customer)
+    if json_output:
+        print_json(result.as_dict())
+    else:
+        render_report(result)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def status(
+    context: typer.Context,
+    customer: CustomerOption = None,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="How many recent runs to list.")] = 10,
+    json_output: JsonOption = False,
+) -> None:
+    """Show the real state: last runs, run in progress, pending and failed rows, intents, the lock.
+
+    Lists the last runs with their outcome, the run in progress and how far it got, per customer
+    what is on the board and what the last sync left pending or failed, open write intents and
+    who holds the board's lock. Reads the state tables only (no API call).
+
+    Example: ordersync status --customer GREYSON --json
+    """
+    result = api.status(_config(context), runs=runs, customers=customer or ())
+    if json_output:
+        print_json(result.as_dict())
+        return
+    render_status(result.as_dict())
+
+
+@app.command()
+@with_filters
+def validate(context: typer.Context, filters: FilterOptions, json_output: JsonOption = False) -> None:
+    """Compare the config with the live board and list every mismatch; exits 2 if there is any.
+
+    Checks that every mapped column exists with a matching type, the key column (text), the
+    subitem board's Size and Order Qty columns, and — for status and dropdown columns that may
+    not create labels — that the board has every label the source uses (filters narrow that scan).
+    Writes nothing. Run it before the first sync against a real board.
+
+    Example: ordersync --profile prod validate --json
+    """
+    config = _config(context)
+    with progress_bar("reading the labels the source uses", total=filters.limit, enabled=not json_output) as bar:
+        result = api.validate(config, **filters.as_kwargs(), on_progress=bar.update)
+    if json_output:
+        print_json(result.as_dict())
+    else:
+        render_validation(result)
+    raise typer.Exit(0 if result.ok else 2)
+
+
+@app.command()
+@with_filters
+def reconcile(
+    context: typer.Context,
+    filters: FilterOptions,
+    fix: Annotated[bool, typer.Option(
+        "--fix", help="Archive what should not be on the board and sync again what differs.")] = False,
+    all_customers: Annotated[bool, typer.Option(
+        "--all", help="With --fix on a production profile and no filter: fix every customer, on purpose.")] = False,
+    wait: WaitOption = 0.0,
+    json_output: JsonOption = False,
+) -> None:
+    """Read the whole board back and report drift against the source; --fix repairs it.
+
+    Drift: items the source does not have (unknown), missing items, duplicates, wrong group,
+    name or column values, missing or extra sizes, wrong quantities. --fix archives items that
+    carry a business key the source no longer has (and duplicate copies), corrects the synced
+    state to what the board really shows, and runs a sync of exactly the drifted order lines.
+    Items without a business key are a person's: reported, never touched. Exits 0 when the
+    board equals the source (after the fix, with --fix), 1 when drift remains.
+
+    Example: ordersync reconcile --customer GREYSON --fix
+    """
+    config = _config(context)
+    with progress_bar("syncing", enabled=not json_output, keep=True) as bar:
+        result = api.reconcile(config, **filters.as_kwargs(), fix=fix, all_customers=all_customers,
+                               wait_for_lock=wait, on_progress=bar.follow)
+    if json_output:
+        print_json(result.as_dict())
+    else:
+        render_reconcile(result)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def dashboard(
+    context: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback: only this machine).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8780,
+    refresh: Annotated[float, typer.Option(min=0.1, help="Seconds between live updates.")] = 1.0,
+) -> None:
+    """Serve a local web page: runs and their status, the current run's progress live, per-customer
+    outcomes, errors with reasons, and a chart of items synced and failures over time.
+
+    It only reads the state tables, so it can run next to a sync (or on another machine pointed at
+    the same state database). Ctrl-C stops it.
+
+    Example: ordersync dashboard --port 8780
+    """
+    from ordersync.dashboard import serve_dashboard
+
+    config = _config(context)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a dashboard is meant to stop
+        serve_dashboard(config, host=host, port=port, refresh_seconds=refresh,
+                        on_ready=lambda url: console.print(f"dashboard: [bold]{url}[/]   (Ctrl-C to stop)"))
+    console.print("dashboard stopped")
+
+
+app.command("emulator")(emulator_command)
+
+
+# -- the entry point ------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: typed errors become a message and their exit code, never a traceback.
+
+    `argv` (default: the process's arguments) lets tests run the real entry point in-process.
+    """
+    configure_logging(os.environ.get("ORDERSYNC_LOG_LEVEL", "WARNING").upper())
+    wants_json = "--json" in (sys.argv[1:] if argv is None else argv)
+    try:
+        result = app(args=argv, prog_name="ordersync", standalone_mode=False)
+    except OrdersyncError as error:
+        render_error(error, as_json=wants_json)
+        sys.exit(error.exit_code)
+    except (click.exceptions.Exit, typer.Exit) as stop:
+        sys.exit(stop.exit_code)
+    except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
+        console.print("interrupted")
+        sys.exit(130)
+    except (click.ClickException, typer.TyperException) as error:  # a usage mistake: unknown option, bad value
+        _show_usage_error(error)
+        if wants_json:
+            print_json({"error": error_as_dict(UsageError(error.format_message(), hint="see --help"))})
+        sys.exit(2)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _show_usage_error(error: Any) -> None:
+    """Typer (which carries its own copy of click) prints its usage errors as click does: `show()`."""
+    show = getattr(error, "show", None)
+    if show is not None:
+        show()
+    else:
+        console.print(f"Error: {escape(error.format_message())}")

@@ -1,0 +1,50 @@
+"""The public surface is what `ordersync` exports, and nothing else by accident (as httpx pins its own)."""
+
+from types import ModuleType
+
+import ordersync
+from ordersync import api, errors
+
+PUBLIC_PRIVATE_NAMES = ["__version__"]
+
+
+def test_all_is_every_public_name_of_the_package_and_nothing_more():
+    exported = sorted(name for name, value in vars(ordersync).items()
+                      if not isinstance(value, ModuleType)
+                      and (not name.startswith("_") or name in PUBLIC_PRIVATE_NAMES))
+    assert ordersync.__all__ == sorted(exported)
+
+
+def test_the_api_mirrors_every_cli_command_with_an_async_twin_where_the_work_is_async():
+    commands = {"load_config", "plan", "sync", "retry", "validate", "reconcile", "status", "report"}
+    async_twins = {"sync_async", "retry_async", "validate_async", "reconcile_async"}
+    assert commands | async_twins <= set(ordersync.__all__)
+    for name in commands | async_twins:
+        assert getattr(ordersync, name) is getattr(api, name)
+        assert getattr(ordersync, name).__doc__, f"ordersync.{name} has no docstring"
+
+
+def test_every_error_of_the_tree_is_exported():
+    tree = {name for name, value in vars(errors).items()
+            if isinstance(value, type) and issubclass(value, errors.OrdersyncError)}
+    assert tree <= set(ordersync.__all__)
+    for name in tree:
+        assert getattr(ordersync, name) is getattr(errors, name)
+
+
+def test_exported_members_belong_to_ordersync():
+    for name in ordersync.__all__:
+        if name == "__version__":
+            continue
+        assert getattr(ordersync, name).__module__.startswith("ordersync."), name
+
+
+def test_the_readme_python_section_uses_only_exported_members():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("\n## Python API\n")[1].split("\n## ")[0]
+    used = set(re.findall(r"\bordersync\.([A-Za-z_]+)", section)) - {"toml"}  # ordersync.toml: the file
+    assert {"load_config", "plan", "sync", "retry", "report", "status", "validate", "reconcile"} <= used
+    assert used <= set(ordersync.__all__), f"the README uses unexported names: {used - set(ordersync.__all__)}"
