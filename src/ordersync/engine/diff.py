@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ordersync.config import CancelledPolicy, RemovalPolicy
-from ordersync.state import DiffState, Operation, StateStore
+from ordersync.state import DiffState, Operation, RowStatus, StateStore
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def _removed_items(connection, store: StateStore, run_id: int, board_id: str, sc
     removed = sa.select(
         sa.literal(run_id), synced.c.item_key, synced.c.customer, synced.c.group_name, synced.c.item_name,
         synced.c.po_number, synced.c.aag_season, synced.c.customer_season, synced.c.cancelled,
-        sa.literal(DiffState.REMOVED.value), sa.literal("PENDING"), synced.c.monday_item_id, sa.literal(0),
+        sa.literal(DiffState.REMOVED.value), sa.literal(RowStatus.PENDING.value), synced.c.monday_item_id, sa.literal(0),
     ).where(*conditions)
 
     def stage_removed(rows: sa.Select) -> None:
@@ -171,7 +171,7 @@ def _removed_subitems(connection, store: StateStore, run_id: int, board_id: str)
     )
     removed = sa.select(
         sa.literal(run_id), synced.c.item_key, synced.c.size, parent_customer, synced.c.name, synced.c.quantity,
-        sa.literal(DiffState.REMOVED.value), sa.literal("PENDING"), synced.c.monday_subitem_id, sa.literal(0),
+        sa.literal(DiffState.REMOVED.value), sa.literal(RowStatus.PENDING.value), synced.c.monday_subitem_id, sa.literal(0),
     ).where(synced.c.board_id == board_id, parent_stays, ~size_staged)
     connection.execute(
         sa.insert(staged).from_select(

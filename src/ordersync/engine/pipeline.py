@@ -111,7 +111,7 @@ def prepare(config: Config, databases: Databases, filters: Filters, *, kind: Run
                  on_removed=config.items.on_removed, on_cancelled=config.items.on_cancelled)
         plan = build_plan(store, run_id, board)
     except BaseException as error:
-        store.set_run_status(run_id, RunStatus.FAILED, message=f"{type(error).__name__}: {error}")
+        store.fail_unfinished_run(run_id, f"{type(error).__name__}: {error}")
         raise
     return Prepared(run_id, board, plan, staging, source_table)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ordersync.state import Operation, StateStore
+from ordersync.state import Operation, RowStatus, StateStore
 
 COUNT_KEYS = ("create", "update", "archive", "unchanged", "failed")
 
@@ -118,11 +118,11 @@ def build_plan(store: StateStore, run_id: int, board_id: str) -> Plan:
 
 
 def _outcome_bucket(operation: str | None, status: str) -> str:
-    if status == "ERROR":
+    if status == RowStatus.ERROR.value:
         return "failed"
     if operation in (None, Operation.NONE.value):
         return "unchanged"
-    return _bucket(operation) if status == "DONE" else "pending"
+    return _bucket(operation) if status == RowStatus.DONE.value else "pending"
 
 
 def build_outcome(store: StateStore, run_id: int) -> Plan:

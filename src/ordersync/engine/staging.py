@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ordersync.state import StateStore, dumps
 from ordersync.engine.transform import RowError, TransformedLine
+from ordersync.state import RowStatus, StateStore, dumps
 
 
 @dataclass
@@ -97,7 +97,7 @@ def _item_record(run_id: int, item) -> dict:
         "item_name": item.item_name, "po_number": item.po_number, "aag_season": item.aag_season,
         "customer_season": item.customer_season, "cancelled": item.cancelled,
         "column_values": dumps(item.column_values), "row_hash": item.row_hash, "source_row": item.source_row,
-        "state": None, "operation": None, "status": "PENDING", "monday_item_id": None, "attempts": 0,
+        "state": None, "operation": None, "status": RowStatus.PENDING.value, "monday_item_id": None, "attempts": 0,
     }
 
 
@@ -105,7 +105,7 @@ def _subitem_record(run_id: int, subitem) -> dict:
     return {
         "run_id": run_id, "item_key": subitem.item_key, "size": subitem.size, "customer": subitem.customer,
         "name": subitem.name, "quantity": subitem.quantity, "position": subitem.position,
-        "state": None, "operation": None, "status": "PENDING", "monday_subitem_id": None, "attempts": 0,
+        "state": None, "operation": None, "status": RowStatus.PENDING.value, "monday_subitem_id": None, "attempts": 0,
     }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from ordersync.config import ColumnMapping, Config, template_fields
 from ordersync.engine.source import canonical_customer, canonical_customers
+from ordersync.errors import ErrorCategory
 from ordersync.monday.codec import as_text, clean, encode, parse_number
 from ordersync.state import KEY_LENGTH, MAX_QUANTITY, NAME_LENGTH, TITLE_LENGTH
 
@@ -61,13 +62,13 @@ class RowError:
     field: str | None = None
     item_key: str | None = None
     customer: str | None = None
-    category: str = "validation"
+    category: ErrorCategory = ErrorCategory.VALIDATION
     row_fields: tuple[tuple[str, str | None], ...] = ()  # what identifies the line to a person
 
     def as_record(self) -> dict[str, Any]:
         return {
             "source_row": self.source_row, "item_key": self.item_key, "customer": self.customer,
-            "field": self.field, "message": self.reason, "category": self.category, "stage": "transform",
+            "field": self.field, "message": self.reason, "category": self.category.value, "stage": "transform",
             "payload": json.dumps(dict(self.row_fields), ensure_ascii=False) if self.row_fields else None,
         }
 

@@ -7,21 +7,22 @@ what a person sees: item names, groups, cell texts, subitems and their quantitie
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ordersync.config import Config
+from ordersync.engine.lines import transformed_order_lines
+from ordersync.engine.pipeline import Databases
+from ordersync.engine.source import Filters, open_source
+from ordersync.engine.transform import ItemRow, SubitemRow, TransformedLine, rules_from_config
 from ordersync.monday.client import MondayClient
 from ordersync.monday.codec import expected_text, same_number, same_text, texts_of
 from ordersync.monday.codec import quantity_from_text as _quantity  # noqa: F401 - `_correct_mirror` reads quantities
 from ordersync.monday.codec import same_number as _same_number  # noqa: F401 - `_correct_mirror` compares numbers
-from ordersync.engine.pipeline import Databases
-from ordersync.engine.lines import transformed_order_lines
-from ordersync.engine.source import Filters, open_source
-from ordersync.engine.transform import ItemRow, SubitemRow, TransformedLine, rules_from_config
+from ordersync.state.mirror import Mirror, item_row, subitem_row
+from ordersync.state.schema import dumps
 
 
 @dataclass
@@ -171,7 +172,6 @@ def compare(config: Config, expected: Mapping[str, ExpectedItem], board: Iterabl
 # forgotten, a wrong value, name, group or quantity is marked changed); then an ordinary sync of
 # just those order lines makes the board right — the one engine does the writing.
 
-MISMATCH = "(differs on the board)"  # a mirror value no source value equals: the next sync sends the real one
 
 
 @dataclass
@@ -266,8 +266,9 @@ async def _reconcile(config: Config, filters: Filters, fix: bool, http: Any, tok
                      on_progress: Any) -> ReconcileResult:
     import sqlalchemy as sa
 
+    from ordersync.engine.sync import SyncOptions, sync_async
+    from ordersync.monday.connect import make_client
     from ordersync.state.lock import acquire_lock
-    from ordersync.engine.sync import SyncOptions, make_client, sync_async
 
     board_id = config.monday.board_id or ""
     client = make_client(config, http, token)
@@ -281,7 +282,7 @@ async def _reconcile(config: Config, filters: Filters, fix: bool, http: Any, tok
         result = ReconcileResult(board_id, drift, not_ours)
         if not fix:
             return result
-        synced, synced_subitems, groups = store.tables.synced_items, store.tables.synced_subitems, store.tables.groups
+        synced_subitems, groups = store.tables.synced_subitems, store.tables.groups
         with store.engine.connect() as connection:
             mirror_sizes = {(row["item_key"], row["size"]): dict(row) for row in connection.execute(
                 sa.select(synced_subitems).where(synced_subitems.c.board_id == board_id)).mappings()}
@@ -318,13 +319,10 @@ async def _reconcile(config: Config, filters: Filters, fix: bool, http: Any, tok
         # 2. the mirror learns what the board really shows for every order line in scope
         affected: set[str] = set()
         with store.engine.begin() as connection:
-            for item in scoped:
-                if item.key not in source_keys:
-                    for table in (synced_subitems, synced):
-                        connection.execute(sa.delete(table).where(table.c.board_id == board_id,
-                                                                  table.c.item_key == item.key))
+            board_mirror = Mirror(store.tables, board_id)
+            board_mirror.forget_items(connection, [item.key for item in scoped if item.key not in source_keys])
             for key, wanted in expected.items():
-                if _correct_mirror(connection, store, board_id, config, wanted, kept.get(key), mirror.get(key),
+                if _correct_mirror(connection, board_mirror, config, wanted, kept.get(key), mirror.get(key),
                                    mirror_sizes, group_ids):
                     affected.add(key)
         result.fixed = {"archived": [{"id": monday_id, "why": why} for monday_id, why in archive
@@ -364,22 +362,18 @@ async def _archive(client: MondayClient, board_id: str, ids: list[str]) -> set[s
     return done
 
 
-def _correct_mirror(connection: Any, store: Any, board_id: str, config: Config, wanted: ExpectedItem,
+def _correct_mirror(connection: Any, board_mirror: Mirror, config: Config, wanted: ExpectedItem,
                     on_board: BoardItem | None, mirrored: Mapping[str, Any] | None,
                     mirror_sizes: Mapping[tuple[str, str], Mapping[str, Any]], group_ids: Mapping[str, str]) -> bool:
-    """Make one order line's mirror rows say what the board shows; True when a sync must fix something."""
-    import sqlalchemy as sa
+    """Make one order line's mirror rows say what the board shows; True when a sync must fix something.
 
-    from ordersync.state import utcnow
-
-    synced, synced_subitems = store.tables.synced_items, store.tables.synced_subitems
+    A column the board shows differently is recorded as unknown (JSON null) and a differing line
+    without a row hash, so the next sync sends what the source holds (see `ordersync.state.mirror`)."""
     item = wanted.item
     key = item.item_key
     if on_board is None:  # the board lacks it: forget it, and the sync creates it with its sizes
-        if mirrored is None:
-            return True
-        for table in (synced_subitems, synced):
-            connection.execute(sa.delete(table).where(table.c.board_id == board_id, table.c.item_key == key))
+        if mirrored is not None:
+            board_mirror.forget_items(connection, [key])
         return True
     values: dict[str, Any] = {}
     item_differs = on_board.name != item.item_name or on_board.group != item.group_name
@@ -392,17 +386,15 @@ def _correct_mirror(connection: Any, store: Any, board_id: str, config: Config, 
             if value is not None:
                 values[mapping.id] = value
         else:
-            values[mapping.id] = MISMATCH
+            values[mapping.id] = None
             item_differs = True
     sizes_differ = False
     for name, subitem in wanted.subitems.items():
         entries = on_board.subitems.get(name, [])
         known = mirror_sizes.get((key, subitem.size))
-        where = (synced_subitems.c.board_id == board_id, synced_subitems.c.item_key == key,
-                 synced_subitems.c.size == subitem.size)
         if not entries:  # the board lacks the size: forget it, and the sync creates it
             if known is not None:
-                connection.execute(sa.delete(synced_subitems).where(*where))
+                board_mirror.forget_subitems(connection, [(key, subitem.size)])
             sizes_differ = True
             continue
         sub_id = known["monday_subitem_id"] if known and any(e[0] == known["monday_subitem_id"] for e in entries) \
@@ -412,19 +404,16 @@ def _correct_mirror(connection: Any, store: Any, board_id: str, config: Config, 
         if known and (known["monday_subitem_id"], known["quantity"], known["parent_item_id"]) == \
                 (sub_id, quantity, on_board.id):
             continue
-        connection.execute(sa.delete(synced_subitems).where(*where))
-        connection.execute(sa.insert(synced_subitems).values(
-            board_id=board_id, item_key=key, size=subitem.size, monday_subitem_id=sub_id, parent_item_id=on_board.id,
-            name=name, quantity=quantity, run_id=None, synced_at=utcnow()))
+        shown = {"item_key": key, "size": subitem.size, "name": name, "quantity": quantity}
+        board_mirror.record_subitems(connection, [subitem_row(board_mirror.board_id, shown, sub_id, on_board.id,
+                                                              run_id=None)])
     if item_differs or mirrored is None or mirrored["monday_item_id"] != on_board.id:
-        row = {
-            "board_id": board_id, "item_key": key, "monday_item_id": on_board.id, "customer": item.customer,
-            "group_name": on_board.group, "group_id": group_ids.get(on_board.group), "item_name": on_board.name,
+        shown = {
+            "item_key": key, "customer": item.customer, "group_name": on_board.group, "item_name": on_board.name,
             "po_number": item.po_number, "aag_season": item.aag_season, "customer_season": item.customer_season,
-            "cancelled": item.cancelled,
-            "column_values": json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
-            "row_hash": "reconcile" if item_differs else item.row_hash, "run_id": None, "synced_at": utcnow(),
+            "cancelled": item.cancelled, "column_values": dumps(values),
+            "row_hash": None if item_differs else item.row_hash,
         }
-        connection.execute(sa.delete(synced).where(synced.c.board_id == board_id, synced.c.item_key == key))
-        connection.execute(sa.insert(synced).values(**row))
+        board_mirror.record_items(connection, [item_row(board_mirror.board_id, shown, on_board.id,
+                                                        group_ids.get(on_board.group), run_id=None)])
     return item_differs or sizes_differ
