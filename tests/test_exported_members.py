@@ -1,5 +1,6 @@
 """The public surface is what `ordersync` exports, and nothing else by accident (as httpx pins its own)."""
 
+import json
 from types import ModuleType
 
 import ordersync
@@ -48,3 +49,42 @@ def test_the_readme_python_section_uses_only_exported_members():
     used = set(re.findall(r"\bordersync\.([A-Za-z_]+)", section)) - {"toml"}  # ordersync.toml: the file
     assert {"load_config", "plan", "sync", "retry", "report", "status", "validate", "reconcile"} <= used
     assert used <= set(ordersync.__all__), f"the README uses unexported names: {used - set(ordersync.__all__)}"
+
+
+def test_the_api_plan_returns_what_plan_json_prints_and_status_reads_its_summary(tmp_path):
+    from typer.testing import CliRunner
+
+    from ordersync.cli import app
+
+    runner = CliRunner()
+    config_path = tmp_path / "ordersync.toml"
+    assert runner.invoke(app, ["init", str(config_path), "--source-url", f"sqlite:///{tmp_path / 'orders.db'}"]
+                         ).exit_code == 0
+    assert runner.invoke(app, ["--config", str(config_path), "sample-data", "--rows", "200", "--json"]).exit_code == 0
+    printed = runner.invoke(app, ["--config", str(config_path), "plan", "--customer", "GREYSON", "--json"])
+    assert printed.exit_code == 0, printed.output
+
+    config = ordersync.load_config(config_path)
+    planned = ordersync.plan(config, customers=["GREYSON"])
+    assert isinstance(planned, ordersync.PlanResult)
+    assert {**planned.as_dict(), "run_id": None} == {**json.loads(printed.stdout), "run_id": None}
+
+    last = ordersync.status(config, runs=1).runs[0]
+    assert last["run_id"] == planned.run_id
+    assert last["items"] == planned.totals.items
+
+
+def test_a_run_summary_reads_plans_and_older_summaries_and_writes_back_only_what_it_read():
+    from ordersync.engine.summary import RunSummary
+
+    plan_shaped = {"run_id": 3, "totals": {"groups": {"create": 1}, "items": {"create": 2}, "subitems": {}},
+                   "customers": {"GREYSON": {"groups": {"create": 1, "names": ["GREYSON 2025 FALL"]},
+                                             "items": {"create": 2}, "subitems": {}}}}
+    summary = RunSummary.from_stored(json.dumps(plan_shaped))
+    assert summary is not None and summary.api is None and summary.status is None
+    assert summary.as_dict() == plan_shaped
+    older = RunSummary.from_stored('{"status": "COMPLETED", "api": {"requests": 4}, "dropped_field": 1}')
+    assert older is not None and older.api is not None and older.api.requests == 4 and older.api.mutations == 0
+    assert RunSummary.from_stored(None) is None
+    assert RunSummary.from_stored('{"totals": "not counts"}') is None  # unreadable: counted from the rows
+
