@@ -22,6 +22,9 @@ from sqlalchemy.engine import Connection, Engine
 from ordersync.database import make_engine
 from ordersync.errors import StateError
 
+# `<prefix>meta.schema_version`: all the release before migrations reads (it refuses a higher one).
+# The Alembic revision in `<prefix>alembic_version` is the real version; a migration that leaves
+# tables that release cannot use raises this number (and writes it) so that it stops cleanly.
 SCHEMA_VERSION = 1
 
 # Widths of the columns the transform fills: a longer value is a row error, never a failed insert.
@@ -306,7 +309,7 @@ class StateStore:
         return cls(create_state_engine(url), prefix)
 
     def ensure_schema(self) -> None:
-        """Create missing tables; refuse a schema newer than this code knows.
+        """Create or upgrade the tables (Alembic migrations); refuse a schema newer than this code knows.
 
         Two processes starting at once on a new database both find a table missing and both
         create it; the one that loses that race sees "already exists" (or a duplicate key) and
@@ -326,19 +329,12 @@ class StateStore:
                 raise
 
     def _create_schema(self) -> None:
-        self.tables.metadata.create_all(self.engine)
+        """Alembic upgrades the tables to the newest revision (see state/migrations), in one transaction."""
+        from ordersync.state import migrations  # Alembic loads only when the tables are checked
+
+        prefix = self.tables.meta.name.removesuffix("meta")
         with self.engine.begin() as connection:
-            meta = self.tables.meta
-            found = connection.execute(
-                sa.select(meta.c.value).where(meta.c.name == "schema_version")
-            ).scalar_one_or_none()
-            if found is None:
-                connection.execute(sa.insert(meta).values(name="schema_version", value=str(SCHEMA_VERSION)))
-            elif int(found) > SCHEMA_VERSION:
-                raise StateError(
-                    f"the state tables have schema version {found}, this ordersync knows {SCHEMA_VERSION}",
-                    hint="upgrade ordersync",
-                )
+            migrations.upgrade(connection, prefix)
 
     # -- bulk load ---------------------------------------------------------------------------
     def bulk_insert(self, connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
