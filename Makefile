@@ -31,8 +31,11 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/python -m pytest $(ARGS)
 
+# ruff (style, complexity), import-linter (the layering in pyproject's [tool.importlinter]), mypy.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy src
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py $(ARGS)

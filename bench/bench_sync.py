@@ -50,18 +50,19 @@ import httpx
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from ordersync.monday.board_setup import create_demo_board
 from ordersync.config import Config, parse_config
 from ordersync.emulator import FAULT_HEADER, EmulatorSettings, running_emulator
-from ordersync.monday.client import MondayClient
 from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
-from ordersync.ops.reconcile import compare, expected_items, read_board
-from ordersync.sample_data.config import sample_config_text
-from ordersync.sample_data import SAMPLE_CUSTOMERS, write_sample_data
 from ordersync.engine.source import Filters, extract_order_lines, open_source
-from ordersync.state import DiffState, Operation, RunKind, RunStatus, utcnow
-from ordersync.engine.sync import SyncOptions, SyncResult, make_client, sync_async
+from ordersync.engine.sync import SyncOptions, SyncResult, sync_async
 from ordersync.engine.transform import TransformedLine, rules_from_config, transform_order_line
+from ordersync.monday.board_setup import create_demo_board
+from ordersync.monday.client import MondayClient
+from ordersync.monday.connect import make_client
+from ordersync.ops.reconcile import compare, expected_items, read_board
+from ordersync.sample_data import SAMPLE_CUSTOMERS, write_sample_data
+from ordersync.sample_data.config import sample_config_text
+from ordersync.state import DiffState, Operation, RunKind, RunStatus, utcnow
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_stage import DEFAULT_POSTGRES, postgres_database, reset_state_tables  # noqa: E402

@@ -18,13 +18,13 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from ordersync.monday.board_setup import create_demo_board
 from ordersync.cli import main
 from ordersync.config import parse_config
 from ordersync.emulator import EmulatorSettings, running_emulator
-from ordersync.sample_data.config import sample_config_text
+from ordersync.monday.board_setup import create_demo_board
+from ordersync.monday.connect import make_client
 from ordersync.sample_data import SAMPLE_CUSTOMERS, write_sample_data
-from ordersync.engine.sync import make_client
+from ordersync.sample_data.config import sample_config_text
 
 TOKEN = "cli-test-token-9f3e"
 

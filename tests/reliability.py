@@ -23,15 +23,15 @@ import httpx
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from ordersync.monday.board_setup import create_demo_board
 from ordersync.config import Config, parse_config
 from ordersync.engine.pipeline import Databases
-from ordersync.ops.reconcile import Drift, compare, expected_items, read_board
-from ordersync.sample_data.config import sample_config_text
-from ordersync.sample_data import SAMPLE_CUSTOMERS, SIZE_COLUMNS
 from ordersync.engine.source import Filters
+from ordersync.monday.board_setup import create_demo_board
+from ordersync.monday.connect import make_client
+from ordersync.ops.reconcile import Drift, compare, expected_items, read_board
+from ordersync.sample_data import SAMPLE_CUSTOMERS, SIZE_COLUMNS
+from ordersync.sample_data.config import sample_config_text
 from ordersync.state import IntentStatus, StateStore
-from ordersync.engine.sync import make_client
 
 ORDERSYNC = Path(sys.executable).with_name("ordersync")
 TOKEN = "reliability-token-7a2c"

@@ -17,16 +17,17 @@ import httpx
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from ordersync.monday.board_setup import create_demo_board
 from ordersync.config import Config, parse_config
 from ordersync.emulator import EmulatorSettings, create_app
-from ordersync.monday.client import MondayClient
 from ordersync.engine.pipeline import Databases
-from ordersync.ops.reconcile import BoardItem, Drift, compare, expected_items, read_board
-from ordersync.sample_data.config import sample_config_text
-from ordersync.sample_data import SAMPLE_CUSTOMERS, write_sample_data
 from ordersync.engine.source import Filters
-from ordersync.engine.sync import SyncOptions, SyncResult, make_client, sync_async
+from ordersync.engine.sync import SyncOptions, SyncResult, sync_async
+from ordersync.monday.board_setup import create_demo_board
+from ordersync.monday.client import MondayClient
+from ordersync.monday.connect import make_client
+from ordersync.ops.reconcile import BoardItem, Drift, compare, expected_items, read_board
+from ordersync.sample_data import SAMPLE_CUSTOMERS, write_sample_data
+from ordersync.sample_data.config import sample_config_text
 
 TOKEN = "test-token-4b1d"
 API_URL = "http://emulator.test/v2"

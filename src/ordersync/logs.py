@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 RUN_ID: contextvars.ContextVar[int | None] = contextvars.ContextVar("ordersync_run_id", default=None)
 CUSTOMER: contextvars.ContextVar[str | None] = contextvars.ContextVar("ordersync_customer", default=None)
@@ -78,7 +79,7 @@ class _RedactingFormatter(logging.Formatter):
 @contextmanager
 def bound(*, run_id: int | None = None, customer: str | None = None) -> Iterator[None]:
     """Within this block, log lines name this run and/or customer."""
-    tokens = []
+    tokens: list[tuple[contextvars.ContextVar[Any], contextvars.Token[Any]]] = []
     if run_id is not None:
         tokens.append((RUN_ID, RUN_ID.set(run_id)))
     if customer is not None:

@@ -40,6 +40,50 @@ def _default(node) -> str | None:
     return print_ast(node.default_value) if node is not None and node.default_value is not None else None
 
 
+def _input_differences(name: str, ours_type: GraphQLInputObjectType, theirs_type: GraphQLInputObjectType) -> list[str]:
+    problems: list[str] = []
+    for field_name, field in ours_type.fields.items():
+        other = theirs_type.fields.get(field_name)
+        if other is None:
+            problems.append(f"input field {name}.{field_name} not on Monday")
+        elif str(field.type) != str(other.type) or _default(field.ast_node) != _default(other.ast_node):
+            problems.append(f"input field {name}.{field_name}: {field.type} here, {other.type} on Monday")
+    problems += [f"required input field {name}.{f} missing here" for f, other in theirs_type.fields.items()
+                 if f not in ours_type.fields and is_non_null_type(other.type) and other.ast_node.default_value is None]
+    return problems
+
+
+def _field_differences(where: str, field, other) -> list[str]:
+    problems: list[str] = []
+    if str(field.type) != str(other.type):
+        problems.append(f"field {where}: {field.type} here, {other.type} on Monday")
+    for arg_name, arg in field.args.items():
+        other_arg = other.args.get(arg_name)
+        if other_arg is None:
+            problems.append(f"argument {where}({arg_name}) not on Monday")
+        elif str(arg.type) != str(other_arg.type) or _default(arg.ast_node) != _default(other_arg.ast_node):
+            problems.append(f"argument {where}({arg_name}): {arg.type} here, "
+                            f"{other_arg.type} on Monday")
+    problems += [f"required argument {where}({a}) missing here"
+                 for a, other_arg in other.args.items()
+                 if a not in field.args and is_non_null_type(other_arg.type)
+                 and other_arg.ast_node.default_value is None]
+    return problems
+
+
+def _object_differences(name: str, ours_type, theirs_type) -> list[str]:
+    theirs_interfaces = {i.name for i in theirs_type.interfaces}
+    problems = [f"{name} implements {i.name} here only" for i in ours_type.interfaces
+                if i.name not in theirs_interfaces]
+    for field_name, field in ours_type.fields.items():
+        other = theirs_type.fields.get(field_name)
+        if other is None:
+            problems.append(f"field {name}.{field_name} not on Monday")
+        else:
+            problems += _field_differences(f"{name}.{field_name}", field, other)
+    return problems
+
+
 def _differences(ours: GraphQLSchema, theirs: GraphQLSchema) -> list[str]:
     problems: list[str] = []
     for name, ours_type in ours.type_map.items():
@@ -48,43 +92,14 @@ def _differences(ours: GraphQLSchema, theirs: GraphQLSchema) -> list[str]:
         theirs_type = theirs.type_map.get(name)
         if theirs_type is None:
             problems.append(f"type {name} is not in Monday's schema")
-            continue
-        if type(ours_type) is not type(theirs_type):
+        elif type(ours_type) is not type(theirs_type):
             problems.append(f"{name} is a {type(ours_type).__name__} here, {type(theirs_type).__name__} on Monday")
-            continue
-        if isinstance(ours_type, GraphQLEnumType):
+        elif isinstance(ours_type, GraphQLEnumType):
             problems += [f"enum value {name}.{v} not on Monday" for v in ours_type.values if v not in theirs_type.values]
         elif isinstance(ours_type, GraphQLInputObjectType):
-            for field_name, field in ours_type.fields.items():
-                other = theirs_type.fields.get(field_name)
-                if other is None:
-                    problems.append(f"input field {name}.{field_name} not on Monday")
-                elif str(field.type) != str(other.type) or _default(field.ast_node) != _default(other.ast_node):
-                    problems.append(f"input field {name}.{field_name}: {field.type} here, {other.type} on Monday")
-            problems += [f"required input field {name}.{f} missing here" for f, other in theirs_type.fields.items()
-                         if f not in ours_type.fields and is_non_null_type(other.type) and other.ast_node.default_value is None]
+            problems += _input_differences(name, ours_type, theirs_type)
         elif isinstance(ours_type, GraphQLObjectType | GraphQLInterfaceType):
-            theirs_interfaces = {i.name for i in theirs_type.interfaces}
-            problems += [f"{name} implements {i.name} here only" for i in ours_type.interfaces
-                         if i.name not in theirs_interfaces]
-            for field_name, field in ours_type.fields.items():
-                other = theirs_type.fields.get(field_name)
-                if other is None:
-                    problems.append(f"field {name}.{field_name} not on Monday")
-                    continue
-                if str(field.type) != str(other.type):
-                    problems.append(f"field {name}.{field_name}: {field.type} here, {other.type} on Monday")
-                for arg_name, arg in field.args.items():
-                    other_arg = other.args.get(arg_name)
-                    if other_arg is None:
-                        problems.append(f"argument {name}.{field_name}({arg_name}) not on Monday")
-                    elif str(arg.type) != str(other_arg.type) or _default(arg.ast_node) != _default(other_arg.ast_node):
-                        problems.append(f"argument {name}.{field_name}({arg_name}): {arg.type} here, "
-                                        f"{other_arg.type} on Monday")
-                problems += [f"required argument {name}.{field_name}({a}) missing here"
-                             for a, other_arg in other.args.items()
-                             if a not in field.args and is_non_null_type(other_arg.type)
-                             and other_arg.ast_node.default_value is None]
+            problems += _object_differences(name, ours_type, theirs_type)
         elif not isinstance(ours_type, GraphQLScalarType):
             problems.append(f"{name}: unexpected kind {type(ours_type).__name__}")
     return problems

@@ -22,16 +22,17 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from ordersync.engine.apply import Progress
-from ordersync.monday.board_setup import create_demo_board
 from ordersync.config import Config, parse_config
 from ordersync.emulator import EmulatorSettings, running_emulator
+from ordersync.engine.apply import Progress
 from ordersync.engine.pipeline import Databases
-from ordersync.ops.reconcile import Drift, compare, expected_items, read_board
-from ordersync.sample_data.config import sample_config_text
-from ordersync.sample_data import SAMPLE_CUSTOMERS, write_sample_data
 from ordersync.engine.source import Filters
-from ordersync.engine.sync import SyncOptions, SyncResult, make_client, sync_async
+from ordersync.engine.sync import SyncOptions, SyncResult, sync_async
+from ordersync.monday.board_setup import create_demo_board
+from ordersync.monday.connect import make_client
+from ordersync.ops.reconcile import Drift, compare, expected_items, read_board
+from ordersync.sample_data import SAMPLE_CUSTOMERS, write_sample_data
+from ordersync.sample_data.config import sample_config_text
 
 DEFAULT_DIRECTORY = Path(".ordersync") / "demo"
 DEFAULT_PORT = 8765

@@ -13,7 +13,7 @@ from ordersync.emulator.settings import DEV_TOKEN, PLANS, CostTable, EmulatorSet
 from ordersync.errors import UsageError
 
 
-def emulator_command(
+def emulator_command(  # noqa: PLR0913 - one parameter per `ordersync emulator` option: Typer reads the signature
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
     token: Annotated[list[str] | None, typer.Option(

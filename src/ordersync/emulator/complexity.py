@@ -29,7 +29,7 @@ from graphql import (
     is_list_type,
     is_non_null_type,
 )
-from graphql.execution.values import get_argument_values
+from graphql.execution.values import VariableValues, get_argument_values
 
 from ordersync.emulator.settings import CostTable
 
@@ -54,7 +54,7 @@ def operation_of(document: DocumentNode, operation_name: str | None) -> Operatio
 
 
 class _Estimator:
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any],
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: VariableValues,
                  costs: CostTable) -> None:
         self.schema = schema
         self.costs = costs
@@ -117,7 +117,7 @@ class _Estimator:
 
 
 def document_cost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
-                  variables: dict[str, Any], costs: CostTable) -> DocumentCost:
+                  variables: VariableValues, costs: CostTable) -> DocumentCost:
     """Cost of the operation that will run; the document must already be valid."""
     estimator = _Estimator(schema, document, variables, costs)
     is_mutation = operation.operation == OperationType.MUTATION

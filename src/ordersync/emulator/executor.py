@@ -72,7 +72,7 @@ class ParsedDocument:
 def _parse_error(error: GraphQLSyntaxError, query: str) -> dict[str, Any]:
     """Monday words syntax errors as `Parse error on "<token>" at [line, column]`."""
     location = error.locations[0] if error.locations else None
-    position = error.positions[0] if error.positions else len(query)
+    position = next(iter(error.positions)) if error.positions else len(query)
     token = query[position:].split(None, 1)[0][:20] if query[position:].strip() else ""
     where = f'"{token}"' if token else "end of input"
     message = f"Parse error on {where}"

@@ -112,8 +112,8 @@ def matching_items(store: Store, board: Board, group_id: str | None, query: dict
     if query.get("rules") or query.get("groups"):
         items = [item for item in items if _group_holds(board, item, query)]
     for order in reversed(query.get("order_by") or []):
-        items.sort(key=lambda item, o=order: _sort_key(board, item, o["column_id"]),
-                   reverse=order.get("direction") == "desc")
+        column_id = order["column_id"]
+        items.sort(key=lambda item: _sort_key(board, item, column_id), reverse=order.get("direction") == "desc")
     return [item.id for item in items]
 
 

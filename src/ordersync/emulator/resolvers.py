@@ -49,7 +49,8 @@ class RequestContext:
 
 
 def _ctx(info: GraphQLResolveInfo) -> RequestContext:
-    return info.context  # type: ignore[no-any-return]
+    context: RequestContext = info.context
+    return context
 
 
 def _decode_json(raw: Any, argument: str) -> Any:

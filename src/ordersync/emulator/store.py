@@ -200,15 +200,7 @@ class Store:
             raise invalid_argument("A board can have only one subitems column")
         if column_type == "subtasks" and board.is_subitem_board:
             raise invalid_argument("A subitems board cannot have a subitems column")
-        if column_id is None:
-            prefix = COLUMN_ID_PREFIX.get(column_type, column_type)
-            column_id = f"{prefix}_mk{self.mint.suffix()}"
-            while column_id in board.columns:
-                column_id = f"{prefix}_mk{self.mint.suffix()}"
-        elif not _COLUMN_ID.match(column_id):
-            raise invalid_argument("Column id may hold only lowercase letters, digits and _", column_id=column_id)
-        elif column_id in board.columns:
-            raise invalid_argument("Column id already exists on this board", column_id=column_id)
+        column_id = self._new_column_id(board, column_type, column_id)
         if after_column_id is not None and after_column_id not in board.columns:
             raise invalid_column(after_column_id, board.id)
         column = Column(id=column_id, title=title, type=column_type,
@@ -226,6 +218,19 @@ class Store:
             self._ensure_subitem_board(board, column)
         self._touch_board(board)
         return column
+
+    def _new_column_id(self, board: Board, column_type: str, column_id: str | None) -> str:
+        """The id asked for when it is well formed and free, else a fresh one like Monday's."""
+        if column_id is None:
+            prefix = COLUMN_ID_PREFIX.get(column_type, column_type)
+            column_id = f"{prefix}_mk{self.mint.suffix()}"
+            while column_id in board.columns:
+                column_id = f"{prefix}_mk{self.mint.suffix()}"
+        elif not _COLUMN_ID.match(column_id):
+            raise invalid_argument("Column id may hold only lowercase letters, digits and _", column_id=column_id)
+        elif column_id in board.columns:
+            raise invalid_argument("Column id already exists on this board", column_id=column_id)
+        return column_id
 
     def subitems_column(self, board: Board) -> Column | None:
         return next((c for c in board.columns.values() if c.type == "subtasks"), None)

@@ -208,7 +208,7 @@ def _parse_status(column: Column, raw: Any, ctx: ValueContext) -> CellValue:
             if len(column.settings.get("labels", [])) >= MAX_STATUS_LABELS:
                 raise _refuse(column, raw, f"a status column holds at most {MAX_STATUS_LABELS} labels")
             label_id = column.add_label(name)
-    label = column.label(label_id)
+    label = column.label(label_id) if label_id is not None else None
     if label is None:
         raise _refuse(column, raw, "label index does not exist in column")
     stored = {"index": label_id, "post_id": None, "changed_at": now_iso(millis=True)}

@@ -18,22 +18,23 @@ import httpx
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from ordersync.engine.apply import Applier, ApplyOptions, Checkpoint, CustomerResult, Progress
-from ordersync.monday.board import BoardInfo, board_info, subitem_board_of
 from ordersync.config import Config, load_token
-from ordersync.errors import ConfigError, MondayError, Unauthorized, UsageError
+from ordersync.engine.apply import Applier, ApplyOptions, Checkpoint, CustomerResult, Progress
 from ordersync.engine.intents import record_group, resolve_open_intents
-from ordersync.state.lock import acquire_lock
-from ordersync.logs import bound, register_secret
-from ordersync.monday.budget import ComplexityBudget
-from ordersync.monday.client import ClientStats, MondayClient, RetryPolicy
 from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
 from ordersync.engine.plan import Plan, build_outcome
-from ordersync.ops.report import write_run_reports
 from ordersync.engine.source import Filters
 from ordersync.engine.summary import RunSummary
+from ordersync.errors import ConfigError, MondayError, Unauthorized, UsageError
+from ordersync.logs import bound, register_secret
+from ordersync.monday.board import BoardInfo
+from ordersync.monday.board_check import check_board
+from ordersync.monday.budget import ComplexityBudget
+from ordersync.monday.client import ClientStats, MondayClient
+from ordersync.monday.connect import make_client, read_board_schema
+from ordersync.ops.report import write_run_reports
 from ordersync.state import ErrorCategory, Operation, RowStatus, RunKind, RunStatus, StateStore
-from ordersync.ops.validate import check_schema
+from ordersync.state.lock import acquire_lock
 
 log = logging.getLogger(__name__)
 
@@ -96,35 +97,6 @@ class SyncResult:
     def as_dict(self) -> dict[str, Any]:
         """The same shape as `plan --json` (`totals`, `customers`), counting what was done."""
         return self.summary().as_dict()
-
-
-def make_client(config: Config, http: httpx.AsyncClient, token: SecretStr, *,
-                budget: ComplexityBudget | None = None) -> MondayClient:
-    monday = config.monday
-    return MondayClient(
-        http, url=monday.api_url, token=token, api_version=monday.api_version, budget=budget,
-        retry=RetryPolicy(max_attempts=monday.max_attempts, max_delay=monday.max_backoff_seconds),
-        max_mutations_per_request=monday.max_mutations_per_request,
-        max_complexity_per_request=monday.max_complexity_per_request,
-        estimated_mutation_cost=monday.estimated_mutation_cost,
-    )
-
-
-async def read_board(client: MondayClient, board_id: str) -> BoardInfo:
-    raw = await client.board_schema(board_id)
-    subitem_board = subitem_board_of(raw)
-    raw_subitems = await client.board_schema(subitem_board) if subitem_board else None
-    return board_info(raw, raw_subitems)
-
-
-def check_board(config: Config, board: BoardInfo) -> None:
-    """Refuse before any write when the board cannot hold what the config maps: a missing or mistyped
-    column would otherwise fail every row, one request at a time. `ordersync validate` lists the same."""
-    found = check_schema(config, board)
-    if found.mismatches:
-        raise ConfigError(f"board {board.board_id} does not match the config; nothing was written:",
-                          problems=[str(mismatch) for mismatch in found.mismatches],
-                          hint="fix the config (or the board); `ordersync validate` checks them without syncing")
 
 
 def refresh_groups(store: StateStore, board: BoardInfo) -> None:
@@ -201,7 +173,7 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
     lock = None if options.dry_run else await acquire_lock(store, board_id, wait_seconds=options.wait_for_lock)
     run_id: int | None = None
     try:
-        board = await read_board(client, board_id)
+        board = await read_board_schema(client, board_id)
         check_board(config, board)
         settled: dict[str, int] = {}
         if not options.dry_run:

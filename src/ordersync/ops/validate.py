@@ -10,125 +10,29 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
-from ordersync.monday.board import BoardColumnInfo, BoardInfo
 from ordersync.config import Config, format_path, load_token
-from ordersync.engine.pipeline import Databases
 from ordersync.engine.lines import transformed_order_lines
+from ordersync.engine.pipeline import Databases
 from ordersync.engine.source import Filters, open_source
 from ordersync.engine.transform import TransformedLine, rules_from_config
+from ordersync.errors import ConfigError
+from ordersync.monday.board import BoardInfo
+from ordersync.monday.board_check import Mismatch, Validation, check_schema, type_problem
 from ordersync.monday.codec import LABEL_TYPES, labels_of
+from ordersync.monday.connect import make_client, read_board_schema
 
-# Config column type → the board column types that accept its values (older API versions say `color`).
-BOARD_TYPES: dict[str, frozenset[str]] = {
-    "text": frozenset({"text"}),
-    "long_text": frozenset({"long_text"}),
-    "numbers": frozenset({"numbers", "numeric"}),
-    "date": frozenset({"date"}),
-    "status": frozenset({"status", "color"}),
-    "dropdown": frozenset({"dropdown"}),
-}
 LABELS_LISTED = 20
-
-
-@dataclass
-class Mismatch:
-    path: str  # the config key it concerns
-    column: str | None
-    problem: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.problem}"
-
-
-@dataclass
-class Validation:
-    board_id: str
-    board_name: str
-    subitem_board_id: str | None
-    columns_checked: int = 0
-    labels_checked: int = 0
-    order_lines_read: int = 0
-    mismatches: list[Mismatch] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.mismatches
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok, "board_id": self.board_id, "board_name": self.board_name,
-            "subitem_board_id": self.subitem_board_id,
-            "checked": {"columns": self.columns_checked, "label_columns": self.labels_checked,
-                        "order_lines": self.order_lines_read},
-            "mismatches": [{"path": m.path, "column": m.column, "problem": m.problem} for m in self.mismatches],
-            "warnings": self.warnings,
-        }
-
-
-def _type_problem(column: BoardColumnInfo, wanted: str) -> str | None:
-    if column.type in BOARD_TYPES.get(wanted, frozenset({wanted})):
-        return None
-    return f"board column {column.id!r} ({column.title}) is a {column.type} column, the config says {wanted}"
 
 
 def _labels_listed(labels: set[str]) -> str:
     shown = sorted(labels)[:LABELS_LISTED]
     more = f" and {len(labels) - LABELS_LISTED} more" if len(labels) > LABELS_LISTED else ""
     return ", ".join(repr(label) for label in shown) + more
-
-
-def check_schema(config: Config, board: BoardInfo) -> Validation:
-    """Everything that needs only the board's schema: columns, types, the key column, subitem columns."""
-    result = Validation(board.board_id, board.name, board.subitem_board_id)
-    key = board.columns.get(config.monday.key_column)
-    if key is None:
-        result.mismatches.append(Mismatch("monday.key_column", config.monday.key_column,
-                                          f"the board has no column {config.monday.key_column!r} to hold the "
-                                          "business key: add a text column and put its id here"))
-    elif key.type != "text":
-        result.mismatches.append(Mismatch("monday.key_column", key.id,
-                                          f"column {key.id!r} ({key.title}) is a {key.type} column; it must be text"))
-    for index, mapping in enumerate(config.columns):
-        path = format_path(("columns", index))
-        result.columns_checked += 1
-        column = board.columns.get(mapping.id)
-        if column is None:
-            result.mismatches.append(Mismatch(f"{path}.id", mapping.id,
-                                              f"the board has no column {mapping.id!r} (mapped from source column "
-                                              f"{mapping.source!r})"))
-            continue
-        problem = _type_problem(column, mapping.type)
-        if problem:
-            result.mismatches.append(Mismatch(f"{path}.type", mapping.id, problem))
-    subitems = config.subitems
-    if not subitems.enabled:
-        return result
-    if board.subitem_board_id is None:
-        result.warnings.append("the board has no subitem board yet (Monday makes one with the first subitem): "
-                               f"its Size ({subitems.size_column}) and Order Qty ({subitems.quantity_column}) "
-                               "columns cannot be checked until then")
-        return result
-    for key_name, column_id, wanted in (("size_column", subitems.size_column, subitems.size_type),
-                                        ("quantity_column", subitems.quantity_column, "numbers")):
-        result.columns_checked += 1
-        column = board.subitem_columns.get(column_id)
-        if column is None:
-            result.mismatches.append(Mismatch(f"subitems.{key_name}", column_id,
-                                              f"the subitem board {board.subitem_board_id} has no column "
-                                              f"{column_id!r}"))
-            continue
-        problem = _type_problem(column, wanted)
-        if problem:
-            result.mismatches.append(Mismatch(f"subitems.{key_name}" if wanted == "numbers" else "subitems.size_type",
-                                              column_id, problem))
-    return result
 
 
 def labels_in_source(config: Config, databases: Databases, column_ids: set[str], *, sizes: bool,
@@ -158,7 +62,7 @@ def check_labels(config: Config, board: BoardInfo, databases: Databases, result:
     """Labels the source uses that the board lacks, where the config does not let a sync create them."""
     fixed = {index: mapping for index, mapping in enumerate(config.columns)
              if mapping.type in LABEL_TYPES and not mapping.create_labels_if_missing
-             and mapping.id in board.columns and not _type_problem(board.columns[mapping.id], mapping.type)}
+             and mapping.id in board.columns and not type_problem(board.columns[mapping.id], mapping.type)}
     subitems = config.subitems
     size_column = board.subitem_columns.get(subitems.size_column)
     check_sizes = (subitems.enabled and subitems.size_type in LABEL_TYPES
@@ -191,9 +95,6 @@ async def validate_async(config: Config, *, filters: Filters | None = None, http
                          token: SecretStr | None = None,
                          progress: Callable[[int], None] | None = None) -> Validation:
     """`ordersync validate` from Python: the same data `--json` prints."""
-    from ordersync.errors import ConfigError
-    from ordersync.engine.sync import make_client, read_board
-
     if not config.monday.board_id:
         raise ConfigError("nothing to validate against: [monday] board_id is not set",
                           problems=["monday.board_id: missing"])
@@ -201,7 +102,7 @@ async def validate_async(config: Config, *, filters: Filters | None = None, http
     own_http = http is None
     http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
     try:
-        board = await read_board(make_client(config, http, token), config.monday.board_id)
+        board = await read_board_schema(make_client(config, http, token), config.monday.board_id)
     finally:
         if own_http:
             await http.aclose()

@@ -410,10 +410,10 @@ class _CustomerOrders:
         choices = [method for method in DELIVERY_METHODS if method != avoid and (method, style.code) not in used]
         return self.rng.choice(choices) if choices else None
 
-    def order_line(self, po: _PurchaseOrder, previous: _LineRecord | None, *, ordinary: bool = True,
-                   sizes_wanted: int | None = None) -> tuple[dict[str, object], _LineRecord]:
-        """One order line of a purchase order. `ordinary` lines may carry realistic dirt (TBD style,
-        zero quantity, cancelled, repeated AAG number, empty seasons); fixed-case lines never do."""
+    def _line_identity(self, po: _PurchaseOrder, previous: _LineRecord | None, *, ordinary: bool,
+                       sizes_wanted: int | None) -> tuple[str, _Style, str, str]:
+        """The line's AAG ORDER NUMBER, style, colour and delivery method: now and then the previous
+        line's order number again (a split shipment, or another style), else a fresh one."""
         rng = self.rng
         style = colour = method = order_number = None
         if ordinary and previous is not None and rng.random() < REPEATED_ORDER_NUMBER_SHARE:
@@ -441,8 +441,17 @@ class _CustomerOrders:
                 style = rng.choice(po.styles)
             colour = rng.choice(style.colours)
             method = rng.choices(DELIVERY_METHODS, weights=DELIVERY_METHOD_WEIGHTS)[0]
-        assert style is not None and colour is not None and method is not None
+        assert order_number is not None and style is not None and colour is not None and method is not None
         self.keys_of_order_number[order_number].add((method, style.code))
+        return order_number, style, colour, method
+
+    def order_line(self, po: _PurchaseOrder, previous: _LineRecord | None, *, ordinary: bool = True,
+                   sizes_wanted: int | None = None) -> tuple[dict[str, object], _LineRecord]:
+        """One order line of a purchase order. `ordinary` lines may carry realistic dirt (TBD style,
+        zero quantity, cancelled, repeated AAG number, empty seasons); fixed-case lines never do."""
+        rng = self.rng
+        order_number, style, colour, method = self._line_identity(po, previous, ordinary=ordinary,
+                                                                  sizes_wanted=sizes_wanted)
 
         row = _BLANK_ROW.copy()
         row.update(po.fields)
