@@ -96,7 +96,8 @@ def plan(config: Config, *, customers: Iterable[str] = (), exclude_customers: It
 
 # -- sync and retry -------------------------------------------------------------------------------
 
-async def sync_async(config: Config, *, customers: Iterable[str] = (), exclude_customers: Iterable[str] = (),
+async def sync_async(  # noqa: PLR0913 — one keyword argument per option of `ordersync sync`
+        config: Config, *, customers: Iterable[str] = (), exclude_customers: Iterable[str] = (),
                      po_numbers: Iterable[str] = (), aag_seasons: Iterable[str] = (),
                      customer_seasons: Iterable[str] = (), limit: int | None = None, all_customers: bool = False,
                      dry_run: bool = False, skip_subitems: bool = False, wait_for_lock: float = 0.0,
@@ -147,7 +148,8 @@ def validate(config: Config, **options: Any) -> Validation:
     return asyncio.run(validate_async(config, **options))
 
 
-async def reconcile_async(config: Config, *, customers: Iterable[str] = (), exclude_customers: Iterable[str] = (),
+async def reconcile_async(  # noqa: PLR0913 — one keyword argument per option of `ordersync reconcile`
+        config: Config, *, customers: Iterable[str] = (), exclude_customers: Iterable[str] = (),
                           po_numbers: Iterable[str] = (), aag_seasons: Iterable[str] = (),
                           customer_seasons: Iterable[str] = (), limit: int | None = None, fix: bool = False,
                           all_customers: bool = False, wait_for_lock: float = 0.0,

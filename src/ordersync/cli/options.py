@@ -48,22 +48,32 @@ class FilterOptions:
         return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
-# (parameter, option type, FilterOptions field) in the order --help lists them
-_FILTERS: list[tuple[str, Any, str]] = [
-    ("customer", CustomerOption, "customers"),
+# (parameter, option) in the order --help lists them; _filter_options maps them onto FilterOptions
+_FILTERS: list[tuple[str, Any]] = [
+    ("customer", CustomerOption),
     ("exclude_customer", Annotated[list[str] | None, typer.Option(
-        "--exclude-customer", help="Leave this customer out. Repeatable.")], "exclude_customers"),
-    ("po", Annotated[list[str] | None, typer.Option("--po", help="Only this PO NUMBER. Repeatable.")], "po_numbers"),
+        "--exclude-customer", help="Leave this customer out. Repeatable.")]),
+    ("po", Annotated[list[str] | None, typer.Option("--po", help="Only this PO NUMBER. Repeatable.")]),
     ("aag_season", Annotated[list[str] | None, typer.Option(
-        "--aag-season", help="Only this AAG SEASON, e.g. '2025 FALL'. Repeatable.")], "aag_seasons"),
+        "--aag-season", help="Only this AAG SEASON, e.g. '2025 FALL'. Repeatable.")]),
     ("customer_season", Annotated[list[str] | None, typer.Option(
-        "--customer-season", help="Only this CUSTOMER SEASON. Repeatable.")], "customer_seasons"),
+        "--customer-season", help="Only this CUSTOMER SEASON. Repeatable.")]),
     ("limit", Annotated[int | None, typer.Option(
         "--limit", min=1, help="At most this many order lines in the whole run (not per customer). "
-        "A limited run never archives: it cannot know what was removed.")], "limit"),
+        "A limited run never archives: it cannot know what was removed.")]),
 ]
 
 Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def _filter_options(given: dict[str, Any]) -> FilterOptions:
+    """Take the filter options out of a command's keyword arguments (repeatable ones arrive as lists or None)."""
+    def repeated(name: str) -> tuple[str, ...]:
+        return tuple(given.pop(name) or ())
+
+    return FilterOptions(customers=repeated("customer"), exclude_customers=repeated("exclude_customer"),
+                         po_numbers=repeated("po"), aag_seasons=repeated("aag_season"),
+                         customer_seasons=repeated("customer_season"), limit=given.pop("limit"))
 
 
 def with_filters(command: Command) -> Command:
@@ -77,16 +87,13 @@ def with_filters(command: Command) -> Command:
     for parameter in signature.parameters.values():
         if parameter.name == "filters":
             parameters += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option)
-                           for name, option, _ in _FILTERS]
+                           for name, option in _FILTERS]
         else:
             parameters.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> Any:
-        given = {name: kwargs.pop(name) for name, _, _ in _FILTERS}
-        filters = FilterOptions(**{attribute: (given[name] if name == "limit" else tuple(given[name] or ()))
-                                   for name, _, attribute in _FILTERS})
-        return command(filters=filters, **kwargs)
+        return command(filters=_filter_options(kwargs), **kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}

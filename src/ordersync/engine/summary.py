@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ordersync.state import RunStatus
+from ordersync.state.schema import RunStatus
 
 log = logging.getLogger(__name__)
 
