@@ -2,9 +2,11 @@
 
 Per customer, in order: ensure its groups → create items → update items → create subitems →
 update subitems → archive subitems → archive items. Each phase reads its rows from the staged
-tables, packs them into aliased batches and, after each request, records in one transaction
-what Monday confirmed: the synced mirror changes only for confirmed writes. Creates commit
-their write intent before the request (see `ordersync.engine.intents`).
+tables, hands them to the pure planner (`ordersync.engine.planner`) for the mutations to send
+and the rows to refuse, packs the mutations into aliased requests and, after each request,
+records in one transaction what Monday confirmed (`ordersync.state.records`): the synced mirror
+changes only for confirmed writes. Creates commit their write intent before the request (see
+`ordersync.state.intents`; open ones are settled by `ordersync.engine.intents`).
 
 `checkpoint(name)` is called at the points where a crash matters most — "before_request",
 "after_response" (the write happened, nothing is recorded yet), "between_items_and_subitems",
@@ -13,7 +15,6 @@ their write intent before the request (see `ordersync.engine.intents`).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,11 +24,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ordersync.config import ColumnMapping, Config
+from ordersync.config import Config
+from ordersync.engine import planner
 from ordersync.engine.intents import resolve_open_intents
 from ordersync.engine.plan import groups_to_create
 from ordersync.errors import MondayError, NotFound, TerminalError, Unauthorized
-from ordersync.monday.board import BoardInfo, placement, subitem_board_of
+from ordersync.monday.board import BoardInfo, subitem_board_of
 from ordersync.monday.client import MondayClient, Mutation, MutationResult, derive_idempotency_key
 from ordersync.state import (
     ErrorCategory,
@@ -85,10 +87,9 @@ class Applier:
         self.options = options or ApplyOptions()
         self.on_progress = on_progress
         self.progress = Progress()
-        self.mappings: dict[str, ColumnMapping] = {mapping.id: mapping for mapping in config.columns}
+        self.labels = planner.LabelRules.of(config, board)
         self.tables = store.tables
         self.unsettled_intents = False
-        self._staged_by_ref: dict[Any, dict[str, Any]] = {}
         self._progress_recorded_at = 0.0
 
     # -- bookkeeping ------------------------------------------------------------------------------
@@ -225,23 +226,8 @@ class Applier:
             return dict(connection.execute(sa.select(groups.c.group_name, groups.c.group_id).where(
                 groups.c.board_id == self.board.board_id)).all())
 
-    def _group_mutations(self, names: Sequence[str]) -> list[Mutation]:
-        """Aliases run in order: groups placed before an existing one go in ascending order, groups
-        appended after the last one in descending order, so all end up alphabetical."""
-        before, after = [], []
-        for name in names:
-            if self.config.groups.order == "alphabetical":
-                method, relative_to = placement(self.board.groups, name)
-            else:
-                method, relative_to = ("after_at", self.board.groups[-1][1]) if self.board.groups else (None, None)
-            variables = {"board_id": self.board.board_id, "group_name": name}
-            if relative_to:
-                variables |= {"position_relative_method": method, "relative_to": relative_to}
-            (after if method == "after_at" else before).append(Mutation("create_group", variables, name))
-        return sorted(before, key=lambda m: m.ref) + sorted(after, key=lambda m: m.ref, reverse=True)
-
     async def _create_groups(self, customer: str, names: Sequence[str], result: CustomerResult) -> None:
-        mutations = self._group_mutations(names)
+        mutations = planner.group_mutations(self.board, names, self.config.groups.order)
         for batch in self.client.pack(mutations):
             self._checkpoint("before_request")
             with self.store.engine.begin() as connection:
@@ -278,29 +264,7 @@ class Applier:
                 index = position if method == "before_at" else position + 1
         groups.insert(index, (title, group_id))
 
-    # -- labels -----------------------------------------------------------------------------------
-    def _label_problem(self, values: Mapping[str, Any]) -> str | None:
-        """A status/dropdown label the board lacks, in a column not allowed to create labels."""
-        for column_id, value in values.items():
-            mapping = self.mappings.get(column_id)
-            if mapping is None or mapping.type not in ("status", "dropdown") or mapping.create_labels_if_missing:
-                continue
-            column = self.board.columns.get(column_id)
-            if column is None:
-                continue  # Monday answers InvalidColumnIdException for the row
-            labels = value.get("labels", []) if mapping.type == "dropdown" else [value.get("label")]
-            for label in labels:
-                if label not in column.labels:
-                    return (f"label {label!r} does not exist in column {column.title} ({column_id}) and "
-                            f"create_labels_if_missing is off for it: add the label on the board or allow it "
-                            f"in the config")
-        return None
-
-    def _create_labels(self, values: Mapping[str, Any]) -> bool:
-        return any(self.mappings[column_id].create_labels_if_missing for column_id in values
-                   if column_id in self.mappings)
-
-    # -- items ------------------------------------------------------------------------------------
+    # -- recording outcomes -----------------------------------------------------------------------
     def _settle_failed(self, writes: BatchWrites, intent_id: int, outcome: MutationResult) -> None:
         """A create Monday refused was never made; one whose answer never came may have been: look later."""
         if isinstance(outcome.error, TerminalError):
@@ -315,82 +279,68 @@ class Applier:
                     payload={"operation": outcome.mutation.document, **_loggable(outcome.mutation.variables)})
         writes.status(table, row["item_key"], RowStatus.ERROR, size=row.get("size"), attempts=outcome.attempts)
 
-    def _refuse(self, writes: BatchWrites, table: sa.Table, row: Mapping[str, Any], problem: str, *,
-                category: ErrorCategory = ErrorCategory.VALIDATION) -> None:
-        """A row ordersync will not send, with the reason (a missing label; a group or parent that failed)."""
-        writes.error(item_key=row["item_key"], size=row.get("size"), customer=row["customer"], message=problem,
-                     category=category)
-        writes.status(table, row["item_key"], RowStatus.ERROR, size=row.get("size"))
+    def _refuse_all(self, table: sa.Table, batch: planner.Batch) -> None:
+        """Rows the planner would not send, recorded with their reason; they count as done work."""
+        writes = self._writes()
+        for refusal in batch.refused:
+            row = refusal.row
+            writes.error(item_key=row["item_key"], size=row.get("size"), customer=row["customer"],
+                         message=refusal.reason, category=refusal.category)
+            writes.status(table, row["item_key"], RowStatus.ERROR, size=row.get("size"))
+        self._flush(writes)
 
-    async def _send_creates(self, mutations: list[Mutation], operation: IntentOperation,
-                            intent_fields: Callable[[Mutation], dict[str, Any]], table: sa.Table,
-                            record: Callable[[BatchWrites, Mutation, dict[str, Any]], str]) -> None:
+    async def _send_creates(self, batch: planner.Batch, operation: IntentOperation,
+                            intent_fields: Callable[[Mutation, Mapping[str, Any]], dict[str, Any]], table: sa.Table,
+                            record: Callable[[BatchWrites, Mutation, Mapping[str, Any], dict[str, Any]], str]) -> None:
         """Creates, crash-safe: intents committed and rows marked SENT before each request; after it,
         in one transaction, confirmed rows recorded (by `record`, which returns the new id) and the
         intents settled."""
-        for batch in self.client.pack(mutations):
+        for request in self.client.pack(batch.mutations):
             self._checkpoint("before_request")
             with self.store.engine.begin() as connection:
                 intent_ids = open_intents(connection, self.store, self.run_id, self.board.board_id, operation,
-                                          [intent_fields(mutation) for mutation in batch])
+                                          [intent_fields(mutation, batch.rows[mutation.ref]) for mutation in request])
                 writes = self._writes()
-                for mutation in batch:
+                for mutation in request:
                     key, size = _key_and_size(mutation.ref)
                     writes.status(table, key, RowStatus.SENT, size=size)
                 writes.flush(connection)
             idempotency_key = derive_idempotency_key(operation.value, self.run_id, intent_ids)
-            results = await self.client.send_batch(batch, board_id=self.board.board_id,
+            results = await self.client.send_batch(request, board_id=self.board.board_id,
                                                    idempotency_key=idempotency_key)
             self._checkpoint("after_response")
             writes = self._writes()
             for intent_id, outcome in zip(intent_ids, results, strict=True):
                 key, size = _key_and_size(outcome.mutation.ref)
+                row = batch.rows[outcome.mutation.ref]
                 if outcome.ok:
-                    monday_id = record(writes, outcome.mutation, outcome.data)
+                    monday_id = record(writes, outcome.mutation, row, outcome.data)
                     writes.status(table, key, RowStatus.DONE, size=size, monday_id=monday_id,
                                   attempts=outcome.attempts)
                     writes.settle(intent_id, IntentStatus.CONFIRMED, monday_id)
                 else:
-                    self._fail(writes, table, self._staged_by_ref[outcome.mutation.ref], outcome)
+                    self._fail(writes, table, row, outcome)
                     self._settle_failed(writes, intent_id, outcome)
             self._flush(writes)
-            self._advance(len(batch))
+            self._advance(len(request))
 
+    # -- items ------------------------------------------------------------------------------------
     async def _create_items(self, customer: str, group_ids: Mapping[str, str]) -> None:
         self.progress.phase = "create items"
         staged = self.tables.staged_items
         rows = self._rows(staged, customer, [Operation.CREATE], order=[staged.c.source_row])
-        self._staged_by_ref = {row["item_key"]: row for row in rows}
-        mutations: list[Mutation] = []
-        writes = self._writes()
-        for row in rows:
-            values = json.loads(row["column_values"] or "{}")
-            group_id = group_ids.get(row["group_name"])
-            problem = self._label_problem(values)
-            if group_id is None:
-                self._refuse(writes, staged, row, f"group {row['group_name']!r} could not be created, so its "
-                             "items cannot be either", category=ErrorCategory.DEPENDENCY)
-                continue
-            if problem:
-                self._refuse(writes, staged, row, problem)
-                continue
-            values[self.config.monday.key_column] = row["item_key"]
-            mutations.append(Mutation("create_item", {
-                "board_id": self.board.board_id, "item_name": row["item_name"], "group_id": group_id,
-                "column_values": json.dumps(values, ensure_ascii=False),
-                "create_labels_if_missing": self._create_labels(values),
-            }, row["item_key"]))
-        self._flush(writes)
-        self._advance(len(rows) - len(mutations))
+        batch = planner.item_creates(rows, group_ids, self.labels, self.config.monday.key_column)
+        self._refuse_all(staged, batch)
+        self._advance(len(batch.refused))
 
-        def record(writes: BatchWrites, mutation: Mutation, data: dict[str, Any]) -> str:
+        def record(writes: BatchWrites, mutation: Mutation, row: Mapping[str, Any], data: dict[str, Any]) -> str:
             item_id = str(data["id"])
-            writes.synced_item(self._staged_by_ref[mutation.ref], item_id, mutation.variables["group_id"])
+            writes.synced_item(row, item_id, mutation.variables["group_id"])
             return item_id
 
         await self._send_creates(
-            mutations, IntentOperation.CREATE_ITEM,
-            lambda m: {"item_key": m.ref, "group_name": self._staged_by_ref[m.ref]["group_name"]}, staged, record)
+            batch, IntentOperation.CREATE_ITEM,
+            lambda mutation, row: {"item_key": row["item_key"], "group_name": row["group_name"]}, staged, record)
 
     async def _update_items(self, customer: str, group_ids: Mapping[str, str]) -> None:
         self.progress.phase = "update items"
@@ -406,63 +356,35 @@ class Applier:
                        staged.c.operation == Operation.UPDATE.value, staged.c.status != RowStatus.DONE.value)
                 .order_by(staged.c.source_row)
             ).mappings()]
-        mutations: list[Mutation] = []
-        parts: dict[str, int] = {}
-        by_key = {row["item_key"]: row for row in rows}
+        batch = planner.item_updates(rows, group_ids, self.labels)
+        self._refuse_all(staged, batch)
         writes = self._writes()
-        for row in rows:
-            new = json.loads(row["column_values"] or "{}")
-            old = json.loads(row["synced_values"] or "{}")
-            changes = {column_id: value for column_id, value in new.items() if old.get(column_id) != value}
-            changes |= {column_id: "" for column_id in old if column_id not in new}
-            if row["item_name"] != row["synced_name"]:
-                changes["name"] = row["item_name"]
-            problem = self._label_problem(changes)
-            moved = row["group_name"] != row["synced_group"]
-            if moved and row["group_name"] not in group_ids:
-                self._refuse(writes, staged, row, f"group {row['group_name']!r} could not be created, so the "
-                             "item cannot move there", category=ErrorCategory.DEPENDENCY)
-                continue
-            if problem:
-                self._refuse(writes, staged, row, problem)
-                continue
-            count = 0
-            if changes:
-                mutations.append(Mutation("change_multiple_column_values", {
-                    "board_id": self.board.board_id, "item_id": row["item_id"],
-                    "column_values": json.dumps(changes, ensure_ascii=False),
-                    "create_labels_if_missing": self._create_labels(changes),
-                }, (row["item_key"], "values")))
-                count += 1
-            if moved:
-                mutations.append(Mutation("move_item_to_group", {
-                    "item_id": row["item_id"], "group_id": group_ids[row["group_name"]]},
-                    (row["item_key"], "move")))
-                count += 1
-            if count:
-                parts[row["item_key"]] = count
-            else:  # the hash moved but nothing the board shows did: no call needed
-                self._confirm_update(writes, row, group_ids)
+        for row in batch.unchanged:
+            self._confirm_update(writes, row, group_ids)
         self._flush(writes)
-        self._advance(len(rows) - len(parts))
-        for batch in self.client.pack(mutations):
-            key = derive_idempotency_key("update_item", self.run_id, [(m.ref, m.variables) for m in batch])
+        self._advance(len(batch.refused) + len(batch.unchanged))
+        parts_left: dict[str, int] = {}
+        for item_key, _ in batch.rows:
+            parts_left[item_key] = parts_left.get(item_key, 0) + 1
+        failed: set[str] = set()  # an update with a failed part is never confirmed in this run
+        for request in self.client.pack(batch.mutations):
+            key = derive_idempotency_key("update_item", self.run_id, [(m.ref, m.variables) for m in request])
             self._checkpoint("before_request")
-            results = await self.client.send_batch(batch, board_id=self.board.board_id, idempotency_key=key)
+            results = await self.client.send_batch(request, board_id=self.board.board_id, idempotency_key=key)
             self._checkpoint("after_response")
             finished = 0
             writes = self._writes()
             with self.store.engine.begin() as connection:
                 for outcome in results:
                     item_key, part = outcome.mutation.ref
-                    row = by_key[item_key]
+                    row = batch.rows[outcome.mutation.ref]
+                    parts_left[item_key] -= 1
                     if not outcome.ok:
                         self._fail(writes, staged, row, outcome)
-                        parts[item_key] = -len(mutations)  # never confirmed in this run
+                        failed.add(item_key)
                         continue
                     self._record_part(connection, writes, row, part, group_ids)
-                    parts[item_key] -= 1
-                    if parts[item_key] == 0:
+                    if parts_left[item_key] == 0 and item_key not in failed:
                         self._confirm_update(writes, row, group_ids)
                         finished += 1
                 writes.flush(connection)
@@ -484,16 +406,6 @@ class Applier:
         writes.status(self.tables.staged_items, row["item_key"], RowStatus.DONE, monday_id=row["item_id"])
 
     # -- subitems ---------------------------------------------------------------------------------
-    def _subitem_values(self, size: str, quantity: int) -> dict[str, Any]:
-        subitems = self.config.subitems
-        if subitems.size_type == "dropdown":
-            size_value: Any = {"labels": [size]}
-        elif subitems.size_type == "status":
-            size_value = {"label": size}
-        else:
-            size_value = size
-        return {subitems.size_column: size_value, subitems.quantity_column: str(quantity)}
-
     async def _create_subitems(self, customer: str) -> None:
         self.progress.phase = "create subitems"
         staged, staged_items, synced = self.tables.staged_subitems, self.tables.staged_items, self.tables.synced_items
@@ -508,34 +420,22 @@ class Applier:
                        staged.c.operation == Operation.CREATE.value, staged.c.status != RowStatus.DONE.value)
                 .order_by(staged_items.c.source_row, staged.c.position)
             ).mappings()]
-        self._staged_by_ref = {(row["item_key"], row["size"]): row for row in rows}
-        mutations: list[Mutation] = []
-        create_labels = self.config.subitems.create_labels_if_missing
-        writes = self._writes()
-        for row in rows:
-            if row["parent_item_id"] is None:
-                self._refuse(writes, staged, row, "its order line is not on the board (the item was not created), "
-                             "so the size cannot be added under it", category=ErrorCategory.DEPENDENCY)
-                continue
-            mutations.append(Mutation("create_subitem", {
-                "parent_item_id": row["parent_item_id"], "item_name": row["name"],
-                "column_values": json.dumps(self._subitem_values(row["size"], row["quantity"]), ensure_ascii=False),
-                "create_labels_if_missing": create_labels,
-            }, (row["item_key"], row["size"])))
-        self._flush(writes)
-        self._advance(len(rows) - len(mutations))
+        batch = planner.subitem_creates(rows, self.config)
+        self._refuse_all(staged, batch)
+        self._advance(len(batch.refused))
 
-        def record(writes: BatchWrites, mutation: Mutation, data: dict[str, Any]) -> str:
+        def record(writes: BatchWrites, mutation: Mutation, row: Mapping[str, Any], data: dict[str, Any]) -> str:
             subitem_id = str(data["id"])
             board = (data.get("board") or {}).get("id")
             if board and not self.board.subitem_board_id:
                 self.board.subitem_board_id = str(board)
-            writes.synced_subitem(self._staged_by_ref[mutation.ref], subitem_id, mutation.variables["parent_item_id"])
+            writes.synced_subitem(row, subitem_id, mutation.variables["parent_item_id"])
             return subitem_id
 
         await self._send_creates(
-            mutations, IntentOperation.CREATE_SUBITEM,
-            lambda m: {"item_key": m.ref[0], "size": m.ref[1], "parent_item_id": m.variables["parent_item_id"]},
+            batch, IntentOperation.CREATE_SUBITEM,
+            lambda mutation, row: {"item_key": row["item_key"], "size": row["size"],
+                                   "parent_item_id": row["parent_item_id"]},
             staged, record)
 
     async def _subitem_board(self) -> str:
@@ -566,28 +466,23 @@ class Applier:
         if not rows:
             return
         subitem_board = await self._subitem_board()
-        quantity_column = self.config.subitems.quantity_column
-        mutations = [Mutation("change_multiple_column_values", {
-            "board_id": subitem_board, "item_id": row["subitem_id"],
-            "column_values": json.dumps({quantity_column: str(row["quantity"])}),
-        }, (row["item_key"], row["size"])) for row in rows]
-        by_ref = {(row["item_key"], row["size"]): row for row in rows}
+        batch = planner.subitem_updates(rows, subitem_board, self.config.subitems.quantity_column)
         staged = self.tables.staged_subitems
-        for batch in self.client.pack(mutations):
-            key = derive_idempotency_key("update_subitem", self.run_id, [(m.ref, m.variables) for m in batch])
+        for request in self.client.pack(batch.mutations):
+            key = derive_idempotency_key("update_subitem", self.run_id, [(m.ref, m.variables) for m in request])
             self._checkpoint("before_request")
-            results = await self.client.send_batch(batch, board_id=subitem_board, idempotency_key=key)
+            results = await self.client.send_batch(request, board_id=subitem_board, idempotency_key=key)
             self._checkpoint("after_response")
             writes = self._writes()
             for outcome in results:
-                row = by_ref[outcome.mutation.ref]
+                row = batch.rows[outcome.mutation.ref]
                 if outcome.ok:
                     writes.synced_subitem(row, row["subitem_id"], row["parent_item_id"])
                     writes.status(staged, row["item_key"], RowStatus.DONE, size=row["size"])
                 else:
                     self._fail(writes, staged, row, outcome)
             self._flush(writes)
-            self._advance(len(batch))
+            self._advance(len(request))
 
     async def _remove_subitems(self, customer: str) -> None:
         self.progress.phase = "archive subitems"
@@ -598,7 +493,7 @@ class Applier:
             writes.mirror.forget_subitems(connection, [(row["item_key"], row["size"])])
             writes.status(staged, row["item_key"], RowStatus.DONE, size=row["size"])
 
-        await self._remove(rows, "subitem_id", lambda row: (row["item_key"], row["size"]), staged, forget)
+        await self._remove(planner.removals(rows, "subitem_id", with_size=True), staged, forget)
 
     async def _remove_items(self, customer: str) -> None:
         self.progress.phase = "archive items"
@@ -617,29 +512,26 @@ class Applier:
             writes.mirror.forget_items(connection, [row["item_key"]])
             writes.status(staged, row["item_key"], RowStatus.DONE)
 
-        await self._remove(rows, "item_id", lambda row: row["item_key"], staged, forget)
+        await self._remove(planner.removals(rows, "item_id", with_size=False), staged, forget)
 
-    async def _remove(self, rows: list[dict[str, Any]], id_field: str, ref: Callable[[Mapping[str, Any]], Any],
-                      staged: sa.Table, forget: Callable[[Any, BatchWrites, Mapping[str, Any]], None]) -> None:
+    async def _remove(self, batch: planner.Batch, staged: sa.Table,
+                      forget: Callable[[Connection, BatchWrites, Mapping[str, Any]], None]) -> None:
         """Archive or delete; an item already gone from the board counts as removed."""
-        mutations = [Mutation("delete_item" if row["operation"] == Operation.DELETE.value else "archive_item",
-                              {"item_id": row[id_field]}, ref(row)) for row in rows]
-        by_ref = {ref(row): row for row in rows}
-        for batch in self.client.pack(mutations):
-            key = derive_idempotency_key("remove", self.run_id, [m.ref for m in batch])
+        for request in self.client.pack(batch.mutations):
+            key = derive_idempotency_key("remove", self.run_id, [m.ref for m in request])
             self._checkpoint("before_request")
-            results = await self.client.send_batch(batch, board_id=self.board.board_id, idempotency_key=key)
+            results = await self.client.send_batch(request, board_id=self.board.board_id, idempotency_key=key)
             self._checkpoint("after_response")
             writes = self._writes()
             with self.store.engine.begin() as connection:
                 for outcome in results:
-                    row = by_ref[outcome.mutation.ref]
+                    row = batch.rows[outcome.mutation.ref]
                     if outcome.ok or isinstance(outcome.error, NotFound):
                         forget(connection, writes, row)
                     else:
                         self._fail(writes, staged, row, outcome)
                 writes.flush(connection)
-            self._advance(len(batch))
+            self._advance(len(request))
 
 
 def _key_and_size(ref: Any) -> tuple[str, str | None]:

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from ordersync.config import Config, load_token
 from ordersync.engine.apply import Applier, ApplyOptions, Checkpoint, CustomerResult, Progress
-from ordersync.engine.intents import record_group, resolve_open_intents
+from ordersync.engine.intents import resolve_open_intents
 from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
 from ordersync.engine.plan import Plan, build_outcome
 from ordersync.engine.source import Filters
@@ -35,6 +35,7 @@ from ordersync.monday.connect import make_client, read_board_schema
 from ordersync.ops.report import write_run_reports
 from ordersync.state import ErrorCategory, Operation, RowStatus, RunKind, RunStatus, StateStore
 from ordersync.state.lock import acquire_lock
+from ordersync.state.mirror import Mirror
 
 log = logging.getLogger(__name__)
 
@@ -103,16 +104,14 @@ def refresh_groups(store: StateStore, board: BoardInfo) -> None:
     """The board is the truth for groups: learn the ones a person made, forget the ones a person deleted."""
     groups = store.tables.groups
     on_board = dict(board.groups)
+    mirror = Mirror(store.tables, board.board_id)
     with store.engine.begin() as connection:
         known = dict(connection.execute(sa.select(groups.c.group_name, groups.c.group_id).where(
             groups.c.board_id == board.board_id)).all())
         for title, group_id in on_board.items():
             if known.get(title) != group_id:
-                record_group(connection, store, board.board_id, title, group_id, customer=None, created_by_run=None)
-        gone = [title for title in known if title not in on_board]
-        if gone:
-            connection.execute(sa.delete(groups).where(groups.c.board_id == board.board_id,
-                                                       groups.c.group_name.in_(gone)))
+                mirror.record_group(connection, title, group_id, customer=None, created_by_run=None)
+        mirror.forget_groups(connection, [title for title in known if title not in on_board])
 
 
 _TRANSIENT = (ErrorCategory.RATE_LIMIT, ErrorCategory.SERVER, ErrorCategory.NETWORK)
@@ -208,15 +207,15 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
                               aborted=any(result.aborted for result in results.values()))
         result = SyncResult(run_id, status, board_id, prepared.plan, build_outcome(store, run_id), results,
                             client.stats, settled)
-        store.set_run_status(run_id, status, summary=result.summary().as_dict())
         store.refresh_mirror_scope(run_id, board_id)
+        store.set_run_status(run_id, status, summary=result.summary().as_dict())
         result.reports = _write_reports(config, store, run_id, token)
         store.prune_staged_rows(board_id)
         return result
     except BaseException as error:
         if run_id is not None and not isinstance(error, asyncio.CancelledError | KeyboardInterrupt):
-            store.set_run_status(run_id, RunStatus.FAILED, message=_describe(error))
-            _write_reports(config, store, run_id, token)
+            if store.fail_unfinished_run(run_id, _describe(error)):
+                _write_reports(config, store, run_id, token)
         raise
     finally:
         if lock is not None:

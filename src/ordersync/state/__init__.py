@@ -1,19 +1,20 @@
-"""ordersync's own tables (DESIGN §3), one SQLAlchemy Core schema for SQLite, PostgreSQL and SQL Server.
+"""ordersync's state: its own tables and the one way to change each (DESIGN §3, §7).
 
-The states a row can be in are declared here, once, and every table is created (and migrated)
-by `StateStore.ensure_schema`. Queries elsewhere use these Table objects and bound parameters only.
+    schema.py       the tables and the states a row or run can be in (re-exported here)
+    transitions.py  the only writer of status columns: each change names the states it may come from
+    mirror.py       the only writer of the synced mirror (items, subitems, groups)
+    records.py      one request's outcome recorded in one transaction (statuses, mirror, intents, errors)
+    intents.py      the write-intents table (committed before a create, settled after)
+    migrations/     Alembic revisions: `ensure_schema` upgrades any earlier database in place
+    lock.py         one writer per board
+
+`StateStore` (here) holds the engine, creates and migrates the tables (`ensure_schema`), starts runs.
 """
 
 from __future__ import annotations
 
-import enum
-import json
-import os
-import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,266 +22,33 @@ from sqlalchemy.engine import Connection, Engine
 
 from ordersync.database import make_engine
 from ordersync.errors import StateError
+from ordersync.state import transitions
+from ordersync.state.mirror import Mirror
+from ordersync.state.schema import (  # noqa: F401  (the state package's names, re-exported)
+    KEY_LENGTH,
+    MAX_QUANTITY,
+    NAME_LENGTH,
+    SIZE_LENGTH,
+    TITLE_LENGTH,
+    DiffState,
+    ErrorCategory,
+    IntentOperation,
+    IntentStatus,
+    Operation,
+    RowStatus,
+    RunKind,
+    RunStatus,
+    StateTables,
+    build_tables,
+    dumps,
+    process_owner,
+    utcnow,
+)
 
 # `<prefix>meta.schema_version`: all the release before migrations reads (it refuses a higher one).
 # The Alembic revision in `<prefix>alembic_version` is the real version; a migration that leaves
 # tables that release cannot use raises this number (and writes it) so that it stops cleanly.
 SCHEMA_VERSION = 1
-
-# Widths of the columns the transform fills: a longer value is a row error, never a failed insert.
-# A key NVARCHAR(400) and a size NVARCHAR(30) fit SQL Server's 900-byte clustered index key next to
-# the board id NVARCHAR(20): 2 × (20 + 400 + 30) = 900 bytes for the synced subitems' primary key.
-KEY_LENGTH = 400
-SIZE_LENGTH = 30
-NAME_LENGTH = 200  # customer, PO number, seasons
-TITLE_LENGTH = 255  # group and item names: what Monday takes
-MAX_QUANTITY = 2_147_483_647  # INTEGER on every engine
-
-
-class RunStatus(enum.StrEnum):
-    RUNNING = "RUNNING"
-    PLANNED = "PLANNED"  # a dry run: nothing a sync relies on was changed
-    ITEMS_COMPLETED = "ITEMS_COMPLETED"
-    SUBITEMS_COMPLETED = "SUBITEMS_COMPLETED"
-    COMPLETED = "COMPLETED"  # items and subitems both completed
-    FAILED = "FAILED"
-    INTERRUPTED = "INTERRUPTED"  # found RUNNING by a later run: killed or crashed
-
-
-class RunKind(enum.StrEnum):
-    SYNC = "sync"
-    PLAN = "plan"
-    RETRY = "retry"
-
-
-class DiffState(enum.StrEnum):
-    NEW = "NEW"
-    CHANGED = "CHANGED"
-    UNCHANGED = "UNCHANGED"
-    REMOVED = "REMOVED"
-
-
-class Operation(enum.StrEnum):
-    """What the plan does with a staged row."""
-
-    CREATE = "create"
-    UPDATE = "update"
-    ARCHIVE = "archive"
-    DELETE = "delete"
-    NONE = "none"
-
-
-class RowStatus(enum.StrEnum):
-    PENDING = "PENDING"
-    SENT = "SENT"
-    DONE = "DONE"
-    ERROR = "ERROR"
-
-
-class IntentStatus(enum.StrEnum):
-    OPEN = "OPEN"  # committed before the request; the outcome is not known yet
-    CONFIRMED = "CONFIRMED"  # the response carried the new id
-    FAILED = "FAILED"  # the API refused it: nothing was created
-    ADOPTED = "ADOPTED"  # resolved later: found on the board and adopted
-    ABSENT = "ABSENT"  # resolved later: not on the board, so never created
-
-
-class IntentOperation(enum.StrEnum):
-    CREATE_GROUP = "create_group"
-    CREATE_ITEM = "create_item"
-    CREATE_SUBITEM = "create_subitem"
-
-
-class ErrorCategory(enum.StrEnum):
-    SOURCE = "source"
-    VALIDATION = "validation"
-    RATE_LIMIT = "rate_limit"
-    AUTH = "auth"
-    NOT_FOUND = "not_found"
-    SERVER = "server"
-    NETWORK = "network"
-    DEPENDENCY = "dependency"  # could not be sent because something it needs failed (its item, its group)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _key() -> sa.Unicode:
-    return sa.Unicode(KEY_LENGTH)
-
-
-@dataclass(frozen=True)
-class StateTables:
-    """The Table objects, named with the configured prefix."""
-
-    metadata: sa.MetaData
-    meta: sa.Table
-    runs: sa.Table
-    staged_items: sa.Table
-    staged_subitems: sa.Table
-    synced_items: sa.Table
-    synced_subitems: sa.Table
-    groups: sa.Table
-    errors: sa.Table
-    write_intents: sa.Table
-    locks: sa.Table
-
-
-def build_tables(prefix: str = "ordersync_") -> StateTables:
-    md = sa.MetaData()
-    p = prefix
-    meta = sa.Table(
-        f"{p}meta", md,
-        sa.Column("name", sa.Unicode(100), primary_key=True),
-        sa.Column("value", sa.Unicode(400), nullable=False),
-    )
-    runs = sa.Table(
-        f"{p}runs", md,
-        sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("kind", sa.Unicode(20), nullable=False),
-        sa.Column("board_id", sa.Unicode(20)),
-        sa.Column("status", sa.Unicode(30), nullable=False),
-        sa.Column("filters", sa.UnicodeText, nullable=False, default="{}"),
-        sa.Column("started_at", sa.DateTime, nullable=False),
-        sa.Column("items_completed_at", sa.DateTime),
-        sa.Column("subitems_completed_at", sa.DateTime),
-        sa.Column("finished_at", sa.DateTime),
-        sa.Column("heartbeat_at", sa.DateTime),
-        sa.Column("owner", sa.Unicode(200)),
-        sa.Column("progress", sa.UnicodeText),  # JSON: what the apply stage has done so far
-        sa.Column("summary", sa.UnicodeText),  # JSON: counts per customer when finished
-        sa.Column("message", sa.UnicodeText),
-    )
-    staged_items = sa.Table(
-        f"{p}staged_items", md,
-        sa.Column("run_id", sa.Integer, primary_key=True),
-        sa.Column("item_key", _key(), primary_key=True),
-        sa.Column("customer", sa.Unicode(NAME_LENGTH), nullable=False),
-        sa.Column("group_name", sa.Unicode(TITLE_LENGTH)),
-        sa.Column("item_name", sa.Unicode(TITLE_LENGTH)),
-        sa.Column("po_number", sa.Unicode(NAME_LENGTH)),
-        sa.Column("aag_season", sa.Unicode(NAME_LENGTH)),
-        sa.Column("customer_season", sa.Unicode(NAME_LENGTH)),
-        sa.Column("cancelled", sa.Boolean, nullable=False, default=False),
-        sa.Column("column_values", sa.UnicodeText),
-        sa.Column("row_hash", sa.Unicode(64)),
-        sa.Column("source_row", sa.Integer),
-        sa.Column("state", sa.Unicode(12)),
-        sa.Column("operation", sa.Unicode(12)),
-        sa.Column("status", sa.Unicode(12), nullable=False, default=RowStatus.PENDING.value),
-        sa.Column("monday_item_id", sa.Unicode(20)),
-        sa.Column("attempts", sa.Integer, nullable=False, default=0),
-        sa.Index(f"ix_{p}staged_items_customer", "run_id", "customer"),
-    )
-    staged_subitems = sa.Table(
-        f"{p}staged_subitems", md,
-        sa.Column("run_id", sa.Integer, primary_key=True),
-        sa.Column("item_key", _key(), primary_key=True),
-        sa.Column("size", sa.Unicode(SIZE_LENGTH), primary_key=True),
-        sa.Column("customer", sa.Unicode(NAME_LENGTH), nullable=False),
-        sa.Column("name", sa.Unicode(TITLE_LENGTH)),
-        sa.Column("quantity", sa.Integer),
-        sa.Column("position", sa.Integer),  # the size's place in the table: subitems are created in this order
-        sa.Column("state", sa.Unicode(12)),
-        sa.Column("operation", sa.Unicode(12)),
-        sa.Column("status", sa.Unicode(12), nullable=False, default=RowStatus.PENDING.value),
-        sa.Column("monday_subitem_id", sa.Unicode(20)),
-        sa.Column("attempts", sa.Integer, nullable=False, default=0),
-        sa.Index(f"ix_{p}staged_subitems_customer", "run_id", "customer"),
-    )
-    synced_items = sa.Table(
-        f"{p}synced_items", md,
-        sa.Column("board_id", sa.Unicode(20), primary_key=True),
-        sa.Column("item_key", _key(), primary_key=True),
-        sa.Column("monday_item_id", sa.Unicode(20), nullable=False),
-        sa.Column("customer", sa.Unicode(NAME_LENGTH), nullable=False),
-        sa.Column("group_name", sa.Unicode(TITLE_LENGTH)),
-        sa.Column("group_id", sa.Unicode(100)),
-        sa.Column("item_name", sa.Unicode(TITLE_LENGTH)),
-        sa.Column("po_number", sa.Unicode(NAME_LENGTH)),
-        sa.Column("aag_season", sa.Unicode(NAME_LENGTH)),
-        sa.Column("customer_season", sa.Unicode(NAME_LENGTH)),
-        sa.Column("cancelled", sa.Boolean, nullable=False, default=False),
-        sa.Column("column_values", sa.UnicodeText),
-        sa.Column("row_hash", sa.Unicode(64)),
-        sa.Column("run_id", sa.Integer),
-        sa.Column("synced_at", sa.DateTime, nullable=False),
-        sa.Index(f"ix_{p}synced_items_monday_id", "monday_item_id"),
-        sa.Index(f"ix_{p}synced_items_customer", "board_id", "customer"),
-    )
-    synced_subitems = sa.Table(
-        f"{p}synced_subitems", md,
-        sa.Column("board_id", sa.Unicode(20), primary_key=True),
-        sa.Column("item_key", _key(), primary_key=True),
-        sa.Column("size", sa.Unicode(SIZE_LENGTH), primary_key=True),
-        sa.Column("monday_subitem_id", sa.Unicode(20), nullable=False),
-        sa.Column("parent_item_id", sa.Unicode(20), nullable=False),
-        sa.Column("name", sa.Unicode(TITLE_LENGTH)),
-        sa.Column("quantity", sa.Integer),
-        sa.Column("run_id", sa.Integer),
-        sa.Column("synced_at", sa.DateTime, nullable=False),
-    )
-    groups = sa.Table(
-        f"{p}groups", md,
-        sa.Column("board_id", sa.Unicode(20), primary_key=True),
-        sa.Column("group_name", sa.Unicode(TITLE_LENGTH), primary_key=True),
-        sa.Column("group_id", sa.Unicode(100), nullable=False),
-        sa.Column("customer", sa.Unicode(NAME_LENGTH)),
-        sa.Column("created_by_run", sa.Integer),  # NULL: found on the board, not created by ordersync
-        sa.Column("recorded_at", sa.DateTime, nullable=False),
-    )
-    errors = sa.Table(
-        f"{p}errors", md,
-        sa.Column("error_id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("run_id", sa.Integer, nullable=False, index=True),
-        sa.Column("item_key", _key()),
-        sa.Column("size", sa.Unicode(SIZE_LENGTH)),
-        sa.Column("customer", sa.Unicode(NAME_LENGTH)),
-        sa.Column("source_row", sa.Integer),
-        sa.Column("stage", sa.Unicode(20), nullable=False),
-        sa.Column("category", sa.Unicode(20), nullable=False),
-        sa.Column("field", sa.Unicode(255)),
-        sa.Column("message", sa.UnicodeText, nullable=False),
-        sa.Column("attempts", sa.Integer, nullable=False, default=1),
-        sa.Column("payload", sa.UnicodeText),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-    )
-    write_intents = sa.Table(
-        f"{p}write_intents", md,
-        sa.Column("intent_id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("run_id", sa.Integer, nullable=False),
-        sa.Column("board_id", sa.Unicode(20), nullable=False),
-        sa.Column("operation", sa.Unicode(20), nullable=False),
-        sa.Column("item_key", _key()),
-        sa.Column("size", sa.Unicode(SIZE_LENGTH)),
-        sa.Column("group_name", sa.Unicode(TITLE_LENGTH)),
-        sa.Column("parent_item_id", sa.Unicode(20)),
-        sa.Column("status", sa.Unicode(12), nullable=False),
-        sa.Column("monday_id", sa.Unicode(100)),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-        sa.Column("settled_at", sa.DateTime),
-        sa.Index(f"ix_{p}write_intents_open", "board_id", "status"),
-    )
-    locks = sa.Table(
-        f"{p}locks", md,
-        sa.Column("board_id", sa.Unicode(20), primary_key=True),
-        sa.Column("run_id", sa.Integer),
-        sa.Column("owner", sa.Unicode(200), nullable=False),
-        sa.Column("acquired_at", sa.DateTime, nullable=False),
-        sa.Column("heartbeat_at", sa.DateTime, nullable=False),
-    )
-    return StateTables(md, meta, runs, staged_items, staged_subitems, synced_items, synced_subitems,
-                       groups, errors, write_intents, locks)
-
-
-def process_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def dumps(value: Any) -> str:
-    """JSON as stored in the state tables: stable key order so equal values compare equal."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 SCHEMA_ATTEMPTS = 5
@@ -360,22 +128,15 @@ class StateStore:
             return int(result.inserted_primary_key[0])
 
     def set_run_status(self, run_id: int, status: RunStatus, *, message: str | None = None,
-                       summary: Mapping[str, Any] | None = None) -> None:
-        """The one way a run changes state. Terminal states stamp `finished_at`."""
-        runs = self.tables.runs
-        values: dict[str, Any] = {"status": status.value, "heartbeat_at": utcnow()}
-        if status is RunStatus.ITEMS_COMPLETED:
-            values["items_completed_at"] = utcnow()
-        if status in (RunStatus.SUBITEMS_COMPLETED, RunStatus.COMPLETED):
-            values["subitems_completed_at"] = utcnow()
-        if status is not RunStatus.RUNNING:  # every other status is where a run ends
-            values["finished_at"] = utcnow()
-        if message is not None:
-            values["message"] = message
-        if summary is not None:
-            values["summary"] = dumps(summary)
+                       summary: Mapping[str, Any] | str | None = None) -> None:
+        """A run reaches `status`, checked by `ordersync.state.transitions` (which stamps the times)."""
         with self.engine.begin() as connection:
-            connection.execute(sa.update(runs).where(runs.c.run_id == run_id).values(**values))
+            transitions.move_run(connection, self.tables, run_id, status, message=message, summary=summary)
+
+    def fail_unfinished_run(self, run_id: int, message: str) -> bool:
+        """FAILED, if the run is still RUNNING (see `transitions.fail_unfinished_run`)."""
+        with self.engine.begin() as connection:
+            return transitions.fail_unfinished_run(connection, self.tables, run_id, message)
 
     def record_progress(self, run_id: int, progress: Mapping[str, Any]) -> None:
         runs = self.tables.runs
@@ -401,32 +162,15 @@ class StateStore:
                     runs.c.board_id == board_id if board_id is not None else runs.c.board_id.is_(None),
                 )
             ).scalars().all()
-            if stale:
-                connection.execute(
-                    sa.update(runs).where(runs.c.run_id.in_(stale)).values(
-                        status=RunStatus.INTERRUPTED.value, finished_at=utcnow(),
-                        message="found unfinished by a later run (killed or crashed); its work is resumed",
-                    )
-                )
+            transitions.interrupt_runs(
+                connection, self.tables, stale,
+                "found unfinished by a later run (killed or crashed); its work is resumed")
         return list(stale)
 
     def refresh_mirror_scope(self, run_id: int, board_id: str) -> None:
-        """Lines the board shows unchanged may still have moved in what scopes a filtered run (an AAG
-        season nothing displays, say): the mirror learns it, so later removals are scoped right."""
-        staged, synced = self.tables.staged_items, self.tables.synced_items
-        fields = ("customer", "po_number", "aag_season", "customer_season")
-
-        def of_staged(name: str) -> sa.ScalarSelect:
-            return sa.select(staged.c[name]).where(
-                staged.c.run_id == run_id, staged.c.item_key == synced.c.item_key).scalar_subquery()
-
-        differs = sa.or_(*(sa.not_(synced.c[name].is_not_distinct_from(staged.c[name])) for name in fields))
-        unchanged = sa.select(sa.literal(1)).where(
-            staged.c.run_id == run_id, staged.c.item_key == synced.c.item_key,
-            staged.c.state == DiffState.UNCHANGED.value, differs).exists()
+        """See `Mirror.refresh_scope`."""
         with self.engine.begin() as connection:
-            connection.execute(sa.update(synced).where(synced.c.board_id == board_id, unchanged).values(
-                **{name: of_staged(name) for name in fields}))
+            Mirror(self.tables, board_id).refresh_scope(connection, run_id)
 
     def prune_staged_rows(self, board_id: str, *, keep_runs: int = 5) -> int:
         """Staged rows are a run's working set: keep the last few runs' (for reports and retry),
