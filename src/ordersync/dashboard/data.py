@@ -8,12 +8,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ordersync.errors import UsageError
 from ordersync.engine.plan import build_outcome
 from ordersync.engine.summary import RunSummary
+from ordersync.errors import UsageError
 from ordersync.ops.report import WRITE_KEYS, run_report, success
-from ordersync.state import RunKind, RunStatus, StateStore
 from ordersync.ops.status import recent_runs, run_summary
+from ordersync.state import RunKind, RunStatus, StateStore
 
 RUNS_LISTED = 25
 TREND_RUNS = 30

@@ -24,9 +24,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersync.config import Config, normalise_name
-from ordersync.errors import UsageError
 from ordersync.engine.plan import COUNT_KEYS, build_outcome
 from ordersync.engine.summary import RunSummary
+from ordersync.errors import UsageError
 from ordersync.state import RunKind, RunStatus, StateStore
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def run_report(store: StateStore, run_id: int, *, secrets: Iterable[str] = ()) -
     customers: dict[str, Any] = {}
     for name in sorted(set(customers_counts) | set(groups_by_customer) | set(errors_by_customer)):
         counts = customers_counts.get(name, {})
-        entry = {"items": _counts(counts.get("items")), "subitems": _counts(counts.get("subitems")),
+        entry: dict[str, Any] = {"items": _counts(counts.get("items")), "subitems": _counts(counts.get("subitems")),
                  "groups_created": groups_by_customer.get(name, []), "errors": errors_by_customer.get(name, [])}
         entry["success"] = success(entry)
         if counts.get("aborted"):

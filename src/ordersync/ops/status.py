@@ -17,12 +17,12 @@ import sqlalchemy as sa
 
 from ordersync.config import Config, state_url
 from ordersync.database import display_url
-from ordersync.state.lock import lock_holder
 from ordersync.engine.plan import build_outcome
+from ordersync.engine.source import canonical_customer, canonical_customers
 from ordersync.engine.summary import RunSummary
 from ordersync.ops.report import finished_at
-from ordersync.engine.source import canonical_customer, canonical_customers
 from ordersync.state import IntentStatus, RunKind, RunStatus, StateStore
+from ordersync.state.lock import lock_holder
 
 OPEN_INTENTS_LISTED = 20
 

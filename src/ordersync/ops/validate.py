@@ -81,7 +81,7 @@ def check_labels(config: Config, board: BoardInfo, databases: Databases, result:
                 format_path(("columns", index, "create_labels_if_missing")), mapping.id,
                 f"the source uses {len(missing)} label(s) that column {column.title} ({mapping.id}) lacks: "
                 f"{_labels_listed(missing)} — add them on the board, or set create_labels_if_missing = true"))
-    if check_sizes:
+    if check_sizes and size_column is not None:
         result.labels_checked += 1
         missing = used_sizes - size_column.labels
         if missing:
