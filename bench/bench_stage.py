@@ -36,14 +36,14 @@ import sqlalchemy as sa
 
 from ordersync.config import Config, parse_config
 from ordersync.database import make_engine
-from ordersync.errors import StateError
 from ordersync.engine.pipeline import Databases, discard_staged_rows
-from ordersync.sample_data.config import sample_config_text
-from ordersync.sample_data import MIN_ROWS, SIZE_COLUMNS, write_sample_data
 from ordersync.engine.source import Filters, extract_order_lines, open_source
 from ordersync.engine.staging import stage_run
-from ordersync.state import RunKind, RunStatus
 from ordersync.engine.transform import rules_from_config, transform_order_line
+from ordersync.errors import StateError
+from ordersync.sample_data import MIN_ROWS, SIZE_COLUMNS, write_sample_data
+from ordersync.sample_data.config import sample_config_text
+from ordersync.state import RunKind, RunStatus
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/ordersync_bench"
 TABLE = "ORDERS_UNIFIED"

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from cli_project import cli_project, run_cli
-from ordersync.state.lock import acquire_lock
 from ordersync.state import StateStore
+from ordersync.state.lock import acquire_lock
 
 ALT_PO = "text_mkrh94rx"  # CUSTOMER ALT PO, a text column
 QUANTITY = "numeric_mkra7j8e"

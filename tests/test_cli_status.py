@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from cli_project import config_file_for, run_cli
-from ordersync.state.lock import acquire_lock
 from ordersync.state import IntentOperation, IntentStatus, RunKind, StateStore, utcnow
+from ordersync.state.lock import acquire_lock
 from sync_world import make_world
 from test_report import ON_HOLD
 

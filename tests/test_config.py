@@ -12,8 +12,8 @@ from ordersync.config import (
     load_token,
     parse_config,
 )
-from ordersync.sample_data.config import sample_config_text
 from ordersync.engine.source import create_source_engine, open_source
+from ordersync.sample_data.config import sample_config_text
 
 
 def problems_of(text: str, **kwargs) -> list[str]:

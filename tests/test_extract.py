@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from order_table import BOARD, CONFIG, SIZES, create_order_table, make_config
 from ordersync.config import parse_config
+from ordersync.engine.source import Filters, create_source_engine, extract_order_lines, open_source
 from ordersync.errors import ConfigError, SourceError
-from ordersync.sample_data.config import sample_config_text
 from ordersync.sample_data import (
     SIZE_COLUMNS,
     SOURCE_COLUMNS,
@@ -24,7 +24,7 @@ from ordersync.sample_data import (
     orders_unified_table,
     write_sample_data,
 )
-from ordersync.engine.source import Filters, create_source_engine, extract_order_lines, open_source
+from ordersync.sample_data.config import sample_config_text
 
 ROWS = 300
 SEED = 4755

@@ -18,10 +18,10 @@ import pytest
 from pydantic import SecretStr
 
 from ordersync.emulator import EmulatorSettings, FaultSettings, running_emulator
-from ordersync.sample_data import write_sample_data
 from ordersync.engine.source import Filters
-from ordersync.state import RunStatus
 from ordersync.engine.sync import SyncOptions, sync_async
+from ordersync.sample_data import write_sample_data
+from ordersync.state import RunStatus
 from reliability import TOKEN, ProcessProject, assert_board_equals_source
 
 HOSTILE = FaultSettings(rate_limit=0.20, rate_limit_burst_seconds=0.05, server_error=0.05, lost_response=0.02,

@@ -26,9 +26,9 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from ordersync.emulator import EmulatorSettings, running_emulator
+from ordersync.engine.sync import SyncOptions, retry_failed, sync_async
 from ordersync.errors import Unauthorized
 from ordersync.sample_data import write_sample_data
-from ordersync.engine.sync import SyncOptions, retry_failed, sync_async
 from reliability import ProcessProject, edit_source
 from sync_world import SimulatedCrash, crash_at
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.sql.dml import Delete, Insert, Update
-from sync_world import make_world
 
 import ordersync
 from ordersync.engine.source import Filters
@@ -24,6 +23,7 @@ from ordersync.monday.client import Mutation
 from ordersync.ops.reconcile import reconcile_async
 from ordersync.state import RowStatus, RunKind, RunStatus, StateStore
 from ordersync.state.transitions import IllegalTransition, RowChange, move_rows, move_run
+from sync_world import make_world
 
 PACKAGE = Path(ordersync.__file__).parent
 MIRROR_TABLES = {"synced_items", "synced_subitems", "groups"}

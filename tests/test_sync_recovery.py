@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from ordersync.emulator import EmulatorSettings, FaultSettings
-from ordersync.errors import LockHeld, Unauthorized
 from ordersync.engine.source import Filters
-from ordersync.state import IntentStatus, RunStatus, StateStore
 from ordersync.engine.sync import SyncOptions, retry_failed, sync_async
+from ordersync.errors import LockHeld, Unauthorized
+from ordersync.state import IntentStatus, RunStatus, StateStore
 from sync_world import TOKEN, SimulatedCrash, crash_at, make_world
 
 pytestmark = pytest.mark.anyio
