@@ -45,7 +45,6 @@ class ComplexityBudget:
         self.limit: int | None = None
         self.reset_at = 0.0
         self.blocked_until = 0.0
-        self.waited_seconds = 0.0
 
     async def acquire(self, cost: int) -> None:
         """Wait until a request costing `cost` fits, then count it as spent."""
@@ -66,9 +65,7 @@ class ComplexityBudget:
                 await self._wait(self.reset_at - now)
 
     async def _wait(self, seconds: float) -> None:
-        seconds = max(seconds, 0.0) + 0.01
-        self.waited_seconds += seconds
-        await self._sleep(seconds)
+        await self._sleep(max(seconds, 0.0) + 0.01)
 
     def observe(self, complexity: Mapping[str, Any] | None) -> None:
         """Take in a `complexity` answer."""

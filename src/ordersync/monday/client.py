@@ -1,13 +1,16 @@
 """The Monday API client: one `httpx.AsyncClient`, typed errors, retries, budget pacing, aliased batches.
 
 The same code talks to api.monday.com and to the emulator (tests hand it an `httpx.AsyncClient`
-on the emulator's ASGI app). Retries read only the error's type:
+on the emulator's ASGI app). Retries are tenacity's, and read only the error's type:
 - `RateLimited` waits the API's hint (`retry_in_seconds` / `Retry-After`); the retry gets a new
   Idempotency-Key, as Monday asks, since a limited request was not processed;
 - `ServerError` (5xx, 423, 409 conflict) and `NetworkError` (timeouts, dropped connections) back
   off exponentially with jitter and retry with the *same* key, so a write whose answer was lost
   is replayed by the API instead of done twice;
-- `TerminalError`s are never retried.
+- `TerminalError`s are never retried, and neither is any other exception: a bug in our code
+  (a TypeError, a KeyError) propagates as it is, never disguised as a network fault.
+A mutation has one attempt budget, `RetryPolicy.max_attempts`: it is sent at most that many
+times in all, whether its request failed as a whole or it failed alone in a request that worked.
 One write request is in flight per board at a time (Monday warns that concurrent mutations on
 one board can corrupt it); reads are not serialised.
 """
@@ -19,20 +22,27 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from ordersync.errors import (
     MondayError,
     NetworkError,
+    NotFound,
     QueryTooComplex,
     RateLimited,
     ServerError,
-    TerminalError,
     TransientError,
 )
 from ordersync.monday.budget import ComplexityBudget
@@ -56,9 +66,9 @@ class RetryPolicy:
     max_delay: float = 60.0
     max_hint: float = 900.0  # a limit hint longer than this (the daily cap) stops the run instead
 
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Full jitter: a random wait up to base·2^attempt, capped."""
-        return rng.uniform(0, min(self.max_delay, self.base_delay * (2 ** attempt)))
+    def backoff(self) -> wait_random_exponential:
+        """Full jitter: before retry n, a random wait up to base·2^n, capped at `max_delay`."""
+        return wait_random_exponential(multiplier=2 * self.base_delay, max=self.max_delay)
 
 
 @dataclass(frozen=True)
@@ -75,7 +85,7 @@ class MutationResult:
     mutation: Mutation
     data: dict[str, Any] | None = None
     error: MondayError | None = None
-    attempts: int = 1
+    attempts: int = 1  # how many times the mutation was sent
 
     @property
     def ok(self) -> bool:
@@ -93,7 +103,6 @@ class ClientStats:
     rate_limited: int = 0
     complexity_spent: int = 0
     budget_wait_seconds: float = 0.0
-    retry_wait_seconds: float = 0.0
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
@@ -111,8 +120,8 @@ class MondayClient:
         max_complexity_per_request: int = 5_000_000,
         estimated_mutation_cost: int = 30_000,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        rng: random.Random | None = None,
     ) -> None:
+        """`sleep` is what every wait awaits (tests pass a fake clock's)."""
         self._http = http
         self.url = url
         self._token = token
@@ -124,7 +133,6 @@ class MondayClient:
         self._mutation_cost: dict[str, int] = {}
         self._default_mutation_cost = estimated_mutation_cost
         self._sleep = sleep
-        self._rng = rng or random.Random()
         self._write_locks: dict[str, asyncio.Lock] = {}
         self.stats = ClientStats()
 
@@ -133,6 +141,8 @@ class MondayClient:
 
     # -- one exchange ---------------------------------------------------------------------------
     async def _post(self, query: str, variables: dict[str, Any], idempotency_key: str | None) -> ParsedResponse:
+        """One HTTP request, classified. Only transport faults become `NetworkError`; anything else
+        raised on the way (a bug here or in a transport) propagates as it is."""
         headers = {
             "Authorization": self._token.get_secret_value(),
             "API-Version": self.api_version,
@@ -146,11 +156,11 @@ class MondayClient:
             response = await self._http.post(self.url, json={"query": query, "variables": variables}, headers=headers)
         except httpx.TimeoutException as error:
             raise NetworkError(f"the request to {self.url} timed out ({type(error).__name__})", hint=hint) from None
-        except httpx.TransportError as error:
+        except httpx.TransportError as error:  # refused, reset, or the answer lost half way
             raise NetworkError(f"the connection to {self.url} failed: {type(error).__name__}: {error}",
                                hint=hint) from None
-        except Exception as error:  # an in-process transport surfaces a dropped answer as the app's exception
-            raise NetworkError(f"the answer from {self.url} was lost: {type(error).__name__}", hint=hint) from None
+        except httpx.DecodingError as error:
+            raise NetworkError(f"the answer from {self.url} was garbled: {error}", hint=hint) from None
         lowered = {key.lower(): value for key, value in response.headers.items()}
         try:
             body = response.json()
@@ -166,47 +176,68 @@ class MondayClient:
             self.stats.complexity_spent += parsed.complexity["query"]
         return parsed
 
-    async def _exchange(self, query: str, variables: dict[str, Any], *, cost: int,
-                        idempotency_key: str | None = None) -> ParsedResponse:
-        """Send until the request as a whole succeeds, retrying transient failures; raise terminal ones."""
-        attempt = 0
-        key = idempotency_key
-        while True:
-            attempt += 1
-            started = time.monotonic()
-            await self.budget.acquire(cost)
-            self.stats.budget_wait_seconds += time.monotonic() - started
-            try:
-                parsed = await self._post(query, variables, key)
-                error = parsed.request_error
-            except NetworkError as network_error:
-                parsed, error = None, network_error
-            if error is None:
-                assert parsed is not None
-                return parsed
-            if isinstance(error, TerminalError) or attempt >= self.retry.max_attempts:
-                raise error
-            wait = self._wait_for(error, attempt)
-            if isinstance(error, RateLimited):
-                self.stats.rate_limited += 1
-                self.budget.block(wait)
-                if idempotency_key:  # the limited request was not processed: a fresh key, as Monday asks
-                    key = f"{idempotency_key}-r{attempt}"
-                wait = 0.0  # the budget's block does the waiting
-            self.stats.retries += 1
-            self.stats.retry_wait_seconds += wait
-            await self._sleep(wait)
-
-    def _wait_for(self, error: MondayError, attempt: int) -> float:
-        hint = error.retry_in_seconds
+    async def _send(self, query: str, variables: dict[str, Any], *, cost: int,
+                    idempotency_key: str | None) -> ParsedResponse:
+        """One attempt: wait for the budget, post, and raise the request's error if it failed as a whole."""
+        started = time.monotonic()
+        await self.budget.acquire(cost)
+        self.stats.budget_wait_seconds += time.monotonic() - started
+        parsed = await self._post(query, variables, idempotency_key)
+        error = parsed.request_error
+        if error is None:
+            return parsed
         if isinstance(error, RateLimited):
+            self.stats.rate_limited += 1
+            hint = error.retry_in_seconds
             if hint is not None and hint > self.retry.max_hint:
                 raise RateLimited(f"{error.message}: the API asks to wait {hint:.0f} s", code=error.code,
+                                  retry_in_seconds=hint,
                                   hint="a daily or plan limit is used up; run again after it resets") from None
-            return (hint if hint is not None else self.retry.backoff(attempt, self._rng)) * self._rng.uniform(1, 1.1)
+        raise error
+
+    def _retryable(self, error: BaseException) -> bool:
+        """Transport and server faults are worth another attempt; nothing else is (read from the type)."""
+        if not isinstance(error, TransientError):
+            return False
+        hint = error.retry_in_seconds
+        return not (isinstance(error, RateLimited) and hint is not None and hint > self.retry.max_hint)
+
+    def _wait(self, state: RetryCallState) -> float:
+        """tenacity's wait: the API's hint for a limit or a server fault that gives one, else backoff."""
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _AliasesFailed):
+            error = error.first
+        hint = error.retry_in_seconds if isinstance(error, MondayError) else None
+        if isinstance(error, RateLimited):
+            wait = (hint if hint is not None else self.retry.backoff()(state)) * random.uniform(1, 1.1)
+            self.budget.block(wait)  # whoever shares the budget holds off too; its acquire() does the waiting
+            return 0.0
         if hint is not None and isinstance(error, ServerError):
             return min(hint, self.retry.max_delay)
-        return self.retry.backoff(attempt, self._rng)
+        return self.retry.backoff()(state)
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.stats.retries += 1
+
+    def _retrying(self, attempts: int) -> AsyncRetrying:
+        """At most `attempts` attempts; a failure not worth retrying is raised at once, unchanged."""
+        return AsyncRetrying(stop=stop_after_attempt(attempts), wait=self._wait,
+                             retry=retry_if_exception(self._retryable), before_sleep=self._count_retry,
+                             sleep=self._sleep, reraise=True)
+
+    async def _exchange(self, query: str, variables: dict[str, Any], *, cost: int,
+                        idempotency_key: str | None = None) -> ParsedResponse:
+        """Send until the request as a whole succeeds, at most `max_attempts` times; raise what is left."""
+        key = idempotency_key
+        async for attempt in self._retrying(self.retry.max_attempts):
+            with attempt:
+                try:
+                    return await self._send(query, variables, cost=cost, idempotency_key=key)
+                except RateLimited:  # it was not processed: a fresh key, as Monday asks
+                    if idempotency_key:
+                        key = _fresh_key(idempotency_key, attempt.retry_state.attempt_number)
+                    raise
+        raise AssertionError("unreachable: tenacity raises the last failure")
 
     # -- reads ----------------------------------------------------------------------------------
     async def query(self, name: str, variables: dict[str, Any] | None = None, *,
@@ -256,29 +287,21 @@ class MondayClient:
     async def send_batch(self, batch: Sequence[Mutation], *, board_id: str, idempotency_key: str) -> list[MutationResult]:
         """Send one batch as one request of aliases; results in the batch's order, matched by alias.
 
-        An alias that fails with a transient error is sent again (with the other such aliases);
-        one that fails terminally keeps its error. Request-level failures are retried by
-        `_exchange`; if they persist, every alias carries that error. A request the API finds
-        too complex is split in two, and the client sends smaller requests from then on.
+        Each mutation has one budget of `max_attempts` sends. A request that fails as a whole is
+        sent again as it was (same Idempotency-Key, so a write whose answer was lost is replayed);
+        the mutations that fail alone with a transient error are sent again together (a new key);
+        both spend the same budget. A mutation that fails terminally, or whose budget is spent,
+        keeps its error. A request the API finds too complex to run (it ran nothing, so no attempt
+        is spent) is split in two, and the client sends smaller requests from then on.
         """
-        results = [MutationResult(mutation) for mutation in batch]
+        results = [MutationResult(mutation, attempts=0) for mutation in batch]
+        keys = _Keys(idempotency_key)
         queue: list[list[int]] = [list(range(len(batch)))]
-        round_number = 0
         async with self._board_lock(board_id):
             while queue:
                 pending = queue.pop(0)
-                round_number += 1
-                key = idempotency_key if round_number == 1 else f"{idempotency_key}-p{round_number}"
-                aliases = {f"m{index}": index for index in pending}
-                query, _ = compose_mutations([(alias, batch[index].document) for alias, index in aliases.items()])
-                variables: dict[str, Any] = {}
-                for alias, index in aliases.items():
-                    variables.update(alias_variables(alias, batch[index].variables))
-                cost = sum(self.mutation_cost(batch[index].document) for index in pending)
-                self.stats.mutation_requests += 1
-                self.stats.mutations_sent += len(pending)
                 try:
-                    parsed = await self._exchange(query, variables, cost=cost, idempotency_key=key)
+                    await self._send_until_answered(batch, results, pending, keys)
                 except QueryTooComplex as error:
                     if len(pending) == 1:
                         results[pending[0]].error = error
@@ -286,34 +309,73 @@ class MondayClient:
                     half = len(pending) // 2
                     self.max_mutations_per_request = max(1, min(self.max_mutations_per_request, half))
                     queue[:0] = [pending[:half], pending[half:]]
-                    continue
-                except MondayError as error:
-                    for index in pending:
-                        results[index].error = error
-                    continue
-                self._learn_costs(parsed, [batch[index].document for index in pending])
-                retry_next: list[int] = []
-                for alias, index in aliases.items():
-                    result = results[index]
-                    error = parsed.alias_errors.get(alias)
-                    value = parsed.data.get(alias)
-                    if error is None and value is None:
-                        error = ServerError(f"no answer for {alias}", path=(alias,))
-                    if error is None:
-                        result.data, result.error = value, None
-                        kind = batch[index].document
-                        self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
-                    elif isinstance(error, TransientError) and result.attempts < self.retry.max_attempts:
-                        result.attempts += 1
-                        result.error = error
-                        retry_next.append(index)
-                    else:
-                        result.error = error
-                if retry_next:
-                    self.stats.retries += 1
-                    await self._sleep(self.retry.backoff(round_number, self._rng))
-                    queue.append(retry_next)
         return results
+
+    async def _send_until_answered(self, batch: Sequence[Mutation], results: list[MutationResult],
+                                   pending: list[int], keys: _Keys) -> None:
+        """Send `pending` (batch indices, narrowed in place to those still unanswered) until each has
+        an answer or has spent its attempts."""
+        spent = max(results[index].attempts for index in pending)
+        sent: list[int] | None = None
+        key = keys.next()
+        try:
+            async for attempt in self._retrying(self.retry.max_attempts - spent):
+                with attempt:
+                    if sent is not None and sent != pending:  # fewer aliases: a different request, a new key
+                        key = keys.next()
+                    if sent != pending:
+                        self.stats.mutation_requests += 1
+                        self.stats.mutations_sent += len(pending)
+                        sent = list(pending)
+                    try:
+                        await self._send_aliases(batch, results, pending, key)
+                    except RateLimited:  # it was not processed: a fresh key, as Monday asks
+                        key = _fresh_key(key, attempt.retry_state.attempt_number)
+                        raise
+        except _AliasesFailed:
+            pass  # each mutation left keeps its own error
+        except QueryTooComplex:
+            for index in pending:
+                results[index].attempts -= 1  # nothing ran: the split halves get this attempt back
+            raise
+        except MondayError as error:  # the request failed as a whole, for good
+            for index in pending:
+                results[index].error = error
+
+    async def _send_aliases(self, batch: Sequence[Mutation], results: list[MutationResult],
+                            pending: list[int], key: str) -> None:
+        """One request of the `pending` mutations; records each answer, keeps in `pending` those
+        worth another attempt and raises `_AliasesFailed` if there are any."""
+        aliases = {f"m{index}": index for index in pending}
+        query, _ = compose_mutations([(alias, batch[index].document) for alias, index in aliases.items()])
+        variables: dict[str, Any] = {}
+        for alias, index in aliases.items():
+            variables.update(alias_variables(alias, batch[index].variables))
+        cost = sum(self.mutation_cost(batch[index].document) for index in pending)
+        for index in pending:
+            results[index].attempts += 1
+        parsed = await self._send(query, variables, cost=cost, idempotency_key=key)
+        self._learn_costs(parsed, [batch[index].document for index in pending])
+        pending[:] = [index for alias, index in aliases.items()
+                      if not self._take_answer(results[index], alias, parsed)]
+        if pending:
+            error = results[pending[0]].error
+            assert error is not None
+            raise _AliasesFailed(error)
+
+    def _take_answer(self, result: MutationResult, alias: str, parsed: ParsedResponse) -> bool:
+        """Record one alias's answer; False if it failed in a way worth another attempt."""
+        error = parsed.alias_errors.get(alias)
+        value = parsed.data.get(alias)
+        if error is None and value is None:
+            error = ServerError(f"no answer for {alias}", path=(alias,))
+        if error is None:
+            result.data, result.error = value, None
+            kind = result.mutation.document
+            self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
+            return True
+        result.error = error
+        return not self._retryable(error)
 
     def _learn_costs(self, parsed: ParsedResponse, documents: list[str]) -> None:
         """Use the cost the API reports instead of our estimate, from the next batch on."""
@@ -324,19 +386,15 @@ class MondayClient:
                 self._mutation_cost[name] = per_mutation
 
     # -- convenience reads ----------------------------------------------------------------------
-    async def me(self) -> dict[str, Any]:
-        return (await self.query("me"))["me"]
-
     async def board_schema(self, board_id: str) -> dict[str, Any]:
         boards = (await self.query("board_schema", {"board_ids": [board_id]}))["boards"] or []
         if not boards:
-            from ordersync.errors import NotFound
-
             raise NotFound(f"board {board_id} does not exist or the token cannot see it",
                            hint="check [monday] board_id and the token's access")
-        return boards[0]
+        board: dict[str, Any] = boards[0]
+        return board
 
-    async def board_items(self, board_id: str, *, page_size: int = 500):
+    async def board_items(self, board_id: str, *, page_size: int = 500) -> AsyncIterator[dict[str, Any]]:
         """Every item of a board, page by page (items_page, then next_items_page with the cursor).
 
         A page the API finds too complex for one query (a wide board, a small budget) is asked
@@ -392,3 +450,33 @@ class MondayClient:
             for item in items or []:
                 found[str(item["id"])] = item.get("subitems") or []
         return found
+
+
+class _AliasesFailed(TransientError):
+    """Some mutations of a request failed alone, each with a transient error: send them again.
+
+    Raised inside the retry loop only (its wait reads `first`'s hint); never leaves the client."""
+
+    def __init__(self, first: MondayError) -> None:
+        super().__init__(first.message, code=first.code, path=first.path,
+                         retry_in_seconds=first.retry_in_seconds)
+        self.first = first
+
+
+class _Keys:
+    """The Idempotency-Keys of one batch: the caller's for its first request, then `-p2`, `-p3`, ...
+    for each different set of its mutations sent (a re-sent subset, a split half)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.issued = 0
+
+    def next(self) -> str:
+        self.issued += 1
+        return self.base if self.issued == 1 else f"{self.base}-p{self.issued}"
+
+
+def _fresh_key(key: str, attempt: int) -> str:
+    """The key of the attempt after a rate-limit answer (the limited request was not processed)."""
+    return f"{key}-r{attempt}"
+

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 from graphql import FieldNode, OperationDefinitionNode, parse, print_ast
 
@@ -22,7 +23,7 @@ _VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _FRAGMENT_SPREAD = re.compile(r"\.\.\.\s*([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def _folder():
+def _folder() -> Traversable:
     return resources.files("ordersync.monday").joinpath("documents")
 
 
@@ -61,7 +62,7 @@ def mutation_template(name: str) -> MutationTemplate:
     assert isinstance(field, FieldNode)
     definitions = tuple(
         (definition.variable.name.value, print_ast(definition.type))
-        for definition in operation.variable_definitions
+        for definition in operation.variable_definitions or ()
     )
     return MutationTemplate(name, field.name.value, definitions, print_ast(field))
 
@@ -77,11 +78,15 @@ def compose_mutations(calls: list[tuple[str, str]]) -> tuple[str, list[str]]:
     for alias, name in calls:
         template = mutation_template(name)
         definitions.extend(f"${variable}_{alias}: {type_}" for variable, type_ in template.variable_definitions)
-        renamed = _VARIABLE.sub(lambda match, a=alias: f"${match.group(1)}_{a}", template.selection)
+        renamed = _VARIABLE.sub(partial(_rename, alias=alias), template.selection)
         fields.append(f"{alias}: {renamed}")
     header = f"mutation Batch({', '.join(definitions)})" if definitions else "mutation Batch"
     body = "\n  ".join(fields + [COMPLEXITY_SELECTION])
     return f"{header} {{\n  {body}\n}}", [alias for alias, _ in calls]
+
+
+def _rename(match: re.Match[str], *, alias: str) -> str:
+    return f"${match.group(1)}_{alias}"
 
 
 def alias_variables(alias: str, variables: dict[str, object]) -> dict[str, object]:

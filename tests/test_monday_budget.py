@@ -1,0 +1,161 @@
+"""The complexity budget: it waits only when what the API said is left cannot pay for a request,
+and only until the window resets. A fake clock that the fake sleep moves forward: no real waits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from ordersync.monday.budget import ComplexityBudget, parse_rate_limit_header
+
+PAD = 0.01  # the budget sleeps a hair past the reset
+
+
+@dataclass
+class FakeClock:
+    now: float = 1000.0
+    slept: list[float] = field(default_factory=list)
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def budget_on(clock: FakeClock) -> ComplexityBudget:
+    return ComplexityBudget(clock=clock, sleep=clock.sleep)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    told: Callable[[ComplexityBudget, FakeClock], None]  # what the API said before the request
+    cost: int
+    waits: list[float]
+    remaining: int | None  # what the budget believes is left after paying for the request
+
+
+def complexity(before: int, after: int, reset: float) -> Callable[[ComplexityBudget, FakeClock], None]:
+    def tell(budget: ComplexityBudget, clock: FakeClock) -> None:
+        budget.observe({"before": before, "after": after, "query": before - after, "reset_in_x_seconds": reset})
+    return tell
+
+
+def headers(**values: str) -> Callable[[ComplexityBudget, FakeClock], None]:
+    def tell(budget: ComplexityBudget, clock: FakeClock) -> None:
+        budget.observe_headers({name.replace("_", "-"): value for name, value in values.items()})
+    return tell
+
+
+def then(*steps: Callable[[ComplexityBudget, FakeClock], None]) -> Callable[[ComplexityBudget, FakeClock], None]:
+    def tell(budget: ComplexityBudget, clock: FakeClock) -> None:
+        for step in steps:
+            step(budget, clock)
+    return tell
+
+
+def later(seconds: float) -> Callable[[ComplexityBudget, FakeClock], None]:
+    def tell(budget: ComplexityBudget, clock: FakeClock) -> None:
+        clock.now += seconds
+    return tell
+
+
+def blocked(seconds: float) -> Callable[[ComplexityBudget, FakeClock], None]:
+    def tell(budget: ComplexityBudget, clock: FakeClock) -> None:
+        budget.block(seconds)
+    return tell
+
+
+def nothing(budget: ComplexityBudget, clock: FakeClock) -> None:
+    return None
+
+
+CASES = [
+    Case("nothing-known-no-wait", nothing, 50_000, [], None),
+    Case("enough-left-no-wait", complexity(10_000_000, 9_000_000, 40), 30_000, [], 8_970_000),
+    Case("exactly-enough-no-wait", complexity(10_000_000, 30_000, 40), 30_000, [], 0),
+    Case("too-little-left-waits-for-the-reset", complexity(10_000_000, 20_000, 40), 30_000, [40 + PAD],
+         10_000_000 - 30_000),
+    Case("window-already-reset-refills-without-waiting", then(complexity(10_000_000, 20_000, 40), later(41)),
+         30_000, [], 10_000_000 - 30_000),
+    Case("partly-through-the-window-waits-the-rest", then(complexity(10_000_000, 0, 40), later(25)), 1,
+         [15 + PAD], 10_000_000 - 1),
+    Case("low-with-no-reset-known-lets-the-api-decide", headers(ratelimit='"complexityMinute";r=100'), 30_000, [],
+         100),
+    Case("a-zero-reset-means-the-window-is-new", complexity(10_000_000, 100, 0), 30_000, [], 10_000_000 - 30_000),
+    Case("header-budget-low-waits-its-t", headers(ratelimit_policy='"complexityMinute";q=5000000;w=60',
+                                                  ratelimit='"minuteRate";r=4999, "complexityMinute";r=100;t=45'),
+         30_000, [45 + PAD], 5_000_000 - 30_000),
+    Case("header-budget-enough", headers(ratelimit='"minuteRate";r=4999, "complexityMinute";r=4950000;t=45'),
+         30_000, [], 4_920_000),
+    Case("minute-rate-used-up-blocks", headers(ratelimit='"minuteRate";r=0;t=38'), 1, [38 + PAD], None),
+    Case("concurrency-used-up-blocks", headers(ratelimit='"concurrency";r=0;t=2'), 1, [2 + PAD], None),
+    Case("a-rate-limit-answer-blocks", blocked(7), 1, [7 + PAD], None),
+    Case("a-block-that-has-passed-is-ignored", then(blocked(7), later(8)), 1, [], None),
+    Case("two-blocks-keep-the-longer", then(blocked(7), blocked(3)), 1, [7 + PAD], None),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_acquire_waits_only_as_long_as_the_api_said(case: Case) -> None:
+    clock = FakeClock()
+    budget = budget_on(clock)
+    case.told(budget, clock)
+    asyncio.run(budget.acquire(case.cost))
+    assert clock.slept == pytest.approx(case.waits)
+    assert budget.remaining == case.remaining
+
+
+def test_requests_spend_the_budget_until_it_runs_out_then_wait_for_the_reset() -> None:
+    clock = FakeClock()
+    budget = budget_on(clock)
+    budget.observe({"before": 100_000, "after": 100_000, "query": 0, "reset_in_x_seconds": 60})
+
+    async def four_requests() -> None:
+        for _ in range(4):
+            await budget.acquire(30_000)
+
+    asyncio.run(four_requests())
+    assert clock.slept == pytest.approx([60 + PAD])  # three fit, the fourth waits for the reset
+    assert budget.remaining == 100_000 - 30_000
+
+
+def test_the_largest_affordable_request_is_the_whole_window() -> None:
+    clock = FakeClock()
+    budget = budget_on(clock)
+    assert budget.largest_affordable() is None
+    budget.observe({"before": 1_000_000, "after": 900_000, "query": 100_000, "reset_in_x_seconds": 10})
+    assert budget.largest_affordable() == 1_000_000
+    budget.observe({"before": 900_000, "after": 800_000, "query": 100_000, "reset_in_x_seconds": 10})
+    assert budget.largest_affordable() == 1_000_000  # `before` never lowers the limit
+    budget.observe_headers({"ratelimit-policy": '"complexityMinute";q=5000000;w=60'})
+    assert budget.largest_affordable() == 5_000_000
+
+
+def test_an_answer_without_complexity_changes_nothing() -> None:
+    clock = FakeClock()
+    budget = budget_on(clock)
+    budget.observe({"before": 1_000_000, "after": 900_000, "query": 100_000, "reset_in_x_seconds": 10})
+    budget.observe(None)
+    budget.observe({})
+    budget.observe_headers({})
+    assert (budget.remaining, budget.limit, budget.reset_at) == (900_000, 1_000_000, clock.now + 10)
+
+
+@pytest.mark.parametrize("header, policies", [
+    ('"minuteRate";r=4999, "concurrency";r=249, "complexityMinute";r=4950000;t=45',
+     {"minuteRate": {"r": "4999"}, "concurrency": {"r": "249"}, "complexityMinute": {"r": "4950000", "t": "45"}}),
+    ('"minuteRate";q=5000;w=60, "concurrency";q=250;qu="concurrent-requests", '
+     '"complexityMinute";q=5000000;w=60;qu="content-bytes"',
+     {"minuteRate": {"q": "5000", "w": "60"}, "concurrency": {"q": "250", "qu": "concurrent-requests"},
+      "complexityMinute": {"q": "5000000", "w": "60", "qu": "content-bytes"}}),
+    ('"minuteRate";r=0;t=38', {"minuteRate": {"r": "0", "t": "38"}}),
+    ("", {}),
+])
+def test_the_ratelimit_headers_are_read(header: str, policies: dict) -> None:
+    assert parse_rate_limit_header(header) == policies
