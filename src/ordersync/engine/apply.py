@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -239,9 +239,9 @@ class Applier:
             writes = self._writes()
             with self.store.engine.begin() as connection:
                 for intent_id, outcome in zip(intent_ids, outcomes, strict=True):
-                    name = outcome.mutation.ref
+                    name = str(outcome.mutation.ref)
                     if outcome.ok:
-                        group_id = str(outcome.data["id"])
+                        group_id = _confirmed_id(outcome)
                         writes.mirror.record_group(connection, name, group_id, customer=customer,
                                                    created_by_run=self.run_id)
                         writes.settle(intent_id, IntentStatus.CONFIRMED, group_id)
@@ -250,7 +250,7 @@ class Applier:
                                            variables.get("relative_to"))
                         result.groups_created.append({"name": name, "id": group_id})
                     else:
-                        self._error(writes, item_key=None, customer=customer, error=outcome.error,
+                        self._error(writes, item_key=None, customer=customer, error=_refusal(outcome),
                                     attempts=outcome.attempts, payload={"group_name": name})
                         self._settle_failed(writes, intent_id, outcome)
                 writes.flush(connection)
@@ -275,7 +275,7 @@ class Applier:
     def _fail(self, writes: BatchWrites, table: sa.Table, row: Mapping[str, Any], outcome: MutationResult) -> None:
         """A write Monday refused (terminal) or never confirmed (transient, retries used up)."""
         self._error(writes, item_key=row["item_key"], size=row.get("size"), customer=row["customer"],
-                    error=outcome.error, attempts=outcome.attempts,
+                    error=_refusal(outcome), attempts=outcome.attempts,
                     payload={"operation": outcome.mutation.document, **_loggable(outcome.mutation.variables)})
         writes.status(table, row["item_key"], RowStatus.ERROR, size=row.get("size"), attempts=outcome.attempts)
 
@@ -314,7 +314,7 @@ class Applier:
                 key, size = _key_and_size(outcome.mutation.ref)
                 row = batch.rows[outcome.mutation.ref]
                 if outcome.ok:
-                    monday_id = record(writes, outcome.mutation, row, outcome.data)
+                    monday_id = record(writes, outcome.mutation, row, outcome.data or {})
                     writes.status(table, key, RowStatus.DONE, size=size, monday_id=monday_id,
                                   attempts=outcome.attempts)
                     writes.settle(intent_id, IntentStatus.CONFIRMED, monday_id)
@@ -364,7 +364,7 @@ class Applier:
         self._flush(writes)
         self._advance(len(batch.refused) + len(batch.unchanged))
         parts_left: dict[str, int] = {}
-        for item_key, _ in batch.rows:
+        for item_key, _ in cast(dict[tuple[str, str], Any], batch.rows):
             parts_left[item_key] = parts_left.get(item_key, 0) + 1
         failed: set[str] = set()  # an update with a failed part is never confirmed in this run
         for request in self.client.pack(batch.mutations):
@@ -376,7 +376,7 @@ class Applier:
             writes = self._writes()
             with self.store.engine.begin() as connection:
                 for outcome in results:
-                    item_key, part = outcome.mutation.ref
+                    item_key, part = cast(tuple[str, str], outcome.mutation.ref)
                     row = batch.rows[outcome.mutation.ref]
                     parts_left[item_key] -= 1
                     if not outcome.ok:
@@ -532,6 +532,15 @@ class Applier:
                         self._fail(writes, staged, row, outcome)
                 writes.flush(connection)
             self._advance(len(request))
+
+
+def _confirmed_id(outcome: MutationResult) -> str:
+    """The id Monday gave what it created (an answer without one is not `ok`)."""
+    return str((outcome.data or {})["id"])
+
+
+def _refusal(outcome: MutationResult) -> MondayError:
+    return outcome.error or MondayError("Monday sent no answer for this mutation")
 
 
 def _key_and_size(ref: Any) -> tuple[str, str | None]:

@@ -53,95 +53,110 @@ def _oldest_first(items: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]
     return sorted(items, key=lambda item: (str(item.get("created_at") or ""), int(item["id"])))
 
 
+Outcome = dict[str, int]
+
+
 async def resolve_open_intents(store: StateStore, client: MondayClient, *, board_id: str, key_column: str,
                                group_ids: Mapping[str, str] | None = None) -> dict[str, int]:
     """Settle every OPEN intent on this board by looking at the board. Returns counts by outcome."""
     intents = pending_intents(store, board_id)
-    outcome: dict[str, int] = defaultdict(int)
+    outcome: Outcome = defaultdict(int)
     if not intents:
         return dict(outcome)
     by_operation: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for intent in intents:
         by_operation[intent["operation"]].append(intent)
-
     if by_operation[IntentOperation.CREATE_GROUP.value]:
         if group_ids is None:
             schema = await client.board_schema(board_id)
             group_ids = {group["title"]: group["id"] for group in schema.get("groups") or []}
-        writes = BatchWrites(store, 0, board_id)
-        with store.engine.begin() as connection:
-            for intent in by_operation[IntentOperation.CREATE_GROUP.value]:
-                found = group_ids.get(intent["group_name"])
-                if found:
-                    writes.mirror.record_group(connection, intent["group_name"], found, customer=None,
-                                               created_by_run=intent["run_id"])
-                    writes.settle(intent["intent_id"], IntentStatus.ADOPTED, found)
-                    outcome["adopted"] += 1
-                else:
-                    writes.settle(intent["intent_id"], IntentStatus.ABSENT)
-                    outcome["absent"] += 1
-            writes.flush(connection)
-
-    item_intents = by_operation[IntentOperation.CREATE_ITEM.value]
-    if item_intents:
-        keys = sorted({intent["item_key"] for intent in item_intents})
-        found_items = await client.items_by_column_value(board_id, key_column, keys)
-        by_key: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-        for item in found_items:
-            if item.get("state") in (None, "active"):
-                key = _key_text(item, key_column)
-                if key is not None:
-                    by_key[key].append(item)
-        extras: list[str] = []
-        writes = BatchWrites(store, 0, board_id)
-        with store.engine.begin() as connection:
-            for intent in item_intents:
-                candidates = _oldest_first(by_key.get(intent["item_key"], []))
-                staged = _staged_item(connection, store, intent["run_id"], intent["item_key"])
-                if candidates and staged is not None:
-                    keep, *duplicates = candidates
-                    group_id = (keep.get("group") or {}).get("id") or _group_id_of(connection, store, board_id,
-                                                                                   staged["group_name"])
-                    writes.synced_item(staged, str(keep["id"]), group_id, run_id=intent["run_id"])
-                    writes.settle(intent["intent_id"], IntentStatus.ADOPTED, str(keep["id"]))
-                    extras.extend(str(item["id"]) for item in duplicates)
-                    by_key[intent["item_key"]] = [keep]
-                    outcome["adopted"] += 1
-                else:
-                    writes.settle(intent["intent_id"], IntentStatus.ABSENT)
-                    outcome["absent"] += 1
-            writes.flush(connection)
-        outcome["duplicates_archived"] += await _archive(client, board_id, extras, "dup-items")
-
-    subitem_intents = by_operation[IntentOperation.CREATE_SUBITEM.value]
-    if subitem_intents:
-        parents = sorted({intent["parent_item_id"] for intent in subitem_intents if intent["parent_item_id"]})
-        subitems = await client.subitems_of(parents)
-        extras = []
-        writes = BatchWrites(store, 0, board_id)
-        with store.engine.begin() as connection:
-            for intent in subitem_intents:
-                staged = _staged_subitem(connection, store, intent["run_id"], intent["item_key"], intent["size"])
-                named = [sub for sub in subitems.get(str(intent["parent_item_id"]), [])
-                         if staged is not None and sub.get("name") == staged["name"]
-                         and sub.get("state") in (None, "active")]
-                if named and staged is not None:
-                    keep, *duplicates = _oldest_first(named)
-                    writes.synced_subitem(staged, str(keep["id"]), str(intent["parent_item_id"]),
-                                          run_id=intent["run_id"])
-                    writes.settle(intent["intent_id"], IntentStatus.ADOPTED, str(keep["id"]))
-                    extras.extend(str(sub["id"]) for sub in duplicates)
-                    subitems[str(intent["parent_item_id"])] = [
-                        sub for sub in subitems[str(intent["parent_item_id"])] if sub not in duplicates]
-                    outcome["adopted"] += 1
-                else:
-                    writes.settle(intent["intent_id"], IntentStatus.ABSENT)
-                    outcome["absent"] += 1
-            writes.flush(connection)
-        outcome["duplicates_archived"] += await _archive(client, board_id, extras, "dup-subitems")
+        _settle_groups(store, board_id, by_operation[IntentOperation.CREATE_GROUP.value], group_ids, outcome)
+    if by_operation[IntentOperation.CREATE_ITEM.value]:
+        await _settle_items(store, client, board_id, key_column, by_operation[IntentOperation.CREATE_ITEM.value],
+                            outcome)
+    if by_operation[IntentOperation.CREATE_SUBITEM.value]:
+        await _settle_subitems(store, client, board_id, by_operation[IntentOperation.CREATE_SUBITEM.value], outcome)
     if outcome:
         log.info("settled %d open write intents on board %s: %s", len(intents), board_id, dict(outcome))
     return dict(outcome)
+
+
+def _settle_groups(store: StateStore, board_id: str, intents: Sequence[Mapping[str, Any]],
+                   group_ids: Mapping[str, str], outcome: Outcome) -> None:
+    """A group whose answer was lost exists if the board has a group of that title."""
+    writes = BatchWrites(store, 0, board_id)
+    with store.engine.begin() as connection:
+        for intent in intents:
+            found = group_ids.get(intent["group_name"])
+            if found:
+                writes.mirror.record_group(connection, intent["group_name"], found, customer=None,
+                                           created_by_run=intent["run_id"])
+                writes.settle(intent["intent_id"], IntentStatus.ADOPTED, found)
+                outcome["adopted"] += 1
+            else:
+                writes.settle(intent["intent_id"], IntentStatus.ABSENT)
+                outcome["absent"] += 1
+        writes.flush(connection)
+
+
+async def _settle_items(store: StateStore, client: MondayClient, board_id: str, key_column: str,
+                        intents: Sequence[Mapping[str, Any]], outcome: Outcome) -> None:
+    """An item whose answer was lost exists if an active item carries its business key; the oldest
+    is adopted, later copies archived."""
+    keys = sorted({intent["item_key"] for intent in intents})
+    by_key: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for item in await client.items_by_column_value(board_id, key_column, keys):
+        key = _key_text(item, key_column) if item.get("state") in (None, "active") else None
+        if key is not None:
+            by_key[key].append(item)
+    extras: list[str] = []
+    writes = BatchWrites(store, 0, board_id)
+    with store.engine.begin() as connection:
+        for intent in intents:
+            candidates = _oldest_first(by_key.get(intent["item_key"], []))
+            staged = _staged_item(connection, store, intent["run_id"], intent["item_key"])
+            if not candidates or staged is None:
+                writes.settle(intent["intent_id"], IntentStatus.ABSENT)
+                outcome["absent"] += 1
+                continue
+            keep, *duplicates = candidates
+            group_id = (keep.get("group") or {}).get("id") or _group_id_of(connection, store, board_id,
+                                                                           staged["group_name"])
+            writes.synced_item(staged, str(keep["id"]), group_id, run_id=intent["run_id"])
+            writes.settle(intent["intent_id"], IntentStatus.ADOPTED, str(keep["id"]))
+            extras.extend(str(item["id"]) for item in duplicates)
+            by_key[intent["item_key"]] = [keep]
+            outcome["adopted"] += 1
+        writes.flush(connection)
+    outcome["duplicates_archived"] += await _archive(client, board_id, extras, "dup-items")
+
+
+async def _settle_subitems(store: StateStore, client: MondayClient, board_id: str,
+                           intents: Sequence[Mapping[str, Any]], outcome: Outcome) -> None:
+    """A size whose answer was lost exists if its parent has an active subitem of that name."""
+    parents = sorted({intent["parent_item_id"] for intent in intents if intent["parent_item_id"]})
+    subitems = await client.subitems_of(parents)
+    extras: list[str] = []
+    writes = BatchWrites(store, 0, board_id)
+    with store.engine.begin() as connection:
+        for intent in intents:
+            parent = str(intent["parent_item_id"])
+            staged = _staged_subitem(connection, store, intent["run_id"], intent["item_key"], intent["size"])
+            named = [sub for sub in subitems.get(parent, [])
+                     if staged is not None and sub.get("name") == staged["name"]
+                     and sub.get("state") in (None, "active")]
+            if not named or staged is None:
+                writes.settle(intent["intent_id"], IntentStatus.ABSENT)
+                outcome["absent"] += 1
+                continue
+            keep, *duplicates = _oldest_first(named)
+            writes.synced_subitem(staged, str(keep["id"]), parent, run_id=intent["run_id"])
+            writes.settle(intent["intent_id"], IntentStatus.ADOPTED, str(keep["id"]))
+            extras.extend(str(sub["id"]) for sub in duplicates)
+            subitems[parent] = [sub for sub in subitems[parent] if sub not in duplicates]
+            outcome["adopted"] += 1
+        writes.flush(connection)
+    outcome["duplicates_archived"] += await _archive(client, board_id, extras, "dup-subitems")
 
 
 def _group_id_of(connection: Connection, store: StateStore, board_id: str, group_name: str | None) -> str | None:
@@ -157,7 +172,7 @@ async def _archive(client: MondayClient, board_id: str, item_ids: Sequence[str],
     mutations = [Mutation("archive_item", {"item_id": item_id}, item_id) for item_id in item_ids]
     archived = 0
     for index, batch in enumerate(client.pack(mutations)):
-        key = derive_idempotency_key(purpose, sorted(mutation.ref for mutation in batch), index)
+        key = derive_idempotency_key(purpose, sorted(str(mutation.ref) for mutation in batch), index)
         results = await client.send_batch(batch, board_id=board_id, idempotency_key=key)
         archived += sum(1 for result in results if result.ok)
     return archived

@@ -81,7 +81,8 @@ class LabelRules:
 def group_mutations(board: BoardInfo, names: Sequence[str], order: str) -> list[Mutation]:
     """Aliases run in order: groups placed before an existing one go in ascending order, groups
     appended after the last one in descending order, so all end up alphabetical."""
-    before, after = [], []
+    before: list[Mutation] = []
+    after: list[Mutation] = []
     for name in names:
         if order == "alphabetical":
             method, relative_to = placement(board.groups, name)
@@ -91,7 +92,7 @@ def group_mutations(board: BoardInfo, names: Sequence[str], order: str) -> list[
         if relative_to:
             variables |= {"position_relative_method": method, "relative_to": relative_to}
         (after if method == "after_at" else before).append(Mutation("create_group", variables, name))
-    return sorted(before, key=lambda m: m.ref) + sorted(after, key=lambda m: m.ref, reverse=True)
+    return sorted(before, key=lambda m: str(m.ref)) + sorted(after, key=lambda m: str(m.ref), reverse=True)
 
 
 def item_creates(rows: Sequence[Row], group_ids: Mapping[str, str], labels: LabelRules,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -32,9 +33,7 @@ def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine 
     """Write the transform's output under `run_id`; `keep` narrows to some keys (`retry`)."""
     tables = store.tables
     outcome = StagingResult()
-    first_row_of: dict[str, int] = {}
-    failed_first: set[str] = set()  # keys whose first line failed the transform, so was never staged
-    collided: dict[str, str | None] = {}  # key → customer
+    claims = _KeyClaims()
     items: list[dict] = []
     subitems: list[dict] = []
     errors: list[dict] = []
@@ -61,34 +60,52 @@ def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine 
         outcome.order_lines += 1
         if isinstance(result, RowError):
             errors.append(result.as_record())
-            # a bad line still claims its key: the good line sharing it must not be synced either
-            if result.item_key is not None:
-                first = first_row_of.setdefault(result.item_key, result.source_row)
-                if first == result.source_row:
-                    failed_first.add(result.item_key)
-                elif result.item_key not in failed_first:
-                    collided[result.item_key] = result.customer
+            claims.failed(result)
         else:
-            item = result.item
-            first = first_row_of.setdefault(item.item_key, item.source_row)
-            if first != item.source_row:
-                collided[item.item_key] = item.customer
-                errors.append(RowError(
-                    item.source_row, f"duplicate business key {item.item_key!r}: also on row {first}; "
-                    "neither row is synced until the key is unique", field="business key",
-                    item_key=item.item_key, customer=item.customer).as_record())
+            duplicate = claims.claim(result.item)
+            if duplicate is not None:
+                errors.append(duplicate.as_record())
             else:
-                items.append(_item_record(run_id, item))
+                items.append(_item_record(run_id, result.item))
                 subitems.extend(_subitem_record(run_id, subitem) for subitem in result.subitems)
         if len(items) + len(errors) >= batch_size or len(subitems) >= batch_size * 10:
             flush()
     flush()
-    if collided:
-        outcome.subitems -= _unstage_collisions(store, run_id, collided, first_row_of)
-        outcome.items -= len(collided.keys() - failed_first)
-        outcome.duplicate_keys = len(collided)
-        outcome.errors += len(collided)
+    if claims.collided:
+        outcome.subitems -= _unstage_collisions(store, run_id, claims.collided, claims.first_row_of)
+        outcome.items -= len(claims.collided.keys() - claims.failed_first)
+        outcome.duplicate_keys = len(claims.collided)
+        outcome.errors += len(claims.collided)
     return outcome
+
+
+class _KeyClaims:
+    """Which source row first claimed each business key; a second row with the key collides."""
+
+    def __init__(self) -> None:
+        self.first_row_of: dict[str, int] = {}
+        self.failed_first: set[str] = set()  # keys whose first line failed the transform, so was never staged
+        self.collided: dict[str, str | None] = {}  # key → customer
+
+    def failed(self, error: RowError) -> None:
+        """A bad line still claims its key: the good line sharing it must not be synced either."""
+        if error.item_key is None:
+            return
+        first = self.first_row_of.setdefault(error.item_key, error.source_row)
+        if first == error.source_row:
+            self.failed_first.add(error.item_key)
+        elif error.item_key not in self.failed_first:
+            self.collided[error.item_key] = error.customer
+
+    def claim(self, item: Any) -> RowError | None:
+        """None when the line is the first with its key; otherwise the duplicate-key error."""
+        first = self.first_row_of.setdefault(item.item_key, item.source_row)
+        if first == item.source_row:
+            return None
+        self.collided[item.item_key] = item.customer
+        return RowError(item.source_row, f"duplicate business key {item.item_key!r}: also on row {first}; "
+                        "neither row is synced until the key is unique", field="business key",
+                        item_key=item.item_key, customer=item.customer)
 
 
 def _item_record(run_id: int, item) -> dict:

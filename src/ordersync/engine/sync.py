@@ -152,14 +152,7 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
                      on_progress: Callable[[Progress], None] | None = None,
                      on_client: Callable[[MondayClient], None] | None = None) -> SyncResult:
     """Run one sync. `http` lets tests hand in a client bound to the emulator's ASGI app."""
-    if options.filters.is_unfiltered and not options.all_customers and not options.dry_run:
-        raise UsageError("refusing to sync every customer without --all",
-                         hint="name customers with --customer (or other filters), or pass --all on purpose")
-    board_id = config.monday.board_id
-    if not board_id:
-        raise ConfigError("no board to sync to: [monday] board_id is not set",
-                          problems=["monday.board_id: missing"],
-                          hint="set it in ordersync.toml (or run `ordersync demo` to create one on the emulator)")
+    board_id = _board_to_sync(config, options)
     token = token or load_token(config.monday)
     register_secret(token.get_secret_value())
     databases = Databases.open(config)
@@ -192,17 +185,17 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
         assert lock is not None
         lock.attach_run(run_id)
         store.mark_interrupted_runs(board_id, except_run=run_id)
+        held = lock
+
+        def progressed(progress: Progress) -> None:  # work done keeps the lock alive
+            held.beat()
+            if on_progress:
+                on_progress(progress)
+
         applier = Applier(config, store, client, board, run_id,
                           ApplyOptions(skip_subitems=options.skip_subitems, checkpoint=options.checkpoint),
-                          on_progress=lambda progress: (lock.beat(), on_progress(progress) if on_progress else None))
-        applier.progress.total = applier.count_operations()
-        results: dict[str, CustomerResult] = {}
-        with bound(run_id=run_id):
-            for customer in applier.customers():
-                with bound(customer=customer):
-                    results[customer] = await applier.apply_customer(customer)
-        if applier.unsettled_intents:
-            await applier.settle_intents()
+                          on_progress=progressed)
+        results = await _apply_every_customer(applier, run_id)
         status = final_status(store, run_id, skip_subitems=options.skip_subitems,
                               aborted=any(result.aborted for result in results.values()))
         result = SyncResult(run_id, status, board_id, prepared.plan, build_outcome(store, run_id), results,
@@ -213,9 +206,9 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
         store.prune_staged_rows(board_id)
         return result
     except BaseException as error:
-        if run_id is not None and not isinstance(error, asyncio.CancelledError | KeyboardInterrupt):
-            if store.fail_unfinished_run(run_id, _describe(error)):
-                _write_reports(config, store, run_id, token)
+        stopped = not isinstance(error, asyncio.CancelledError | KeyboardInterrupt)
+        if run_id is not None and stopped and store.fail_unfinished_run(run_id, _describe(error)):
+            _write_reports(config, store, run_id, token)
         raise
     finally:
         if lock is not None:
@@ -223,6 +216,31 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
         if own_http:
             await http.aclose()
         databases.close()
+
+
+def _board_to_sync(config: Config, options: SyncOptions) -> str:
+    """Refuse, before anything is opened, a run that would be unsafe or has nowhere to go."""
+    if options.filters.is_unfiltered and not options.all_customers and not options.dry_run:
+        raise UsageError("refusing to sync every customer without --all",
+                         hint="name customers with --customer (or other filters), or pass --all on purpose")
+    if not config.monday.board_id:
+        raise ConfigError("no board to sync to: [monday] board_id is not set",
+                          problems=["monday.board_id: missing"],
+                          hint="set it in ordersync.toml (or run `ordersync demo` to create one on the emulator)")
+    return config.monday.board_id
+
+
+async def _apply_every_customer(applier: Applier, run_id: int) -> dict[str, CustomerResult]:
+    """Each customer in turn (a failure in one never stops another), then what is still unsettled."""
+    applier.progress.total = applier.count_operations()
+    results: dict[str, CustomerResult] = {}
+    with bound(run_id=run_id):
+        for customer in applier.customers():
+            with bound(customer=customer):
+                results[customer] = await applier.apply_customer(customer)
+    if applier.unsettled_intents:
+        await applier.settle_intents()
+    return results
 
 
 def _write_reports(config: Config, store: StateStore, run_id: int, token: SecretStr) -> str | None:

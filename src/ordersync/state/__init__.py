@@ -24,7 +24,7 @@ from ordersync.database import make_engine
 from ordersync.errors import StateError
 from ordersync.state import transitions
 from ordersync.state.mirror import Mirror
-from ordersync.state.schema import (  # noqa: F401  (the state package's names, re-exported)
+from ordersync.state.schema import (  # the state package's names, re-exported (__all__)
     KEY_LENGTH,
     MAX_QUANTITY,
     NAME_LENGTH,
@@ -48,6 +48,12 @@ from ordersync.state.schema import (  # noqa: F401  (the state package's names, 
 # `<prefix>meta.schema_version`: all the release before migrations reads (it refuses a higher one).
 # The Alembic revision in `<prefix>alembic_version` is the real version; a migration that leaves
 # tables that release cannot use raises this number (and writes it) so that it stops cleanly.
+__all__ = [
+    "KEY_LENGTH", "MAX_QUANTITY", "NAME_LENGTH", "SIZE_LENGTH", "TITLE_LENGTH", "DiffState", "ErrorCategory",
+    "IntentOperation", "IntentStatus", "Operation", "RowStatus", "RunKind", "RunStatus", "StateStore",
+    "StateTables", "build_tables", "create_state_engine", "dumps", "process_owner", "utcnow",
+]
+
 SCHEMA_VERSION = 1
 
 
@@ -125,7 +131,7 @@ class StateStore:
                     filters=dumps(dict(filters)), started_at=now, heartbeat_at=now, owner=process_owner(),
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return _new_id(result.inserted_primary_key)
 
     def set_run_status(self, run_id: int, status: RunStatus, *, message: str | None = None,
                        summary: Mapping[str, Any] | str | None = None) -> None:
@@ -211,7 +217,13 @@ def _copy_rows(connection: Connection, table: sa.Table, rows: Sequence[Mapping[s
         preparer.format_table(table), ", ".join(preparer.quote(name) for name in names)
     )
     raw = connection.connection.driver_connection
+    assert raw is not None, "a checked-out connection has its driver connection"
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row([row[name] for name in names])
 
+
+def _new_id(primary_key: Any) -> int:
+    """The id the database gave the row just inserted."""
+    assert primary_key is not None, "an INSERT of an autoincrement key returns it"
+    return int(primary_key[0])

@@ -31,7 +31,8 @@ def open_intents(connection: Connection, store: StateStore, run_id: int, board_i
         result = connection.execute(
             sa.insert(table).returning(table.c.intent_id, sort_by_parameter_order=True), values)
         return [int(intent_id) for intent_id in result.scalars()]
-    return [int(connection.execute(sa.insert(table).values(**value)).inserted_primary_key[0]) for value in values]
+    ids = [connection.execute(sa.insert(table).values(**value)).inserted_primary_key for value in values]
+    return [int(key[0]) for key in ids if key is not None]
 
 
 def pending_intents(store: StateStore, board_id: str) -> list[dict[str, Any]]:
