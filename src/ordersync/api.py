@@ -41,9 +41,10 @@ from ordersync.ops import status as _status
 from ordersync.ops import validate as _validate
 from ordersync.ops.reconcile import ReconcileResult
 from ordersync.ops.validate import Validation
+from ordersync.state.schema import RunStatus
 
 __all__ = [
-    "Config", "PlanResult", "Progress", "ReconcileResult", "ReportResult", "RunSummary", "StatusResult",
+    "Config", "PlanResult", "Progress", "ReconcileResult", "ReportResult", "RunStatus", "RunSummary", "StatusResult",
     "SyncResult", "Validation", "load_config", "plan", "reconcile", "reconcile_async", "report", "retry",
     "retry_async", "status", "sync", "sync_async", "validate", "validate_async",
 ]

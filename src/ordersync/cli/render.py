@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ordersync.api import ReconcileResult, ReportResult, SyncResult, Validation
+from ordersync.api import ReconcileResult, ReportResult, RunStatus, SyncResult, Validation
 from ordersync.errors import ConfigError, OrdersyncError
 
 console = Console(stderr=True, soft_wrap=True)  # a message is one line in a log, however long
@@ -184,6 +184,6 @@ def _cuaf(counts: dict[str, int] | None) -> str:
 
 
 def _status_markup(status: str) -> str:
-    colour = {"COMPLETED": "green", "PLANNED": "blue", "RUNNING": "yellow", "FAILED": "red",
-              "INTERRUPTED": "red"}.get(status, "yellow")
+    colour = {RunStatus.COMPLETED: "green", RunStatus.PLANNED: "blue", RunStatus.RUNNING: "yellow",
+              RunStatus.FAILED: "red", RunStatus.INTERRUPTED: "red"}.get(status, "yellow")
     return f"[{colour}]{status}[/]"
