@@ -8,7 +8,7 @@ what a person sees: item names, groups, cell texts, subitems and their quantitie
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -290,37 +290,14 @@ async def _reconcile(config: Config, filters: Filters, fix: bool, http: Any, tok
                 groups.c.board_id == board_id)).all())
 
         # 1. what is on the board and should not be: archive it
-        archive: list[tuple[str, str]] = []  # (monday id, why)
-        by_key: dict[str, list[BoardItem]] = defaultdict(list)
-        for item in scoped:
-            if item.key not in source_keys:
-                archive.append((item.id, f"{item.key}: not in the source"))
-            else:
-                by_key[item.key].append(item)
-        kept: dict[str, BoardItem] = {}
-        for key, items in by_key.items():
-            known = mirror.get(key, {}).get("monday_item_id")
-            keep = next((item for item in items if item.id == known), min(items, key=lambda item: int(item.id)))
-            kept[key] = keep
-            archive += [(item.id, f"{key}: a second copy of item {keep.id}") for item in items if item is not keep]
-            wanted = expected.get(key)
-            if wanted is None:  # in the source but not for the board (cancelled, a bad line): the sync decides
-                continue
-            for name, entries in keep.subitems.items():
-                if name not in wanted.subitems:
-                    archive += [(sub_id, f"{key}: {name} is not an ordered size") for sub_id, _ in entries]
-                    continue
-                size = wanted.subitems[name].size
-                known_sub = mirror_sizes.get((key, size), {}).get("monday_subitem_id")
-                keep_sub = next((entry for entry in entries if entry[0] == known_sub), entries[0])
-                archive += [(sub_id, f"{key}: a second {name}") for sub_id, _ in entries if sub_id != keep_sub[0]]
+        archive, kept = _unwanted_on_board(scoped, source_keys, mirror, expected, mirror_sizes)
         archived = await _archive(client, board_id, [monday_id for monday_id, _ in archive])
 
         # 2. the mirror learns what the board really shows for every order line in scope
         affected: set[str] = set()
         with store.engine.begin() as connection:
             board_mirror = Mirror(store.tables, board_id)
-            board_mirror.forget_items(connection, [item.key for item in scoped if item.key not in source_keys])
+            board_mirror.forget_items(connection, [item.key for item in scoped if item.key is not None and item.key not in source_keys])
             for key, wanted in expected.items():
                 if _correct_mirror(connection, board_mirror, config, wanted, kept.get(key), mirror.get(key),
                                    mirror_sizes, group_ids):
@@ -346,6 +323,44 @@ async def _reconcile(config: Config, filters: Filters, fix: bool, http: Any, tok
     return result
 
 
+def _unwanted_on_board(scoped: Iterable[BoardItem], source_keys: Set[str], mirror: Mapping[str, Mapping[str, Any]],
+                       expected: Mapping[str, ExpectedItem], mirror_sizes: Mapping[tuple[str, str], Mapping[str, Any]],
+                       ) -> tuple[list[tuple[str, str]], dict[str, BoardItem]]:
+    """What to archive (monday id, why): lines the source lacks, second copies, sizes not ordered;
+    and the item kept for each business key (the one the mirror knows, else the first made)."""
+    archive: list[tuple[str, str]] = []
+    by_key: dict[str, list[BoardItem]] = defaultdict(list)
+    for item in scoped:
+        if item.key not in source_keys:
+            archive.append((item.id, f"{item.key}: not in the source"))
+        elif item.key is not None:
+            by_key[item.key].append(item)
+    kept: dict[str, BoardItem] = {}
+    for key, items in by_key.items():
+        known = mirror.get(key, {}).get("monday_item_id")
+        keep = next((item for item in items if item.id == known), min(items, key=lambda item: int(item.id)))
+        kept[key] = keep
+        archive += [(item.id, f"{key}: a second copy of item {keep.id}") for item in items if item is not keep]
+        wanted = expected.get(key)
+        if wanted is not None:  # else in the source but not for the board (cancelled, a bad line): the sync decides
+            archive += _unwanted_sizes(key, keep, wanted, mirror_sizes)
+    return archive, kept
+
+
+def _unwanted_sizes(key: str, keep: BoardItem, wanted: ExpectedItem,
+                    mirror_sizes: Mapping[tuple[str, str], Mapping[str, Any]]) -> list[tuple[str, str]]:
+    archive: list[tuple[str, str]] = []
+    for name, entries in keep.subitems.items():
+        if name not in wanted.subitems:
+            archive += [(sub_id, f"{key}: {name} is not an ordered size") for sub_id, _ in entries]
+            continue
+        size = wanted.subitems[name].size
+        known_sub = mirror_sizes.get((key, size), {}).get("monday_subitem_id")
+        keep_sub = next((entry for entry in entries if entry[0] == known_sub), entries[0])
+        archive += [(sub_id, f"{key}: a second {name}") for sub_id, _ in entries if sub_id != keep_sub[0]]
+    return archive
+
+
 async def _archive(client: MondayClient, board_id: str, ids: list[str]) -> set[str]:
     """Archive items or subitems by id; the ids that are archived (or already gone) come back."""
     from ordersync.errors import NotFound
@@ -357,7 +372,7 @@ async def _archive(client: MondayClient, board_id: str, ids: list[str]) -> set[s
         outcomes = await client.send_batch(batch, board_id=board_id,
                                            idempotency_key=derive_idempotency_key("reconcile_archive",
                                                                                   [m.ref for m in batch]))
-        done |= {outcome.mutation.ref for outcome in outcomes
+        done |= {str(outcome.mutation.ref) for outcome in outcomes
                  if outcome.ok or isinstance(outcome.error, NotFound)}
     return done
 
