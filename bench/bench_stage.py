@@ -36,8 +36,9 @@ import sqlalchemy as sa
 
 from ordersync.config import Config, parse_config
 from ordersync.database import make_engine
+from ordersync.engine.filters import Filters
 from ordersync.engine.pipeline import Databases, discard_staged_rows
-from ordersync.engine.source import Filters, extract_order_lines, open_source
+from ordersync.engine.source import extract_order_lines, open_source
 from ordersync.engine.staging import stage_run
 from ordersync.engine.transform import rules_from_config, transform_order_line
 from ordersync.errors import StateError

@@ -52,8 +52,9 @@ from pydantic import SecretStr
 
 from ordersync.config import Config, parse_config
 from ordersync.emulator import FAULT_HEADER, EmulatorSettings, running_emulator
+from ordersync.engine.filters import Filters
 from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
-from ordersync.engine.source import Filters, extract_order_lines, open_source
+from ordersync.engine.source import extract_order_lines, open_source
 from ordersync.engine.sync import SyncOptions, SyncResult, sync_async
 from ordersync.engine.transform import TransformedLine, rules_from_config, transform_order_line
 from ordersync.monday.board_setup import create_demo_board

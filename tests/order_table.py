@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersync.config import Config, parse_config
+from ordersync.engine.filters import Filters
 from ordersync.engine.pipeline import Databases, Prepared, prepare
-from ordersync.engine.source import Filters
 from ordersync.engine.transform import KEY_SEPARATOR
 from ordersync.state import Operation, RunKind, StateStore
 from ordersync.state.records import BatchWrites

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from ordersync.config import Config, parse_config
+from ordersync.engine.filters import Filters
 from ordersync.engine.pipeline import Databases
-from ordersync.engine.source import Filters
 from ordersync.monday.board_setup import create_demo_board
 from ordersync.monday.connect import make_client
 from ordersync.ops.reconcile import Drift, compare, expected_items, read_board

@@ -19,8 +19,8 @@ from pydantic import SecretStr
 
 from ordersync.config import Config, parse_config
 from ordersync.emulator import EmulatorSettings, create_app
+from ordersync.engine.filters import Filters
 from ordersync.engine.pipeline import Databases
-from ordersync.engine.source import Filters
 from ordersync.engine.sync import SyncOptions, SyncResult, sync_async
 from ordersync.monday.board_setup import create_demo_board
 from ordersync.monday.client import MondayClient

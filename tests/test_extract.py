@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from order_table import BOARD, CONFIG, SIZES, create_order_table, make_config
 from ordersync.config import parse_config
-from ordersync.engine.source import Filters, create_source_engine, extract_order_lines, open_source
+from ordersync.engine.filters import Filters
+from ordersync.engine.source import create_source_engine, extract_order_lines, open_source
 from ordersync.errors import ConfigError, SourceError
 from ordersync.sample_data import (
     SIZE_COLUMNS,

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mssql, sqlite
 
 from ordersync.config import parse_config
+from ordersync.engine.filters import Filters
 from ordersync.engine.pipeline import plan_only
-from ordersync.engine.source import Filters
 from ordersync.sample_data import SIZE_COLUMNS, orders_unified_table
 from ordersync.sample_data.config import sample_config_text
 from ordersync.state import StateStore, build_tables

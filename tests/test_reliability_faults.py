@@ -18,7 +18,7 @@ import pytest
 from pydantic import SecretStr
 
 from ordersync.emulator import EmulatorSettings, FaultSettings, running_emulator
-from ordersync.engine.source import Filters
+from ordersync.engine.filters import Filters
 from ordersync.engine.sync import SyncOptions, sync_async
 from ordersync.sample_data import write_sample_data
 from ordersync.state import RunStatus

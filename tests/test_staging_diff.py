@@ -24,7 +24,7 @@ from order_table import (
     run_errors,
     subitem_states,
 )
-from ordersync.engine.source import Filters
+from ordersync.engine.filters import Filters
 from ordersync.state import SCHEMA_VERSION, StateStore
 
 NEW_CREATE = ("NEW", "create")

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
 import ordersync
-from ordersync.engine.source import Filters
+from ordersync.engine.filters import Filters
 from ordersync.monday.client import Mutation
 from ordersync.ops.reconcile import reconcile_async
 from ordersync.state import RowStatus, RunKind, RunStatus, StateStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from ordersync.engine.source import Filters
+from ordersync.engine.filters import Filters
 from ordersync.errors import ConfigError, UsageError
 from ordersync.state import RunStatus, StateStore
 from sync_world import make_world

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from ordersync.emulator import EmulatorSettings, FaultSettings
-from ordersync.engine.source import Filters
+from ordersync.engine.filters import Filters
 from ordersync.engine.sync import SyncOptions, retry_failed, sync_async
 from ordersync.errors import LockHeld, Unauthorized
 from ordersync.state import IntentStatus, RunStatus, StateStore

@@ -29,8 +29,8 @@ from pydantic import SecretStr
 from ordersync.config import Config
 from ordersync.config import load_config as _load_config
 from ordersync.engine.apply import Progress
+from ordersync.engine.filters import Filters
 from ordersync.engine.pipeline import plan_only
-from ordersync.engine.source import Filters
 from ordersync.engine.summary import CustomerSummary, RunSummary, Totals
 from ordersync.engine.sync import SyncOptions, SyncResult, retry_failed
 from ordersync.engine.sync import sync_async as _sync_async
@@ -160,7 +160,7 @@ async def reconcile_async(  # noqa: PLR0913 — one keyword argument per option 
     `fix=True` archives what should not be there and syncs again what differs. On a production
     profile, fixing every customer needs `all_customers=True` (else `UsageError`)."""
     filters = _filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons, limit)
-    if fix and config.monday.production and filters.is_unfiltered and not all_customers:
+    if fix and config.monday.production and filters.reaches_every_customer and not all_customers:
         raise UsageError("refusing to fix every customer of a production board without --all",
                          hint="name customers with --customer (or other filters), or pass --all on purpose")
     return await _reconcile.reconcile_async(config, filters, fix=fix, wait_for_lock=wait_for_lock,

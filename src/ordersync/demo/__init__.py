@@ -25,8 +25,8 @@ from pydantic import SecretStr
 from ordersync.config import Config, parse_config
 from ordersync.emulator import EmulatorSettings, running_emulator
 from ordersync.engine.apply import Progress
+from ordersync.engine.filters import Filters
 from ordersync.engine.pipeline import Databases
-from ordersync.engine.source import Filters
 from ordersync.engine.sync import SyncOptions, SyncResult, sync_async
 from ordersync.monday.board_setup import create_demo_board
 from ordersync.monday.connect import make_client

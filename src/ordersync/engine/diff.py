@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ordersync.config import CancelledPolicy, RemovalPolicy
+from ordersync.engine.filters import SCOPE_FIELDS, Scope
 from ordersync.state import DiffState, Operation, RowStatus, StateStore
 
 
@@ -28,19 +29,14 @@ from ordersync.state import DiffState, Operation, RowStatus, StateStore
 class RemovalScope:
     """Which mirror rows this run speaks for. None: the run cannot decide removals at all."""
 
-    customers: tuple[str, ...] = ()
-    exclude_customers: tuple[str, ...] = ()
-    po_numbers: tuple[str, ...] = ()
-    aag_seasons: tuple[str, ...] = ()
-    customer_seasons: tuple[str, ...] = ()
+    lines: Scope = Scope()  # the order lines the run read
     # Every business key in the whole source, whatever the filter; asked only when a filtered run
     # finds mirror rows it did not read. Without it a filtered run removes no item at all.
     source_keys: Callable[[], Set[str]] | None = None
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.customers or self.exclude_customers or self.po_numbers or self.aag_seasons
-                    or self.customer_seasons)
+        return self.lines.is_filtered
 
 
 _REMOVAL_OPERATION = {"archive": Operation.ARCHIVE, "delete": Operation.DELETE, "leave": Operation.NONE}
@@ -82,13 +78,7 @@ def _removed_items(connection, store: StateStore, run_id: int, board_id: str, sc
         ~sa.select(sa.literal(1)).where(staged.c.run_id == run_id, staged.c.item_key == synced.c.item_key).exists(),
         ~sa.select(sa.literal(1)).where(errors.c.run_id == run_id, errors.c.item_key == synced.c.item_key).exists(),
     ]
-    for values, column in ((scope.customers, synced.c.customer), (scope.po_numbers, synced.c.po_number),
-                           (scope.aag_seasons, synced.c.aag_season),
-                           (scope.customer_seasons, synced.c.customer_season)):
-        if values:
-            conditions.append(column.in_(values))
-    if scope.exclude_customers:
-        conditions.append(synced.c.customer.not_in(scope.exclude_customers))
+    conditions += scope.lines.where({name: synced.c[name] for name in SCOPE_FIELDS})
     removed = sa.select(
         sa.literal(run_id), synced.c.item_key, synced.c.customer, synced.c.group_name, synced.c.item_name,
         synced.c.po_number, synced.c.aag_season, synced.c.customer_season, synced.c.cancelled,

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from sqlalchemy.engine import Engine
 
 from ordersync.config import Config
-from ordersync.engine.source import Filters, SourceTable, extract_order_lines
+from ordersync.engine.filters import Filters
+from ordersync.engine.source import SourceTable, extract_order_lines
 from ordersync.engine.transform import RowError, TransformedLine, TransformRules, transform_order_line
 
 

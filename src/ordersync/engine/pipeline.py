@@ -13,19 +13,13 @@ from sqlalchemy.engine import Engine
 
 from ordersync.config import Config, state_url
 from ordersync.engine.diff import RemovalScope, diff_run
+from ordersync.engine.filters import Filters, canonical_customers
 from ordersync.engine.lines import transformed_order_lines
 from ordersync.engine.plan import Plan, build_plan
-from ordersync.engine.source import (
-    Filters,
-    SourceTable,
-    canonical_customer,
-    canonical_customers,
-    create_source_engine,
-    open_source,
-)
+from ordersync.engine.source import SourceTable, create_source_engine, open_source
 from ordersync.engine.staging import StagingResult, stage_run
-from ordersync.state import RunKind, RunStatus, StateStore
 from ordersync.engine.transform import business_key, rules_from_config
+from ordersync.state import RunKind, RunStatus, StateStore
 
 UNASSIGNED_BOARD = "unassigned"
 
@@ -68,15 +62,7 @@ def removal_scope(config: Config, filters: Filters, *,
     """
     if not filters.covers_whole_scope:
         return None
-    lookup = canonical_customers(config.customers)
-    return RemovalScope(
-        customers=tuple(sorted({canonical_customer(name, lookup) for name in filters.customers})),
-        exclude_customers=tuple(sorted({canonical_customer(name, lookup) for name in filters.exclude_customers})),
-        po_numbers=tuple(value.strip() for value in filters.po_numbers),
-        aag_seasons=tuple(value.strip() for value in filters.aag_seasons),
-        customer_seasons=tuple(value.strip() for value in filters.customer_seasons),
-        source_keys=source_keys,
-    )
+    return RemovalScope(filters.scope(canonical_customers(config.customers)), source_keys=source_keys)
 
 
 def all_source_keys(engine: Engine, source_table: SourceTable, config: Config) -> set[str]:

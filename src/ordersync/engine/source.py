@@ -8,47 +8,17 @@ alias: the distinct raw names in the table are folded with the config's alias ma
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ordersync.config import Config, SizeColumnsConfig, check_source_columns, normalise_name
+from ordersync.config import Config, SizeColumnsConfig, check_source_columns
 from ordersync.database import display_url, make_engine
+from ordersync.engine.filters import Filters, canonical_customer, canonical_customers
 from ordersync.errors import ConfigError, SourceError
 from ordersync.state import SIZE_LENGTH
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What part of the source a run covers. Empty tuples mean "no restriction"."""
-
-    customers: tuple[str, ...] = ()
-    exclude_customers: tuple[str, ...] = ()
-    po_numbers: tuple[str, ...] = ()
-    aag_seasons: tuple[str, ...] = ()
-    customer_seasons: tuple[str, ...] = ()
-    limit: int | None = None
-    item_keys: frozenset[str] = field(default_factory=frozenset)  # `retry`: only these order lines
-
-    @property
-    def is_unfiltered(self) -> bool:
-        return not (self.customers or self.po_numbers or self.aag_seasons or self.customer_seasons
-                    or self.limit or self.item_keys)
-
-    @property
-    def covers_whole_scope(self) -> bool:
-        """True when every row in the filtered scope is read, so a missing row really was removed."""
-        return self.limit is None and not self.item_keys
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "customers": list(self.customers), "exclude_customers": list(self.exclude_customers),
-            "po_numbers": list(self.po_numbers), "aag_seasons": list(self.aag_seasons),
-            "customer_seasons": list(self.customer_seasons), "limit": self.limit,
-            "item_keys": sorted(self.item_keys),
-        }
 
 
 @dataclass(frozen=True)
@@ -134,29 +104,12 @@ def open_source(engine: Engine, config: Config) -> SourceTable:
     return SourceTable(table=table, columns=tuple(name for name, _ in columns), size_columns=tuple(sizes))
 
 
-def canonical_customers(aliases: Mapping[str, Sequence[str]]) -> dict[str, str]:
-    """normalised name or alias → canonical name."""
-    lookup: dict[str, str] = {}
-    for canonical, names in aliases.items():
-        for name in [canonical, *names]:
-            lookup[normalise_name(name)] = canonical
-    return lookup
-
-
-def canonical_customer(raw: Any, lookup: Mapping[str, str]) -> str:
-    """The canonical customer for a raw name; an unknown name is kept in its normalised form."""
-    if raw is None:
-        return ""
-    folded = normalise_name(str(raw))
-    return lookup.get(folded, folded)
-
-
 def _text(column: sa.ColumnElement) -> sa.ColumnElement:
     return sa.func.trim(column)
 
 
 def _raw_customer_names(engine: Engine, source_table: SourceTable, customer_column: str,
-                        wanted: set[str], lookup: Mapping[str, str]) -> list[str]:
+                        wanted: frozenset[str], lookup: Mapping[str, str]) -> list[str]:
     """The raw spellings in the table that fold onto one of the wanted canonical customers."""
     column = source_table.table.c[customer_column]
     with engine.connect() as connection:
@@ -209,24 +162,16 @@ def build_query(engine: Engine, source_table: SourceTable, config: Config, filte
     source = config.source
     table = source_table.table
     lookup = canonical_customers(config.customers)
-    query = sa.select(*_readable(table, engine.dialect))
     customer = table.c[source.customer_column]
-    if filters.customers:
-        wanted = {canonical_customer(name, lookup) for name in filters.customers}
-        raw = _raw_customer_names(engine, source_table, source.customer_column, wanted, lookup)
-        query = query.where(customer.in_(raw) if raw else sa.false())
-    if filters.exclude_customers:
-        unwanted = {canonical_customer(name, lookup) for name in filters.exclude_customers}
-        raw = _raw_customer_names(engine, source_table, source.customer_column, unwanted, lookup)
-        if raw:
-            query = query.where(sa.or_(customer.is_(None), customer.not_in(raw)))
-    for values, column_name in (
-        (filters.po_numbers, source.po_column),
-        (filters.aag_seasons, source.aag_season_column),
-        (filters.customer_seasons, source.customer_season_column),
-    ):
-        if values:
-            query = query.where(_text(table.c[column_name]).in_([value.strip() for value in values]))
+    columns = {"customer": customer, "po_number": _text(table.c[source.po_column]),
+               "aag_season": _text(table.c[source.aag_season_column]),
+               "customer_season": _text(table.c[source.customer_season_column])}
+
+    def spellings(canonical: frozenset[str]) -> list[str]:
+        return _raw_customer_names(engine, source_table, source.customer_column, canonical, lookup)
+
+    query = sa.select(*_readable(table, engine.dialect)).where(
+        *filters.scope(lookup).where(columns, customer_names=spellings))
     order = [customer, *(table.c[name] for name in source.business_key)]
     query = query.order_by(*order)
     if filters.limit is not None:

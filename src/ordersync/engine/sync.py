@@ -20,10 +20,10 @@ from pydantic import SecretStr
 
 from ordersync.config import Config, load_token
 from ordersync.engine.apply import Applier, ApplyOptions, Checkpoint, CustomerResult, Progress
+from ordersync.engine.filters import Filters
 from ordersync.engine.intents import resolve_open_intents
 from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
 from ordersync.engine.plan import Plan, build_outcome
-from ordersync.engine.source import Filters
 from ordersync.engine.summary import RunSummary
 from ordersync.errors import ConfigError, MondayError, Unauthorized, UsageError
 from ordersync.logs import bound, register_secret
@@ -220,7 +220,7 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
 
 def _board_to_sync(config: Config, options: SyncOptions) -> str:
     """Refuse, before anything is opened, a run that would be unsafe or has nowhere to go."""
-    if options.filters.is_unfiltered and not options.all_customers and not options.dry_run:
+    if options.filters.reaches_every_customer and not options.all_customers and not options.dry_run:
         raise UsageError("refusing to sync every customer without --all",
                          hint="name customers with --customer (or other filters), or pass --all on purpose")
     if not config.monday.board_id:

@@ -17,7 +17,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from ordersync.config import ColumnMapping, Config, template_fields
-from ordersync.engine.source import canonical_customer, canonical_customers
+from ordersync.engine.filters import canonical_customer, canonical_customers
 from ordersync.errors import ErrorCategory
 from ordersync.monday.codec import as_text, clean, encode, parse_number
 from ordersync.state import KEY_LENGTH, MAX_QUANTITY, NAME_LENGTH, TITLE_LENGTH

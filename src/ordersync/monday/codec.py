@@ -181,11 +181,11 @@ def expected_text(value: Any, mapping: ColumnMapping) -> str:
     if value is None:
         return ""
     if mapping.type == "long_text":
-        return value["text"]
+        return str(value["text"])
     if mapping.type == "date":
-        return value["date"] + (f" {value['time'][:5]}" if value.get("time") else "")
+        return str(value["date"]) + (f" {value['time'][:5]}" if value.get("time") else "")
     if mapping.type == "status":
-        return value["label"]
+        return str(value["label"])
     if mapping.type == "dropdown":
         return ", ".join(value["labels"])
     return str(value)

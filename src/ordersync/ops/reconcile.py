@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ordersync.config import Config
+from ordersync.engine.filters import SCOPE_FIELDS, Filters, canonical_customers
 from ordersync.engine.lines import transformed_order_lines
 from ordersync.engine.pipeline import Databases
-from ordersync.engine.source import Filters, open_source
+from ordersync.engine.source import open_source
 from ordersync.engine.transform import ItemRow, SubitemRow, TransformedLine, rules_from_config
 from ordersync.monday.client import MondayClient
 from ordersync.monday.codec import expected_text, same_number, same_text, texts_of
@@ -199,30 +200,23 @@ class ReconcileResult:
         return result
 
 
-def _in_scope(config: Config, filters: Filters, mirror: Mapping[str, Any] | None) -> bool:
-    """Does a mirror row (an order line the source no longer has) belong to the filtered scope?"""
-    from ordersync.engine.source import canonical_customer, canonical_customers
-
-    if filters.limit or filters.item_keys or mirror is None:
-        return False
-    lookup = canonical_customers(config.customers)
-    checks = ((filters.customers, "customer", True), (filters.po_numbers, "po_number", False),
-              (filters.aag_seasons, "aag_season", False), (filters.customer_seasons, "customer_season", False))
-    for values, column, is_customer in checks:
-        wanted = {canonical_customer(v, lookup) if is_customer else v.strip() for v in values}
-        if values and mirror.get(column) not in wanted:
-            return False
-    excluded = {canonical_customer(name, lookup) for name in filters.exclude_customers}
-    return mirror.get("customer") not in excluded
-
-
 def _board_in_scope(config: Config, filters: Filters, board: list[BoardItem], expected: Mapping[str, ExpectedItem],
                     source_keys: set[str], mirror: Mapping[str, Mapping[str, Any]]) -> list[BoardItem]:
-    """The board items a reconcile speaks for: ordersync's (they carry a business key) in the command's scope."""
-    if filters.is_unfiltered and not filters.exclude_customers:
+    """The board items a reconcile speaks for: ordersync's (they carry a business key) in the command's scope.
+
+    Besides the lines the source has in scope, an item whose line the source no longer has is in
+    scope when its mirror row is — and only when the command read its whole scope (no --limit).
+    """
+    if filters.is_unfiltered:
         return [item for item in board if item.key is not None]
-    return [item for item in board if item.key in expected
-            or (item.key is not None and item.key not in source_keys and _in_scope(config, filters, mirror.get(item.key)))]
+    scope = filters.scope(canonical_customers(config.customers))
+
+    def gone_from_scope(key: str) -> bool:
+        row = mirror.get(key)
+        return (key not in source_keys and row is not None and filters.covers_whole_scope
+                and scope.contains(**{name: row.get(name) for name in SCOPE_FIELDS}))
+
+    return [item for item in board if item.key in expected or (item.key is not None and gone_from_scope(item.key))]
 
 
 async def reconcile_async(config: Config, filters: Filters | None = None, *, fix: bool = False,

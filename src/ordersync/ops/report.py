@@ -302,7 +302,7 @@ def report(config: Config, run_id: int | None = None, *, customer: str | None = 
         databases.close()
     if customer is None:
         return result
-    from ordersync.engine.source import canonical_customer, canonical_customers
+    from ordersync.engine.filters import canonical_customer, canonical_customers
 
     return customer_report(result, canonical_customer(customer, canonical_customers(config.customers)))
 

@@ -16,9 +16,10 @@ import httpx
 from pydantic import SecretStr
 
 from ordersync.config import Config, format_path, load_token
+from ordersync.engine.filters import Filters
 from ordersync.engine.lines import transformed_order_lines
 from ordersync.engine.pipeline import Databases
-from ordersync.engine.source import Filters, open_source
+from ordersync.engine.source import open_source
 from ordersync.engine.transform import TransformedLine, rules_from_config
 from ordersync.errors import ConfigError
 from ordersync.monday.board import BoardInfo
