@@ -17,7 +17,7 @@ from ordersync.config import ColumnMapping, Config
 from ordersync.errors import ErrorCategory
 from ordersync.monday.board import BoardInfo, placement
 from ordersync.monday.client import Mutation
-from ordersync.monday.codec import labels_of, subitem_values
+from ordersync.monday.codec import labels_of, quantity_value, subitem_values
 from ordersync.state import Operation
 
 Row = Mapping[str, Any]
@@ -183,7 +183,7 @@ def subitem_updates(rows: Sequence[Row], subitem_board: str, quantity_column: st
     for row in rows:
         batch.add(Mutation("change_multiple_column_values", {
             "board_id": subitem_board, "item_id": row["subitem_id"],
-            "column_values": json.dumps({quantity_column: str(row["quantity"])}),
+            "column_values": json.dumps({quantity_column: quantity_value(row["quantity"])}),
         }, (row["item_key"], row["size"])), row)
     return batch
 

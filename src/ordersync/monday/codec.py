@@ -155,7 +155,12 @@ def subitem_values(size: str, quantity: int, subitems: SubitemsConfig) -> dict[s
         size_value = {"label": size}
     else:
         size_value = size
-    return {subitems.size_column: size_value, subitems.quantity_column: str(quantity)}
+    return {subitems.size_column: size_value, subitems.quantity_column: quantity_value(quantity)}
+
+
+def quantity_value(quantity: int) -> str:
+    """An Order Qty as a numbers column takes it."""
+    return str(quantity)
 
 
 def labels_of(value: Any, column_type: str) -> list[str]:

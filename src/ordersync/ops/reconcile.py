@@ -19,9 +19,7 @@ from ordersync.engine.pipeline import Databases
 from ordersync.engine.source import open_source
 from ordersync.engine.transform import ItemRow, SubitemRow, TransformedLine, rules_from_config
 from ordersync.monday.client import MondayClient
-from ordersync.monday.codec import expected_text, same_number, same_text, texts_of
-from ordersync.monday.codec import quantity_from_text as _quantity  # noqa: F401 - `_correct_mirror` reads quantities
-from ordersync.monday.codec import same_number as _same_number  # noqa: F401 - `_correct_mirror` compares numbers
+from ordersync.monday.codec import expected_text, quantity_from_text, same_number, same_text, texts_of
 from ordersync.state.mirror import Mirror, item_row, subitem_row
 from ordersync.state.schema import dumps
 
@@ -390,8 +388,7 @@ def _correct_mirror(connection: Any, board_mirror: Mirror, config: Config, wante
         value = item.column_values.get(mapping.id)
         want = expected_text(value, mapping)
         have = on_board.texts.get(mapping.id, "")
-        same = _same_number(have, want) if mapping.type == "numbers" and have and want else have == want
-        if same:
+        if same_text(have, want, mapping):
             if value is not None:
                 values[mapping.id] = value
         else:
@@ -408,7 +405,7 @@ def _correct_mirror(connection: Any, board_mirror: Mirror, config: Config, wante
             continue
         sub_id = known["monday_subitem_id"] if known and any(e[0] == known["monday_subitem_id"] for e in entries) \
             else entries[0][0]
-        quantity = _quantity(next(text for entry_id, text in entries if entry_id == sub_id))
+        quantity = quantity_from_text(next(text for entry_id, text in entries if entry_id == sub_id))
         sizes_differ = sizes_differ or quantity != subitem.quantity
         if known and (known["monday_subitem_id"], known["quantity"], known["parent_item_id"]) == \
                 (sub_id, quantity, on_board.id):
