@@ -221,29 +221,47 @@ def identify(order_line: Mapping[str, Any], rules: TransformRules) -> tuple[tupl
     return tuple((column, as_text(order_line.get(column))) for column in columns if column in order_line)
 
 
+class _Refused(Exception):  # noqa: N818 - a line's refusal inside the transform, never raised out of it
+    """Why a line cannot be synced; `keyless` when even its business key cannot be recorded."""
+
+    def __init__(self, column: str | None, reason: str, *, keyless: bool = False) -> None:
+        super().__init__(reason)
+        self.column, self.reason, self.keyless = column, reason, keyless
+
+
 def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
                          source_row: int) -> TransformedLine | RowError:
     """One order line → its item and size subitems, or the reason it cannot be synced."""
     key, missing = business_key(order_line, rules.business_key)
     customer = canonical_customer(clean(order_line.get(rules.customer_column)), rules.customer_lookup) or None
-
-    def error(column: str | None, reason: str, item_key: str | None = key) -> RowError:
+    try:
+        key, customer = _identity(key, missing, customer, rules)
+        return _transform(order_line, rules, source_row, key, customer)
+    except _Refused as refused:
         # a customer name too long to store would make the error record itself fail to insert
         known = customer if customer is None or len(customer) <= NAME_LENGTH else None
-        return RowError(source_row, reason, field=column, item_key=item_key, customer=known,
-                        row_fields=identify(order_line, rules))
+        return RowError(source_row, refused.reason, field=refused.column, item_key=None if refused.keyless else key,
+                        customer=known, row_fields=identify(order_line, rules))
 
+
+def _identity(key: str | None, missing: str | None, customer: str | None,
+              rules: TransformRules) -> tuple[str, str]:
+    """The business key and the customer, both present and storable."""
     if key is None:
-        return error(missing, f"no business key: {missing} is empty")
+        raise _Refused(missing, f"no business key: {missing} is empty")
     if len(key) > KEY_LENGTH:
-        return error(rules.business_key[0], f"business key is {len(key)} characters; at most {KEY_LENGTH} fit",
-                     item_key=None)
+        raise _Refused(rules.business_key[0], f"business key is {len(key)} characters; at most {KEY_LENGTH} fit",
+                       keyless=True)
     if not customer:
-        return error(rules.customer_column, f"no customer: {rules.customer_column} is empty")
+        raise _Refused(rules.customer_column, f"no customer: {rules.customer_column} is empty")
     if len(customer) > NAME_LENGTH:
-        return error(rules.customer_column, f"the customer name is {len(customer)} characters; "
-                     f"at most {NAME_LENGTH} fit")
+        raise _Refused(rules.customer_column, f"the customer name is {len(customer)} characters; "
+                       f"at most {NAME_LENGTH} fit")
+    return key, customer
 
+
+def _transform(order_line: Mapping[str, Any], rules: TransformRules, source_row: int, key: str,
+               customer: str) -> TransformedLine:
     texts: dict[str, str | None] = {}
 
     def text_of(column: str) -> str | None:
@@ -251,50 +269,15 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
             texts[column] = customer if column == rules.customer_column else as_text(order_line.get(column))
         return texts[column]
 
-    column_values: dict[str, Any] = {}
-    hashed: dict[str, Any] = {}
-    for mapping in rules.columns:
-        raw = customer if mapping.source == rules.customer_column else order_line.get(mapping.source)
-        try:
-            encoded = None if raw is None else encode(raw, mapping)
-        except ValueError as problem:
-            return error(mapping.source, f"{mapping.source} → {mapping.id} ({mapping.type}): {problem}")
-        if encoded is not None:
-            column_values[mapping.id] = encoded
-        if mapping.source in rules.hash_columns:
-            hashed[mapping.id] = encoded
-
-    values = {name: text_of(name) for name in rules.text_fields}
-    group = group_name(values, rules.group_rules, rules.group_fallback)
-    name = item_name(values, rules.name_fields, rules.name_separator)
-    if not name:
-        return error(rules.name_fields[0], "the item name is empty: every name field is empty")
-    if len(name) > MAX_ITEM_NAME:
-        return error(rules.name_fields[0],
-                     f"the item name is {len(name)} characters; Monday takes 1 to {MAX_ITEM_NAME}")
+    column_values, hashed = _encoded_columns(order_line, rules, customer)
+    group, name = _group_and_name({name: text_of(name) for name in rules.text_fields}, rules)
     for column in (rules.po_column, rules.aag_season_column, rules.customer_season_column):
         text = text_of(column)
         if text is not None and len(text) > NAME_LENGTH:
-            return error(column, f"{column} is {len(text)} characters; at most {NAME_LENGTH} fit")
+            raise _Refused(column, f"{column} is {len(text)} characters; at most {NAME_LENGTH} fit")
     if len(group) > TITLE_LENGTH:
-        return error("group name", f"the group name is {len(group)} characters; at most {TITLE_LENGTH} fit")
-
-    subitems: list[SubitemRow] = []
-    for position, size in enumerate(rules.size_columns):
-        value = order_line.get(size)
-        if value is None:
-            continue
-        if type(value) is int and 0 <= value <= MAX_QUANTITY:  # what an INTEGER column gives: nothing to parse
-            quantity = value
-        else:
-            try:
-                quantity = parse_quantity(value)
-            except ValueError as problem:
-                return error(size, f"size {size}: {problem}")
-        if quantity > 0 and rules.subitems_enabled:
-            label = subitem_name(rules.subitem_name, size)
-            subitems.append(SubitemRow(key, customer, size, label, quantity, position))
-
+        raise _Refused("group name", f"the group name is {len(group)} characters; at most {TITLE_LENGTH} fit")
+    subitems = _size_rows(order_line, rules, key, customer)
     for column in rules.hashed_unmapped:
         hashed[column] = text_of(column)
     order_type = text_of(rules.order_type_column)
@@ -306,10 +289,59 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
         po_number=text_of(rules.po_column),
         aag_season=text_of(rules.aag_season_column),
         customer_season=text_of(rules.customer_season_column),
-        cancelled=bool(order_type) and order_type.upper() in rules.cancelled_values,
+        cancelled=bool(order_type and order_type.upper() in rules.cancelled_values),
         column_values=column_values,
         row_hash=row_hash(name, group, hashed),
         source_row=source_row,
     )
     return TransformedLine(item, tuple(subitems))
+
+
+def _encoded_columns(order_line: Mapping[str, Any], rules: TransformRules,
+                     customer: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each mapped column encoded for Monday (by the codec), and the values the row hash covers."""
+    column_values: dict[str, Any] = {}
+    hashed: dict[str, Any] = {}
+    for mapping in rules.columns:
+        raw = customer if mapping.source == rules.customer_column else order_line.get(mapping.source)
+        try:
+            encoded = None if raw is None else encode(raw, mapping)
+        except ValueError as problem:
+            raise _Refused(mapping.source, f"{mapping.source} → {mapping.id} ({mapping.type}): {problem}") from None
+        if encoded is not None:
+            column_values[mapping.id] = encoded
+        if mapping.source in rules.hash_columns:
+            hashed[mapping.id] = encoded
+    return column_values, hashed
+
+
+def _group_and_name(values: Mapping[str, str | None], rules: TransformRules) -> tuple[str, str]:
+    group = group_name(values, rules.group_rules, rules.group_fallback)
+    name = item_name(values, rules.name_fields, rules.name_separator)
+    if not name:
+        raise _Refused(rules.name_fields[0], "the item name is empty: every name field is empty")
+    if len(name) > MAX_ITEM_NAME:
+        raise _Refused(rules.name_fields[0],
+                       f"the item name is {len(name)} characters; Monday takes 1 to {MAX_ITEM_NAME}")
+    return group, name
+
+
+def _size_rows(order_line: Mapping[str, Any], rules: TransformRules, key: str, customer: str) -> list[SubitemRow]:
+    """Wide → tall: one subitem per size column with a quantity above zero."""
+    subitems: list[SubitemRow] = []
+    for position, size in enumerate(rules.size_columns):
+        value = order_line.get(size)
+        if value is None:
+            continue
+        if type(value) is int and 0 <= value <= MAX_QUANTITY:  # what an INTEGER column gives: nothing to parse
+            quantity = value
+        else:
+            try:
+                quantity = parse_quantity(value)
+            except ValueError as problem:
+                raise _Refused(size, f"size {size}: {problem}") from None
+        if quantity > 0 and rules.subitems_enabled:
+            subitems.append(SubitemRow(key, customer, size, subitem_name(rules.subitem_name, size), quantity,
+                                       position))
+    return subitems
 

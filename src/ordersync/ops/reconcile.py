@@ -137,30 +137,35 @@ def compare(config: Config, expected: Mapping[str, ExpectedItem], board: Iterabl
             continue
         if len(found) > 1:
             drift.duplicates.append(f"{key}: items {', '.join(item.id for item in found)}")
-        item = found[0]
-        if item.group != wanted.item.group_name:
-            drift.wrong_group.append(f"{key}: in {item.group!r}, should be in {wanted.item.group_name!r}")
-        if item.name != wanted.item.item_name:
-            drift.wrong_name.append(f"{key}: named {item.name!r}, should be {wanted.item.item_name!r}")
-        if check_values:
-            for mapping in config.columns:
-                want = expected_text(wanted.item.column_values.get(mapping.id), mapping)
-                have = item.texts.get(mapping.id, "")
-                if not same_text(have, want, mapping):
-                    drift.wrong_values.append(f"{key}: {mapping.id} is {have!r}, should be {want!r}")
-        for name, subitem in wanted.subitems.items():
-            entries = item.subitems.get(name, [])
-            if not entries:
-                drift.missing_subitems.append(f"{key}: {name}")
-                continue
-            if len(entries) > 1:
-                drift.duplicates.append(f"{key}: {name} ×{len(entries)}")
-            if not same_number(entries[0][1] or "0", str(subitem.quantity)):
-                drift.wrong_quantities.append(f"{key}: {name} has {entries[0][1]!r}, should be {subitem.quantity}")
-        for name in item.subitems.keys() - wanted.subitems.keys():
-            drift.extra_subitems.append(f"{key}: {name}")
+        _compare_item(config, key, wanted, found[0], drift, check_values=check_values)
     return drift
 
+
+
+def _compare_item(config: Config, key: str, wanted: ExpectedItem, item: BoardItem, drift: Drift, *,
+                  check_values: bool) -> None:
+    """One order line's item on the board against what the source expects: group, name, values, sizes."""
+    if item.group != wanted.item.group_name:
+        drift.wrong_group.append(f"{key}: in {item.group!r}, should be in {wanted.item.group_name!r}")
+    if item.name != wanted.item.item_name:
+        drift.wrong_name.append(f"{key}: named {item.name!r}, should be {wanted.item.item_name!r}")
+    if check_values:
+        for mapping in config.columns:
+            want = expected_text(wanted.item.column_values.get(mapping.id), mapping)
+            have = item.texts.get(mapping.id, "")
+            if not same_text(have, want, mapping):
+                drift.wrong_values.append(f"{key}: {mapping.id} is {have!r}, should be {want!r}")
+    for name, subitem in wanted.subitems.items():
+        entries = item.subitems.get(name, [])
+        if not entries:
+            drift.missing_subitems.append(f"{key}: {name}")
+            continue
+        if len(entries) > 1:
+            drift.duplicates.append(f"{key}: {name} ×{len(entries)}")
+        if not same_number(entries[0][1] or "0", str(subitem.quantity)):
+            drift.wrong_quantities.append(f"{key}: {name} has {entries[0][1]!r}, should be {subitem.quantity}")
+    for name in item.subitems.keys() - wanted.subitems.keys():
+        drift.extra_subitems.append(f"{key}: {name}")
 
 # -- `ordersync reconcile [--fix]` ----------------------------------------------------------------
 #
