@@ -13,6 +13,8 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -53,7 +55,7 @@ class BoardLock:
                                                       locks.c.owner == self.owner))
 
 
-def _holder_is_gone(owner: str, heartbeat_at, stale_after: float) -> bool:
+def _holder_is_gone(owner: str, heartbeat_at: datetime, stale_after: float) -> bool:
     host, pid, _ = (owner.split(":") + ["", ""])[:3]
     if host == socket.gethostname() and pid.isdigit():
         try:
@@ -96,7 +98,7 @@ async def acquire_lock(store: StateStore, board_id: str, *, wait_seconds: float 
         await asyncio.sleep(poll_seconds)
 
 
-def lock_holder(store: StateStore, board_id: str, *, stale_after: float = STALE_AFTER_SECONDS) -> dict | None:
+def lock_holder(store: StateStore, board_id: str, *, stale_after: float = STALE_AFTER_SECONDS) -> dict[str, Any] | None:
     """Who holds the board's lock (owner, run, since, last heartbeat) and whether that holder is gone —
     a gone holder's lock is taken over by the next run. None when the board is free."""
     locks = store.tables.locks

@@ -6,6 +6,7 @@ Also `sql [--dialect mssql] [--prefix ordersync_]`: print the DDL the migrations
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from ordersync.state.migrations import new_revision, offline_sql
 
@@ -24,7 +25,7 @@ def main() -> None:
     if arguments.command == "revision":
         print(new_revision(arguments.message, url=arguments.url, autogenerate=not arguments.empty))
     else:
-        options = {"deprecate_large_types": True} if arguments.dialect == "mssql" else {}
+        options: dict[str, Any] = {"deprecate_large_types": True} if arguments.dialect == "mssql" else {}
         print(offline_sql(arguments.prefix, arguments.dialect, **options))
 
 

@@ -7,13 +7,15 @@ or `dialect_name` and `dialect_opts` (offline: the SQL is written to the config'
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 
 from ordersync.state import build_tables
 
 config = context.config
 prefix: str = config.attributes["table_prefix"]
-common = {
+common: dict[str, Any] = {
     "version_table": f"{prefix}alembic_version",
     "target_metadata": build_tables(prefix).metadata,  # what autogenerate compares the database with
     "table_prefix": prefix,  # the migrations name their tables from context.opts["table_prefix"]
