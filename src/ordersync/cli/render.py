@@ -184,6 +184,7 @@ def _cuaf(counts: dict[str, int] | None) -> str:
 
 
 def _status_markup(status: str) -> str:
-    colour = {RunStatus.COMPLETED: "green", RunStatus.PLANNED: "blue", RunStatus.RUNNING: "yellow",
-              RunStatus.FAILED: "red", RunStatus.INTERRUPTED: "red"}.get(status, "yellow")
+    colours: dict[str, str] = {RunStatus.COMPLETED: "green", RunStatus.PLANNED: "blue", RunStatus.RUNNING: "yellow",
+                               RunStatus.FAILED: "red", RunStatus.INTERRUPTED: "red"}
+    colour = colours.get(status, "yellow")
     return f"[{colour}]{status}[/]"
