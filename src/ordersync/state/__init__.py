@@ -57,8 +57,11 @@ __all__ = [
 SCHEMA_VERSION = 1
 
 
-SCHEMA_ATTEMPTS = 5
-_RACE_MESSAGES = ("already exists", "duplicate key", "unique constraint", "there is already an object named")
+SCHEMA_ATTEMPTS = 10
+# "database is locked": SQLite refuses at once (no busy wait) a transaction that read the version
+# table and then wants to write while another process migrates; looking again a moment later works.
+_RACE_MESSAGES = ("already exists", "duplicate key", "unique constraint", "there is already an object named",
+                  "database is locked")
 
 
 def _lost_creation_race(error: sa.exc.DBAPIError) -> bool:
