@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from cli_project import TOKEN as CLI_TOKEN
 from cli_project import cli_project, run_cli
-from ordersync.ops.report import render_markdown, run_report, slug, success, verdict
+from ordersync.engine.report import render_markdown, run_report, slug, success, verdict
 from ordersync.state import StateStore
 from sync_world import TOKEN, SimulatedCrash, crash_at, make_world
 

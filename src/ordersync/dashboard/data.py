@@ -9,9 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersync.engine.plan import build_outcome
+from ordersync.engine.report import WRITE_KEYS, run_report, success
 from ordersync.engine.summary import RunSummary
 from ordersync.errors import UsageError
-from ordersync.ops.report import WRITE_KEYS, run_report, success
 from ordersync.ops.status import recent_runs, run_summary
 from ordersync.state import RunKind, RunStatus, StateStore
 

@@ -24,6 +24,7 @@ from ordersync.engine.filters import Filters
 from ordersync.engine.intents import resolve_open_intents
 from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
 from ordersync.engine.plan import Plan, build_outcome
+from ordersync.engine.report import write_run_reports
 from ordersync.engine.summary import RunSummary
 from ordersync.errors import ConfigError, MondayError, Unauthorized, UsageError
 from ordersync.logs import bound, register_secret
@@ -32,7 +33,6 @@ from ordersync.monday.board_check import check_board
 from ordersync.monday.budget import ComplexityBudget
 from ordersync.monday.client import ClientStats, MondayClient
 from ordersync.monday.connect import make_client, read_board_schema
-from ordersync.ops.report import write_run_reports
 from ordersync.state import ErrorCategory, Operation, RowStatus, RunKind, RunStatus, StateStore
 from ordersync.state.lock import acquire_lock
 from ordersync.state.mirror import Mirror

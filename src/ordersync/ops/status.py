@@ -19,8 +19,8 @@ from ordersync.config import Config, state_url
 from ordersync.database import display_url
 from ordersync.engine.filters import canonical_customer, canonical_customers
 from ordersync.engine.plan import build_outcome
+from ordersync.engine.report import finished_at
 from ordersync.engine.summary import RunSummary
-from ordersync.ops.report import finished_at
 from ordersync.state import IntentStatus, RunKind, RunStatus, StateStore
 from ordersync.state.lock import lock_holder
 

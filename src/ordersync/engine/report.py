@@ -1,0 +1,289 @@
+"""Report, the run's last stage: what it did, per run and per customer, as Markdown for people and
+JSON for machines. `ordersync report` (ops/report.py) prints a past run's report from here.
+
+Built from the state tables only (the run row, its staged rows, the errors and the groups it
+created), so `ordersync report RUN_ID` prints any past run exactly as the sync wrote it. Every
+sync writes `reports/run-<id>/summary.{md,json}` and `reports/run-<id>/customers/<slug>.{md,json}`.
+
+Success rate = ok / (ok + failed), counting items and subitems: ok are the writes Monday
+confirmed (created, updated, archived), failed the rows that did not reach the board (refused,
+failed, or left pending by an aborted customer). Unchanged rows were never at risk and are not
+counted. A run with nothing to do is 100%. At least 95% is ok, 80–95% needs attention, below
+80% is critical.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordersync.config import Config, normalise_name
+from ordersync.engine.plan import COUNT_KEYS, build_outcome
+from ordersync.engine.summary import RunSummary
+from ordersync.errors import UsageError
+from ordersync.state import RunKind, RunStatus, StateStore
+
+log = logging.getLogger(__name__)
+
+OK_THRESHOLD = 0.95
+ATTENTION_THRESHOLD = 0.80
+WRITE_KEYS = ("create", "update", "archive")
+MARKDOWN_ERROR_LIMIT = 200  # the JSON holds every error; the Markdown stays readable
+
+
+def verdict(rate: float) -> str:
+    """`ok` at 95% and above, `needs attention` from 80%, `critical` below."""
+    if rate >= OK_THRESHOLD:
+        return "ok"
+    if rate >= ATTENTION_THRESHOLD:
+        return "needs attention"
+    return "critical"
+
+
+def success(counts: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
+    """Success rate of one run or customer from its items and subitems counts."""
+    ok = sum(counts[kind].get(key, 0) for kind in ("items", "subitems") for key in WRITE_KEYS)
+    failed = sum(counts[kind].get("failed", 0) + counts[kind].get("pending", 0) for kind in ("items", "subitems"))
+    rate = ok / (ok + failed) if ok + failed else 1.0
+    return {"ok": ok, "failed": failed, "rate": round(rate, 4), "verdict": verdict(rate)}
+
+
+def slug(name: str) -> str:
+    """A customer name as a file name: `TITLE NINE` → `title-nine`."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "customer"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(sep=" ", timespec="seconds") if value else None
+
+
+def _counts(value: Mapping[str, Any] | None) -> dict[str, int]:
+    counts = {key: 0 for key in COUNT_KEYS}
+    for key, count in (value or {}).items():
+        if isinstance(count, int):
+            counts[key] = count
+    return counts
+
+
+def finished_at(run: Mapping[str, Any]) -> datetime | None:
+    """When a run ended: its stamp, else (ITEMS_COMPLETED) its last heartbeat; None while it runs."""
+    if run["status"] == RunStatus.RUNNING.value:
+        return None
+    return run["finished_at"] or run["heartbeat_at"]
+
+
+def _redact(value: Any, secrets: Iterable[str]) -> Any:
+    """A last guard: no secret value survives into a report, whatever a message carried."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    hidden = False
+    for secret in secrets:
+        if secret and secret in text:
+            text, hidden = text.replace(secret, "***"), True
+    return json.loads(text) if hidden else value
+
+
+def run_report(store: StateStore, run_id: int, *, secrets: Iterable[str] = ()) -> dict[str, Any]:
+    """The report of one run as plain data: the JSON that is written and printed."""
+    tables = store.tables
+    run = store.run(run_id)
+    if run is None:
+        raise UsageError(f"there is no run {run_id}", hint="`ordersync status` lists the last runs")
+    summary = RunSummary.from_stored(run["summary"])
+    api = summary.api.model_dump(mode="json", exclude_unset=True) if summary and summary.api else {}
+    if summary is None or run["kind"] == RunKind.PLAN.value or summary.api is None:
+        # still running, or stopped by an error before its summary: count from the staged rows
+        customers_counts = build_outcome(store, run_id).as_dict()["customers"]
+    else:
+        customers_counts = {name: customer.model_dump(mode="json", exclude_unset=True)
+                            for name, customer in summary.customers.items()}
+    with store.engine.connect() as connection:
+        groups = connection.execute(
+            sa.select(tables.groups.c.customer, tables.groups.c.group_name, tables.groups.c.group_id)
+            .where(tables.groups.c.created_by_run == run_id).order_by(tables.groups.c.group_name)).all()
+        errors = [dict(row) for row in connection.execute(
+            sa.select(tables.errors.c.customer, tables.errors.c.item_key, tables.errors.c.size,
+                      tables.errors.c.source_row, tables.errors.c.stage, tables.errors.c.category,
+                      tables.errors.c.field, tables.errors.c.message, tables.errors.c.attempts)
+            .where(tables.errors.c.run_id == run_id).order_by(tables.errors.c.error_id)).mappings()]
+    groups_by_customer: dict[str, list[dict[str, str]]] = {}
+    for customer, name, group_id in groups:
+        groups_by_customer.setdefault(customer or "(no customer)", []).append({"name": name, "id": group_id})
+    errors_by_customer: dict[str, list[dict[str, Any]]] = {}
+    for error in errors:
+        errors_by_customer.setdefault(error["customer"] or "(no customer)", []).append(error)
+
+    customers: dict[str, Any] = {}
+    for name in sorted(set(customers_counts) | set(groups_by_customer) | set(errors_by_customer)):
+        counts = customers_counts.get(name, {})
+        entry: dict[str, Any] = {"items": _counts(counts.get("items")), "subitems": _counts(counts.get("subitems")),
+                 "groups_created": groups_by_customer.get(name, []), "errors": errors_by_customer.get(name, [])}
+        entry["success"] = success(entry)
+        if counts.get("aborted"):
+            entry["aborted"] = counts["aborted"]
+        customers[name] = entry
+    totals: dict[str, Any] = {}
+    for kind in ("items", "subitems"):
+        keys = list(dict.fromkeys([*COUNT_KEYS, *(key for entry in customers.values() for key in entry[kind])]))
+        totals[kind] = {key: sum(entry[kind].get(key, 0) for entry in customers.values()) for key in keys}
+    totals["groups_created"] = sum(len(entry["groups_created"]) for entry in customers.values())
+    started, finished = run["started_at"], finished_at(run)
+    report = {
+        "run_id": run_id, "kind": run["kind"], "status": run["status"], "board_id": run["board_id"],
+        "filters": {key: value for key, value in json.loads(run["filters"] or "{}").items() if value},
+        "started_at": _iso(started), "finished_at": _iso(finished),
+        "duration_seconds": round((finished - started).total_seconds(), 1) if started and finished else None,
+        "message": run["message"],
+        "totals": totals, "success": success(totals),
+        "thresholds": {"ok": OK_THRESHOLD, "needs_attention": ATTENTION_THRESHOLD},
+        "customers": customers, "errors": len(errors), "api": api,
+    }
+    return _redact(report, secrets)
+
+
+def customer_report(report: Mapping[str, Any], customer: str) -> dict[str, Any]:
+    """One customer's slice of a run report, with the run it belongs to."""
+    by_name = {normalise_name(name): name for name in report["customers"]}
+    customer = by_name.get(normalise_name(customer), customer)
+    if customer not in report["customers"]:
+        known = ", ".join(report["customers"]) or "none"
+        raise UsageError(f"run {report['run_id']} did nothing for customer {customer!r} (customers: {known})")
+    return {key: report[key] for key in ("run_id", "kind", "status", "board_id", "started_at", "finished_at")} | {
+        "customer": customer, **report["customers"][customer], "thresholds": report["thresholds"]}
+
+
+# -- Markdown -------------------------------------------------------------------------------------
+
+def _cell(value: Any) -> str:
+    return str(value if value is not None else "").replace("|", "\\|").replace("\n", " ")
+
+
+def _percent(rate: float) -> str:
+    return f"{rate * 100:.1f}%"
+
+
+def _counts_table(rows: Iterable[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    lines = ["| | created | updated | archived | unchanged | failed | success |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for label, entry in rows:
+        for kind in ("items", "subitems"):
+            counts = entry[kind]
+            failed = counts["failed"] + counts.get("pending", 0)
+            rate = success({"items": counts, "subitems": {}}) if kind == "items" else \
+                success({"items": {}, "subitems": counts})
+            lines.append(f"| {_cell(label)} {kind} | {counts['create']} | {counts['update']} | {counts['archive']} | "
+                         f"{counts['unchanged']} | {failed} | {_percent(rate['rate'])} |")
+    return lines
+
+
+def _errors_section(errors: list[Mapping[str, Any]]) -> list[str]:
+    if not errors:
+        return ["No errors."]
+    lines = ["| customer | order line | size | stage | category | reason | attempts |",
+             "|---|---|---|---|---|---|---:|"]
+    for error in errors[:MARKDOWN_ERROR_LIMIT]:
+        where = error["item_key"] or (f"source row {error['source_row']}" if error["source_row"] else "")
+        reason = f"{error['field']}: {error['message']}" if error["field"] else error["message"]
+        lines.append(f"| {_cell(error['customer'])} | {_cell(where)} | {_cell(error['size'])} | {error['stage']} | "
+                     f"{error['category']} | {_cell(reason)} | {error['attempts']} |")
+    if len(errors) > MARKDOWN_ERROR_LIMIT:
+        lines.append(f"\n…and {len(errors) - MARKDOWN_ERROR_LIMIT} more in the JSON report.")
+    return lines
+
+
+def _verdict_line(result: Mapping[str, Any]) -> str:
+    return (f"**Success rate {_percent(result['rate'])}: {result['verdict']}** "
+            f"({result['ok']} writes confirmed, {result['failed']} rows failed; "
+            f"≥95% ok, 80–95% needs attention, <80% critical)")
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    """The run report as Markdown: header, verdict, counts per customer, groups created, errors."""
+    lines = [f"# ordersync {report['kind']} run {report['run_id']}: {report['status']}", ""]
+    lines.append(f"- board: {report['board_id']}")
+    lines.append(f"- started: {report['started_at']} UTC, finished: {report['finished_at'] or '—'}"
+                 + (f" ({report['duration_seconds']} s)" if report["duration_seconds"] is not None else ""))
+    if report["filters"]:
+        lines.append("- filters: " + "; ".join(f"{key} = {value}" for key, value in report["filters"].items()))
+    if report["message"]:
+        lines.append(f"- message: {report['message']}")
+    api = report.get("api") or {}
+    if api:
+        lines.append(f"- API: {api.get('mutations', 0)} mutations in {api.get('mutation_requests', 0)} requests, "
+                     f"{api.get('retries', 0)} retries, {api.get('rate_limited', 0)} rate-limited answers")
+    lines += ["", _verdict_line(report["success"]), "", "## Per customer", ""]
+    customer_lines = ["| customer | success | created | updated | archived | unchanged | failed | groups created |",
+                      "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for name, entry in report["customers"].items():
+        both = {key: entry["items"].get(key, 0) + entry["subitems"].get(key, 0) for key in COUNT_KEYS}
+        failed = both["failed"] + entry["items"].get("pending", 0) + entry["subitems"].get("pending", 0)
+        customer_lines.append(
+            f"| {_cell(name)} | {_percent(entry['success']['rate'])} {entry['success']['verdict']} | "
+            f"{both['create']} | {both['update']} | {both['archive']} | {both['unchanged']} | {failed} | "
+            f"{len(entry['groups_created'])} |")
+    lines += customer_lines if report["customers"] else ["Nothing to do."]
+    lines += ["", "Counts are items plus subitems (sizes).", "", "## Totals", ""]
+    lines += _counts_table([("all", report["totals"])])
+    groups = [(name, group) for name, entry in report["customers"].items() for group in entry["groups_created"]]
+    lines += ["", f"## Groups created ({len(groups)})", ""]
+    lines += [f"- {group['name']} (`{group['id']}`) for {name}" for name, group in groups] or ["None."]
+    errors = [error for entry in report["customers"].values() for error in entry["errors"]]
+    lines += ["", f"## Errors ({len(errors)})", ""] + _errors_section(errors)
+    return "\n".join(lines) + "\n"
+
+
+def render_customer_markdown(report: Mapping[str, Any]) -> str:
+    lines = [f"# {report['customer']}: ordersync {report['kind']} run {report['run_id']} ({report['status']})", "",
+             f"- board: {report['board_id']}", f"- started: {report['started_at']} UTC", "",
+             _verdict_line(report["success"]), ""]
+    if report.get("aborted"):
+        lines += [f"**Stopped early:** {report['aborted']}", ""]
+    lines += _counts_table([(report["customer"], report)])
+    lines += ["", f"## Groups created ({len(report['groups_created'])})", ""]
+    lines += [f"- {group['name']} (`{group['id']}`)" for group in report["groups_created"]] or ["None."]
+    lines += ["", f"## Errors ({len(report['errors'])})", ""] + _errors_section(report["errors"])
+    return "\n".join(lines) + "\n"
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+def run_directory(config: Config, run_id: int) -> Path:
+    return Path(config.reports.directory) / f"run-{run_id}"
+
+
+def write_reports(store: StateStore, run_id: int, directory: Path, *, secrets: Iterable[str] = ()) -> Path:
+    """Write summary.md/json and customers/<slug>.md/json for one run; returns the run's folder."""
+    report = run_report(store, run_id, secrets=list(secrets))
+    folder = Path(directory) / f"run-{run_id}"
+    (folder / "customers").mkdir(parents=True, exist_ok=True)
+    _write(folder / "summary.json", json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
+    _write(folder / "summary.md", render_markdown(report))
+    for name in report["customers"]:
+        part = customer_report(report, name)
+        _write(folder / "customers" / f"{slug(name)}.json",
+               json.dumps(part, indent=2, ensure_ascii=False, default=str) + "\n")
+        _write(folder / "customers" / f"{slug(name)}.md", render_customer_markdown(part))
+    return folder
+
+
+def _write(path: Path, text: str) -> None:
+    """Write through a temporary file so a reader never sees half a report."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+
+
+def write_run_reports(config: Config, store: StateStore, run_id: int, *, secrets: Iterable[str] = ()) -> Path | None:
+    """The sync's hook: write the run's reports. A full disk, a bad folder or a lost state database is
+    logged, never fails the run (nor hides the error that ended it)."""
+    try:
+        return write_reports(store, run_id, Path(config.reports.directory), secrets=secrets)
+    except (OSError, sa.exc.SQLAlchemyError) as error:
+        log.warning("could not write the reports of run %s to %s: %s", run_id, config.reports.directory, error)
+        return None
