@@ -160,6 +160,7 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
     own_http = http is None
     http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
     client = make_client(config, http, token, budget=budget)
+    client.key_scope = f"{store.installation_id()}/{board_id}"
     if on_client:
         on_client(client)
     lock = None if options.dry_run else await acquire_lock(store, board_id, wait_seconds=options.wait_for_lock)

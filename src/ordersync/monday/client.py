@@ -135,6 +135,10 @@ class MondayClient:
         self._sleep = sleep
         self._write_locks: dict[str, asyncio.Lock] = {}
         self.stats = ClientStats()
+        # Whose writes these are (the state database's installation id and the board): every
+        # Idempotency-Key is derived with it, so two state databases sharing one token never send
+        # each other's keys — Monday would replay the other's answer instead of writing.
+        self.key_scope: str | None = None
 
     def __repr__(self) -> str:  # never the token
         return f"MondayClient(url={self.url!r}, api_version={self.api_version!r})"
@@ -149,7 +153,8 @@ class MondayClient:
             "Content-Type": "application/json",
         }
         if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key
+            headers["Idempotency-Key"] = (derive_idempotency_key(self.key_scope, idempotency_key)
+                                          if self.key_scope else idempotency_key)
         self.stats.requests += 1
         hint = f"is {self.url} reachable from here? (the [monday] api_url of the config)"
         try:

@@ -271,6 +271,7 @@ async def _reconcile(config: Config, filters: Filters, fix: bool, http: Any, tok
     client = make_client(config, http, token)
     databases = Databases.open(config)
     store = databases.state
+    client.key_scope = f"{store.installation_id()}/{board_id}"
     lock = None
     try:
         if fix:

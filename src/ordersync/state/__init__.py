@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -112,6 +113,23 @@ class StateStore:
         prefix = self.tables.meta.name.removesuffix("meta")
         with self.engine.begin() as connection:
             migrations.upgrade(connection, prefix)
+
+    def installation_id(self) -> str:
+        """A random id made once per state database (kept in the meta table): what tells this
+        installation's writes from another's that shares the same Monday token."""
+        meta = self.tables.meta
+        query = sa.select(meta.c.value).where(meta.c.name == "installation_id")
+        with self.engine.connect() as connection:
+            found = connection.execute(query).scalar_one_or_none()
+        if found is not None:
+            return str(found)
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(sa.insert(meta).values(name="installation_id", value=uuid.uuid4().hex))
+        except sa.exc.IntegrityError:  # another process made it a moment ago: theirs is ours
+            pass
+        with self.engine.connect() as connection:
+            return str(connection.execute(query).scalar_one())
 
     # -- bulk load ---------------------------------------------------------------------------
     def bulk_insert(self, connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
