@@ -5,26 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
+from fake_clock import FakeClock
 from ordersync.monday.budget import ComplexityBudget, parse_rate_limit_header
 
 PAD = 0.01  # the budget sleeps a hair past the reset
-
-
-@dataclass
-class FakeClock:
-    now: float = 1000.0
-    slept: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def budget_on(clock: FakeClock) -> ComplexityBudget:

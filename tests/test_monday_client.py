@@ -21,24 +21,12 @@ import pytest
 from pydantic import SecretStr
 
 import ordersync.monday.client as client_module
+from fake_clock import FakeClock
 from ordersync.errors import ColumnValueError, NetworkError, RateLimited, ServerError, Unauthorized
 from ordersync.monday.budget import ComplexityBudget
 from ordersync.monday.client import MondayClient, Mutation, RetryPolicy
 
 URL = "https://api.monday.test/v2"
-
-
-@dataclass
-class FakeClock:
-    now: float = 1000.0
-    slept: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def make_client(handler, *, max_attempts: int = 3, clock: FakeClock | None = None, **options: Any) -> MondayClient:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ordersync.config import CancelledPolicy, RemovalPolicy
-from ordersync.engine.filters import SCOPE_FIELDS, Scope
+from ordersync.engine.filters import Scope
 from ordersync.state import DiffState, Operation, RowStatus, StateStore
+from ordersync.state.schema import SCOPE_FIELDS
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersync.config import normalise_name
-
-# The fields of an order line a filter can restrict, as the state tables name them.
-SCOPE_FIELDS = ("customer", "po_number", "aag_season", "customer_season")
+from ordersync.state.schema import SCOPE_FIELDS  # the fields of a line a filter can restrict
 
 
 def canonical_customers(aliases: Mapping[str, Sequence[str]]) -> dict[str, str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ordersync.config import Config
-from ordersync.engine.filters import SCOPE_FIELDS, Filters, canonical_customers
+from ordersync.engine.filters import Filters, canonical_customers
 from ordersync.engine.lines import transformed_order_lines
 from ordersync.engine.pipeline import Databases
 from ordersync.engine.source import open_source
@@ -21,7 +21,7 @@ from ordersync.engine.transform import ItemRow, SubitemRow, TransformedLine, rul
 from ordersync.monday.client import MondayClient
 from ordersync.monday.codec import expected_text, quantity_from_text, same_number, same_text, texts_of
 from ordersync.state.mirror import Mirror, item_row, subitem_row
-from ordersync.state.schema import dumps
+from ordersync.state.schema import SCOPE_FIELDS, dumps
 
 
 @dataclass

@@ -19,9 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ordersync.state.schema import DiffState, StateTables, dumps, utcnow
-
-MIRRORED_SCOPE_FIELDS = ("customer", "po_number", "aag_season", "customer_season")
+from ordersync.state.schema import SCOPE_FIELDS, DiffState, StateTables, utcnow
 
 
 def item_row(board_id: str, staged: Mapping[str, Any], monday_id: str, group_id: str | None,
@@ -92,16 +90,6 @@ class Mirror:
             synced.c.board_id == self.board_id, synced.c.item_key == sa.bindparam("k_key"),
             synced.c.size == sa.bindparam("k_size")), rows)
 
-    def correct_item(self, connection: Connection, row: Mapping[str, Any], *,
-                     differing_columns: Iterable[str], differs: bool) -> None:
-        """What `reconcile` read on the board replaces the mirror row: columns the board shows
-        differently are recorded as unknown (JSON null), and a differing line loses its row hash."""
-        values = dict(row["column_values"])
-        values |= {column_id: None for column_id in differing_columns}
-        corrected = {**row, "board_id": self.board_id, "column_values": dumps(values),
-                     "row_hash": None if differs else row["row_hash"], "run_id": None, "synced_at": utcnow()}
-        self.record_items(connection, [corrected])
-
     def refresh_scope(self, connection: Connection, run_id: int) -> None:
         """Lines the board shows unchanged may still have moved in what scopes a filtered run (an AAG
         season nothing displays, say): the mirror learns it, so later removals are scoped right."""
@@ -112,12 +100,12 @@ class Mirror:
                 staged.c.run_id == run_id, staged.c.item_key == synced.c.item_key).scalar_subquery()
 
         differs = sa.or_(*(sa.not_(synced.c[name].is_not_distinct_from(staged.c[name]))
-                           for name in MIRRORED_SCOPE_FIELDS))
+                           for name in SCOPE_FIELDS))
         unchanged = sa.select(sa.literal(1)).where(
             staged.c.run_id == run_id, staged.c.item_key == synced.c.item_key,
             staged.c.state == DiffState.UNCHANGED.value, differs).exists()
         connection.execute(sa.update(synced).where(synced.c.board_id == self.board_id, unchanged).values(
-            **{name: of_staged(name) for name in MIRRORED_SCOPE_FIELDS}))
+            **{name: of_staged(name) for name in SCOPE_FIELDS}))
 
     # -- groups ----------------------------------------------------------------------------------
     def record_group(self, connection: Connection, group_name: str, group_id: str, *, customer: str | None,

@@ -29,6 +29,10 @@ TITLE_LENGTH = 255  # group and item names: what Monday takes
 MAX_QUANTITY = 2_147_483_647  # INTEGER on every engine
 
 
+# The columns of a line (staged and mirrored alike) that a run's filters scope it by.
+SCOPE_FIELDS = ("customer", "po_number", "aag_season", "customer_season")
+
+
 class RunStatus(enum.StrEnum):
     RUNNING = "RUNNING"
     PLANNED = "PLANNED"  # a dry run: nothing a sync relies on was changed

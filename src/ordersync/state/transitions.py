@@ -115,7 +115,7 @@ def _move_run_once(connection: Connection, tables: StateTables, run_id: int, sta
         values["summary"] = summary if isinstance(summary, str) else dumps(summary)
     allowed = RUN_TRANSITIONS[status]
     moved = connection.execute(sa.update(runs).where(
-        runs.c.run_id == run_id, runs.c.status.in_([state.value for state in allowed])).values(**values)).rowcount
+        runs.c.run_id == run_id, _run_may_become(runs, status)).values(**values)).rowcount
     if moved != 1:
         found = connection.execute(sa.select(runs.c.status).where(runs.c.run_id == run_id)).scalar_one_or_none()
         raise IllegalTransition(f"run {run_id} is {found or 'missing'}: it cannot become {status.value} "
@@ -128,7 +128,7 @@ def fail_unfinished_run(connection: Connection, tables: StateTables, run_id: int
     runs = tables.runs
     now = utcnow()
     moved = connection.execute(sa.update(runs).where(
-        runs.c.run_id == run_id, runs.c.status == RunStatus.RUNNING.value).values(
+        runs.c.run_id == run_id, _run_may_become(runs, RunStatus.FAILED)).values(
         status=RunStatus.FAILED.value, message=message, heartbeat_at=now, finished_at=now)).rowcount
     return bool(moved)
 
@@ -138,5 +138,10 @@ def interrupt_runs(connection: Connection, tables: StateTables, run_ids: Sequenc
     if run_ids:
         runs = tables.runs
         connection.execute(sa.update(runs).where(
-            runs.c.run_id.in_(list(run_ids)), runs.c.status == RunStatus.RUNNING.value).values(
+            runs.c.run_id.in_(list(run_ids)), _run_may_become(runs, RunStatus.INTERRUPTED)).values(
             status=RunStatus.INTERRUPTED.value, finished_at=utcnow(), message=message))
+
+
+def _run_may_become(runs: sa.Table, status: RunStatus) -> sa.ColumnElement[bool]:
+    """The WHERE clause of a run's move to `status`: it is in a state `RUN_TRANSITIONS` allows."""
+    return runs.c.status.in_([state.value for state in RUN_TRANSITIONS[status]])
