@@ -291,7 +291,3 @@ async def retry_failed(config: Config, *, checkpoint: Checkpoint | None = None, 
                           checkpoint=checkpoint, wait_for_lock=wait_for_lock)
     return await sync_async(config, options, **kwargs)
 
-
-def sync(config: Config, options: SyncOptions, **kwargs: Any) -> SyncResult:
-    """`ordersync sync` from Python: the same run and the same result as the CLI."""
-    return asyncio.run(sync_async(config, options, **kwargs))

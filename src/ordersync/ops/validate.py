@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -115,8 +114,3 @@ async def validate_async(config: Config, *, filters: Filters | None = None, http
         databases.close()
     return result
 
-
-def validate(config: Config, **kwargs: Any) -> Validation:
-    import asyncio
-
-    return asyncio.run(validate_async(config, **kwargs))
