@@ -23,6 +23,7 @@ from ordersync.monday.codec import as_text, clean, encode, parse_number
 from ordersync.state import KEY_LENGTH, MAX_QUANTITY, NAME_LENGTH, TITLE_LENGTH
 
 KEY_SEPARATOR = " | "
+KEY_ESCAPE = "\\"
 MAX_ITEM_NAME = TITLE_LENGTH
 
 
@@ -165,8 +166,40 @@ def business_key(order_line: Mapping[str, Any], key_columns: Sequence[str]) -> t
         text = as_text(order_line.get(column))
         if text is None:
             return None, column
-        parts.append(text)
+        parts.append(key_part(text))
     return KEY_SEPARATOR.join(parts), None
+
+
+def key_part(text: str) -> str:
+    """One part of a business key as the key holds it: as it is, unless it could be mistaken for a
+    separator's neighbour — it holds ` | ` or a backslash, or starts or ends with a bar. Then every
+    backslash and bar in it is escaped with a backslash, so no two different lines share a key
+    (`X | OCEAN`+`AIR` and `X`+`OCEAN | AIR` did), while every ordinary part — and so every key
+    mirrors and boards already hold — stays byte for byte what it was."""
+    if KEY_SEPARATOR not in text and KEY_ESCAPE not in text and not text.startswith("|") and not text.endswith("|"):
+        return text
+    return text.replace(KEY_ESCAPE, KEY_ESCAPE * 2).replace("|", KEY_ESCAPE + "|")
+
+
+def split_key(key: str) -> list[str]:
+    """A business key back into its parts, as the source columns held them: the one inverse of
+    `business_key` (a ` | ` whose bar is escaped is text, not a separator)."""
+    parts: list[str] = []
+    current: list[str] = []
+    index = 0
+    while index < len(key):
+        if key[index] == KEY_ESCAPE and index + 1 < len(key):
+            current.append(key[index + 1])
+            index += 2
+        elif key.startswith(KEY_SEPARATOR, index):
+            parts.append("".join(current))
+            current = []
+            index += len(KEY_SEPARATOR)
+        else:
+            current.append(key[index])
+            index += 1
+    parts.append("".join(current))
+    return parts
 
 
 @lru_cache(maxsize=256)
@@ -250,14 +283,22 @@ def _identity(key: str | None, missing: str | None, customer: str | None,
     if key is None:
         raise _Refused(missing, f"no business key: {missing} is empty")
     if len(key) > KEY_LENGTH:
-        raise _Refused(rules.business_key[0], f"business key is {len(key)} characters; at most {KEY_LENGTH} fit",
-                       keyless=True)
+        column, length = _longest_key_part(key, rules.business_key)
+        raise _Refused(column, f"business key is {len(key)} characters; at most {KEY_LENGTH} fit: "
+                       f"{column} is {length} characters", keyless=True)
     if not customer:
         raise _Refused(rules.customer_column, f"no customer: {rules.customer_column} is empty")
     if len(customer) > NAME_LENGTH:
         raise _Refused(rules.customer_column, f"the customer name is {len(customer)} characters; "
                        f"at most {NAME_LENGTH} fit")
     return key, customer
+
+
+def _longest_key_part(key: str, key_columns: Sequence[str]) -> tuple[str, int]:
+    """(source column, length) of the key's longest part: the one to shorten when the key is too long."""
+    lengths = [len(part) for part in split_key(key)]
+    longest = max(range(len(lengths)), key=lengths.__getitem__)
+    return key_columns[longest], lengths[longest]
 
 
 def _transform(order_line: Mapping[str, Any], rules: TransformRules, source_row: int, key: str,
