@@ -28,6 +28,7 @@ class BoardInfo:
     groups: list[tuple[str, str]]  # (title, id) in board order
     subitem_board_id: str | None = None
     subitem_columns: dict[str, BoardColumnInfo] = field(default_factory=dict)
+    items_count: int | None = None  # active items, as the board reported them when read
 
     def group_id(self, title: str) -> str | None:
         for group_title, group_id in self.groups:
@@ -90,6 +91,7 @@ def board_info(raw_board: Mapping[str, Any], raw_subitem_board: Mapping[str, Any
         groups=[(group["title"], group["id"]) for group in groups],
         subitem_board_id=subitem_board_of(raw_board),
         subitem_columns=columns_of(raw_subitem_board) if raw_subitem_board else {},
+        items_count=int(raw_board["items_count"]) if raw_board.get("items_count") is not None else None,
     )
 
 

@@ -7,37 +7,25 @@ what a person sees: item names, groups, cell texts, subitems and their quantitie
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any
 
 from ordersync.config import Config
+from ordersync.engine.adopt import BoardItem, ExpectedItem, correct_mirror, oldest, read_board
 from ordersync.engine.filters import Filters, canonical_customers
 from ordersync.engine.lines import transformed_order_lines
 from ordersync.engine.pipeline import Databases
 from ordersync.engine.source import open_source
-from ordersync.engine.transform import ItemRow, SubitemRow, TransformedLine, rules_from_config
+from ordersync.engine.transform import TransformedLine, rules_from_config
 from ordersync.monday.client import MondayClient
-from ordersync.monday.codec import expected_text, quantity_from_text, same_number, same_text, texts_of
-from ordersync.state.mirror import Mirror, item_row, subitem_row
-from ordersync.state.schema import SCOPE_FIELDS, dumps
+from ordersync.monday.codec import expected_text, same_number, same_text
+from ordersync.state.mirror import Mirror
+from ordersync.state.schema import SCOPE_FIELDS
 
-
-@dataclass
-class BoardItem:
-    id: str
-    name: str
-    group: str
-    key: str | None
-    texts: dict[str, str]
-    subitems: dict[str, list[tuple[str, str]]]  # subitem name → [(id, quantity text)]
-
-
-@dataclass
-class ExpectedItem:
-    item: ItemRow
-    subitems: dict[str, SubitemRow]  # subitem name → row
+__all__ = ["BoardItem", "Drift", "ExpectedItem", "ReconcileResult", "compare", "expected_items", "read_board",
+           "reconcile_async"]
 
 
 @dataclass
@@ -80,23 +68,6 @@ class Drift:
             "board": {"items": self.board_items, "subitems": self.board_subitems},
             "source": {"items": self.source_items, "subitems": self.source_subitems},
         }
-
-
-async def read_board(client: MondayClient, board_id: str, *, key_column: str, quantity_column: str) -> list[BoardItem]:
-    """Every active item of the board with its cells and subitems, page by page."""
-    items = []
-    async for raw in client.board_items(board_id):
-        if raw.get("state") not in (None, "active"):
-            continue
-        texts = texts_of(raw.get("column_values"))
-        subitems: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for sub in raw.get("subitems") or []:
-            if sub.get("state") not in (None, "active"):
-                continue
-            subitems[sub["name"]].append((str(sub["id"]), texts_of(sub.get("column_values")).get(quantity_column, "")))
-        items.append(BoardItem(str(raw["id"]), raw["name"], (raw.get("group") or {}).get("title", ""),
-                               texts.get(key_column) or None, texts, dict(subitems)))
-    return items
 
 
 def expected_items(config: Config, databases: Databases, filters: Filters | None = None) -> dict[str, ExpectedItem]:
@@ -271,7 +242,7 @@ async def _reconcile(config: Config, filters: Filters, fix: bool, http: Any, tok
     client = make_client(config, http, token)
     databases = Databases.open(config)
     store = databases.state
-    client.key_scope = f"{store.installation_id()}/{board_id}"
+    client.key_scope = store.write_scope(board_id)
     lock = None
     try:
         if fix:
@@ -288,8 +259,10 @@ async def _reconcile(config: Config, filters: Filters, fix: bool, http: Any, tok
                 groups.c.board_id == board_id)).all())
 
         # 1. what is on the board and should not be: archive it
-        archive, kept = _unwanted_on_board(scoped, source_keys, mirror, expected, mirror_sizes)
+        archive, kept = _unwanted_on_board(scoped, source_keys, expected, mirror_sizes)
         archived = await _archive(client, board_id, [monday_id for monday_id, _ in archive])
+
+        copies = Counter(item.key for item in scoped)
 
         # 2. the mirror learns what the board really shows for every order line in scope
         affected: set[str] = set()
@@ -297,12 +270,13 @@ async def _reconcile(config: Config, filters: Filters, fix: bool, http: Any, tok
             board_mirror = Mirror(store.tables, board_id)
             board_mirror.forget_items(connection, [item.key for item in scoped if item.key is not None and item.key not in source_keys])
             for key, wanted in expected.items():
-                if _correct_mirror(connection, board_mirror, config, wanted, kept.get(key), mirror.get(key),
+                if correct_mirror(connection, board_mirror, config, wanted, kept.get(key), mirror.get(key),
                                    mirror_sizes, group_ids):
                     affected.add(key)
         result.fixed = {"archived": [{"id": monday_id, "why": why} for monday_id, why in archive
                                      if monday_id in archived],
                         "archive_failed": [monday_id for monday_id, _ in archive if monday_id not in archived],
+                        "kept": [{"key": key, "id": keep.id} for key, keep in kept.items() if copies[key] > 1],
                         "order_lines_resynced": len(affected), "sync": None}
     finally:
         if lock is not None:
@@ -321,11 +295,11 @@ async def _reconcile(config: Config, filters: Filters, fix: bool, http: Any, tok
     return result
 
 
-def _unwanted_on_board(scoped: Iterable[BoardItem], source_keys: Set[str], mirror: Mapping[str, Mapping[str, Any]],
+def _unwanted_on_board(scoped: Iterable[BoardItem], source_keys: Set[str],
                        expected: Mapping[str, ExpectedItem], mirror_sizes: Mapping[tuple[str, str], Mapping[str, Any]],
                        ) -> tuple[list[tuple[str, str]], dict[str, BoardItem]]:
-    """What to archive (monday id, why): lines the source lacks, second copies, sizes not ordered;
-    and the item kept for each business key (the one the mirror knows, else the first made)."""
+    """What to archive (monday id, why): lines the source lacks, later copies, sizes not ordered;
+    and the item kept for each business key: the oldest, the one people have worked on."""
     archive: list[tuple[str, str]] = []
     by_key: dict[str, list[BoardItem]] = defaultdict(list)
     for item in scoped:
@@ -335,10 +309,10 @@ def _unwanted_on_board(scoped: Iterable[BoardItem], source_keys: Set[str], mirro
             by_key[item.key].append(item)
     kept: dict[str, BoardItem] = {}
     for key, items in by_key.items():
-        known = mirror.get(key, {}).get("monday_item_id")
-        keep = next((item for item in items if item.id == known), min(items, key=lambda item: int(item.id)))
+        keep = oldest(items)
         kept[key] = keep
-        archive += [(item.id, f"{key}: a second copy of item {keep.id}") for item in items if item is not keep]
+        archive += [(item.id, f"{key}: a later copy of item {keep.id}, which is kept (the oldest)")
+                    for item in items if item is not keep]
         wanted = expected.get(key)
         if wanted is not None:  # else in the source but not for the board (cancelled, a bad line): the sync decides
             archive += _unwanted_sizes(key, keep, wanted, mirror_sizes)
@@ -373,59 +347,3 @@ async def _archive(client: MondayClient, board_id: str, ids: list[str]) -> set[s
         done |= {str(outcome.mutation.ref) for outcome in outcomes
                  if outcome.ok or isinstance(outcome.error, NotFound)}
     return done
-
-
-def _correct_mirror(connection: Any, board_mirror: Mirror, config: Config, wanted: ExpectedItem,
-                    on_board: BoardItem | None, mirrored: Mapping[str, Any] | None,
-                    mirror_sizes: Mapping[tuple[str, str], Mapping[str, Any]], group_ids: Mapping[str, str]) -> bool:
-    """Make one order line's mirror rows say what the board shows; True when a sync must fix something.
-
-    A column the board shows differently is recorded as unknown (JSON null) and a differing line
-    without a row hash, so the next sync sends what the source holds (see `ordersync.state.mirror`)."""
-    item = wanted.item
-    key = item.item_key
-    if on_board is None:  # the board lacks it: forget it, and the sync creates it with its sizes
-        if mirrored is not None:
-            board_mirror.forget_items(connection, [key])
-        return True
-    values: dict[str, Any] = {}
-    item_differs = on_board.name != item.item_name or on_board.group != item.group_name
-    for mapping in config.columns:
-        value = item.column_values.get(mapping.id)
-        want = expected_text(value, mapping)
-        have = on_board.texts.get(mapping.id, "")
-        if same_text(have, want, mapping):
-            if value is not None:
-                values[mapping.id] = value
-        else:
-            values[mapping.id] = None
-            item_differs = True
-    sizes_differ = False
-    for name, subitem in wanted.subitems.items():
-        entries = on_board.subitems.get(name, [])
-        known = mirror_sizes.get((key, subitem.size))
-        if not entries:  # the board lacks the size: forget it, and the sync creates it
-            if known is not None:
-                board_mirror.forget_subitems(connection, [(key, subitem.size)])
-            sizes_differ = True
-            continue
-        sub_id = known["monday_subitem_id"] if known and any(e[0] == known["monday_subitem_id"] for e in entries) \
-            else entries[0][0]
-        quantity = quantity_from_text(next(text for entry_id, text in entries if entry_id == sub_id))
-        sizes_differ = sizes_differ or quantity != subitem.quantity
-        if known and (known["monday_subitem_id"], known["quantity"], known["parent_item_id"]) == \
-                (sub_id, quantity, on_board.id):
-            continue
-        shown = {"item_key": key, "size": subitem.size, "name": name, "quantity": quantity}
-        board_mirror.record_subitems(connection, [subitem_row(board_mirror.board_id, shown, sub_id, on_board.id,
-                                                              run_id=None)])
-    if item_differs or mirrored is None or mirrored["monday_item_id"] != on_board.id:
-        shown = {
-            "item_key": key, "customer": item.customer, "group_name": on_board.group, "item_name": on_board.name,
-            "po_number": item.po_number, "aag_season": item.aag_season, "customer_season": item.customer_season,
-            "cancelled": item.cancelled, "column_values": dumps(values),
-            "row_hash": None if item_differs else item.row_hash,
-        }
-        board_mirror.record_items(connection, [item_row(board_mirror.board_id, shown, on_board.id,
-                                                        group_ids.get(on_board.group), run_id=None)])
-    return item_differs or sizes_differ
