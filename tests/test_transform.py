@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -177,10 +178,21 @@ def test_a_line_without_a_business_key_part_is_a_row_error_that_says_which(colum
     assert dict(problem.row_fields)["PO NUMBER"] == "4755"
 
 
-def test_an_item_name_longer_than_monday_takes_is_a_row_error():
+def test_an_item_name_longer_than_monday_takes_is_cut_with_a_warning():
     line = order_line()
     line["CUSTOMER COLOUR DESCRIPTION"] = "X" * 300
-    assert "255" in error(line).reason
+    result = transform(line)
+    assert len(result.item.item_name) == 255 and result.item.item_name.endswith("…")
+    [warning] = result.warnings
+    assert warning.field == "item name" and warning.category == "truncated" and "255" in warning.reason
+
+
+def test_an_item_name_longer_than_monday_takes_is_a_row_error_when_items_reject_it():
+    rules = replace(RULES, cut_long_names=False)
+    line = order_line()
+    line["CUSTOMER COLOUR DESCRIPTION"] = "X" * 300
+    result = transform_order_line(line, rules, 7)
+    assert isinstance(result, RowError) and result.field == "item name" and "255" in result.reason
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -245,10 +257,27 @@ def test_a_bad_date_string_is_a_row_error():
     assert "not a date" in error(line).reason
 
 
-def test_long_text_over_2000_characters_is_refused_with_the_limit():
+def test_long_text_over_2000_characters_is_cut_to_2000_with_a_warning_naming_the_field():
     line = order_line()
     line["STYLE DESCRIPTION"] = "x" * 2001
-    assert "2,000" in error(line).reason
+    result = transform(line)
+    assert result.item.column_values["long_text_desc"] == {"text": "x" * 1999 + "…"}
+    [warning] = result.warnings
+    assert warning.field == "STYLE DESCRIPTION" and warning.item_key == result.item.item_key
+    assert "2,001 characters" in warning.reason and "2,000" in warning.reason
+
+
+def test_long_text_over_2000_characters_is_refused_with_the_limit_when_its_column_rejects_it():
+    columns = tuple(column.model_copy(update={"on_too_long": "reject"}) if column.id == "long_text_desc" else column
+                    for column in RULES.columns)
+    line = order_line()
+    line["STYLE DESCRIPTION"] = "x" * 2001
+    problem = transform_order_line(line, replace(RULES, columns=columns), 7)
+    assert isinstance(problem, RowError) and problem.field == "STYLE DESCRIPTION" and "2,000" in problem.reason
+
+
+def test_a_text_column_has_no_length_limit_of_its_own():
+    assert transform(order_line(NOTES="n" * 10_000)).item.column_values["text_notes"] == "n" * 10_000
 
 
 def test_dropdown_label_with_a_comma_is_refused():

@@ -33,6 +33,7 @@ DEFAULT_BUSINESS_KEY = ("AAG ORDER NUMBER", "PLANNED DELIVERY METHOD", "CUSTOMER
 
 ColumnType = Literal["text", "long_text", "numbers", "date", "status", "dropdown"]
 RemovalPolicy = Literal["archive", "delete", "leave"]
+TooLongPolicy = Literal["truncate", "reject"]  # a value longer than its column holds: cut it (a warning), or fail the line
 CancelledPolicy = Literal["keep", "archive"]
 
 
@@ -140,6 +141,7 @@ class ItemsConfig(_Section):
     separator: str = " "
     on_removed: RemovalPolicy = "archive"
     on_cancelled: CancelledPolicy = "keep"
+    on_too_long: TooLongPolicy = "truncate"  # an item name over Monday's 255 characters
 
     @field_validator("name_fields")
     @classmethod
@@ -157,6 +159,7 @@ class ColumnMapping(_Section):
     type: ColumnType
     create_labels_if_missing: bool = False
     transform: Literal["upper", "lower"] | None = None
+    on_too_long: TooLongPolicy = "truncate"  # a value over what the column type holds (long text: 2,000)
 
     @field_validator("id")
     @classmethod

@@ -21,7 +21,8 @@
             └── GraphQLRequestError         the document itself is wrong
 
 Row-level problems (a bad source row) are not exceptions that stop a run: they are recorded
-as `RowError`s (see `ordersync.engine.transform`) and the run goes on.
+as `RowError`s (see `ordersync.engine.transform`) and the run goes on. A value cut to fit its
+column is recorded the same way, as a warning (`WARNING_CATEGORIES`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ class ErrorCategory(enum.StrEnum):
     SERVER = "server"
     NETWORK = "network"
     DEPENDENCY = "dependency"  # could not be sent because something it needs failed (its item, its group)
+    TRUNCATED = "truncated"  # a warning, not a failure: a value was cut to what its column holds, the line synced
+
+
+WARNING_CATEGORIES = frozenset({ErrorCategory.TRUNCATED})
+"""Error rows that record a warning: the line reached the board. They never count as failed rows,
+never hold a run open and are never sent again by `retry`; reports list them under "Warnings"."""
 
 
 class OrdersyncError(Exception):

@@ -186,6 +186,16 @@ async def test_status_column_holds_at_most_40_labels(api: Api, board: str) -> No
     assert errors[0]["extensions"]["code"] == "ColumnValueException"
 
 
+async def test_long_text_holds_2000_characters_and_text_has_no_limit_of_its_own(api: Api, board: str) -> None:
+    long_text, text = COLUMNS["long_text"], COLUMNS["text"]
+    values, errors = await write(api, board, {long_text: {"text": "L" * 2000}, text: "T" * 10_000})
+    assert errors == []
+    assert values[long_text]["text"] == "L" * 2000 and values[text]["text"] == "T" * 10_000
+    values, errors = await write(api, board, {long_text: {"text": "L" * 2001}})
+    assert errors[0]["extensions"]["code"] == "ColumnValueException" and "2,000" in errors[0]["message"]
+    assert values[long_text]["value"] is None
+
+
 async def test_people_must_exist(api: Api, board: str) -> None:
     me = (await api.data("{ me { id name } }"))["me"]
     values, errors = await write(api, board, {"people": {"personsAndTeams": [{"id": int(me["id"]), "kind": "person"}]}})

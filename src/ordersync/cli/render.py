@@ -71,6 +71,9 @@ def render_sync(result: SyncResult) -> None:
     if result.failed_rows:
         console.print(f"[yellow]{result.failed_rows} rows failed[/]: `ordersync report {result.run_id}` "
                       "lists them, `ordersync retry` sends them again")
+    if summary["totals"].get("warnings"):
+        console.print(f"[yellow]{summary['totals']['warnings']} warnings[/]: values cut to fit their Monday column, "
+                      f"their order lines synced; `ordersync report {result.run_id}` lists them")
 
 
 def render_demo(result: Any) -> None:
@@ -156,11 +159,12 @@ def render_status(result: dict[str, Any]) -> None:
                      f"{progress.get('customer') or ''} {progress.get('phase') or ''}".rstrip())
     table = Table(title="last runs")
     for name in ("run", "kind", "status", "started (UTC)", "finished", "items c/u/a/failed", "subitems c/u/a/failed",
-                 "message"):
+                 "warnings", "message"):
         table.add_column(name)
     for run in result["runs"]:
         table.add_row(str(run["run_id"]), run["kind"], _status_markup(run["status"]), run["started_at"] or "",
                       run["finished_at"] or "", _cuaf(run["items"]), _cuaf(run["subitems"]),
+                      f"[yellow]{run['warnings']}[/]" if run.get("warnings") else "",
                       escape((run["message"] or "")[:80]))
     output.print(table if result["runs"] else "no runs yet")
     customers = Table(title=f"per customer (pending and failed: last sync, run "

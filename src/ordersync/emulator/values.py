@@ -29,6 +29,7 @@ NULL_TEXT_WHEN_EMPTY = frozenset({"status", "dropdown", "color_picker", "mirror"
 """Types whose `text` is null rather than "" when empty (Monday changelog, API 2023-10 hotfix)."""
 
 MAX_STATUS_LABELS = 40
+MAX_LONG_TEXT = 2000  # "the long text column holds up to 2,000 characters"; a text column has no limit of its own
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[\d\s\-().]{4,}$")
@@ -107,6 +108,8 @@ def _parse_long_text(column: Column, raw: Any, ctx: ValueContext) -> CellValue |
         text = _scalar_text(column, raw)
     if text == "":
         return None
+    if len(text) > MAX_LONG_TEXT:
+        raise _refuse(column, raw, f"a long text column holds at most {MAX_LONG_TEXT:,} characters, not {len(text):,}")
     return CellValue(_dump({"text": text, "changed_at": now_iso(millis=True)}), text)
 
 

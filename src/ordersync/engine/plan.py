@@ -1,7 +1,8 @@
 """Plan: what a sync of a staged, diffed run will do, per customer — read from the staged tables.
 
 The same counts describe a dry run (`ordersync plan`) and, with `done` counting confirmed
-writes instead of intended ones, the outcome of a sync.
+writes instead of intended ones, the outcome of a sync. `warnings` (values cut to fit their
+column; their lines are counted as items like any other) is there only when there are some.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ordersync.errors import WARNING_CATEGORIES
 from ordersync.state import Operation, RowStatus, StateStore
 
 COUNT_KEYS = ("create", "update", "archive", "unchanged", "failed")
@@ -27,13 +29,15 @@ class CustomerPlan:
     groups_to_create: list[str] = field(default_factory=list)
     items: dict[str, int] = field(default_factory=_empty_counts)
     subitems: dict[str, int] = field(default_factory=_empty_counts)
+    warnings: int = 0  # values cut to fit their column (their order lines synced all the same)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        planned = {
             "groups": {"create": len(self.groups_to_create), "names": sorted(self.groups_to_create)},
             "items": dict(self.items),
             "subitems": dict(self.subitems),
         }
+        return planned | ({"warnings": self.warnings} if self.warnings else {})
 
 
 @dataclass
@@ -51,7 +55,9 @@ class Plan:
                 items[key] = items.get(key, 0) + count
             for key, count in customer.subitems.items():
                 subitems[key] = subitems.get(key, 0) + count
-        return {"groups": {"create": len(groups)}, "items": items, "subitems": subitems}
+        warnings = sum(customer.warnings for customer in self.customers.values())
+        return {"groups": {"create": len(groups)}, "items": items, "subitems": subitems} | (
+            {"warnings": warnings} if warnings else {})
 
     @property
     def has_writes(self) -> bool:
@@ -99,12 +105,16 @@ def _count_run(store: StateStore, run_id: int, bucket: Callable[[str | None, str
                 key = bucket(operation, status)
                 counts[key] = counts.get(key, 0) + count
         errors = tables.errors
-        for customer, count in connection.execute(
-            sa.select(errors.c.customer, sa.func.count(sa.distinct(errors.c.source_row)))
+        for customer, category, lines, records in connection.execute(
+            sa.select(errors.c.customer, errors.c.category, sa.func.count(sa.distinct(errors.c.source_row)),
+                      sa.func.count())
             .where(errors.c.run_id == run_id, errors.c.stage == "transform")
-            .group_by(errors.c.customer)
+            .group_by(errors.c.customer, errors.c.category)
         ).all():
-            customer_plan(customer).items["failed"] += count
+            if category in WARNING_CATEGORIES:
+                customer_plan(customer).warnings += records
+            else:
+                customer_plan(customer).items["failed"] += lines
     return Plan(run_id, customers)
 
 

@@ -9,7 +9,8 @@ Success rate = ok / (ok + failed), counting items and subitems: ok are the write
 confirmed (created, updated, archived), failed the rows that did not reach the board (refused,
 failed, or left pending by an aborted customer). Unchanged rows were never at risk and are not
 counted. A run with nothing to do is 100%. At least 95% is ok, 80–95% needs attention, below
-80% is critical.
+80% is critical. Warnings (a value cut to fit its column: the line is on the board) are listed
+apart from the errors and never count against the rate.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 from ordersync.config import Config, normalise_name
 from ordersync.engine.plan import COUNT_KEYS, build_outcome
 from ordersync.engine.summary import RunSummary
-from ordersync.errors import UsageError
+from ordersync.errors import WARNING_CATEGORIES, UsageError
 from ordersync.state import RunKind, RunStatus, StateStore
 
 log = logging.getLogger(__name__)
@@ -116,14 +117,18 @@ def run_report(store: StateStore, run_id: int, *, secrets: Iterable[str] = ()) -
     for customer, name, group_id in groups:
         groups_by_customer.setdefault(customer or "(no customer)", []).append({"name": name, "id": group_id})
     errors_by_customer: dict[str, list[dict[str, Any]]] = {}
+    warnings_by_customer: dict[str, list[dict[str, Any]]] = {}
     for error in errors:
-        errors_by_customer.setdefault(error["customer"] or "(no customer)", []).append(error)
+        listed = warnings_by_customer if error["category"] in WARNING_CATEGORIES else errors_by_customer
+        listed.setdefault(error["customer"] or "(no customer)", []).append(error)
 
     customers: dict[str, Any] = {}
-    for name in sorted(set(customers_counts) | set(groups_by_customer) | set(errors_by_customer)):
+    for name in sorted(set(customers_counts) | set(groups_by_customer) | set(errors_by_customer)
+                       | set(warnings_by_customer)):
         counts = customers_counts.get(name, {})
         entry: dict[str, Any] = {"items": _counts(counts.get("items")), "subitems": _counts(counts.get("subitems")),
-                 "groups_created": groups_by_customer.get(name, []), "errors": errors_by_customer.get(name, [])}
+                 "groups_created": groups_by_customer.get(name, []), "errors": errors_by_customer.get(name, []),
+                 "warnings": warnings_by_customer.get(name, [])}
         entry["success"] = success(entry)
         if counts.get("aborted"):
             entry["aborted"] = counts["aborted"]
@@ -142,7 +147,8 @@ def run_report(store: StateStore, run_id: int, *, secrets: Iterable[str] = ()) -
         "message": run["message"],
         "totals": totals, "success": success(totals),
         "thresholds": {"ok": OK_THRESHOLD, "needs_attention": ATTENTION_THRESHOLD},
-        "customers": customers, "errors": len(errors), "api": api,
+        "customers": customers, "errors": sum(len(listed) for listed in errors_by_customer.values()),
+        "warnings": sum(len(listed) for listed in warnings_by_customer.values()), "api": api,
     }
     return _redact(report, secrets)
 
@@ -197,6 +203,15 @@ def _errors_section(errors: list[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def _warnings_section(warnings: list[Mapping[str, Any]]) -> list[str]:
+    """Values cut to fit their column: the lines are on the board, the report says what was cut."""
+    if not warnings:
+        return []
+    return ["", f"## Warnings ({len(warnings)})", "",
+            "Values cut to fit their Monday column (`on_too_long`); these order lines are on the board.", ""
+            ] + _errors_section(warnings)
+
+
 def _verdict_line(result: Mapping[str, Any]) -> str:
     return (f"**Success rate {_percent(result['rate'])}: {result['verdict']}** "
             f"({result['ok']} writes confirmed, {result['failed']} rows failed; "
@@ -235,6 +250,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines += [f"- {group['name']} (`{group['id']}`) for {name}" for name, group in groups] or ["None."]
     errors = [error for entry in report["customers"].values() for error in entry["errors"]]
     lines += ["", f"## Errors ({len(errors)})", ""] + _errors_section(errors)
+    lines += _warnings_section([warning for entry in report["customers"].values()
+                                for warning in entry.get("warnings", [])])
     return "\n".join(lines) + "\n"
 
 
@@ -248,6 +265,7 @@ def render_customer_markdown(report: Mapping[str, Any]) -> str:
     lines += ["", f"## Groups created ({len(report['groups_created'])})", ""]
     lines += [f"- {group['name']} (`{group['id']}`)" for group in report["groups_created"]] or ["None."]
     lines += ["", f"## Errors ({len(report['errors'])})", ""] + _errors_section(report["errors"])
+    lines += _warnings_section(report.get("warnings", []))
     return "\n".join(lines) + "\n"
 
 

@@ -3,7 +3,8 @@
 Rows arrive as a stream and are written in batches, so memory stays flat at 100,000+ order
 lines; only the business keys seen so far are kept, to find lines that share a key. Every line
 sharing a key is recorded as an error and none of them is staged: a silent merge would decide
-which of two different order lines the board shows.
+which of two different order lines the board shows. A staged line's warnings (values cut to fit)
+go to the errors table too, under their own category, and are counted apart from the errors.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersync.engine.transform import RowError, TransformedLine
+from ordersync.errors import WARNING_CATEGORIES
 from ordersync.state import RowStatus, StateStore, dumps
 
 
@@ -24,6 +26,7 @@ class StagingResult:
     items: int = 0
     subitems: int = 0
     errors: int = 0
+    warnings: int = 0
     duplicate_keys: int = 0
 
 
@@ -37,18 +40,21 @@ def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine 
     items: list[dict] = []
     subitems: list[dict] = []
     errors: list[dict] = []
+    warnings: list[dict] = []
 
     def flush() -> None:
         with store.engine.begin() as connection:
             store.bulk_insert(connection, tables.staged_items, items)
             store.bulk_insert(connection, tables.staged_subitems, subitems)
-            store.record_errors(connection, run_id, errors)
+            store.record_errors(connection, run_id, errors + warnings)
         outcome.items += len(items)
         outcome.subitems += len(subitems)
         outcome.errors += len(errors)
+        outcome.warnings += len(warnings)
         items.clear()
         subitems.clear()
         errors.clear()
+        warnings.clear()
         if progress:
             progress(outcome.order_lines)
 
@@ -68,6 +74,7 @@ def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine 
             else:
                 items.append(_item_record(run_id, result.item))
                 subitems.extend(_subitem_record(run_id, subitem) for subitem in result.subitems)
+                warnings.extend(warning.as_record() for warning in result.warnings)
         if len(items) + len(errors) >= batch_size or len(subitems) >= batch_size * 10:
             flush()
     flush()
@@ -142,6 +149,9 @@ def _unstage_collisions(store: StateStore, run_id: int, collided: dict[str, str 
                 tables.staged_subitems.c.run_id == run_id, tables.staged_subitems.c.item_key.in_(chunk))).rowcount
             connection.execute(sa.delete(tables.staged_items).where(
                 tables.staged_items.c.run_id == run_id, tables.staged_items.c.item_key.in_(chunk)))
+            connection.execute(sa.delete(tables.errors).where(  # a cut value of a line that is not synced
+                tables.errors.c.run_id == run_id, tables.errors.c.item_key.in_(chunk),
+                tables.errors.c.category.in_([category.value for category in WARNING_CATEGORIES])))
         store.record_errors(connection, run_id, [
             RowError(first_row_of[key], f"duplicate business key {key!r}: shared with a later row; "
                      "neither row is synced until the key is unique", field="business key",

@@ -41,6 +41,7 @@ class CustomerSummary(_Record):
     groups: GroupCounts = Field(default_factory=GroupCounts)
     items: Counts = Field(default_factory=dict)
     subitems: Counts = Field(default_factory=dict)
+    warnings: int = 0  # values cut to fit their column: not failures, their lines synced
     aborted: str | None = None  # why this customer's work stopped (its rows stay pending)
 
 
@@ -48,6 +49,7 @@ class Totals(_Record):
     groups: GroupTotals = Field(default_factory=GroupTotals)
     items: Counts = Field(default_factory=dict)
     subitems: Counts = Field(default_factory=dict)
+    warnings: int = 0
 
 
 class ApiSummary(_Record):

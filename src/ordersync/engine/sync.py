@@ -26,7 +26,7 @@ from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
 from ordersync.engine.plan import Plan, build_outcome
 from ordersync.engine.report import write_run_reports
 from ordersync.engine.summary import RunSummary
-from ordersync.errors import ConfigError, MondayError, Unauthorized, UsageError
+from ordersync.errors import WARNING_CATEGORIES, ConfigError, MondayError, Unauthorized, UsageError
 from ordersync.logs import bound, register_secret
 from ordersync.monday.board import BoardInfo
 from ordersync.monday.board_check import check_board
@@ -259,7 +259,8 @@ def _describe(error: BaseException) -> str:
 
 
 def failed_keys(store: StateStore, board_id: str) -> tuple[int | None, set[str]]:
-    """The order lines that failed in the last sync or retry on this board (whatever stage)."""
+    """The order lines that failed in the last sync or retry on this board (whatever stage; a warning,
+    a value cut to fit, is not a failure)."""
     runs, errors = store.tables.runs, store.tables.errors
     with store.engine.connect() as connection:
         last = connection.execute(
@@ -270,7 +271,8 @@ def failed_keys(store: StateStore, board_id: str) -> tuple[int | None, set[str]]
         if last is None:
             return None, set()
         keys = connection.execute(sa.select(errors.c.item_key).distinct().where(
-            errors.c.run_id == last, errors.c.item_key.is_not(None))).scalars().all()
+            errors.c.run_id == last, errors.c.item_key.is_not(None),
+            errors.c.category.not_in([category.value for category in WARNING_CATEGORIES]))).scalars().all()
     return last, set(keys)
 
 

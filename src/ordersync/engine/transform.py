@@ -1,7 +1,10 @@
 """Transform: one order line → one item (name, group, Monday column values, row hash) and its size subitems.
 
 Pure functions over plain data, no I/O. A line that cannot become an item comes back as a
-`RowError` naming the field and the reason; the caller records it and goes on.
+`RowError` naming the field and the reason; the caller records it and goes on. A value longer
+than its column holds (and an item name over 255 characters) is cut to fit, as the column's
+`on_too_long` (`[items] on_too_long` for the name) says, and the line carries a TRUNCATED warning
+for it; with "reject" the line fails instead.
 
 Source values are normalised and encoded for their board column by the one column codec,
 `ordersync.monday.codec` (what counts as empty, number and date formats, labels).
@@ -19,12 +22,11 @@ from typing import Any
 from ordersync.config import ColumnMapping, Config, template_fields
 from ordersync.engine.filters import canonical_customer, canonical_customers
 from ordersync.errors import ErrorCategory
-from ordersync.monday.codec import as_text, clean, encode, parse_number
+from ordersync.monday.codec import MAX_ITEM_NAME, TooLong, as_text, clean, cut, encode, parse_number
 from ordersync.state import KEY_LENGTH, MAX_QUANTITY, NAME_LENGTH, TITLE_LENGTH
 
 KEY_SEPARATOR = " | "
 KEY_ESCAPE = "\\"
-MAX_ITEM_NAME = TITLE_LENGTH
 
 
 # -- the data crossing the seams ----------------------------------------------------------------
@@ -78,6 +80,7 @@ class RowError:
 class TransformedLine:
     item: ItemRow
     subitems: tuple[SubitemRow, ...]
+    warnings: tuple[RowError, ...] = ()  # values cut to fit their column: the line syncs, the run says so
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class TransformRules:
     subitem_name: str
     subitems_enabled: bool = True
     mapped_sources: frozenset[str] = frozenset()
+    cut_long_names: bool = True  # `[items] on_too_long = "truncate"`
 
     # Derived once per run rather than once per line (the transform runs 100,000+ times).
     @cached_property
@@ -137,6 +141,7 @@ def rules_from_config(config: Config, size_columns: Sequence[str]) -> TransformR
         subitem_name=config.subitems.name,
         subitems_enabled=config.subitems.enabled,
         mapped_sources=frozenset(column.source for column in config.columns),
+        cut_long_names=config.items.on_too_long == "truncate",
     )
 
 
@@ -310,8 +315,9 @@ def _transform(order_line: Mapping[str, Any], rules: TransformRules, source_row:
             texts[column] = customer if column == rules.customer_column else as_text(order_line.get(column))
         return texts[column]
 
-    column_values, hashed = _encoded_columns(order_line, rules, customer)
-    group, name = _group_and_name({name: text_of(name) for name in rules.text_fields}, rules)
+    cuts: list[tuple[str, str]] = []  # (field, what was cut)
+    column_values, hashed = _encoded_columns(order_line, rules, customer, cuts)
+    group, name = _group_and_name({name: text_of(name) for name in rules.text_fields}, rules, cuts)
     for column in (rules.po_column, rules.aag_season_column, rules.customer_season_column):
         text = text_of(column)
         if text is not None and len(text) > NAME_LENGTH:
@@ -335,20 +341,29 @@ def _transform(order_line: Mapping[str, Any], rules: TransformRules, source_row:
         row_hash=row_hash(name, group, hashed),
         source_row=source_row,
     )
-    return TransformedLine(item, tuple(subitems))
+    fields = identify(order_line, rules) if cuts else ()
+    warnings = tuple(RowError(source_row, reason, field=field, item_key=key, customer=customer,
+                              category=ErrorCategory.TRUNCATED, row_fields=fields) for field, reason in cuts)
+    return TransformedLine(item, tuple(subitems), warnings)
 
 
-def _encoded_columns(order_line: Mapping[str, Any], rules: TransformRules,
-                     customer: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Each mapped column encoded for Monday (by the codec), and the values the row hash covers."""
+def _encoded_columns(order_line: Mapping[str, Any], rules: TransformRules, customer: str,
+                     cuts: list[tuple[str, str]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each mapped column encoded for Monday (by the codec), and the values the row hash covers.
+    A value too long for its column is cut when the column says so (noted in `cuts`), else refused."""
     column_values: dict[str, Any] = {}
     hashed: dict[str, Any] = {}
     for mapping in rules.columns:
         raw = customer if mapping.source == rules.customer_column else order_line.get(mapping.source)
         try:
             encoded = None if raw is None else encode(raw, mapping)
+        except TooLong as problem:
+            if mapping.on_too_long == "reject":
+                raise _Refused(mapping.source, f'{_column(mapping)}: {problem} (on_too_long = "reject")') from None
+            encoded = encode(raw, mapping, cut_to_fit=True)
+            cuts.append((mapping.source, f"{_column(mapping)}: {problem}; cut to fit"))
         except ValueError as problem:
-            raise _Refused(mapping.source, f"{mapping.source} → {mapping.id} ({mapping.type}): {problem}") from None
+            raise _Refused(mapping.source, f"{_column(mapping)}: {problem}") from None
         if encoded is not None:
             column_values[mapping.id] = encoded
         if mapping.source in rules.hash_columns:
@@ -356,14 +371,24 @@ def _encoded_columns(order_line: Mapping[str, Any], rules: TransformRules,
     return column_values, hashed
 
 
-def _group_and_name(values: Mapping[str, str | None], rules: TransformRules) -> tuple[str, str]:
+def _column(mapping: ColumnMapping) -> str:
+    return f"{mapping.source} → {mapping.id} ({mapping.type})"
+
+
+def _group_and_name(values: Mapping[str, str | None], rules: TransformRules,
+                    cuts: list[tuple[str, str]]) -> tuple[str, str]:
+    """The group and the item name. A name over Monday's limit is cut (noted in `cuts`) or refused, as
+    `[items] on_too_long` says; a group name is never cut (two groups would become one)."""
     group = group_name(values, rules.group_rules, rules.group_fallback)
-    name = item_name(values, rules.name_fields, rules.name_separator)
-    if not name:
+    full_name = item_name(values, rules.name_fields, rules.name_separator)
+    if not full_name:
         raise _Refused(rules.name_fields[0], "the item name is empty: every name field is empty")
-    if len(name) > MAX_ITEM_NAME:
-        raise _Refused(rules.name_fields[0],
-                       f"the item name is {len(name)} characters; Monday takes 1 to {MAX_ITEM_NAME}")
+    name = cut(full_name, MAX_ITEM_NAME)
+    if name != full_name:
+        too_long = f"the item name is {len(full_name):,} characters; Monday takes 1 to {MAX_ITEM_NAME}"
+        if not rules.cut_long_names:
+            raise _Refused("item name", f'{too_long} ([items] on_too_long = "reject")')
+        cuts.append(("item name", f"{too_long}; cut to fit"))
     return group, name
 
 

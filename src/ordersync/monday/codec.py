@@ -2,6 +2,7 @@
 
 Everything that knows the shape of a column value lives here, as small pure functions:
 - writes: `encode` (an item's mapped column), `subitem_values` (a size subitem's Size and Order Qty);
+- limits: what each column type (and an item name) holds, and `cut` to fit a text within one;
 - labels: `labels_of` (the status or dropdown labels an encoded value sets);
 - read-back: `texts_of` (a board item's cells as id → text), `expected_text` (the text Monday shows
   for an encoded value), `same_text` (is a cell what was sent), `quantity_from_text`.
@@ -25,7 +26,11 @@ from typing import Any
 
 from ordersync.config import ColumnMapping, SubitemsConfig
 
-MAX_LONG_TEXT = 2000
+# What Monday holds, in characters. A text column has no limit of its own (Monday caps only all of an
+# item's column values together, at about 64 KB); status and dropdown labels are never cut.
+MAX_LONG_TEXT = 2000  # "the long text column holds up to 2,000 characters"
+MAX_ITEM_NAME = 255  # an item name is 1 to 255 characters, else ItemNameTooLongException
+CUT_MARK = "…"  # ends a value cut to fit, so a reader sees there was more
 MAX_NUMBER_DIGITS = 15  # beyond this a float on the board would not hold the value
 LABEL_TYPES = ("status", "dropdown")
 _EMPTY_STRINGS = {"", "nan", "nat", "none", "null"}
@@ -110,12 +115,39 @@ def parse_date(value: Any) -> tuple[str, str | None]:
     return parse_date(parsed)
 
 
+# -- limits -------------------------------------------------------------------------------------
+
+class TooLong(ValueError):  # noqa: N818 - a ValueError like every refusal of `encode`, with the figures
+    """A text longer than what takes it: `length` characters where `limit` fit."""
+
+    def __init__(self, length: int, limit: int, holder: str) -> None:
+        super().__init__(f"is {length:,} characters; {holder} takes at most {limit:,}")
+        self.length, self.limit = length, limit
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` as is when it fits in `limit` characters, else cut to end with `CUT_MARK`, `limit` long at most."""
+    if len(text) <= limit:
+        return text
+    return text[:limit - len(CUT_MARK)].rstrip() + CUT_MARK
+
+
+def fit(text: str, limit: int, holder: str, *, cut_to_fit: bool) -> str:
+    """`text` within `limit`: cut when `cut_to_fit`, else `TooLong` when it does not fit."""
+    if len(text) <= limit:
+        return text
+    if cut_to_fit:
+        return cut(text, limit)
+    raise TooLong(len(text), limit, holder)
+
+
 # -- writes -------------------------------------------------------------------------------------
 
-def encode(value: Any, mapping: ColumnMapping) -> Any:
+def encode(value: Any, mapping: ColumnMapping, *, cut_to_fit: bool = False) -> Any:
     """The Monday column value for a source value, or None when the cell stays empty.
 
-    Raises ValueError with a reason a person can act on when the column type cannot take it.
+    Raises ValueError with a reason a person can act on when the column type cannot take it;
+    `TooLong` for a text longer than its column type holds, unless `cut_to_fit` (then it is cut).
     """
     value = clean(value)
     if value is None:
@@ -135,9 +167,7 @@ def encode(value: Any, mapping: ColumnMapping) -> Any:
     if kind == "text":
         return text
     if kind == "long_text":
-        if len(text) > MAX_LONG_TEXT:
-            raise ValueError(f"is {len(text):,} characters; a long text column takes at most {MAX_LONG_TEXT:,}")
-        return {"text": text}
+        return {"text": fit(text, MAX_LONG_TEXT, "a long text column", cut_to_fit=cut_to_fit)}
     if kind == "status":
         return {"label": text}
     if kind == "dropdown":

@@ -43,6 +43,7 @@ def run_summary(run: dict[str, Any]) -> dict[str, Any]:
         "started_at": _iso(run["started_at"]), "finished_at": _iso(finished_at(run)),
         "filters": filters,
         "items": totals.get("items"), "subitems": totals.get("subitems"),
+        "warnings": totals.get("warnings", 0),  # values cut to fit their column: not failures
         "message": run.get("message"),
     }
     if run["status"] == RunStatus.RUNNING.value:

@@ -133,6 +133,7 @@ name_fields = ["CUSTOMER STYLE", "CUSTOMER COLOUR DESCRIPTION", "AAG ORDER NUMBE
 separator = " "                          # the old system concatenated with "" (e.g. MSP25B50BLACKGRE-04169)
 on_removed = "archive"                   # order lines gone from the source: archive | delete | leave
 on_cancelled = "keep"                    # ORDER TYPE = CANCELLED: keep (showing it) | archive
+on_too_long = "truncate"                 # a name over Monday's 255 characters: truncate (cut, a warning) | reject
 
 [subitems]
 enabled = true
@@ -165,4 +166,6 @@ production = true
 
 # Source column -> board column. Types: text, long_text, numbers, date, status, dropdown.
 # create_labels_if_missing lets a sync add a dropdown/status label the board lacks.
+# on_too_long = "reject" fails a line whose value is longer than the column holds (long text: 2,000
+# characters); the default, "truncate", cuts it to fit (ending with …) and records a warning.
 {columns}"""
