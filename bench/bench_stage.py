@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, url in databases.items():
             reset_state_tables(url)
             started = time.perf_counter()
-            write_sample_data(url, rows=options.rows, seed=options.seed)
+            write_sample_data(url, rows=options.rows, seed=options.seed, force=True)  # the benchmark's own database
             print(f"{name}: wrote {options.rows:,} sample order lines in {time.perf_counter() - started:.1f} s",
                   file=sys.stderr)
             results[name] = {"ordersync": in_fresh_process(measure_ordersync, url),

@@ -416,7 +416,7 @@ async def measure_incremental(base_url: str, token: str, url: str, database: str
     if not url.startswith("sqlite"):
         reset_state_tables(url)  # an earlier benchmark's state would be read (and pruned) by these syncs
     started = time.perf_counter()
-    write_sample_data(url, rows=rows, seed=seed)
+    write_sample_data(url, rows=rows, seed=seed, force=True)  # the benchmark's own database
     print(f"  {database}: wrote {rows:,} sample order lines in {time.perf_counter() - started:.0f} s",
           file=sys.stderr)
     api_url = f"{base_url}/v2"

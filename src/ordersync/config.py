@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from ordersync.database import Timeouts
 from ordersync.errors import ConfigError
 from ordersync.logs import register_secret
 
@@ -64,7 +65,17 @@ class SizeColumnsConfig(_Section):
         return self
 
 
-class SourceConfig(_Section):
+class _DatabaseSection(_Section):
+    """How long a session on this database waits before it gives up with a typed error (never a hang)."""
+
+    lock_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0  # another process's lock (SQLite too)
+    statement_timeout_seconds: Annotated[float, Field(gt=0)] = 300.0  # one statement (PostgreSQL)
+
+    def timeouts(self) -> Timeouts:
+        return Timeouts(lock_seconds=self.lock_timeout_seconds, statement_seconds=self.statement_timeout_seconds)
+
+
+class SourceConfig(_DatabaseSection):
     url: str = "sqlite:///ordersync.db"
     table: str = "ORDERS_UNIFIED"
     db_schema: str | None = Field(default=None, alias="schema")
@@ -88,8 +99,9 @@ class SourceConfig(_Section):
         return value
 
 
-class StateConfig(_Section):
-    """Where ordersync keeps its own tables; empty means the source database."""
+class StateConfig(_DatabaseSection):
+    """Where ordersync keeps its own tables; empty means the source database (then one connection
+    serves both, with the timeouts of this section)."""
 
     url: str | None = None
     table_prefix: str = "ordersync_"
@@ -458,8 +470,26 @@ def load_config(path: str | Path | None = None, *, profile: str | None = None) -
     if not file.exists():
         raise ConfigError(f"config file {file} does not exist",
                           hint="run `ordersync init` to write a commented sample config")
-    return parse_config(file.read_text(encoding="utf-8"), origin=str(file), profile=profile,
-                        base_dir=file.resolve().parent)
+    return parse_config(_config_text(file), origin=str(file), profile=profile, base_dir=file.resolve().parent)
+
+
+def _config_text(file: Path) -> str:
+    """The file's text: UTF-8, with or without the byte order mark editors on Windows write."""
+    if file.is_dir():
+        raise ConfigError(f"config path {file} is a folder, not a file",
+                          hint=f"pass the file itself, e.g. --config {file / DEFAULT_CONFIG_NAME}")
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {file}: {error.strerror}",
+                          hint="check the file's permissions") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise ConfigError(f"config file {file} is not UTF-8 text: byte {error.start} (line {line}) is "
+                          f"0x{data[error.start]:02x}",
+                          hint="save the file as UTF-8 (an editor's \"Save with encoding\")") from None
 
 
 def state_url(config: Config) -> str:

@@ -104,23 +104,29 @@ def sample_data(
     table: Annotated[str | None, typer.Option(help="Table name. Default: [source] table of the config.")] = None,
     rows: Annotated[int, typer.Option(min=1, help="Order lines to generate.")] = 3000,
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 4755,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace the table even if sample-data did not create it (it may hold real orders).")]
+    = False,
     json_output: JsonOption = False,
 ) -> None:
     """Generate realistic sample order lines shaped like the real ORDERS_UNIFIED table (268 columns).
 
     Deterministic from --seed; includes aliases, fallback seasons, cancelled and zero-quantity lines,
-    a few deliberately bad rows, and GREYSON PO 4755 with exactly 264 (line, size) pairs.
+    a few deliberately bad rows, and GREYSON PO 4755 with exactly 264 (line, size) pairs. Rewrites
+    a table it created before; refuses any other table of that name unless --force.
 
     Example: ordersync sample-data --rows 100000 --url postgresql+psycopg://postgres@127.0.0.1/orders
     """
     from dataclasses import asdict
 
-    from ordersync.database import display_url
+    from ordersync.database import display_url, make_engine
+    from ordersync.errors import SourceError
     from ordersync.sample_data import write_sample_data
 
     config = _config(context)
     target_url = url or config.source.url
     target_table = table or config.source.table
+    engine = make_engine(target_url, error=SourceError, section="source", timeouts=config.source.timeouts())
     written = 0
     with progress_bar("writing sample order lines", total=rows, enabled=not json_output) as bar:
         def advance(chunk: int) -> None:
@@ -128,7 +134,11 @@ def sample_data(
             written += chunk
             bar.update(written)
 
-        summary = write_sample_data(target_url, table=target_table, seed=seed, rows=rows, progress=advance)
+        try:
+            summary = write_sample_data(engine, table=target_table, seed=seed, rows=rows, force=force,
+                                        progress=advance)
+        finally:
+            engine.dispose()
     result = {"url": display_url(target_url), "table": target_table, **asdict(summary)}
     if json_output:
         print_json(result)

@@ -22,7 +22,7 @@ DEFAULT_PORT = 8780
 
 def open_state(config: Config) -> StateStore:
     """The state tables, read-only: the dashboard creates nothing; with no tables yet it shows no runs."""
-    return StateStore.from_url(state_url(config), config.state.table_prefix)
+    return StateStore.from_url(state_url(config), config.state.table_prefix, timeouts=config.state.timeouts())
 
 
 def dashboard_app(config: Config, *, refresh_seconds: float = 1.0) -> Starlette:

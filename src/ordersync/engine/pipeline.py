@@ -40,11 +40,13 @@ class Databases:
 
     @classmethod
     def open(cls, config: Config) -> Databases:
-        source = create_source_engine(config.source.url)
-        if state_url(config) == config.source.url:
-            store = StateStore(source, config.state.table_prefix)
+        prefix, timeouts = config.state.table_prefix, config.state.timeouts()
+        if state_url(config) == config.source.url:  # one engine for both: it speaks as the state database
+            store = StateStore.from_url(config.source.url, prefix, timeouts=timeouts)
+            source = store.engine
         else:
-            store = StateStore.from_url(state_url(config), config.state.table_prefix)
+            source = create_source_engine(config.source.url, config.source.timeouts())
+            store = StateStore.from_url(state_url(config), prefix, timeouts=timeouts)
         store.ensure_schema()
         return cls(source, store)
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ordersync.config import Config, SizeColumnsConfig, check_source_columns
-from ordersync.database import display_url, make_engine
+from ordersync.database import Timeouts, display_url, make_engine
 from ordersync.engine.filters import Filters, canonical_customer, canonical_customers
 from ordersync.errors import ConfigError, SourceError
 from ordersync.state import SIZE_LENGTH
@@ -76,8 +76,8 @@ def _storable_sizes(names: list[str]) -> list[str]:
     return names
 
 
-def create_source_engine(url: str) -> Engine:
-    return make_engine(url, error=SourceError, section="source")
+def create_source_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
+    return make_engine(url, error=SourceError, section="source", timeouts=timeouts)
 
 
 def open_source(engine: Engine, config: Config) -> SourceTable:

@@ -53,7 +53,7 @@ def run_summary(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def open_store(config: Config) -> StateStore:
-    store = StateStore.from_url(state_url(config), config.state.table_prefix)
+    store = StateStore.from_url(state_url(config), config.state.table_prefix, timeouts=config.state.timeouts())
     store.ensure_schema()
     return store
 

@@ -96,6 +96,8 @@ customer_season_column = "CUSTOMER SEASON"
 order_type_column = "ORDER TYPE"
 cancelled_values = ["CANCELLED"]
 chunk_size = 2000              # rows fetched per round trip while streaming the source
+# lock_timeout_seconds = 30     # wait this long for another process's lock, then stop (exit 3), never hang
+# statement_timeout_seconds = 300  # PostgreSQL: the longest one statement may run
 
 [source.sizes]
 # Sizes are the integer columns strictly between these two, in table order (161 in the real table).
@@ -108,6 +110,8 @@ exclude = []
 # Empty: the source database. The tables are named with this prefix.
 # url = "sqlite:///ordersync-state.db"
 table_prefix = "ordersync_"
+# lock_timeout_seconds = 30     # as in [source]; with no url here they apply to the one shared database
+# statement_timeout_seconds = 300
 
 [monday]
 api_url = "http://127.0.0.1:8765/v2"     # the local emulator; https://api.monday.com/v2 for the real service

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ordersync.database import make_engine
+from ordersync.database import Timeouts, make_engine
 from ordersync.errors import StateError
 from ordersync.state import transitions
 from ordersync.state.mirror import Mirror
@@ -59,20 +59,25 @@ SCHEMA_VERSION = 1
 
 
 SCHEMA_ATTEMPTS = 10
-# "database is locked": SQLite refuses at once (no busy wait) a transaction that read the version
-# table and then wants to write while another process migrates; looking again a moment later works.
-_RACE_MESSAGES = ("already exists", "duplicate key", "unique constraint", "there is already an object named",
-                  "database is locked")
+_RACE_MESSAGES = ("already exists", "duplicate key", "unique constraint", "there is already an object named")
+# "database is locked" (a StateError by then, see ordersync.database): SQLite refuses at once (no busy
+# wait) a transaction that read the version table and then wants to write while another process
+# migrates; looking again a moment later works. A lock held past the whole busy wait is no race.
+_IMMEDIATE_SECONDS = 1.0
 
 
-def _lost_creation_race(error: sa.exc.DBAPIError) -> bool:
+def _lost_creation_race(error: sa.exc.DBAPIError | StateError, waited: float) -> bool:
     """Another process created the same table, index or version row a moment before this one."""
-    return isinstance(error, sa.exc.IntegrityError) or any(
-        message in str(error.orig).lower() for message in _RACE_MESSAGES)
+    if isinstance(error, sa.exc.IntegrityError):
+        return True
+    said = str(error.orig if isinstance(error, sa.exc.DBAPIError) else error.__cause__).lower()
+    if "database is locked" in said:
+        return waited < _IMMEDIATE_SECONDS
+    return any(message in said for message in _RACE_MESSAGES)
 
 
-def create_state_engine(url: str) -> Engine:
-    return make_engine(url, error=StateError, section="state")
+def create_state_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
+    return make_engine(url, error=StateError, section="state", timeouts=timeouts)
 
 
 class StateStore:
@@ -83,8 +88,8 @@ class StateStore:
         self.tables = build_tables(prefix)
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "ordersync_") -> StateStore:
-        return cls(create_state_engine(url), prefix)
+    def from_url(cls, url: str, prefix: str = "ordersync_", *, timeouts: Timeouts | None = None) -> StateStore:
+        return cls(create_state_engine(url, timeouts), prefix)
 
     def ensure_schema(self) -> None:
         """Create or upgrade the tables (Alembic migrations); refuse a schema newer than this code knows.
@@ -94,11 +99,12 @@ class StateStore:
         simply looks again, when everything is there.
         """
         for attempt in range(SCHEMA_ATTEMPTS):
+            started = time.monotonic()
             try:
                 self._create_schema()
                 return
-            except sa.exc.DBAPIError as error:
-                if attempt + 1 < SCHEMA_ATTEMPTS and _lost_creation_race(error):
+            except (sa.exc.DBAPIError, StateError) as error:
+                if attempt + 1 < SCHEMA_ATTEMPTS and _lost_creation_race(error, time.monotonic() - started):
                     time.sleep(0.05 * (attempt + 1))
                     continue
                 if isinstance(error, sa.exc.OperationalError):
