@@ -34,6 +34,7 @@ from ordersync.api import (
     validate_async,
 )
 from ordersync.errors import (
+    ApiUnavailable,
     ColumnValueError,
     ComplexityBudgetExhausted,
     ConfigError,
@@ -58,6 +59,7 @@ from ordersync.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ApiUnavailable",
     "ColumnValueError",
     "ComplexityBudgetExhausted",
     "Config",

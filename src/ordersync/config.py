@@ -121,6 +121,8 @@ class MondayConfig(_Section):
     estimated_mutation_cost: Annotated[int, Field(ge=1)] = 30_000
     max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
     max_backoff_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # the circuit breaker: transport faults and 5xx with no answer in between for longer than this stop the run
+    max_outage_seconds: Annotated[float, Field(gt=0)] = 120.0
 
     @field_validator("board_id")
     @classmethod
@@ -509,6 +511,12 @@ def check_source_columns(config: Config, available: Iterable[str], *, table: str
                           problems=problems, hint="check the spelling against the table's columns")
 
 
+def token_source(monday: MondayConfig) -> str:
+    """Where this config reads the token from, for messages: `environment variable MONDAY_API_TOKEN …`."""
+    where = f"environment variable {monday.token_env}"
+    return where + (f" or file {monday.token_file}" if monday.token_file else " (or a file named by [monday] token_file)")
+
+
 def load_token(monday: MondayConfig) -> SecretStr:
     """The API token from the environment variable, else the token file. Never logged or printed."""
     value = os.environ.get(monday.token_env, "").strip()
@@ -520,10 +528,7 @@ def load_token(monday: MondayConfig) -> SecretStr:
         except OSError as error:
             raise ConfigError(f"monday.token_file: cannot read {monday.token_file}: {error.strerror}") from None
     if not value:
-        where = f"environment variable {monday.token_env}"
-        if monday.token_file:
-            where += f" or file {monday.token_file}"
-        raise ConfigError(f"no Monday API token: set the {where}",
+        raise ConfigError(f"no Monday API token: set the {token_source(monday)}",
                           hint="create a token in Monday under Developers → My access tokens")
     register_secret(value)
     return SecretStr(value)

@@ -12,6 +12,7 @@
         │   │   └── ComplexityBudgetExhausted
         │   ├── ServerError                 5xx, 423 board locked, INTERNAL_SERVER_ERROR
         │   └── NetworkError                timeouts, refused or dropped connections
+        ├── ApiUnavailable          transport faults and 5xx for longer than max_outage_seconds: the run stops
         └── TerminalError           retrying cannot help
             ├── Unauthorized                bad or missing token
             ├── NotFound                    board, item, group or user missing
@@ -141,7 +142,18 @@ class NetworkError(TransientError):
     category = ErrorCategory.NETWORK
 
 
+class ApiUnavailable(MondayError):
+    """The circuit breaker: the API has answered nothing but transport faults and 5xx for longer than
+    `[monday] max_outage_seconds`. Neither transient (more retries would keep a dead run going for
+    minutes per batch) nor a row's failure: it stops the whole run, and unsent rows stay unsent."""
+
+    category = ErrorCategory.NETWORK
+
+
 class Unauthorized(TerminalError):
+    """The token was refused. For a whole request (401/403) it stops the run; for one alias (no
+    permission on that item) it is that row's failure."""
+
     category = ErrorCategory.AUTH
 
 

@@ -91,6 +91,30 @@ async def test_a_random_lost_response_still_commits(in_process) -> None:
         assert boards["boards"] == [{"name": "b"}]
 
 
+async def test_rates_held_back_by_after_mutations_hit_mid_run_and_count_again_when_changed(in_process) -> None:
+    """Reads pass meanwhile; the token is refused (401, as if revoked) from the third mutation on."""
+    revoked = FaultSettings(unauthorized=1.0, after_mutations=2)
+    async with in_process(EmulatorSettings(faults=revoked)) as client:
+        api = Api(client)
+        board_id = await api.board()  # mutation 1
+        assert (await api.post("{ me { id } }")).status_code == 200
+        assert (await api.post(CREATE, {"b": board_id})).status_code == 200  # mutation 2
+        refused = await api.post(CREATE, {"b": board_id})
+        assert refused.status_code == 401
+        assert refused.json()["errors"][0]["extensions"]["code"] == "USER_UNAUTHORIZED"
+        assert (await api.post("{ me { id } }")).status_code == 401
+        await client.patch("/emulator/config", json={"faults": {"unauthorized": 0.0, "server_error": 1.0,
+                                                                "after_mutations": 1}})
+        assert (await api.post(CREATE, {"b": board_id})).status_code == 200
+        assert (await api.post(CREATE, {"b": board_id})).status_code == 500
+        assert await item_count_after_healing(client, api, board_id) == 2
+
+
+async def item_count_after_healing(client: httpx.AsyncClient, api: Api, board_id: str) -> int:
+    await client.patch("/emulator/config", json={"faults": {"server_error": 0.0, "after_mutations": 0}})
+    return await item_count(api, board_id)
+
+
 async def test_an_unknown_fault_is_a_bad_request(api: Api) -> None:
     response = await api.post("{ me { id } }", X_Emulator_Fault="gremlins")
     assert response.status_code == 400 and "unknown fault" in response.json()["errors"][0]["message"]
@@ -110,7 +134,8 @@ def test_lost_response_over_http_is_a_dropped_connection_and_a_retry_with_the_ke
     assert count["data"]["boards"][0]["items_count"] == 1
 
 
-@pytest.mark.parametrize(("fault", "status"), [("rate_limit", 429), ("server_error", 500), ("board_locked", 423)])
+@pytest.mark.parametrize(("fault", "status"), [("rate_limit", 429), ("server_error", 500), ("board_locked", 423),
+                                              ("unauthorized", 401)])
 def test_forced_faults_over_http(live: httpx.Client, fault: str, status: int) -> None:
     response = live.post("/v2", json={"query": "{ me { id } }"}, headers={"X-Emulator-Fault": fault})
     assert response.status_code == status and "errors" in response.json()

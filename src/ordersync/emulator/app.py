@@ -200,7 +200,8 @@ class Emulator:
                                  operation_name: str | None) -> _Outcome:
         settings = self.settings
         try:
-            plan = self.faults.plan(token, request.headers.get(FAULT_HEADER))
+            is_mutation = operation is not None and operation.operation == OperationType.MUTATION
+            plan = self.faults.plan(token, request.headers.get(FAULT_HEADER), mutation=is_mutation)
         except ValueError as error:
             rejected = RequestRejected(Code.BAD_REQUEST, f"{FAULT_HEADER}: {error}", http_status=400)
             return _Outcome(rejection(rejected, version, request_id, settings.account_id))
@@ -211,7 +212,7 @@ class Emulator:
         except RequestRejected as error:
             self.limiter.count_limited(token)
             return _Outcome(rejection(error, version, request_id, settings.account_id))
-        injected = plan.rejection()
+        injected = plan.rejection(version.unauthorized_code)
         if injected is not None:
             if injected.is_limit:
                 self.limiter.discount(token)

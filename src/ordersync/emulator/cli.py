@@ -53,6 +53,10 @@ def emulator_command(  # noqa: PLR0913 - one parameter per `ordersync emulator` 
                                                            "currently locked' before the request runs.")] = 0.0,
     fault_lost_response: Annotated[float, typer.Option(help="Fault: chance (0-1) that the request runs and "
                                                             "commits, then the connection drops.")] = 0.0,
+    fault_unauthorized: Annotated[float, typer.Option(help="Fault: chance (0-1) of HTTP 401 'Not Authenticated' "
+                                                           "before the request runs (1: a revoked token).")] = 0.0,
+    fault_after_mutations: Annotated[int, typer.Option(help="Faults: the rates apply only after this many "
+                                                            "mutation requests (a fault in mid-run).")] = 0,
     fault_seed: Annotated[int, typer.Option(help="Seed of the fault draws, for repeatable runs.")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of generated board/item/group ids.")] = 0,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
@@ -61,7 +65,7 @@ def emulator_command(  # noqa: PLR0913 - one parameter per `ordersync emulator` 
 
     Clients send `Authorization: <token>` and optionally `API-Version: YYYY-MM` (older versions get the older error shapes).
 
-    Fault injection: the --fault-* rates apply at random (seeded by --fault-seed); a request can also force faults with the header `X-Emulator-Fault: rate_limit|server_error|board_locked|lost_response|latency=<ms>` (comma-separated). A lost response means the write committed and then the connection dropped.
+    Fault injection: the --fault-* rates apply at random (seeded by --fault-seed); a request can also force faults with the header `X-Emulator-Fault: rate_limit|server_error|board_locked|unauthorized|lost_response|latency=<ms>` (comma-separated). A lost response means the write committed and then the connection dropped.
 
     Admin endpoints (no token): GET /emulator/health, GET|PATCH /emulator/config (change limits and fault rates live), POST /emulator/reset, GET /emulator/stats.
 
@@ -84,7 +88,8 @@ def emulator_command(  # noqa: PLR0913 - one parameter per `ordersync emulator` 
         items_per_board_limit=items_per_board, idempotency_ttl_seconds=idempotency_ttl, id_seed=seed,
         faults=FaultSettings(rate_limit=fault_rate_limit, rate_limit_burst_seconds=fault_burst_seconds,
                              server_error=fault_server_error, board_locked=fault_board_locked,
-                             lost_response=fault_lost_response, latency_ms=latency_ms, seed=fault_seed),
+                             lost_response=fault_lost_response, unauthorized=fault_unauthorized,
+                             after_mutations=fault_after_mutations, latency_ms=latency_ms, seed=fault_seed),
         **{key: value for key, value in caps.items() if value is not None},
     )
     using = "the dev token" if tokens == [DEV_TOKEN] else f"{len(tokens)} token(s)"

@@ -1,9 +1,12 @@
 """Fault injection: what can go wrong between a client and Monday, on demand.
 
 A request gets faults from the `X-Emulator-Fault` header (comma-separated:
-`rate_limit`, `server_error`, `board_locked`, `lost_response`, `latency=<ms>`), or at random from
-the configured rates, drawn from a generator seeded with `faults.seed` so a run can be repeated.
-A random `rate_limit` starts a burst: the token's requests get 429 until it ends.
+`rate_limit`, `server_error`, `board_locked`, `unauthorized`, `lost_response`, `latency=<ms>`), or at
+random from the configured rates, drawn from a generator seeded with `faults.seed` so a run can be
+repeated. A random `rate_limit` starts a burst: the token's requests get 429 until it ends.
+`faults.after_mutations` holds the rates back until that many mutation requests have gone through
+since the fault settings last changed, so a test can break the API (or revoke the token, with
+`unauthorized` at 1.0) in the middle of a run, at the same point every time.
 
 "Lost response" means the mutation ran and was committed, then the connection broke: over HTTP
 the emulator sends headers announcing a longer body than it sends and aborts, so the client sees
@@ -25,7 +28,7 @@ from ordersync.emulator.errors import Code, RequestRejected
 from ordersync.emulator.settings import FaultSettings
 
 FAULT_HEADER = "X-Emulator-Fault"
-FAULT_NAMES = ("rate_limit", "server_error", "board_locked", "lost_response")
+FAULT_NAMES = ("rate_limit", "server_error", "board_locked", "unauthorized", "lost_response")
 
 
 class ResponseLost(httpx.RemoteProtocolError):
@@ -42,12 +45,16 @@ class FaultPlan:
     rate_limit: bool = False
     server_error: bool = False
     board_locked: bool = False
+    unauthorized: bool = False
     lost_response: bool = False
     latency_ms: int = 0
     retry_in_seconds: int = 1
 
-    def rejection(self) -> RequestRejected | None:
-        """The refusal to answer with before anything runs, if any."""
+    def rejection(self, unauthorized_code: Code = Code.USER_UNAUTHORIZED) -> RequestRejected | None:
+        """The refusal to answer with before anything runs, if any (`unauthorized_code`: the API
+        version's name for a refused token)."""
+        if self.unauthorized:
+            return RequestRejected(unauthorized_code, "Not Authenticated", http_status=401)
         if self.rate_limit:
             return RequestRejected(Code.RATE_LIMIT_EXCEEDED, "Minute limit rate exceeded", http_status=429,
                                    retry_in_seconds=self.retry_in_seconds)
@@ -87,6 +94,8 @@ class FaultInjector:
     _rng: random.Random = field(init=False)
     _seed: int = field(init=False)
     _bursts: dict[str, float] = field(default_factory=dict)
+    _counting_for: FaultSettings | None = field(default=None, init=False)
+    _mutations_seen: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.reseed()
@@ -95,13 +104,25 @@ class FaultInjector:
         self._seed = self.settings().seed
         self._rng = random.Random(self._seed)
         self._bursts.clear()
+        self._counting_for = None
 
-    def plan(self, token: str, header: str | None) -> FaultPlan:
+    def _held_back(self, rates: FaultSettings, mutation: bool) -> bool:
+        """True while fewer than `after_mutations` mutation requests have passed since the rates were set."""
+        if rates != self._counting_for:
+            self._counting_for, self._mutations_seen = rates, 0
+        if self._mutations_seen >= rates.after_mutations:
+            return False
+        self._mutations_seen += int(mutation)
+        return True
+
+    def plan(self, token: str, header: str | None, *, mutation: bool = False) -> FaultPlan:
         rates = self.settings()
         if rates.seed != self._seed:
             self.reseed()
         plan = parse_fault_header(header) if header else FaultPlan()
         plan.latency_ms += rates.latency_ms
+        if self._held_back(rates, mutation):
+            return plan
         now = self.clock()
         burst_end = self._bursts.get(token, 0.0)
         if now < burst_end:
@@ -116,6 +137,8 @@ class FaultInjector:
             plan.server_error = True
         if rates.board_locked and self._rng.random() < rates.board_locked:
             plan.board_locked = True
+        if rates.unauthorized and self._rng.random() < rates.unauthorized:
+            plan.unauthorized = True
         if rates.lost_response and self._rng.random() < rates.lost_response:
             plan.lost_response = True
         return plan

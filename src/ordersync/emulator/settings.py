@@ -80,7 +80,11 @@ class FaultSettings(BaseModel):
     rate_limit_burst_seconds: float = Field(1.0, gt=0, description="how long a 429 burst lasts")
     server_error: float = Field(0.0, ge=0, le=1, description="chance of a 500 before anything runs")
     board_locked: float = Field(0.0, ge=0, le=1, description="chance of a 423 before anything runs")
+    unauthorized: float = Field(0.0, ge=0, le=1, description="chance of a 401 'Not Authenticated' before anything "
+                                "runs (at 1.0: a token revoked)")
     lost_response: float = Field(0.0, ge=0, le=1, description="chance the response is dropped after commit")
+    after_mutations: int = Field(0, ge=0, description="the rates apply only once this many mutation requests have "
+                                 "gone through since the fault settings last changed (a fault in mid-run)")
     latency_ms: int = Field(0, ge=0, description="added to every /v2 request")
     seed: int = 0
 

@@ -28,7 +28,7 @@ from ordersync.config import Config
 from ordersync.engine import planner
 from ordersync.engine.intents import resolve_open_intents
 from ordersync.engine.plan import groups_to_create
-from ordersync.errors import MondayError, NotFound, TerminalError, Unauthorized
+from ordersync.errors import ApiUnavailable, MondayError, NotFound, TerminalError, Unauthorized
 from ordersync.monday.board import BoardInfo, subitem_board_of
 from ordersync.monday.client import MondayClient, Mutation, MutationResult, derive_idempotency_key
 from ordersync.state import (
@@ -180,8 +180,8 @@ class Applier:
             await self._remove_items(customer)
             if self.unsettled_intents:
                 await self.settle_intents()
-        except Unauthorized:
-            raise
+        except (Unauthorized, ApiUnavailable):
+            raise  # the token was refused or the API is down: the whole run stops (see engine.sync)
         except MondayError as error:
             result.aborted = str(error)
             log.warning("customer %s stopped: %s", customer, error)
@@ -197,6 +197,8 @@ class Applier:
             await resolve_open_intents(self.store, self.client, board_id=self.board.board_id,
                                        key_column=self.config.monday.key_column)
             self.unsettled_intents = False
+        except (Unauthorized, ApiUnavailable):
+            raise
         except MondayError as error:  # still unreachable: the next run settles them first
             log.warning("open write intents stay open for the next run: %s", error)
 

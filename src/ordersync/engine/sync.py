@@ -26,7 +26,14 @@ from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
 from ordersync.engine.plan import Plan, build_outcome
 from ordersync.engine.report import write_run_reports
 from ordersync.engine.summary import RunSummary
-from ordersync.errors import WARNING_CATEGORIES, ConfigError, MondayError, Unauthorized, UsageError
+from ordersync.errors import (
+    WARNING_CATEGORIES,
+    ApiUnavailable,
+    ConfigError,
+    MondayError,
+    Unauthorized,
+    UsageError,
+)
 from ordersync.logs import bound, register_secret
 from ordersync.monday.board import BoardInfo
 from ordersync.monday.board_check import check_board
@@ -252,7 +259,9 @@ def _write_reports(config: Config, store: StateStore, run_id: int, token: Secret
 
 def _describe(error: BaseException) -> str:
     if isinstance(error, Unauthorized):
-        return "the API refused the token"
+        return f"the API refused the token ({error.message}): {error.hint}"
+    if isinstance(error, ApiUnavailable):
+        return f"ApiUnavailable: {error.message}; {error.hint}"
     if isinstance(error, MondayError):
         return f"{type(error).__name__}: {error.message}"
     return f"{type(error).__name__}: {error}"

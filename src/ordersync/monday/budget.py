@@ -46,6 +46,10 @@ class ComplexityBudget:
         self.reset_at = 0.0
         self.blocked_until = 0.0
 
+    def now(self) -> float:
+        """The clock this budget (and its client's circuit breaker) reads."""
+        return self._clock()
+
     async def acquire(self, cost: int) -> None:
         """Wait until a request costing `cost` fits, then count it as spent."""
         async with self._lock:

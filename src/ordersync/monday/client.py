@@ -9,6 +9,10 @@ on the emulator's ASGI app). Retries are tenacity's, and read only the error's t
   is replayed by the API instead of done twice;
 - `TerminalError`s are never retried, and neither is any other exception: a bug in our code
   (a TypeError, a KeyError) propagates as it is, never disguised as a network fault.
+A circuit breaker spans requests: once transport faults and 5xx have gone on with no answer in
+between for longer than `RetryPolicy.max_outage`, the next one raises `ApiUnavailable`, which
+stops the run instead of retrying batch after batch. A request-wide `Unauthorized` (401/403)
+stops it too: neither ever becomes the failure of the rows of a batch.
 A mutation has one attempt budget, `RetryPolicy.max_attempts`: it is sent at most that many
 times in all, whether its request failed as a whole or it failed alone in a request that worked.
 One write request is in flight per board at a time (Monday warns that concurrent mutations on
@@ -37,6 +41,7 @@ from tenacity import (
 )
 
 from ordersync.errors import (
+    ApiUnavailable,
     MondayError,
     NetworkError,
     NotFound,
@@ -44,6 +49,7 @@ from ordersync.errors import (
     RateLimited,
     ServerError,
     TransientError,
+    Unauthorized,
 )
 from ordersync.monday.budget import ComplexityBudget
 from ordersync.monday.documents import alias_variables, compose_mutations, document
@@ -65,6 +71,7 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 60.0
     max_hint: float = 900.0  # a limit hint longer than this (the daily cap) stops the run instead
+    max_outage: float = 120.0  # transport faults and 5xx with no answer in between for longer: ApiUnavailable
 
     def backoff(self) -> wait_random_exponential:
         """Full jitter: before retry n, a random wait up to base·2^n, capped at `max_delay`."""
@@ -121,7 +128,8 @@ class MondayClient:
         estimated_mutation_cost: int = 30_000,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
-        """`sleep` is what every wait awaits (tests pass a fake clock's)."""
+        """`sleep` is what every wait awaits (tests pass a fake clock's); the circuit breaker reads the
+        budget's clock."""
         self._http = http
         self.url = url
         self._token = token
@@ -133,12 +141,15 @@ class MondayClient:
         self._mutation_cost: dict[str, int] = {}
         self._default_mutation_cost = estimated_mutation_cost
         self._sleep = sleep
+        self._outage_since: float | None = None  # when the current run of transport faults and 5xx began
         self._write_locks: dict[str, asyncio.Lock] = {}
         self.stats = ClientStats()
         # Whose writes these are (the state database's installation id and the board): every
         # Idempotency-Key is derived with it, so two state databases sharing one token never send
         # each other's keys — Monday would replay the other's answer instead of writing.
         self.key_scope: str | None = None
+        # What to tell the user when the API refuses the token (where this config reads it from).
+        self.token_hint: str | None = None
 
     def __repr__(self) -> str:  # never the token
         return f"MondayClient(url={self.url!r}, api_version={self.api_version!r})"
@@ -187,10 +198,17 @@ class MondayClient:
         started = time.monotonic()
         await self.budget.acquire(cost)
         self.stats.budget_wait_seconds += time.monotonic() - started
-        parsed = await self._post(query, variables, idempotency_key)
+        try:
+            parsed = await self._post(query, variables, idempotency_key)
+        except NetworkError as fault:
+            self._watch_outage(fault)
+            raise
         error = parsed.request_error
+        self._watch_outage(error)
         if error is None:
             return parsed
+        if isinstance(error, Unauthorized) and self.token_hint:
+            error.hint = self.token_hint
         if isinstance(error, RateLimited):
             self.stats.rate_limited += 1
             hint = error.retry_in_seconds
@@ -199,6 +217,29 @@ class MondayClient:
                                   retry_in_seconds=hint,
                                   hint="a daily or plan limit is used up; run again after it resets") from None
         raise error
+
+    def _watch_outage(self, error: MondayError | None) -> None:
+        """The circuit breaker. Any answer ends an outage (the API is there, even when it refuses);
+        a rate limit with a retry time neither ends nor extends one; a transport fault or a 5xx
+        extends it, and raises `ApiUnavailable` once it has lasted longer than `max_outage`."""
+        if isinstance(error, RateLimited) and error.retry_in_seconds is not None:
+            return
+        if not isinstance(error, TransientError):
+            self._outage_since = None
+            return
+        now = self.budget.now()
+        if self._outage_since is None:
+            self._outage_since = now
+            return
+        lasted = now - self._outage_since
+        if lasted > self.retry.max_outage:
+            raise ApiUnavailable(
+                f"the Monday API has answered only with failures for {lasted:.1f} s "
+                f"(over [monday] max_outage_seconds = {self.retry.max_outage:g}); the last: {error.message}",
+                code=error.code, status_code=error.status_code,
+                hint=f"check that {self.url} is the right [monday] api_url and is reachable from here "
+                     "(network, proxy, firewall) and https://status.monday.com; rows not sent stay pending "
+                     "for the next run") from error
 
     def _retryable(self, error: BaseException) -> bool:
         """Transport and server faults are worth another attempt; nothing else is (read from the type)."""
@@ -343,6 +384,8 @@ class MondayClient:
             for index in pending:
                 results[index].attempts -= 1  # nothing ran: the split halves get this attempt back
             raise
+        except (Unauthorized, ApiUnavailable):
+            raise  # the run stops: these rows were not refused, the API could not be used at all
         except MondayError as error:  # the request failed as a whole, for good
             for index in pending:
                 results[index].error = error

@@ -125,6 +125,7 @@ token_env = "MONDAY_API_TOKEN"
 production = false                       # true: an unfiltered sync needs --all
 max_mutations_per_request = 100          # aliased mutations packed into one request
 estimated_mutation_cost = 30000          # complexity points per mutation before the API reports its own
+# max_outage_seconds = 120               # only timeouts and 5xx for this long: the run stops (exit 3)
 
 [groups]
 # The first rule whose fields are all filled names the group; else the fallback.
