@@ -137,6 +137,28 @@ class StateStore:
         with self.engine.connect() as connection:
             return str(connection.execute(query).scalar_one())
 
+    def write_scope(self, board_id: str) -> str:
+        """What every Idempotency-Key of one sync is derived with: this installation, the board, and a
+        random part new for each run — a restored backup counts its run and intent ids again from where
+        the backup stood, and must not send a key of the writes made after it (Monday would replay
+        the old answer, naming another order line's item)."""
+        return f"{self.installation_id()}/{board_id}/{uuid.uuid4().hex[:12]}"
+
+    def vouched_items_count(self, board_id: str) -> int | None:
+        """The board's active item count when this database last knew the board whole (None: never)."""
+        meta = self.tables.meta
+        with self.engine.connect() as connection:
+            found = connection.execute(sa.select(meta.c.value).where(
+                meta.c.name == _vouched_name(board_id))).scalar_one_or_none()
+        return int(found) if found is not None else None
+
+    def record_vouched_items_count(self, board_id: str, items_count: int) -> None:
+        """After a run that left its mirror true to the board: the count the next run compares with."""
+        meta = self.tables.meta
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(meta).where(meta.c.name == _vouched_name(board_id)))
+            connection.execute(sa.insert(meta).values(name=_vouched_name(board_id), value=str(items_count)))
+
     # -- bulk load ---------------------------------------------------------------------------
     def bulk_insert(self, connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
         """Each engine's fast path: PostgreSQL COPY, SQL Server fast_executemany, SQLite executemany."""
@@ -234,6 +256,10 @@ class StateStore:
         if rows:
             connection.execute(sa.insert(self.tables.errors), rows)
         return len(rows)
+
+
+def _vouched_name(board_id: str) -> str:
+    return f"board_items_count:{board_id}"
 
 
 def _copy_rows(connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
