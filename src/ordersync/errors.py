@@ -19,7 +19,8 @@
             ├── InvalidColumn               a column id the board does not have
             ├── ColumnValueError            a value the column refuses
             ├── QueryTooComplex             one request asks too much: it must be split
-            └── GraphQLRequestError         the document itself is wrong
+            ├── GraphQLRequestError         the document itself is wrong
+            └── ForeignAnswer               an answer naming another board or parent: a replay, never recorded
 
 Row-level problems (a bad source row) are not exceptions that stop a run: they are recorded
 as `RowError`s (see `ordersync.engine.transform`) and the run goes on. A value cut to fit its
@@ -177,3 +178,11 @@ class QueryTooComplex(TerminalError):
 
 class GraphQLRequestError(TerminalError):
     category = ErrorCategory.VALIDATION
+
+
+class ForeignAnswer(TerminalError):
+    """A create's answer names another board or parent than the one asked for: Monday replayed the
+    answer of another request that carried the same Idempotency-Key. It is refused, never recorded
+    as ours; nothing was created for this write, and the next run creates it."""
+
+    category = ErrorCategory.SERVER

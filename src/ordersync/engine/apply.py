@@ -28,7 +28,7 @@ from ordersync.config import Config
 from ordersync.engine import planner
 from ordersync.engine.intents import resolve_open_intents
 from ordersync.engine.plan import groups_to_create
-from ordersync.errors import ApiUnavailable, MondayError, NotFound, TerminalError, Unauthorized
+from ordersync.errors import ApiUnavailable, ForeignAnswer, MondayError, NotFound, TerminalError, Unauthorized
 from ordersync.monday.board import BoardInfo, subitem_board_of
 from ordersync.monday.client import MondayClient, Mutation, MutationResult, derive_idempotency_key
 from ordersync.state import (
@@ -315,6 +315,7 @@ class Applier:
             for intent_id, outcome in zip(intent_ids, results, strict=True):
                 key, size = _key_and_size(outcome.mutation.ref)
                 row = batch.rows[outcome.mutation.ref]
+                _refuse_foreign_answer(outcome, self.board.board_id)
                 if outcome.ok:
                     monday_id = record(writes, outcome.mutation, row, outcome.data or {})
                     writes.status(table, key, RowStatus.DONE, size=size, monday_id=monday_id,
@@ -534,6 +535,25 @@ class Applier:
                         self._fail(writes, staged, row, outcome)
                 writes.flush(connection)
             self._advance(len(request))
+
+
+def _refuse_foreign_answer(outcome: MutationResult, board_id: str) -> None:
+    """An answer that names another board or parent item than the create asked for is a
+    replayed answer to someone else's request (the same Idempotency-Key): it becomes the write's
+    refusal, never a record of something ours."""
+    if not outcome.ok:
+        return
+    data, variables = outcome.data or {}, outcome.mutation.variables
+    named = {"create_item": ("board", (data.get("board") or {}).get("id"), variables.get("board_id")),
+             "create_subitem": ("parent item", (data.get("parent_item") or {}).get("id"),
+                                variables.get("parent_item_id"))}.get(outcome.mutation.document)
+    if named is None or named[1] is None or str(named[1]) == str(named[2]):
+        return
+    what, found, asked = named
+    outcome.data, outcome.error = None, ForeignAnswer(
+        f"Monday answered this create of board {board_id} with {what} {found}, not {asked}: a replayed answer "
+        "to another request with the same Idempotency-Key; nothing was recorded, the next run creates it",
+        hint="two state databases or installations may share a token and board; see README \"Operating safely\"")
 
 
 def _confirmed_id(outcome: MutationResult) -> str:

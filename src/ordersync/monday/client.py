@@ -144,9 +144,10 @@ class MondayClient:
         self._outage_since: float | None = None  # when the current run of transport faults and 5xx began
         self._write_locks: dict[str, asyncio.Lock] = {}
         self.stats = ClientStats()
-        # Whose writes these are (the state database's installation id and the board): every
-        # Idempotency-Key is derived with it, so two state databases sharing one token never send
-        # each other's keys — Monday would replay the other's answer instead of writing.
+        # Whose writes these are (the state database's installation id, the board, the run: see
+        # `StateStore.write_scope`): every Idempotency-Key is derived with it, so two state databases
+        # sharing one token, or a restored one, never send another's keys — Monday would replay the
+        # other's answer instead of writing.
         self.key_scope: str | None = None
         # What to tell the user when the API refuses the token (where this config reads it from).
         self.token_hint: str | None = None
@@ -441,6 +442,14 @@ class MondayClient:
                            hint="check [monday] board_id and the token's access")
         board: dict[str, Any] = boards[0]
         return board
+
+    async def items_count(self, board_id: str) -> int:
+        """The board's active items, as Monday counts them."""
+        boards = (await self.query("board_items_count", {"board_ids": [board_id]}))["boards"] or []
+        if not boards:
+            raise NotFound(f"board {board_id} does not exist or the token cannot see it",
+                           hint="check [monday] board_id and the token's access")
+        return int(boards[0].get("items_count") or 0)
 
     async def board_items(self, board_id: str, *, page_size: int = 500) -> AsyncIterator[dict[str, Any]]:
         """Every item of a board, page by page (items_page, then next_items_page with the cursor).
