@@ -25,6 +25,7 @@ from order_table import (
     subitem_states,
 )
 from ordersync.engine.filters import Filters
+from ordersync.errors import UsageError
 from ordersync.state import SCHEMA_VERSION, StateStore
 
 NEW_CREATE = ("NEW", "create")
@@ -209,7 +210,6 @@ def test_a_filtered_run_removes_only_inside_its_filter(two_customers_synced):
         "po": Filters(po_numbers=("4755",)),
         "customer-and-po": Filters(customers=("GREYSON",), po_numbers=(" 4756 ",)),
         "aag-season": Filters(aag_seasons=("2026 SPRING",)),
-        "season-with-no-lines": Filters(customer_seasons=("WINTER",)),
     }
     found = {}
     for name, filters in runs.items():
@@ -224,8 +224,9 @@ def test_a_filtered_run_removes_only_inside_its_filter(two_customers_synced):
         "po": {"G2", "T2"},
         "customer-and-po": {"G4"},
         "aag-season": {"G4"},
-        "season-with-no-lines": set(),
     }
+    with pytest.raises(UsageError, match="no order line matches --customer-season WINTER"):
+        plan_run(two_customers_synced, Filters(customer_seasons=("WINTER",)))  # a season no line has
 
 
 def test_a_line_that_moved_out_of_a_filter_is_not_removed_by_it(database_url):

@@ -176,6 +176,14 @@ def render_status(result: dict[str, Any]) -> None:
                           f"[red]{counts['failed']}[/]" if counts["failed"] else "0")
     if result["customers"]:
         output.print(customers)
+    unresolved = result["unresolved_failures"]
+    if unresolved["order_lines"]:
+        lines = unresolved["order_lines"]
+        output.print(f"[red]unresolved failures: {lines} order line{'s' if lines != 1 else ''}[/] "
+                     f"({unresolved['sizes']} sizes), from any run and not synced since; `ordersync retry` "
+                     "sends them again")
+    else:
+        output.print("unresolved failures: none")
     intents = result["open_write_intents"]
     output.print(f"open write intents: {intents['count']}"
                  + (" (the next run looks them up on the board and adopts what it finds)" if intents["count"] else ""))

@@ -127,6 +127,17 @@ class Filters:
                      po_numbers=trimmed(self.po_numbers), aag_seasons=trimmed(self.aag_seasons),
                      customer_seasons=trimmed(self.customer_seasons))
 
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> Filters:
+        """The filters a run recorded (`as_dict`, kept in `runs.filters`)."""
+        def values(name: str) -> tuple[str, ...]:
+            return tuple(stored.get(name) or ())
+
+        return cls(customers=values("customers"), exclude_customers=values("exclude_customers"),
+                   po_numbers=values("po_numbers"), aag_seasons=values("aag_seasons"),
+                   customer_seasons=values("customer_seasons"), limit=stored.get("limit"),
+                   item_keys=frozenset(values("item_keys")))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "customers": list(self.customers), "exclude_customers": list(self.exclude_customers),

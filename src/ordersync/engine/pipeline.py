@@ -19,6 +19,7 @@ from ordersync.engine.plan import Plan, build_plan
 from ordersync.engine.source import SourceTable, create_source_engine, open_source
 from ordersync.engine.staging import StagingResult, stage_run
 from ordersync.engine.transform import business_key, rules_from_config
+from ordersync.engine.unmatched import refuse_unmatched_filters
 from ordersync.state import RunKind, RunStatus, StateStore
 
 UNASSIGNED_BOARD = "unassigned"
@@ -88,6 +89,7 @@ def prepare(config: Config, databases: Databases, filters: Filters, *, kind: Run
     source_table = open_source(databases.source, config)
     rules = rules_from_config(config, source_table.size_columns)
     store = databases.state
+    refuse_unmatched_filters(config, databases.source, source_table, store, board, filters)
     run_id = store.start_run(kind, board, filters.as_dict())
     try:
         lines = transformed_order_lines(databases.source, source_table, config, filters, rules)

@@ -7,7 +7,7 @@ alias: the distinct raw names in the table are folded with the config's alias ma
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,21 +157,34 @@ def _readable(table: sa.Table, dialect: sa.Dialect) -> list[sa.ColumnElement]:
             for column in table.columns]
 
 
+def scope_columns(source_table: SourceTable, config: Config) -> dict[str, sa.ColumnElement]:
+    """The source's columns a `Scope` compares, by scope field: customers raw, the others trimmed."""
+    source = config.source
+    table = source_table.table
+    return {"customer": table.c[source.customer_column], "po_number": _text(table.c[source.po_column]),
+            "aag_season": _text(table.c[source.aag_season_column]),
+            "customer_season": _text(table.c[source.customer_season_column])}
+
+
+def customer_spellings(engine: Engine, source_table: SourceTable,
+                       config: Config) -> Callable[[frozenset[str]], list[str]]:
+    """canonical customers → the raw names the table spells them with (what `Scope.where` compares)."""
+    lookup = canonical_customers(config.customers)
+
+    def spellings(canonical: frozenset[str]) -> list[str]:
+        return _raw_customer_names(engine, source_table, config.source.customer_column, canonical, lookup)
+
+    return spellings
+
+
 def build_query(engine: Engine, source_table: SourceTable, config: Config, filters: Filters) -> sa.Select:
     """SELECT for the filtered order lines, in a stable order (so --limit picks the same rows each time)."""
     source = config.source
     table = source_table.table
     lookup = canonical_customers(config.customers)
     customer = table.c[source.customer_column]
-    columns = {"customer": customer, "po_number": _text(table.c[source.po_column]),
-               "aag_season": _text(table.c[source.aag_season_column]),
-               "customer_season": _text(table.c[source.customer_season_column])}
-
-    def spellings(canonical: frozenset[str]) -> list[str]:
-        return _raw_customer_names(engine, source_table, source.customer_column, canonical, lookup)
-
-    query = sa.select(*_readable(table, engine.dialect)).where(
-        *filters.scope(lookup).where(columns, customer_names=spellings))
+    query = sa.select(*_readable(table, engine.dialect)).where(*filters.scope(lookup).where(
+        scope_columns(source_table, config), customer_names=customer_spellings(engine, source_table, config)))
     order = [customer, *(table.c[name] for name in source.business_key)]
     query = query.order_by(*order)
     if filters.limit is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from ordersync.config import Config, load_token
 from ordersync.engine.apply import Applier, ApplyOptions, Checkpoint, CustomerResult, Progress
+from ordersync.engine.failures import unresolved_failures
 from ordersync.engine.filters import Filters
 from ordersync.engine.intents import resolve_open_intents
 from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
@@ -27,7 +28,6 @@ from ordersync.engine.plan import Plan, build_outcome
 from ordersync.engine.report import write_run_reports
 from ordersync.engine.summary import RunSummary
 from ordersync.errors import (
-    WARNING_CATEGORIES,
     ApiUnavailable,
     ConfigError,
     MondayError,
@@ -267,36 +267,35 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def failed_keys(store: StateStore, board_id: str) -> tuple[int | None, set[str]]:
-    """The order lines that failed in the last sync or retry on this board (whatever stage; a warning,
-    a value cut to fit, is not a failure)."""
-    runs, errors = store.tables.runs, store.tables.errors
+def failed_keys(store: StateStore, board_id: str,
+                customers: Mapping[str, Any] | None = None) -> tuple[int | None, set[str]]:
+    """The last sync or retry on this board, and every order line with a failure no later run put
+    right, whatever run it failed in (`engine.failures`; a warning, a value cut to fit, is not one)."""
+    runs = store.tables.runs
     with store.engine.connect() as connection:
         last = connection.execute(
             sa.select(runs.c.run_id).where(runs.c.board_id == board_id,
                                            runs.c.kind.in_([RunKind.SYNC.value, RunKind.RETRY.value]),
                                            runs.c.status != RunStatus.RUNNING.value)
             .order_by(runs.c.run_id.desc()).limit(1)).scalar_one_or_none()
-        if last is None:
-            return None, set()
-        keys = connection.execute(sa.select(errors.c.item_key).distinct().where(
-            errors.c.run_id == last, errors.c.item_key.is_not(None),
-            errors.c.category.not_in([category.value for category in WARNING_CATEGORIES]))).scalars().all()
-    return last, set(keys)
+    if last is None:
+        return None, set()
+    return last, {failure.item_key for failure in unresolved_failures(store, board_id, customers or {})}
 
 
 async def retry_failed(config: Config, *, checkpoint: Checkpoint | None = None, wait_for_lock: float = 0.0,
                        **kwargs: Any) -> SyncResult:
-    """`ordersync retry`: sync again only the order lines that failed in the last run."""
+    """`ordersync retry`: sync again only the order lines whose failure no later run put right."""
     if not config.monday.board_id:
         raise ConfigError("no board: [monday] board_id is not set", problems=["monday.board_id: missing"])
     databases = Databases.open(config)
     try:
-        last_run, keys = failed_keys(databases.state, config.monday.board_id)
+        last_run, keys = failed_keys(databases.state, config.monday.board_id, config.customers)
     finally:
         databases.close()
     if not keys:
-        raise UsageError(f"nothing to retry: run {last_run} recorded no failed order line" if last_run
+        raise UsageError(f"nothing to retry: every order line that failed has synced since (last run {last_run})"
+                         if last_run
                          else "nothing to retry: no sync has run on this board yet")
     options = SyncOptions(filters=Filters(item_keys=frozenset(keys)), all_customers=True, kind=RunKind.RETRY,
                           checkpoint=checkpoint, wait_for_lock=wait_for_lock)

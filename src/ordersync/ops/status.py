@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from ordersync.config import Config, state_url
 from ordersync.database import display_url
+from ordersync.engine.failures import failure_counts, unresolved_failures
 from ordersync.engine.filters import canonical_customer, canonical_customers
 from ordersync.engine.plan import build_outcome
 from ordersync.engine.report import finished_at
@@ -124,8 +125,10 @@ def status(config: Config, *, runs: int = 10, customers: Iterable[str] = ()) -> 
         last_run = last_sync[0]["run_id"] if last_sync else None
         per_customer = customer_state(store, board_id, last_run)
         wanted = {canonical_customer(name, canonical_customers(config.customers)) for name in customers}
+        failures = unresolved_failures(store, board_id, config.customers) if board_id else []
         if wanted:
             per_customer = {name: counts for name, counts in per_customer.items() if name in wanted}
+            failures = [failure for failure in failures if failure.customer in wanted]
         holder = lock_holder(store, board_id) if board_id else None
         result = {
             "board_id": board_id, "profile": config.profile, "production": config.monday.production,
@@ -138,6 +141,7 @@ def status(config: Config, *, runs: int = 10, customers: Iterable[str] = ()) -> 
             "customers": per_customer,
             "totals": {key: sum(counts[key] for counts in per_customer.values())
                        for key in ("synced_items", "synced_subitems", "pending", "failed")},
+            "unresolved_failures": failure_counts(failures),  # across runs: what `retry` sends again
             "open_write_intents": open_intents(store, board_id),
         }
     finally:
