@@ -55,6 +55,10 @@ def test_a_po_or_season_no_line_of_the_customer_has_is_refused_with_the_customer
     season = project.run("plan", "--customer", "GREYSON", "--aag-season", "2025 FAL", "--json")
     assert season.exit_code == 2
     assert "did you mean '2025 FALL'" in season.json()["error"]["message"]
+    apart = project.run("plan", "--po", "4755", "--aag-season", "2026 SPRING SUMMER", "--json")
+    assert apart.exit_code == 2  # each matches lines, but no line has both
+    assert apart.json()["error"]["message"].startswith(
+        "no order line matches --po 4755 --aag-season '2026 SPRING SUMMER' together")
     # aliases and spellings still match: TITLE 9 is TITLE NINE, `greyson clothiers` is GREYSON
     assert project.run("plan", "--customer", "TITLE 9", "--customer", "greyson clothiers").exit_code == 0
 

@@ -65,9 +65,10 @@ def close_values(value: str, candidates: dict[str, str]) -> list[str]:
 
 def _typed_values(filters: Filters) -> Iterable[tuple[str, str, Sequence[str]]]:
     """(option, scope field, values as typed) for every filter option given."""
-    given = [("--customer", "customer", filters.customers), ("--exclude-customer", "customer",
-                                                              filters.exclude_customers),
-             ("--po", "po_number", filters.po_numbers), ("--aag-season", "aag_season", filters.aag_seasons),
+    given = [("--customer", "customer", filters.customers),
+             ("--exclude-customer", "customer", filters.exclude_customers),
+             ("--po", "po_number", filters.po_numbers),
+             ("--aag-season", "aag_season", filters.aag_seasons),
              ("--customer-season", "customer_season", filters.customer_seasons)]
     return [(option, field, typed) for option, field, typed in given if typed]
 
