@@ -94,7 +94,7 @@ def test_every_command_is_documented_in_the_readme_and_has_help_with_an_example(
 
 def test_every_exit_code_is_in_the_readme():
     codes = re.findall(r"(\d+) [a-z]", cli.__doc__.split("Exit codes:")[1])
-    assert codes == ["0", "1", "2", "3", "4", "130"]
+    assert codes == ["0", "1", "2", "3", "4", "130", "143"]
     table = README.split("### Exit codes")[1].split("\n## ")[0]
     for code in codes:
         assert re.search(rf"^\| {code} \|", table, flags=re.MULTILINE), f"exit code {code} is not in the table"

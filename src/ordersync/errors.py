@@ -6,6 +6,10 @@
     ├── SourceError                 the source database or table cannot be read (exit 3)
     ├── StateError                  ordersync's own tables cannot be used (exit 3)
     ├── LockHeld                    another run holds the board's lock
+    ├── SyncRefused                 a guard stopped a sync before its first write (exit 2)
+    │   ├── SourceShapeChanged          size columns or column types differ from the last sync's
+    │   └── TooManyRemovals             the run would archive more than [guards] allows
+    ├── Interrupted                 Ctrl-C (SIGINT) or SIGTERM stopped the command (exit 130 / 143)
     └── MondayError                 anything the Monday API answered or failed to answer
         ├── TransientError          worth retrying: the retry loop reads only this type
         │   ├── RateLimited                 429 / minute, concurrency, daily or IP caps
@@ -30,6 +34,7 @@ column is recorded the same way, as a warning (`WARNING_CATEGORIES`).
 from __future__ import annotations
 
 import enum
+import signal
 
 
 class ErrorCategory(enum.StrEnum):
@@ -90,6 +95,51 @@ class StateError(OrdersyncError):
 
 class LockHeld(OrdersyncError):
     exit_code = 4
+
+
+class SyncRefused(OrdersyncError):
+    """A guard refused a sync before its first write; the run is recorded FAILED with this message.
+    `problems` holds one line per reason; the hint names the flag that lets the run go on purpose."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, problems: list[str] | None = None, hint: str | None = None) -> None:
+        self.problems = list(problems or [])
+        full = message if not self.problems else message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(full, hint=hint)
+
+
+class SourceShapeChanged(SyncRefused):
+    """The source's size columns, or the types of the columns the config reads, changed since the
+    board's last sync (a retyped or renamed column would archive and re-create subitems)."""
+
+
+class TooManyRemovals(SyncRefused):
+    """The run would archive or delete more of what it manages than `[guards]` allows."""
+
+
+_STOP_SIGNALS: list[str] = []  # the signals that asked this process to stop, as the CLI's handler noted them
+
+
+def note_stop_signal(name: str) -> None:
+    """The CLI's handler notes a SIGTERM here before stopping the work the way Ctrl-C does, so the run
+    it stops is recorded (and the command exits) with the signal that really came."""
+    _STOP_SIGNALS.append(name)
+
+
+class Interrupted(OrdersyncError):
+    """A signal stopped the command: Ctrl-C (SIGINT) or SIGTERM (a scheduler, `kill`, a service manager).
+
+    A sync it stops records its run INTERRUPTED and releases the board's lock; running the command
+    again resumes. The exit code is the shell's for that signal, 128 + its number: 130 or 143.
+    """
+
+    def __init__(self, signal_name: str | None = None) -> None:
+        self.signal_name = signal_name or (_STOP_SIGNALS[-1] if _STOP_SIGNALS else "SIGINT")
+        self.exit_code = 128 + int(signal.Signals[self.signal_name])
+        super().__init__(f"interrupted by {self.signal_name}",
+                         hint="a sync stopped this way is recorded INTERRUPTED and its lock released: "
+                              "run it again to finish the work")
 
 
 class MondayError(OrdersyncError):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,17 +38,18 @@ from ordersync.cli.render import (
     render_status,
     render_sync,
     render_validation,
+    render_warnings,
 )
 from ordersync.config import DEFAULT_CONFIG_NAME
 from ordersync.emulator.cli import emulator_command
-from ordersync.errors import OrdersyncError, UsageError
-from ordersync.logs import configure_logging
+from ordersync.errors import Interrupted, OrdersyncError, UsageError, note_stop_signal
+from ordersync.logs import LOG_FORMATS, LOG_LEVELS, configure_logging
 
 app = typer.Typer(
     name="ordersync",
     help="Keep a Monday.com board true to the order lines of a SQL warehouse table.\n\n"
     "Exit codes: 0 ok, 1 some rows failed, 2 config or usage error, 3 database or API unreachable, "
-    "4 another run holds the board's lock.",
+    "4 another run holds the board's lock, 130 / 143 stopped by Ctrl-C / SIGTERM (the run recorded INTERRUPTED).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -63,7 +66,19 @@ def _global(
     profile: Annotated[str | None, typer.Option(
         "--profile", "-p", envvar="ORDERSYNC_PROFILE",
         help="A \\[profiles.NAME] section of the config to apply, e.g. dev or prod.")] = None,
+    log_level: Annotated[str, typer.Option(
+        "--log-level", envvar="ORDERSYNC_LOG_LEVEL",
+        help="Log on stderr from this level: DEBUG, INFO (each stage, request batch, retry and wait), WARNING, "
+             "ERROR.")]
+    = "WARNING",
+    log_format: Annotated[str, typer.Option(
+        "--log-format", envvar="ORDERSYNC_LOG_FORMAT",
+        help="text (one line a record) or json (one JSON object a line, for schedulers).")] = "text",
 ) -> None:
+    if log_level.upper() not in LOG_LEVELS or log_format.lower() not in LOG_FORMATS:
+        raise UsageError(f"unknown log level {log_level!r} or format {log_format!r}",
+                         hint=f"levels: {', '.join(LOG_LEVELS)}; formats: {', '.join(LOG_FORMATS)}")
+    configure_logging(log_level.upper(), log_format.lower())
     context.obj = GlobalOptions(config, profile)
 
 
@@ -164,6 +179,7 @@ def plan(context: typer.Context, filters: FilterOptions, json_output: JsonOption
         print_json(result.as_dict())
         return
     render_counts(result.as_dict(), title=f"plan (run {result.run_id})")
+    render_warnings(result.warnings)
 
 
 def _finish_sync(result: api.SyncResult, json_output: bool) -> None:
@@ -188,18 +204,27 @@ def sync(
         "--skip-subitems", help="Sync items only; their sizes stay pending for a later run.")] = False,
     wait: Annotated[float, typer.Option(
         "--wait", min=0, help="Seconds to wait for another run on the same board to finish.")] = 0.0,
+    allow_removals: Annotated[bool, typer.Option(
+        "--allow-removals", help="Archive or delete more than \\[guards] allows (default 10%), on purpose.")] = False,
+    accept_source_changes: Annotated[bool, typer.Option(
+        "--accept-source-changes",
+        help="The source's size columns or column types changed since the last sync: go on, and record them.")]
+    = False,
     json_output: JsonOption = False,
 ) -> None:
     """Make the board equal the source: create, update and archive items and their size subitems.
 
     Settles whatever an interrupted run left open first, so a rerun after a crash never duplicates.
+    Refuses before its first write (exit 2) when the source's size columns or column types changed
+    since the last sync, or when it would archive more than \\[guards] allows; the flags above confirm.
 
     Example: ordersync sync --customer GREYSON --po 4755
     """
     config = _config(context)
     with progress_bar("syncing", enabled=not json_output, keep=True) as bar:
         result = api.sync(config, **filters.as_kwargs(), all_customers=all_customers, dry_run=dry_run,
-                          skip_subitems=skip_subitems, wait_for_lock=wait, on_progress=bar.follow)
+                          skip_subitems=skip_subitems, wait_for_lock=wait, allow_removals=allow_removals,
+                          accept_source_changes=accept_source_changes, on_progress=bar.follow)
     _finish_sync(result, json_output)
 
 
@@ -397,13 +422,16 @@ app.command("emulator")(emulator_command)
 
 # -- the entry point ------------------------------------------------------------------------------
 
+INTERRUPTED_BY_TYPER = 130  # what Typer returns for a command a KeyboardInterrupt stopped (no command returns it)
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: typed errors become a message and their exit code, never a traceback.
 
     `argv` (default: the process's arguments) lets tests run the real entry point in-process.
     """
-    configure_logging(os.environ.get("ORDERSYNC_LOG_LEVEL", "WARNING").upper())
+    _log_from_environment()  # until the options are read (a usage error is logged as asked too)
     wants_json = "--json" in (sys.argv[1:] if argv is None else argv)
+    previous = _stop_on_sigterm()
     try:
         result = app(args=argv, prog_name="ordersync", standalone_mode=False)
     except OrdersyncError as error:
@@ -412,14 +440,46 @@ def main(argv: list[str] | None = None) -> None:
     except (click.exceptions.Exit, typer.Exit) as stop:
         sys.exit(stop.exit_code)
     except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
-        console.print("interrupted")
-        sys.exit(130)
+        result = INTERRUPTED_BY_TYPER
     except (click.ClickException, typer.TyperException) as error:  # a usage mistake: unknown option, bad value
         _show_usage_error(error)
         if wants_json:
             print_json({"error": error_as_dict(UsageError(error.format_message(), hint="see --help"))})
         sys.exit(2)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if result == INTERRUPTED_BY_TYPER:  # Ctrl-C or SIGTERM: say so, on stdout too under --json
+        interrupted = Interrupted()
+        render_error(interrupted, as_json=wants_json)
+        sys.exit(interrupted.exit_code)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _log_from_environment() -> None:
+    level = os.environ.get("ORDERSYNC_LOG_LEVEL", "WARNING").upper()
+    log_format = os.environ.get("ORDERSYNC_LOG_FORMAT", "text").lower()
+    configure_logging(level if level in LOG_LEVELS else "WARNING", log_format if log_format in LOG_FORMATS else "text")
+
+
+def _stop_on_sigterm() -> Any:
+    """SIGTERM (a scheduler's timeout, `kill`, a service manager) stops a command the way Ctrl-C does,
+    so a sync records its run INTERRUPTED and releases the board's lock instead of dying mid-write.
+
+    The handler hands over to SIGINT's: inside `asyncio.run` that cancels the running command (its
+    cleanup runs), elsewhere it raises KeyboardInterrupt. Returns the handler it replaced.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(number: int, frame: Any) -> None:
+        note_stop_signal(signal.Signals(number).name)
+        on_sigint = signal.getsignal(signal.SIGINT)
+        if not callable(on_sigint):  # SIGINT ignored (a background job): stop all the same
+            raise KeyboardInterrupt
+        on_sigint(signal.SIGINT, frame)
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 def _show_usage_error(error: Any) -> None:

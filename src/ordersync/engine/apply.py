@@ -163,6 +163,7 @@ class Applier:
         """Every phase for one customer. A failure here is recorded; other customers go on."""
         result = CustomerResult(customer)
         self.progress.customer = customer
+        started, done_before = time.monotonic(), self.progress.done
         try:
             group_ids = await self._ensure_groups(customer, result)
             if self.unsettled_intents:  # a group whose answer was lost: find it before its items need it
@@ -188,6 +189,11 @@ class Applier:
             writes = self._writes()
             self._error(writes, item_key=None, customer=customer, error=error)
             self._flush(writes)
+        done, seconds = self.progress.done - done_before, time.monotonic() - started
+        log.info("apply: customer %s: %d operations done, %d groups created%s, in %.2f s", customer, done,
+                 len(result.groups_created), " (stopped)" if result.aborted else "", seconds,
+                 extra={"stage": "apply", "operations": done, "groups_created": len(result.groups_created),
+                        "aborted": bool(result.aborted), "seconds": round(seconds, 3)})
         self._checkpoint("after_customer")
         return result
 

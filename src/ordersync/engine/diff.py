@@ -15,6 +15,8 @@ left the filter, not the source, and the run that covers it next moves it.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Set
 from dataclasses import dataclass
 
@@ -24,6 +26,8 @@ from ordersync.config import CancelledPolicy, RemovalPolicy
 from ordersync.engine.filters import Scope
 from ordersync.state import DiffState, Operation, RowStatus, StateStore
 from ordersync.state.schema import SCOPE_FIELDS
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ _REMOVAL_OPERATION = {"archive": Operation.ARCHIVE, "delete": Operation.DELETE, 
 def diff_run(store: StateStore, run_id: int, board_id: str, *, scope: RemovalScope | None,
              on_removed: RemovalPolicy, on_cancelled: CancelledPolicy) -> None:
     """Set `state` and `operation` on every staged row of the run; add REMOVED rows from the mirror."""
+    started = time.monotonic()
     with store.engine.begin() as connection:
         _diff_items(connection, store, run_id, board_id)
         if scope is not None:
@@ -54,6 +59,20 @@ def diff_run(store: StateStore, run_id: int, board_id: str, *, scope: RemovalSco
         _diff_subitems(connection, store, run_id, board_id)
         _removed_subitems(connection, store, run_id, board_id)
         _subitem_operations(connection, store, run_id, on_removed)
+    if log.isEnabledFor(logging.INFO):
+        _log_states(store, run_id, time.monotonic() - started)
+
+
+def _log_states(store: StateStore, run_id: int, seconds: float) -> None:
+    """`diff:` with how many rows are new, changed, unchanged and removed, items and subitems."""
+    counts: dict[str, dict[str, int]] = {}
+    with store.engine.connect() as connection:
+        for kind, table in (("items", store.tables.staged_items), ("subitems", store.tables.staged_subitems)):
+            counts[kind] = {str(state).lower(): count for state, count in connection.execute(
+                sa.select(table.c.state, sa.func.count()).where(table.c.run_id == run_id).group_by(table.c.state))}
+    described = "; ".join(f"{kind} " + (", ".join(f"{count} {state}" for state, count in sorted(found.items()))
+                                        or "none") for kind, found in counts.items())
+    log.info("diff: %s, in %.2f s", described, seconds, extra={"stage": "diff", **counts, "seconds": round(seconds, 3)})
 
 
 def _diff_items(connection, store: StateStore, run_id: int, board_id: str) -> None:

@@ -6,6 +6,8 @@ should hold) all read the source through this, so they see the same lines number
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterator
 
 from sqlalchemy.engine import Engine
@@ -15,6 +17,8 @@ from ordersync.engine.filters import Filters
 from ordersync.engine.source import SourceTable, extract_order_lines
 from ordersync.engine.transform import RowError, TransformedLine, TransformRules, transform_order_line
 
+log = logging.getLogger(__name__)
+
 
 def transformed_order_lines(source_engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
                             rules: TransformRules, *,
@@ -23,10 +27,21 @@ def transformed_order_lines(source_engine: Engine, source_table: SourceTable, co
 
     `progress`, when given, hears the number of lines read so far after each chunk.
     """
-    row = 0
+    row, items, subitems, errors, transforming = 0, 0, 0, 0, 0.0
     for chunk in extract_order_lines(source_engine, source_table, config, filters):
         for order_line in chunk:
             row += 1
-            yield transform_order_line(order_line, rules, row)
+            started = time.monotonic()
+            result = transform_order_line(order_line, rules, row)
+            transforming += time.monotonic() - started
+            if isinstance(result, RowError):
+                errors += 1
+            else:
+                items, subitems = items + 1, subitems + len(result.subitems)
+            yield result
         if progress:
             progress(row)
+    log.info("transform: %d order lines into %d items and %d subitems, %d row errors, in %.2f s", row, items,
+             subitems, errors, transforming, extra={"stage": "transform", "order_lines": row, "items": items,
+                                                    "subitems": subitems, "row_errors": errors,
+                                                    "seconds": round(transforming, 3)})

@@ -1,17 +1,20 @@
-"""The thin glue for everything before the first API call: extract → transform → stage → diff → plan.
+"""The thin glue for everything before the first write: extract → transform → stage (→ adopt) → diff → plan.
 
-`ordersync plan` is exactly this with a run of kind `plan`; a sync runs it and then applies.
+`ordersync plan` is exactly this with a run of kind `plan`; a sync stages, adopts what the board already
+holds (`engine.adopt`), then diffs, plans and applies.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ordersync.config import Config, state_url
+from ordersync.engine import guards
 from ordersync.engine.diff import RemovalScope, diff_run
 from ordersync.engine.filters import Filters, canonical_customers
 from ordersync.engine.lines import transformed_order_lines
@@ -20,6 +23,7 @@ from ordersync.engine.source import SourceTable, create_source_engine, open_sour
 from ordersync.engine.staging import StagingResult, stage_run
 from ordersync.engine.transform import business_key, rules_from_config
 from ordersync.engine.unmatched import refuse_unmatched_filters
+from ordersync.errors import Interrupted
 from ordersync.state import RunKind, RunStatus, StateStore
 
 UNASSIGNED_BOARD = "unassigned"
@@ -32,6 +36,7 @@ class Prepared:
     plan: Plan
     staging: StagingResult
     source_table: SourceTable
+    warnings: list[str] = field(default_factory=list)  # `plan`: the guards a sync of it would meet
 
 
 @dataclass
@@ -82,28 +87,67 @@ def all_source_keys(engine: Engine, source_table: SourceTable, config: Config) -
     return keys
 
 
-def prepare(config: Config, databases: Databases, filters: Filters, *, kind: RunKind,
-            board_id: str | None = None, progress: Callable[[int], None] | None = None) -> Prepared:
-    """Start a run and take it up to its plan. Bad rows are recorded in the errors table, never dropped."""
+@dataclass
+class Staged:
+    """A run whose order lines are staged, before the diff: where a sync adopts what the board holds."""
+
+    run_id: int
+    board_id: str
+    staging: StagingResult
+    source_table: SourceTable
+
+
+def stage_lines(config: Config, databases: Databases, filters: Filters, *, kind: RunKind,
+                board_id: str | None = None, progress: Callable[[int], None] | None = None,
+                run_id: int | None = None) -> Staged:
+    """Start a run (or go on with `run_id`, one a sync started before it read the board) and stage its
+    order lines. Bad rows are recorded in the errors table, never dropped."""
     board = board_id or config.monday.board_id or UNASSIGNED_BOARD
     source_table = open_source(databases.source, config)
     rules = rules_from_config(config, source_table.size_columns)
     store = databases.state
     refuse_unmatched_filters(config, databases.source, source_table, store, board, filters)
-    run_id = store.start_run(kind, board, filters.as_dict())
+    run_id = run_id if run_id is not None else store.start_run(kind, board, filters.as_dict())
     try:
         lines = transformed_order_lines(databases.source, source_table, config, filters, rules)
         keep = (lambda key: key in filters.item_keys) if filters.item_keys else None
         staging = stage_run(store, run_id, lines, keep=keep, progress=progress)
-        scope = removal_scope(config, filters,
-                              source_keys=lambda: all_source_keys(databases.source, source_table, config))
-        diff_run(store, run_id, board, scope=scope,
-                 on_removed=config.items.on_removed, on_cancelled=config.items.on_cancelled)
-        plan = build_plan(store, run_id, board)
     except BaseException as error:
-        store.fail_unfinished_run(run_id, f"{type(error).__name__}: {error}")
+        end_stopped_run(store, run_id, error)
         raise
-    return Prepared(run_id, board, plan, staging, source_table)
+    return Staged(run_id, board, staging, source_table)
+
+
+def plan_staged(config: Config, databases: Databases, staged: Staged, filters: Filters) -> Prepared:
+    """Diff a staged run against the mirror and read its plan."""
+    store = databases.state
+    try:
+        scope = removal_scope(config, filters,
+                              source_keys=lambda: all_source_keys(databases.source, staged.source_table, config))
+        diff_run(store, staged.run_id, staged.board_id, scope=scope,
+                 on_removed=config.items.on_removed, on_cancelled=config.items.on_cancelled)
+        plan = build_plan(store, staged.run_id, staged.board_id)
+    except BaseException as error:
+        end_stopped_run(store, staged.run_id, error)
+        raise
+    return Prepared(staged.run_id, staged.board_id, plan, staged.staging, staged.source_table)
+
+
+def prepare(config: Config, databases: Databases, filters: Filters, *, kind: RunKind,
+            board_id: str | None = None, progress: Callable[[int], None] | None = None,
+            run_id: int | None = None) -> Prepared:
+    """Start a run (or go on with `run_id`) and take it up to its plan: stage, then diff and plan."""
+    staged = stage_lines(config, databases, filters, kind=kind, board_id=board_id, progress=progress, run_id=run_id)
+    return plan_staged(config, databases, staged, filters)
+
+
+def end_stopped_run(store: StateStore, run_id: int, error: BaseException, reason: str | None = None) -> bool:
+    """A run an error or a signal stopped: INTERRUPTED naming the signal (Ctrl-C, SIGTERM), else FAILED
+    with `reason` — unless it already reached its final status. True when it became FAILED."""
+    if isinstance(error, KeyboardInterrupt | asyncio.CancelledError):
+        store.interrupt_run(run_id, f"{Interrupted().message}; the next sync resumes its work")
+        return False
+    return store.fail_unfinished_run(run_id, reason or f"{type(error).__name__}: {error}")
 
 
 def discard_staged_rows(store: StateStore, run_id: int) -> None:
@@ -119,6 +163,7 @@ def plan_only(config: Config, filters: Filters, *, progress: Callable[[int], Non
     databases = Databases.open(config)
     try:
         prepared = prepare(config, databases, filters, kind=RunKind.PLAN, progress=progress)
+        prepared.warnings = guards.warnings(databases.state, config, prepared, filters)
         databases.state.set_run_status(prepared.run_id, RunStatus.PLANNED, summary=prepared.plan.as_dict())
         discard_staged_rows(databases.state, prepared.run_id)
         return prepared

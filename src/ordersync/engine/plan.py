@@ -7,6 +7,8 @@ column; their lines are counted as items like any other) is there only when ther
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +18,7 @@ import sqlalchemy as sa
 from ordersync.errors import WARNING_CATEGORIES
 from ordersync.state import Operation, RowStatus, StateStore
 
+log = logging.getLogger(__name__)
 COUNT_KEYS = ("create", "update", "archive", "unchanged", "failed")
 
 
@@ -120,11 +123,21 @@ def _count_run(store: StateStore, run_id: int, bucket: Callable[[str | None, str
 
 def build_plan(store: StateStore, run_id: int, board_id: str) -> Plan:
     """What a sync of this staged, diffed run is going to do."""
+    started = time.monotonic()
     plan = _count_run(store, run_id, lambda operation, _status: _bucket(operation))
     with store.engine.connect() as connection:
         for customer, group_name in groups_to_create(connection, store, run_id, board_id):
             plan.customers.setdefault(customer, CustomerPlan(customer)).groups_to_create.append(group_name)
+    totals = plan.totals
+    log.info("plan: %d customers; %d groups to create; items %s; subitems %s; in %.2f s", len(plan.customers),
+             totals["groups"]["create"], _counted(totals["items"]), _counted(totals["subitems"]),
+             time.monotonic() - started, extra={"stage": "plan", "customers": len(plan.customers), **totals,
+                                                "seconds": round(time.monotonic() - started, 3)})
     return plan
+
+
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count} {key}" for key, count in counts.items())
 
 
 def _outcome_bucket(operation: str | None, status: str) -> str:

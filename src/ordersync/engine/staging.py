@@ -9,6 +9,8 @@ go to the errors table too, under their own category, and are counted apart from
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,8 @@ import sqlalchemy as sa
 from ordersync.engine.transform import RowError, TransformedLine
 from ordersync.errors import WARNING_CATEGORIES
 from ordersync.state import RowStatus, StateStore, dumps
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,12 +45,16 @@ def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine 
     subitems: list[dict] = []
     errors: list[dict] = []
     warnings: list[dict] = []
+    writing = 0.0  # time in the state database, not in the extract and transform that feed it
 
     def flush() -> None:
+        nonlocal writing
+        started = time.monotonic()
         with store.engine.begin() as connection:
             store.bulk_insert(connection, tables.staged_items, items)
             store.bulk_insert(connection, tables.staged_subitems, subitems)
             store.record_errors(connection, run_id, errors + warnings)
+        writing += time.monotonic() - started
         outcome.items += len(items)
         outcome.subitems += len(subitems)
         outcome.errors += len(errors)
@@ -83,6 +91,10 @@ def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine 
         outcome.items -= len(claims.collided.keys() - claims.failed_first)
         outcome.duplicate_keys = len(claims.collided)
         outcome.errors += len(claims.collided)
+    log.info("stage: %d items and %d subitems staged, %d row errors (%d duplicate keys), in %.2f s", outcome.items,
+             outcome.subitems, outcome.errors, outcome.duplicate_keys, writing,
+             extra={"stage": "stage", "items": outcome.items, "subitems": outcome.subitems,
+                    "row_errors": outcome.errors, "seconds": round(writing, 3)})
     return outcome
 
 

@@ -8,8 +8,8 @@ diffs against the mirror of what Monday confirmed, so it redoes nothing and lose
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,30 +19,44 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from ordersync.config import Config, load_token
+from ordersync.engine.adopt import Adoption, adopt_board_items
 from ordersync.engine.apply import Applier, ApplyOptions, Checkpoint, CustomerResult, Progress
 from ordersync.engine.failures import unresolved_failures
 from ordersync.engine.filters import Filters
+from ordersync.engine.guards import check_before_writes
 from ordersync.engine.intents import resolve_open_intents
-from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
+from ordersync.engine.pipeline import (
+    Databases,
+    Prepared,
+    Staged,
+    all_source_keys,
+    discard_staged_rows,
+    end_stopped_run,
+    plan_staged,
+    stage_lines,
+)
 from ordersync.engine.plan import Plan, build_outcome
 from ordersync.engine.report import write_run_reports
 from ordersync.engine.summary import RunSummary
 from ordersync.errors import (
     ApiUnavailable,
     ConfigError,
+    LockHeld,
     MondayError,
+    SyncRefused,
     Unauthorized,
     UsageError,
 )
-from ordersync.logs import bound, register_secret
+from ordersync.logs import RUN_ID, bound, register_secret
 from ordersync.monday.board import BoardInfo
 from ordersync.monday.board_check import check_board
 from ordersync.monday.budget import ComplexityBudget
 from ordersync.monday.client import ClientStats, MondayClient
 from ordersync.monday.connect import make_client, read_board_schema
 from ordersync.state import ErrorCategory, Operation, RowStatus, RunKind, RunStatus, StateStore
-from ordersync.state.lock import acquire_lock
+from ordersync.state.lock import BoardLock, acquire_lock
 from ordersync.state.mirror import Mirror
+from ordersync.state.shapes import SourceShape
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +70,8 @@ class SyncOptions:
     wait_for_lock: float = 0.0
     kind: RunKind = RunKind.SYNC
     checkpoint: Checkpoint | None = None
+    allow_removals: bool = False  # --allow-removals: pass the removal guard (engine/guards.py)
+    accept_source_changes: bool = False  # --accept-source-changes: record the source's new shape
 
 
 @dataclass
@@ -69,6 +85,7 @@ class SyncResult:
     stats: ClientStats
     settled_intents: dict[str, int] = field(default_factory=dict)
     reports: str | None = None  # the folder the run's Markdown and JSON reports were written to
+    adoption: Adoption | None = None  # what the run found on the board before it created anything
 
     @property
     def failed_rows(self) -> int:
@@ -99,6 +116,7 @@ class SyncResult:
                     "rate_limited": self.stats.rate_limited, "complexity_spent": self.stats.complexity_spent,
                     "budget_wait_seconds": round(self.stats.budget_wait_seconds, 3)},
             "settled_intents": self.settled_intents,
+            **({"adopted": self.adoption.as_dict()} if self.adoption else {}),
             "reports": self.reports,
         })
 
@@ -167,12 +185,16 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
     own_http = http is None
     http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
     client = make_client(config, http, token, budget=budget)
-    client.key_scope = f"{store.installation_id()}/{board_id}"
+    client.key_scope = store.write_scope(board_id)
     if on_client:
         on_client(client)
-    lock = None if options.dry_run else await acquire_lock(store, board_id, wait_seconds=options.wait_for_lock)
+    lock: BoardLock | None = None
     run_id: int | None = None
+    kind = RunKind.PLAN if options.dry_run else options.kind
     try:
+        if not options.dry_run:
+            lock = await acquire_lock(store, board_id, wait_seconds=options.wait_for_lock)
+        run_id = _start_run(store, lock, kind, board_id, options.filters)
         board = await read_board_schema(client, board_id)
         check_board(config, board)
         settled: dict[str, int] = {}
@@ -181,9 +203,10 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
                                                  key_column=config.monday.key_column,
                                                  group_ids={title: group_id for title, group_id in board.groups})
             refresh_groups(store, board)
-        prepared = prepare(config, databases, options.filters,
-                           kind=RunKind.PLAN if options.dry_run else options.kind, board_id=board_id)
-        run_id = prepared.run_id
+        staged = stage_lines(config, databases, options.filters, kind=kind, board_id=board_id, run_id=run_id)
+        adoption = None if options.dry_run else await adopt_board_items(
+            config, store, client, board, run_id, source_keys=_whole_source_keys(config, databases, staged, options))
+        prepared = plan_staged(config, databases, staged, options.filters)
         if options.dry_run:
             store.set_run_status(run_id, RunStatus.PLANNED,
                                  summary=RunSummary.model_validate(prepared.plan.as_dict()).as_dict())
@@ -191,8 +214,7 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
             return SyncResult(run_id, RunStatus.PLANNED, board_id, prepared.plan, prepared.plan, {}, client.stats,
                               settled)
         assert lock is not None
-        lock.attach_run(run_id)
-        store.mark_interrupted_runs(board_id, except_run=run_id)
+        shape = _pass_guards(store, config, prepared, options)
         held = lock
 
         def progressed(progress: Progress) -> None:  # work done keeps the lock alive
@@ -207,23 +229,85 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
         status = final_status(store, run_id, skip_subitems=options.skip_subitems,
                               aborted=any(result.aborted for result in results.values()))
         result = SyncResult(run_id, status, board_id, prepared.plan, build_outcome(store, run_id), results,
-                            client.stats, settled)
-        store.refresh_mirror_scope(run_id, board_id)
+                            client.stats, settled, adoption=adoption)
+        recording = time.monotonic()
+        _record_board_state(store, result, shape)
         store.set_run_status(run_id, status, summary=result.summary().as_dict())
+        await _vouch_for_board(store, client, board_id)
         result.reports = _write_reports(config, store, run_id, token)
         store.prune_staged_rows(board_id)
+        _log_recorded(result, time.monotonic() - recording)
         return result
     except BaseException as error:
-        stopped = not isinstance(error, asyncio.CancelledError | KeyboardInterrupt)
-        if run_id is not None and stopped and store.fail_unfinished_run(run_id, _describe(error)):
-            _write_reports(config, store, run_id, token)
+        _record_stop(config, store, token, run_id, error, refused=(kind, board_id, options.filters))
         raise
     finally:
+        RUN_ID.set(None)
         if lock is not None:
             lock.release()
         if own_http:
             await http.aclose()
         databases.close()
+
+
+def _whole_source_keys(config: Config, databases: Databases, staged: Staged,
+                       options: SyncOptions) -> Callable[[], set[str]] | None:
+    """For a run that speaks for the whole source (every customer, every line read): how to read every
+    business key of the source, so adoption can hand the diff the board's items whose line is gone."""
+    if not (options.filters.is_unfiltered and options.filters.covers_whole_scope):
+        return None
+    return lambda: all_source_keys(databases.source, staged.source_table, config)
+
+
+async def _vouch_for_board(store: StateStore, client: MondayClient, board_id: str) -> None:
+    """The board's item count as this run leaves it: while nobody else changes the board, the next run
+    trusts its mirror and looks up only the lines it would create (see `engine.adopt`)."""
+    try:
+        store.record_vouched_items_count(board_id, await client.items_count(board_id))
+    except MondayError as error:  # the next run reads the whole board instead: slower, never wrong
+        log.warning("could not read board %s's item count (%s): the next sync reads the board whole",
+                    board_id, error.message)
+
+
+def _record_stop(config: Config, store: StateStore, token: SecretStr, run_id: int | None, error: BaseException, *,
+                 refused: tuple[RunKind, str, Filters]) -> None:
+    """The run ends INTERRUPTED by a signal, or FAILED with the reason (and its reports). One the lock
+    refused never started: it is recorded FAILED all the same, so `status` says why nothing ran."""
+    if run_id is None and isinstance(error, LockHeld):
+        kind, board_id, filters = refused
+        run_id = store.start_run(kind, board_id, filters.as_dict())
+    if run_id is not None and end_stopped_run(store, run_id, error, _describe(error)):
+        _write_reports(config, store, run_id, token)
+
+
+def _start_run(store: StateStore, lock: BoardLock | None, kind: RunKind, board_id: str, filters: Filters) -> int:
+    """The run is recorded before its first request, so one that cannot read or check its board ends
+    FAILED in `status` too. Holding the board's lock, it knows runs left RUNNING there are a dead process's."""
+    run_id = store.start_run(kind, board_id, filters.as_dict())
+    RUN_ID.set(run_id)  # from here on every log line names the run (until sync_async ends)
+    if lock is not None:
+        lock.attach_run(run_id)
+        store.mark_interrupted_runs(board_id, except_run=run_id)
+    return run_id
+
+
+def _pass_guards(store: StateStore, config: Config, prepared: Prepared, options: SyncOptions) -> SourceShape | None:
+    """The guards before the first write (engine/guards.py). A refused run keeps no staged rows: it
+    leaves nothing pending, and ends FAILED with the refusal as its message."""
+    try:
+        return check_before_writes(store, config, prepared, options.filters, allow_removals=options.allow_removals,
+                                   accept_source_changes=options.accept_source_changes)
+    except SyncRefused:
+        discard_staged_rows(store, prepared.run_id)
+        raise
+
+
+def _record_board_state(store: StateStore, result: SyncResult, shape: SourceShape | None) -> None:
+    """After the writes: the mirror's scope is refreshed, and the source's shape this run read becomes
+    the board's once the run wrote from it (`shape` None: the recorded one still holds; engine/guards.py)."""
+    store.refresh_mirror_scope(result.run_id, result.board_id)
+    if shape is not None and (result.status is not RunStatus.FAILED or result.outcome.has_writes):
+        store.record_source_shape(result.board_id, shape, result.run_id)
 
 
 def _board_to_sync(config: Config, options: SyncOptions) -> str:
@@ -242,13 +326,32 @@ async def _apply_every_customer(applier: Applier, run_id: int) -> dict[str, Cust
     """Each customer in turn (a failure in one never stops another), then what is still unsettled."""
     applier.progress.total = applier.count_operations()
     results: dict[str, CustomerResult] = {}
+    started = time.monotonic()
     with bound(run_id=run_id):
         for customer in applier.customers():
             with bound(customer=customer):
                 results[customer] = await applier.apply_customer(customer)
-    if applier.unsettled_intents:
-        await applier.settle_intents()
+        if applier.unsettled_intents:
+            await applier.settle_intents()
+        log.info("apply: %d customers, %d of %d operations done, in %.2f s", len(results), applier.progress.done,
+                 applier.progress.total, time.monotonic() - started,
+                 extra={"stage": "apply", "customers": len(results), "operations": applier.progress.done,
+                        "seconds": round(time.monotonic() - started, 3)})
     return results
+
+
+def _log_recorded(result: SyncResult, seconds: float) -> None:
+    totals = result.outcome.totals
+    log.info("record: run %d %s; items %s; subitems %s; %d requests, %d retries; reports in %s; in %.2f s",
+             result.run_id, result.status.value, _counted(totals["items"]), _counted(totals["subitems"]),
+             result.stats.requests, result.stats.retries, result.reports, seconds,
+             extra={"stage": "record", "status": result.status.value, "items": totals["items"],
+                    "subitems": totals["subitems"], "requests": result.stats.requests,
+                    "retries": result.stats.retries, "seconds": round(seconds, 3)})
+
+
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count} {key}" for key, count in counts.items() if count) or "nothing"
 
 
 def _write_reports(config: Config, store: StateStore, run_id: int, token: SecretStr) -> str | None:

@@ -9,11 +9,13 @@ shared by everything using the same token, so several workers cannot overspend i
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+log = logging.getLogger(__name__)
 _ITEM = re.compile(r'"?([A-Za-z_]+)"?\s*((?:;\s*[a-z]+=[^,;]+)*)')
 
 
@@ -56,6 +58,8 @@ class ComplexityBudget:
             while True:
                 now = self._clock()
                 if now < self.blocked_until:
+                    log.info("wait %.2f s: rate limit, the API asked to hold off", self.blocked_until - now,
+                             extra={"wait_seconds": round(self.blocked_until - now, 3), "reason": "rate_limit"})
                     await self._wait(self.blocked_until - now)
                     continue
                 if self.remaining is not None and now >= self.reset_at and self.limit is not None:
@@ -66,6 +70,10 @@ class ComplexityBudget:
                     return
                 if now >= self.reset_at:  # told nothing about a reset: try and let the API decide
                     return
+                log.info("wait %.2f s: complexity budget, %d points left and the request costs %d; the window "
+                         "resets then", self.reset_at - now, self.remaining, cost,
+                         extra={"wait_seconds": round(self.reset_at - now, 3), "reason": "complexity_budget",
+                                "remaining": self.remaining, "cost": cost})
                 await self._wait(self.reset_at - now)
 
     async def _wait(self, seconds: float) -> None:

@@ -24,8 +24,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import random
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +57,7 @@ from ordersync.monday.budget import ComplexityBudget
 from ordersync.monday.documents import alias_variables, compose_mutations, document
 from ordersync.monday.responses import ParsedResponse, parse_response
 
+log = logging.getLogger(__name__)
 DEFAULT_API_VERSION = "2026-07"
 READ_COST_ESTIMATE = 5_000
 
@@ -265,6 +268,15 @@ class MondayClient:
 
     def _count_retry(self, state: RetryCallState) -> None:
         self.stats.retries += 1
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _AliasesFailed):
+            error = error.first
+        wait = state.next_action.sleep if state.next_action else 0.0
+        reason = f"{type(error).__name__}: {error.message if isinstance(error, MondayError) else error}"
+        log.info("retry %d of %s in %.2f s: %s", state.attempt_number + 1,
+                 getattr(state.retry_object.stop, "max_attempt_number", "?"), wait, reason,
+                 extra={"attempt": state.attempt_number + 1, "wait_seconds": round(wait, 3),
+                        "reason": type(error).__name__})
 
     def _retrying(self, attempts: int) -> AsyncRetrying:
         """At most `attempts` attempts; a failure not worth retrying is raised at once, unchanged."""
@@ -290,7 +302,10 @@ class MondayClient:
     async def query(self, name: str, variables: dict[str, Any] | None = None, *,
                     cost: int = READ_COST_ESTIMATE) -> dict[str, Any]:
         """Run the query `documents/<name>.graphql`; any error in it fails the call."""
+        started = time.monotonic()
         parsed = await self._exchange(document(name), variables or {}, cost=cost)
+        log.debug("query %s: cost %s in %.2f s", name, (parsed.complexity or {}).get("query", "?"),
+                  time.monotonic() - started)
         if parsed.alias_errors:
             raise next(iter(parsed.alias_errors.values()))
         return parsed.data
@@ -403,7 +418,11 @@ class MondayClient:
         cost = sum(self.mutation_cost(batch[index].document) for index in pending)
         for index in pending:
             results[index].attempts += 1
+        log.debug("request aliases %s", ", ".join(f"{alias}={batch[index].document}:{batch[index].ref}"
+                                                  for alias, index in aliases.items()))
+        started = time.monotonic()
         parsed = await self._send(query, variables, cost=cost, idempotency_key=key)
+        _log_request([batch[index].document for index in pending], parsed, cost, time.monotonic() - started)
         self._learn_costs(parsed, [batch[index].document for index in pending])
         pending[:] = [index for alias, index in aliases.items()
                       if not self._take_answer(results[index], alias, parsed)]
@@ -507,6 +526,16 @@ class MondayClient:
             for item in items or []:
                 found[str(item["id"])] = item.get("subitems") or []
         return found
+
+
+def _log_request(documents: list[str], parsed: ParsedResponse, estimated_cost: int, seconds: float) -> None:
+    """`request:` at INFO, one line a request of mutations that was answered: how many, of which kinds,
+    the complexity it cost (the API's figure, else our estimate) and how long it took, waits included."""
+    spent = (parsed.complexity or {}).get("query")
+    cost = spent if isinstance(spent, int) else estimated_cost
+    kinds = ", ".join(f"{name}×{count}" for name, count in Counter(documents).items())
+    log.info("request: %d mutations (%s), cost %d in %.2f s", len(documents), kinds, cost, seconds,
+             extra={"mutations": len(documents), "cost": cost, "seconds": round(seconds, 3)})
 
 
 class _AliasesFailed(TransientError):

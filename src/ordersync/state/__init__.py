@@ -5,6 +5,7 @@
     mirror.py       the only writer of the synced mirror (items, subitems, groups)
     records.py      one request's outcome recorded in one transaction (statuses, mirror, intents, errors)
     intents.py      the write-intents table (committed before a create, settled after)
+    shapes.py       the source's shape per board, as its last sync read it (the only writer)
     migrations/     Alembic revisions: `ensure_schema` upgrades any earlier database in place
     lock.py         one writer per board
 
@@ -45,6 +46,7 @@ from ordersync.state.schema import (  # the state package's names, re-exported (
     process_owner,
     utcnow,
 )
+from ordersync.state.shapes import SourceShape, record_shape, recorded_shape
 
 # `<prefix>meta.schema_version`: all the release before migrations reads (it refuses a higher one).
 # The Alembic revision in `<prefix>alembic_version` is the real version; a migration that leaves
@@ -193,6 +195,12 @@ class StateStore:
         with self.engine.begin() as connection:
             return transitions.fail_unfinished_run(connection, self.tables, run_id, message)
 
+    def interrupt_run(self, run_id: int, message: str) -> None:
+        """INTERRUPTED, if the run is still RUNNING: a signal stopped it (one that already reached its
+        final status keeps it)."""
+        with self.engine.begin() as connection:
+            transitions.interrupt_runs(connection, self.tables, [run_id], message)
+
     def record_progress(self, run_id: int, progress: Mapping[str, Any]) -> None:
         runs = self.tables.runs
         with self.engine.begin() as connection:
@@ -221,6 +229,15 @@ class StateStore:
                 connection, self.tables, stale,
                 "found unfinished by a later run (killed or crashed); its work is resumed")
         return list(stale)
+
+    def source_shape(self, board_id: str) -> SourceShape | None:
+        """The source's shape the board's last recorded sync read (see `state/shapes.py`)."""
+        with self.engine.connect() as connection:
+            return recorded_shape(connection, self.tables, board_id)
+
+    def record_source_shape(self, board_id: str, shape: SourceShape, run_id: int | None) -> None:
+        with self.engine.begin() as connection:
+            record_shape(connection, self.tables, board_id, shape, run_id)
 
     def refresh_mirror_scope(self, run_id: int, board_id: str) -> None:
         """See `Mirror.refresh_scope`."""

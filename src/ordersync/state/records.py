@@ -9,6 +9,8 @@ Statuses go through `transitions`, mirror rows through `Mirror`: this class only
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,8 @@ from ordersync.state.transitions import RowChange
 
 if TYPE_CHECKING:  # the store imports this module's neighbours; only its type is needed here
     from ordersync.state import StateStore
+
+log = logging.getLogger(__name__)
 
 
 class BatchWrites:
@@ -71,6 +75,9 @@ class BatchWrites:
     # -- writing ---------------------------------------------------------------------------------
     def flush(self, connection: Connection) -> None:
         tables = self.store.tables
+        started = time.monotonic()
+        counts = (sum(len(changes) for _, changes in self._statuses.values()), len(self._items), len(self._subitems),
+                  len(self._intents), len(self._errors))
         for table, changes in self._statuses.values():
             transitions.move_rows(connection, tables, self.run_id, table, changes)
         self.mirror.record_items(connection, list(self._items.values()))
@@ -81,6 +88,8 @@ class BatchWrites:
                 status=sa.bindparam("b_status"), monday_id=sa.bindparam("b_monday_id"),
                 settled_at=sa.bindparam("b_settled_at")), self._intents)
         self.store.record_errors(connection, self.run_id, self._errors)
+        log.debug("record: %d row statuses, %d items and %d subitems confirmed, %d intents settled, %d errors, "
+                  "in %.3f s", *counts, time.monotonic() - started)
         self._statuses.clear()
         self._items.clear()
         self._subitems.clear()
