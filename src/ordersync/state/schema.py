@@ -40,7 +40,7 @@ class RunStatus(enum.StrEnum):
     SUBITEMS_COMPLETED = "SUBITEMS_COMPLETED"
     COMPLETED = "COMPLETED"  # items and subitems both completed
     FAILED = "FAILED"
-    INTERRUPTED = "INTERRUPTED"  # found RUNNING by a later run: killed or crashed
+    INTERRUPTED = "INTERRUPTED"  # stopped by Ctrl-C / SIGTERM, or found RUNNING by a later run (killed, crashed)
 
 
 class RunKind(enum.StrEnum):
