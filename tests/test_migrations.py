@@ -15,30 +15,33 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.dialects import mssql
 
 from ordersync.errors import StateError
 from ordersync.state import SCHEMA_VERSION, StateStore, build_tables, migrations
+from ordersync.state.shapes import SourceShape
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BEFORE_MIGRATIONS_SQLITE = FIXTURES / "state_before_migrations.sqlite"
 BEFORE_MIGRATIONS_POSTGRESQL = FIXTURES / "state_before_migrations.postgresql.sql"
-TABLES = ("meta", "runs", "staged_items", "staged_subitems", "synced_items", "synced_subitems", "groups",
-          "errors", "write_intents", "locks")
+TABLES_BEFORE_MIGRATIONS = ("meta", "runs", "staged_items", "staged_subitems", "synced_items", "synced_subitems",
+                            "groups", "errors", "write_intents", "locks")
+TABLES = (*TABLES_BEFORE_MIGRATIONS, "source_shapes")  # 0002_source_shape
 SQL_SERVER = mssql.dialect(deprecate_large_types=True)
 
 
 def all_rows(url: str, prefix: str = "ordersync_") -> dict[str, list[dict[str, Any]]]:
-    """Every row of every state table, in primary-key order, typed as build_tables() declares."""
+    """Every row of every state table the fixture has, in primary-key order, typed as build_tables() declares."""
     tables = build_tables(prefix)
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
             return {name: [dict(row) for row in connection.execute(
                 sa.select(table).order_by(*table.primary_key.columns)).mappings()]
-                for name in TABLES for table in [getattr(tables, name)]}
+                for name in TABLES_BEFORE_MIGRATIONS for table in [getattr(tables, name)]}
     finally:
         engine.dispose()
 
@@ -92,7 +95,7 @@ def test_the_fixture_is_a_database_made_before_migrations(database_url):
     with engine.connect() as connection:
         names = set(sa.inspect(connection).get_table_names())
     engine.dispose()
-    assert names == {f"ordersync_{name}" for name in TABLES}  # no version table: unversioned
+    assert names == {f"ordersync_{name}" for name in TABLES_BEFORE_MIGRATIONS}  # no version table: unversioned
     rows = all_rows(database_url)
     assert rows["meta"] == [{"name": "schema_version", "value": "1"}]
     assert {name: len(found) for name, found in rows.items()} == {
@@ -121,6 +124,24 @@ def test_a_database_made_before_migrations_upgrades_in_place_with_every_row(data
     store.ensure_schema()  # and again: nothing to do
     assert revisions(store) == (migrations.head(),)
     assert all_rows(database_url)["meta"] == [{"name": "schema_version", "value": str(SCHEMA_VERSION)}]
+
+
+def test_a_database_at_0001_gains_the_source_shapes_table_with_every_row_kept(database_url, stores):
+    database_before_migrations(database_url)  # the fixture holds 0001's schema: stamped, it is a 0001 database
+    store = stores(database_url)
+    with store.engine.begin() as connection:
+        command.stamp(migrations.alembic_config("ordersync_", connection=connection), "0001")
+    before = all_rows(database_url)
+
+    store.ensure_schema()
+
+    assert revisions(store) == (migrations.head(),)
+    assert all_rows(database_url) == before
+    assert schema_differences(store, "ordersync_") == []
+    shape = SourceShape(sizes={"M": "integer"}, columns={"PO NUMBER": "text"}, size_rule={"columns": ["M"]})
+    store.record_source_shape("42", shape, run_id=2)
+    store.record_source_shape("42", shape, run_id=2)  # recorded again: still one row per board
+    assert store.source_shape("42") == shape and store.source_shape("43") is None
 
 
 def test_a_new_database_gets_exactly_the_declared_tables_from_the_migrations(database_url, stores):
@@ -168,8 +189,9 @@ def test_the_migrations_write_the_declared_ddl_for_sql_server():
     assert "NTEXT" not in text and "IF NOT EXISTS" not in text
     assert "INSERT INTO ordersync_meta (name, value) VALUES (N'schema_version', N'1');" in text
     assert "IDENTITY_INSERT" not in text  # SQL Server refuses it on a table without an identity
-    assert (f"INSERT INTO ordersync_alembic_version (version_num) OUTPUT inserted.version_num "
-            f"VALUES ('{migrations.head()}')") in text
+    assert ("INSERT INTO ordersync_alembic_version (version_num) OUTPUT inserted.version_num "
+            "VALUES ('0001')") in text  # then each later revision moves it on, up to the head
+    assert f"UPDATE ordersync_alembic_version SET version_num='{migrations.head()}'" in text
     assert sql.count("CREATE TABLE") == len(TABLES) + 1
     assert "\nGO\n" in sql  # batches a SQL Server client runs one by one
 

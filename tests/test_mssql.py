@@ -42,7 +42,7 @@ def test_state_tables_and_their_indexes_compile_for_sql_server():
             for table in tables.metadata.sorted_tables for index in table.indexes]
 
     text = "\n".join(ddl)
-    assert len(tables.metadata.sorted_tables) == 10
+    assert len(tables.metadata.sorted_tables) == 11  # with source_shapes (0002_source_shape)
     assert "item_key NVARCHAR(400) NOT NULL" in text
     assert "cancelled BIT NOT NULL" in text
     assert "column_values NVARCHAR(max)" in text
@@ -102,7 +102,7 @@ async def _a_board_life(url: str) -> None:
                       f'WHERE rowid = (SELECT MIN(rowid) FROM "ORDERS_UNIFIED" WHERE {greyson})')
         world.execute('UPDATE "ORDERS_UNIFIED" SET "AAG ORDER NUMBER" = NULL WHERE rowid = '
                       '(SELECT MIN(rowid) FROM "ORDERS_UNIFIED" WHERE "CUSTOMER NAME" = \'PELOTON\')')
-        await world.sync(filters=scope)
+        await world.sync(filters=scope, allow_removals=True)  # ~10% archived: the guard is test_guards'
         await world.drift(scope)
 
 

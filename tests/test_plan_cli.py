@@ -70,7 +70,8 @@ def test_plan_for_greyson_po_4755_creates_264_subitems_under_69_items_in_one_gro
 def test_plan_json_gives_totals_and_each_customer_with_every_count(project):
     plan = ordersync("plan", "--json", config=project)
 
-    assert set(plan) == {"run_id", "totals", "customers"}
+    assert set(plan) == {"run_id", "totals", "customers", "warnings"}
+    assert plan["warnings"] == []  # nothing synced yet: no guard a sync would meet
     assert set(plan["totals"]) == {"groups", "items", "subitems"}
     assert set(plan["totals"]["groups"]) == {"create"}
     assert set(plan["totals"]["items"]) == set(plan["totals"]["subitems"]) == COUNTS

@@ -1,6 +1,6 @@
 """DESIGN §7: each state table has one writer. Statuses change only through `state/transitions.py`
 (which refuses a change from a state that does not allow it); the synced mirror is written only
-by `state/mirror.py`.
+by `state/mirror.py`; the source's recorded shape only by `state/shapes.py`.
 
 The ownership test watches every INSERT, UPDATE and DELETE SQLAlchemy executes during real syncs
 (a create, an update, a removal, a lost-answer retry) and a `reconcile --fix`, and checks which
@@ -28,6 +28,7 @@ from sync_world import make_world
 PACKAGE = Path(ordersync.__file__).parent
 MIRROR_TABLES = {"synced_items", "synced_subitems", "groups"}
 STATUS_TABLES = {"runs", "staged_items", "staged_subitems"}
+SHAPE_TABLES = {"source_shapes"}  # the source's shape per board, as its last sync read it
 
 
 def _writer() -> str:
@@ -77,10 +78,12 @@ async def test_mirror_and_statuses_are_written_only_by_their_owners(sqlite_url, 
 
     mirror_writers = {module for table, _, module in state_writes if table in MIRROR_TABLES}
     status_writers = {module for table, kind, module in state_writes if table in STATUS_TABLES and kind == "status"}
+    shape_writers = {module for table, _, module in state_writes if table in SHAPE_TABLES}
     assert mirror_writers == {"state/mirror.py"}
     assert status_writers == {"state/transitions.py"}
+    assert shape_writers == {"state/shapes.py"}
     # and they did write: the test watched real work
-    assert {table for table, _, _ in state_writes} >= MIRROR_TABLES | STATUS_TABLES
+    assert {table for table, _, _ in state_writes} >= MIRROR_TABLES | STATUS_TABLES | SHAPE_TABLES
 
 
 @pytest.fixture

@@ -71,17 +71,20 @@ def _filters(customers: Iterable[str], exclude_customers: Iterable[str], po_numb
 @dataclass(frozen=True)
 class PlanResult:
     """What a sync would do, per customer: groups to create; items and subitems to create, update,
-    archive; unchanged; failed rows. `as_dict()` is what `ordersync plan --json` prints."""
+    archive; unchanged; failed rows; and `warnings`, the guards a sync of it would meet (a changed
+    source, too many removals). `as_dict()` is what `ordersync plan --json` prints."""
 
     run_id: int
     board_id: str
     totals: Totals
     customers: dict[str, CustomerSummary] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "totals": self.totals.model_dump(mode="json", exclude_unset=True),
                 "customers": {name: customer.model_dump(mode="json", exclude_unset=True)
-                              for name, customer in self.customers.items()}}
+                              for name, customer in self.customers.items()},
+                "warnings": list(self.warnings)}
 
 
 def plan(config: Config, *, customers: Iterable[str] = (), exclude_customers: Iterable[str] = (),
@@ -92,7 +95,7 @@ def plan(config: Config, *, customers: Iterable[str] = (), exclude_customers: It
     prepared = plan_only(config, _filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons,
                                           limit), progress=on_progress)
     summary = RunSummary.model_validate(prepared.plan.as_dict())
-    return PlanResult(prepared.run_id, prepared.board_id, summary.totals, summary.customers)
+    return PlanResult(prepared.run_id, prepared.board_id, summary.totals, summary.customers, prepared.warnings)
 
 
 # -- sync and retry -------------------------------------------------------------------------------
@@ -102,15 +105,19 @@ async def sync_async(  # noqa: PLR0913 — one keyword argument per option of `o
                      po_numbers: Iterable[str] = (), aag_seasons: Iterable[str] = (),
                      customer_seasons: Iterable[str] = (), limit: int | None = None, all_customers: bool = False,
                      dry_run: bool = False, skip_subitems: bool = False, wait_for_lock: float = 0.0,
+                     allow_removals: bool = False, accept_source_changes: bool = False,
                      on_progress: OperationsDone | None = None, http: httpx.AsyncClient | None = None,
                      token: SecretStr | None = None) -> SyncResult:
     """`ordersync sync`: make the board equal the source, settling what an interrupted run left open
-    first. With no filter it refuses (`UsageError`) unless `all_customers=True`. `result.exit_code`
-    is the CLI's (1 when rows failed); `result.as_dict()` is what `--json` prints."""
+    first. With no filter it refuses (`UsageError`) unless `all_customers=True`. Before its first write
+    it refuses (`SourceShapeChanged`, `TooManyRemovals`) a changed source or too many removals unless
+    `accept_source_changes=True` / `allow_removals=True`. `result.exit_code` is the CLI's (1 when rows
+    failed); `result.as_dict()` is what `--json` prints."""
     options = SyncOptions(filters=_filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons,
                                            limit),
                           all_customers=all_customers, dry_run=dry_run, skip_subitems=skip_subitems,
-                          wait_for_lock=wait_for_lock)
+                          wait_for_lock=wait_for_lock, allow_removals=allow_removals,
+                          accept_source_changes=accept_source_changes)
     return await _sync_async(config, options, on_progress=on_progress, http=http, token=token)
 
 

@@ -210,6 +210,18 @@ class ReportsConfig(_Section):
     directory: str = "reports"
 
 
+class GuardsConfig(_Section):
+    """How much a sync may remove before it refuses (unless `--allow-removals`).
+
+    A run refuses when it would archive or delete more than `max_removed_share` of the items (or of
+    the subitems) it manages on the board AND more than `allow_removals_up_to` of them: a board of 5
+    items that loses 1 is not stopped. `max_removed_share = 1` turns the guard off.
+    """
+
+    max_removed_share: Annotated[float, Field(ge=0, le=1)] = 0.10
+    allow_removals_up_to: Annotated[int, Field(ge=0)] = 10
+
+
 class Config(_Section):
     source: SourceConfig = SourceConfig()
     state: StateConfig = StateConfig()
@@ -221,6 +233,7 @@ class Config(_Section):
     customers: dict[str, list[str]] = {}
     hash: HashConfig = HashConfig()
     reports: ReportsConfig = ReportsConfig()
+    guards: GuardsConfig = GuardsConfig()
     profile: str | None = None
 
     @model_validator(mode="after")

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ordersync.api import ReconcileResult, ReportResult, RunStatus, SyncResult, Validation
-from ordersync.errors import ConfigError, OrdersyncError
+from ordersync.errors import ConfigError, OrdersyncError, SyncRefused
 
 console = Console(stderr=True, soft_wrap=True)  # a message is one line in a log, however long
 
@@ -34,7 +34,7 @@ def error_as_dict(error: OrdersyncError) -> dict[str, Any]:
     """An error as `--json` prints it on stdout: {type, message, hint, exit_code[, problems]}."""
     described: dict[str, Any] = {"type": type(error).__name__, "message": error.message,
                                  "hint": error.hint, "exit_code": error.exit_code}
-    if isinstance(error, ConfigError) and error.problems:
+    if isinstance(error, ConfigError | SyncRefused) and error.problems:
         described["problems"] = error.problems
     return described
 
@@ -60,6 +60,11 @@ def render_counts(result: dict[str, Any], *, title: str) -> None:
     table.add_row("[bold]total", f"[bold]{totals['groups']['create']}",
                   *(f"[bold]{totals[kind][key]}" for kind in ("items", "subitems") for key in COUNT_KEYS))
     stdout_console().print(table)
+
+
+def render_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
 
 def render_sync(result: SyncResult) -> None:
@@ -112,6 +117,8 @@ def render_reconcile(result: ReconcileResult) -> None:
             f"fixed: archived {len(fixed['archived'])} (failed {len(fixed['archive_failed'])}), synced "
             f"{fixed['order_lines_resynced']} order lines again"
             + (f" in run {sync['run_id']} ({sync['status']})" if sync else ""))
+        for kept in fixed.get("kept", [])[:10]:
+            stdout_console().print(f"  kept item {kept['id']} for {escape(kept['key'])} (the oldest); later copies archived")
         if result.after is not None:
             render_drift(result.after, title="after the fix")
 

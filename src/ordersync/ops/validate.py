@@ -2,8 +2,9 @@
 
 Reads the board's schema through the API (and the source, for the labels it uses) and lists
 every mismatch: mapped columns the board lacks or whose type differs, the key column, the
-subitem board's Size and Order Qty columns, and — for status and dropdown columns that may not
-create labels — the labels the source uses that the board does not have. Writes nothing.
+subitem board's Size and Order Qty columns, size columns or column types of the source that
+changed since the last sync (what a sync would refuse), and — for status and dropdown columns
+that may not create labels — the labels the source uses that the board does not have. Writes nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import SecretStr
 
 from ordersync.config import Config, format_path, load_token
 from ordersync.engine.filters import Filters
+from ordersync.engine.guards import source_drift
 from ordersync.engine.lines import transformed_order_lines
 from ordersync.engine.pipeline import Databases
 from ordersync.engine.source import open_source
@@ -91,6 +93,22 @@ def check_labels(config: Config, board: BoardInfo, databases: Databases, result:
                 f"{_labels_listed(missing)} — add them on the board, or set create_labels_if_missing = true"))
 
 
+def check_source_shape(config: Config, databases: Databases, result: Validation) -> None:
+    """The source's size columns and column types against those the board's last sync recorded:
+    a change a sync would refuse (`SourceShapeChanged`) is a mismatch here too."""
+    assert config.monday.board_id is not None
+    source_table = open_source(databases.source, config)
+    drift = source_drift(databases.state, config.monday.board_id, source_table, config)
+    if drift is None:
+        return
+    named = {name: format_path(path) for path, name in reversed(config.referenced_source_columns().items())}
+    for column, problem in drift.problems():
+        path = "source.sizes" if column in drift.sizes_removed or column in drift.sizes_added else named.get(
+            column, "source")
+        result.mismatches.append(Mismatch(path, column, f"since the last sync, {problem} — a sync refuses until "
+                                                         "`ordersync sync --accept-source-changes` confirms it"))
+
+
 async def validate_async(config: Config, *, filters: Filters | None = None, http: httpx.AsyncClient | None = None,
                          token: SecretStr | None = None,
                          progress: Callable[[int], None] | None = None) -> Validation:
@@ -109,6 +127,7 @@ async def validate_async(config: Config, *, filters: Filters | None = None, http
     result = check_schema(config, board)
     databases = Databases.open(config)
     try:
+        check_source_shape(config, databases, result)
         check_labels(config, board, databases, result, filters=filters, progress=progress)
     finally:
         databases.close()

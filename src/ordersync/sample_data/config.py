@@ -155,6 +155,12 @@ columns = []
 [reports]
 directory = "reports"
 
+[guards]
+# A sync refuses (unless --allow-removals) to archive or delete more than this share of the items, or of
+# the subitems, it manages on the board, once it removes more than allow_removals_up_to of them.
+max_removed_share = 0.10
+allow_removals_up_to = 10
+
 # Customer names as the source spells them, folded onto one canonical name (the group and the
 # CUSTOMER column use it). Matching ignores case, surrounding spaces and typographic quotes.
 [customers]

@@ -110,6 +110,7 @@ class StateTables:
     errors: sa.Table
     write_intents: sa.Table
     locks: sa.Table
+    source_shapes: sa.Table
 
 
 def build_tables(prefix: str = "ordersync_") -> StateTables:
@@ -255,8 +256,17 @@ def build_tables(prefix: str = "ordersync_") -> StateTables:
         sa.Column("acquired_at", sa.DateTime, nullable=False),
         sa.Column("heartbeat_at", sa.DateTime, nullable=False),
     )
+    # Per board, the source's shape its last sync read (JSON: size columns, types of the columns the
+    # config reads): a later run that finds another refuses before its first write (engine/guards.py).
+    source_shapes = sa.Table(
+        f"{p}source_shapes", md,
+        sa.Column("board_id", sa.Unicode(20), primary_key=True),
+        sa.Column("shape", sa.UnicodeText, nullable=False),
+        sa.Column("run_id", sa.Integer),
+        sa.Column("recorded_at", sa.DateTime, nullable=False),
+    )
     return StateTables(md, meta, runs, staged_items, staged_subitems, synced_items, synced_subitems,
-                       groups, errors, write_intents, locks)
+                       groups, errors, write_intents, locks, source_shapes)
 
 
 def process_owner() -> str:

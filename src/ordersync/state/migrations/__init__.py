@@ -136,8 +136,9 @@ def new_revision(message: str, *, url: str | None = None, autogenerate: bool = T
                 upgrade(connection, prefix)
                 config = alembic_config(prefix, connection=connection)
                 current = ScriptDirectory.from_config(config).get_current_head()
+                number = int((current or "0").split("_")[0])  # "0002_source_shape" → 2
                 script = command.revision(config, message=message, autogenerate=autogenerate,
-                                          rev_id=f"{int(current or 0) + 1:04d}")
+                                          rev_id=f"{number + 1:04d}")
         finally:
             engine.dispose()
     assert script is not None and not isinstance(script, list)
