@@ -1,30 +1,37 @@
 """Adopt: the board is the truth of what exists (DESIGN §7).
 
-The mirror (the synced tables) says which item holds each order line. It can be wrong about the
-board: a new state database knows nothing, a restored backup knows less than the board holds, a
-second checkout or a person may have added or deleted items. Creating what the mirror does not know
-would then make a second item for one business key. So between staging and the diff, a sync makes
-its mirror tell the truth for the order lines it staged:
+The mirror (the synced tables) says which item holds each order line and what it shows. It can be
+wrong about the board: a new state database knows nothing, a restored backup knows less than the
+board holds (and older values), a second checkout or a person may have added, edited or deleted
+items. Creating what the mirror does not know would then make a second item for one business key.
+So between staging and the diff, a sync makes its mirror tell the truth. It compares the board's
+mark — its active item count and most recently updated item, and its subitem board's — with the
+mark this state database recorded when its last sync ended (`record_board_mark`):
 
-- when the mirror can vouch for the board — the board's active item count is the one this state
-  database recorded when its last sync ended — only the lines it would create are looked up by the
-  key column, in bulk (100 keys per request);
-- otherwise (a new, restored or moved database, a board someone else changed) the whole board is
-  read once, page by page, and every staged line is compared with what the board shows.
+- the same (`vouched`): only the lines it would create are looked up by the key column, in bulk
+  (100 keys per request);
+- the same counts, newer updates (`changed`): people or another installation edited items; those
+  items (and the parents of edited subitems) are read, newest first, down to the recorded mark;
+- anything else (`read`): a new, restored or moved database, items added or removed by someone
+  else — the whole board is read once, page by page.
 
-An item found for a line is adopted: the mirror records it, with the line's row hash when the board
-shows what the source holds and without one when it differs (the diff then sends an update), and
-its sizes likewise. Of several items with one key the oldest is kept — the one people have worked
-on — and `reconcile --fix` archives the later copies. A mirror row whose item the board no longer
-has is forgotten, so the line is created again. `ordersync reconcile` compares the same way.
+Each line read is compared with what the board shows: a staged line with the source's values, a
+line the run does not sync with what the mirror recorded. An item found for a line the mirror did
+not know is adopted; the mirror records it with the line's row hash when the board shows what the
+source holds and without one when it differs (the diff then sends an update), and its sizes
+likewise. Of several items with one key the oldest is kept — the one people have worked on — and
+`reconcile --fix` archives the later copies. A mirror row whose item the board no longer has is
+forgotten, so the line is created again; an item whose line the source no longer has is adopted so
+that the diff removes it. `ordersync reconcile` compares the same way.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +40,8 @@ from sqlalchemy.engine import Connection
 
 from ordersync.config import Config
 from ordersync.engine.transform import ItemRow, SubitemRow
-from ordersync.monday.board import BoardInfo
+from ordersync.errors import MondayError
+from ordersync.monday.board import BoardInfo, BoardMark, board_mark
 from ordersync.monday.client import MondayClient
 from ordersync.monday.codec import expected_text, quantity_from_text, same_text, texts_of
 from ordersync.state import StateStore
@@ -152,57 +160,152 @@ def _correct_sizes(connection: Connection, board_mirror: Mirror, wanted: Expecte
 
 @dataclass
 class Adoption:
-    """What the adopt stage found; `how` is `vouched` (lookup of new lines), `read` (whole board) or `empty`."""
+    """What the adopt stage found. `how`: `vouched` (the board is as this database last saw it: only the
+    lines to create were looked up), `changed` (only items were edited since: those were read), `read`
+    (the whole board was read) or `empty` (the board holds no item)."""
 
     how: str
     board_items: int | None
-    looked_up: int = 0  # staged lines compared with the board
+    compared: int = 0  # lines compared with the board
     adopted: int = 0  # lines the mirror did not know (or knew by another item) found on the board
-    differing: int = 0  # adopted or compared lines whose board values differ: the sync sends the source's
+    differing: int = 0  # compared lines whose board values differ: the sync sends the source's
     forgotten: int = 0  # lines the mirror knew whose item the board no longer has: created again
+    gone: int = 0  # items whose line the source no longer has, adopted so the diff removes them
     duplicates: list[str] = field(default_factory=list)  # keys held by more than one item
 
     def as_dict(self) -> dict[str, Any]:
-        return {"how": self.how, "board_items": self.board_items, "looked_up": self.looked_up,
+        return {"how": self.how, "board_items": self.board_items, "compared": self.compared,
                 "adopted": self.adopted, "differing": self.differing, "forgotten": self.forgotten,
-                "duplicates": len(self.duplicates)}
+                "gone": self.gone, "duplicates": len(self.duplicates)}
+
+
+def _mark(mark: BoardMark | None, subitem_mark: BoardMark | None) -> dict[str, Any] | None:
+    """The board's mark and its subitem board's, as the meta table keeps them (JSON)."""
+    if mark is None:
+        return None
+    return {"items": mark.as_list(), "subitems": subitem_mark.as_list() if subitem_mark else None}
+
+
+def _vouches(now: Mapping[str, Any] | None, recorded: Mapping[str, Any] | None) -> bool:
+    """The board is as this database last saw it whole (and its marks can tell)."""
+    if now is None or now != recorded:
+        return False
+    return all(mark is None or mark[3] for mark in (now["items"], now.get("subitems")))
+
+
+def _recorded_mark(store: StateStore, board_id: str) -> dict[str, Any] | None:
+    text = store.board_mark(board_id)
+    try:
+        found = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        return None
+    return found if isinstance(found, dict) else None
+
+
+async def record_board_mark(store: StateStore, client: MondayClient, board: BoardInfo) -> None:
+    """The board's mark as a run leaves it, its mirror true to the board: while nobody else changes
+    the board, the next run trusts its mirror and looks up only the lines it would create."""
+    ids = [board.board_id, *([board.subitem_board_id] if board.subitem_board_id else [])]
+    try:
+        answers = await client.board_marks(ids)
+    except MondayError as error:  # the next run reads the board instead: slower, never wrong
+        log.warning("could not read board %s's mark (%s): the next sync reads the board whole",
+                    board.board_id, error.message)
+        return
+    mark = _mark(board_mark(answers.get(board.board_id)),
+                 board_mark(answers.get(board.subitem_board_id)) if board.subitem_board_id else None)
+    if mark is not None:
+        store.record_board_mark(board.board_id, dumps(mark))
 
 
 async def adopt_board_items(config: Config, store: StateStore, client: MondayClient, board: BoardInfo,
-                            run_id: int) -> Adoption:
-    """Make the mirror true to the board for the lines run `run_id` staged, before anything is created."""
-    board_id = board.board_id
-    count = board.items_count
-    recorded = store.vouched_items_count(board_id)
-    key_column, quantity_column = config.monday.key_column, config.subitems.quantity_column
-    if count is not None and count == recorded:
-        keys = _unknown_keys(store, run_id, board_id)
-        adoption = Adoption("vouched", count, looked_up=len(keys))
-        if not keys or count == 0:
-            return adoption
-        raws = await client.items_by_column_value(board_id, key_column, keys)
-        found = [item for raw in raws
-                 if (item := board_item(raw, key_column=key_column, quantity_column=quantity_column)) is not None]
+                            run_id: int, *, source_keys: Callable[[], Set[str]]) -> Adoption:
+    """Make the mirror true to the board for the lines run `run_id` staged, before anything is created.
+
+    `source_keys` reads every business key of the source: board items whose line the source no
+    longer has — left by a restored or another state database — are adopted too when the board is
+    read, and the diff removes them like any line gone from the source."""
+    board_id, count = board.board_id, board.items_count
+    now, recorded = _mark(board.mark, board.subitem_mark), _recorded_mark(store, board_id)
+    new_keys = _unknown_keys(store, run_id, board_id)
+    if _vouches(now, recorded):
+        adoption = Adoption("vouched", count)
+        found = await _look_up(config, client, board_id, new_keys) if count else []
+        _adopt(config, store, run_id, board_id, new_keys, found, adoption)
+        return adoption
+    if now is not None and recorded is not None and _same_counts(now, recorded):
+        adoption = Adoption("changed", count)
+        touched = await _items_changed_since(config, client, board, recorded)
+        known = {item.key for item in touched}
+        found = [*touched, *await _look_up(config, client, board_id, [key for key in new_keys if key not in known])]
+        keys = sorted({*new_keys, *(key for key in known if key is not None)})
+        _adopt(config, store, run_id, board_id, keys, found, adoption)
+        if touched:
+            _adopt_gone_lines(config, store, board_id, touched, source_keys(), adoption)
     else:
-        log.info("board %s holds %s items; this state database last saw %s: reading the board to adopt what it "
-                 "holds before anything is created", board_id, count, "nothing" if recorded is None else recorded)
-        keys = None
+        log.info("board %s holds %s items and this state database %s: reading the board to adopt what it "
+                 "holds before anything is created", board_id, count,
+                 "never saw it" if recorded is None else "last saw it otherwise")
         adoption = Adoption("empty" if count == 0 else "read", count)
+        key_column, quantity_column = config.monday.key_column, config.subitems.quantity_column
         found = [] if count == 0 else await read_board(client, board_id, key_column=key_column,
                                                        quantity_column=quantity_column)
-    _adopt(config, store, run_id, board_id, keys, found, adoption)
+        _adopt(config, store, run_id, board_id, None, found, adoption)
+        if found:
+            _adopt_gone_lines(config, store, board_id, found, source_keys(), adoption)
     if adoption.duplicates:
         log.warning("board %s holds %d business keys more than once (the oldest item is kept): run "
                     "`ordersync reconcile --fix` to archive the later copies", board_id, len(adoption.duplicates))
-    if adoption.adopted or adoption.forgotten:
-        log.info("board %s: adopted %d order lines already on the board, forgot %d the board no longer has",
-                 board_id, adoption.adopted, adoption.forgotten)
+    if adoption.adopted or adoption.forgotten or adoption.differing:
+        log.info("board %s: adopted %d order lines already on the board, %d differ from the source, %d are gone "
+                 "from the board", board_id, adoption.adopted, adoption.differing, adoption.forgotten)
     return adoption
+
+
+def _same_counts(now: Mapping[str, Any], recorded: Mapping[str, Any]) -> bool:
+    """Nobody added or removed an item or a subitem since: only edits, which can be read alone."""
+    def counts(mark: Mapping[str, Any]) -> tuple[Any, Any]:
+        return mark["items"][0], (mark.get("subitems") or [None])[0]
+
+    return counts(now) == counts(recorded) and (now.get("subitems") is None) == (recorded.get("subitems") is None)
+
+
+async def _look_up(config: Config, client: MondayClient, board_id: str, keys: Sequence[str]) -> list[BoardItem]:
+    """The board's items holding these business keys, found by the key column in bulk."""
+    if not keys:
+        return []
+    raws = await client.items_by_column_value(board_id, config.monday.key_column, keys)
+    return _board_items(config, raws)
+
+
+async def _items_changed_since(config: Config, client: MondayClient, board: BoardInfo,
+                               recorded: Mapping[str, Any]) -> list[BoardItem]:
+    """Items updated since the recorded mark, and the parents of subitems updated since."""
+    raws: dict[str, dict[str, Any]] = {}
+    if board.mark is not None and board.mark.as_list() != recorded["items"]:
+        since = recorded["items"][1] or ""
+        raws |= {str(raw["id"]): raw for raw in await client.items_updated_since(board.board_id, since)}
+    subitems = recorded.get("subitems")
+    if board.subitem_board_id and board.subitem_mark is not None and subitems \
+            and board.subitem_mark.as_list() != subitems:
+        since = subitems[1] or ""
+        changed = await client.items_updated_since(board.subitem_board_id, since)
+        parents = {str(raw["parent_item"]["id"]) for raw in changed if raw.get("parent_item")} - raws.keys()
+        raws |= {str(raw["id"]): raw for raw in await client.items_by_id(sorted(parents))}
+    return _board_items(config, raws.values())
+
+
+def _board_items(config: Config, raws: Iterable[Mapping[str, Any]]) -> list[BoardItem]:
+    key_column, quantity_column = config.monday.key_column, config.subitems.quantity_column
+    return [item for raw in raws
+            if (item := board_item(raw, key_column=key_column, quantity_column=quantity_column)) is not None]
 
 
 def _adopt(config: Config, store: StateStore, run_id: int, board_id: str, keys: Sequence[str] | None,
            found: Sequence[BoardItem], adoption: Adoption) -> None:
-    """Compare the staged lines (`keys`, or all of the run's) with the board's items and correct the mirror."""
+    """Compare lines (`keys`, or every line the run staged or the mirror knows) with the board's items and
+    correct the mirror. A staged line is expected to show what the source holds; a line the run did
+    not stage, what the mirror says it showed."""
     by_key: dict[str, list[BoardItem]] = defaultdict(list)
     for item in found:
         if item.key is not None:
@@ -210,14 +313,17 @@ def _adopt(config: Config, store: StateStore, run_id: int, board_id: str, keys: 
     tables = store.tables
     board_mirror = Mirror(tables, board_id)
     with store.engine.begin() as connection:
+        mirror = _mirror_rows(connection, store, board_id, keys)
         expected = staged_expectations(connection, store, run_id, keys)
-        mirror = _mirror_rows(connection, store, board_id, None if keys is None else expected.keys())
-        mirror_sizes = {(row["item_key"], row["size"]): dict(row) for row in connection.execute(
-            sa.select(tables.synced_subitems).where(tables.synced_subitems.c.board_id == board_id)).mappings()
-            if row["item_key"] in expected}
+        mirror_sizes = _mirror_sizes(connection, store, board_id, mirror.keys())
+        sizes_by_key: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+        for (key, _), size in mirror_sizes.items():
+            sizes_by_key[key].append(size)
+        for key, row in mirror.items():
+            if key not in expected:
+                expected[key] = _mirrored_expectation(row, sizes_by_key.get(key, []))
         group_ids = dict(connection.execute(sa.select(tables.groups.c.group_name, tables.groups.c.group_id).where(
             tables.groups.c.board_id == board_id)).all())
-        adoption.looked_up = len(expected)
         for key, wanted in expected.items():
             items = by_key.get(key, [])
             if len(items) > 1:
@@ -225,13 +331,86 @@ def _adopt(config: Config, store: StateStore, run_id: int, board_id: str, keys: 
             keep = oldest(items) if items else None
             mirrored = mirror.get(key)
             if keep is None and mirrored is None:
-                continue
+                continue  # a line to create, nowhere on the board
+            adoption.compared += 1
             differs = correct_mirror(connection, board_mirror, config, wanted, keep, mirrored, mirror_sizes, group_ids)
             if keep is None:
                 adoption.forgotten += 1
                 continue
             adoption.adopted += mirrored is None or mirrored["monday_item_id"] != keep.id
             adoption.differing += differs
+
+
+def _mirror_sizes(connection: Connection, store: StateStore, board_id: str,
+                  keys: Collection[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    synced = store.tables.synced_subitems
+    wanted = set(keys)
+    return {(row["item_key"], row["size"]): dict(row) for row in connection.execute(
+        sa.select(synced).where(synced.c.board_id == board_id)).mappings() if row["item_key"] in wanted}
+
+
+def _mirrored_expectation(row: Mapping[str, Any], sizes: Iterable[Mapping[str, Any]]) -> ExpectedItem:
+    """What the board showed of a line when the mirror recorded it (a line this run does not sync)."""
+    values = dict(json.loads(row["column_values"] or "{}"))
+    item = ItemRow(item_key=row["item_key"], customer=row["customer"], group_name=row["group_name"] or "",
+                   item_name=row["item_name"] or "", po_number=row["po_number"], aag_season=row["aag_season"],
+                   customer_season=row["customer_season"], cancelled=bool(row["cancelled"]), column_values=values,
+                   row_hash=row["row_hash"] or "", source_row=0)
+    shown = {size["name"]: SubitemRow(item_key=row["item_key"], customer=row["customer"], size=size["size"],
+                                      name=size["name"], quantity=size["quantity"], position=0)
+             for size in sizes if size["name"]}
+    return ExpectedItem(item, shown)
+
+
+def _adopt_gone_lines(config: Config, store: StateStore, board_id: str, found: Sequence[BoardItem],
+                      in_source: Set[str], adoption: Adoption) -> None:
+    """Board items carrying a key the source no longer has, unknown to the mirror: recorded with their
+    sizes as the board shows them (so a line that comes back later is updated, never duplicated)."""
+    board_mirror = Mirror(store.tables, board_id)
+    synced = store.tables.synced_items
+    size_of = _size_reader(config.subitems.name)
+    with store.engine.begin() as connection:
+        known = set(connection.execute(sa.select(synced.c.item_key).where(synced.c.board_id == board_id)).scalars())
+        customers = sorted({*config.customers, *connection.execute(sa.select(synced.c.customer).distinct().where(
+            synced.c.board_id == board_id)).scalars()}, key=len, reverse=True)
+        group_ids = dict(connection.execute(sa.select(store.tables.groups.c.group_name,
+                                                      store.tables.groups.c.group_id).where(
+            store.tables.groups.c.board_id == board_id)).all())
+        by_key: dict[str, list[BoardItem]] = defaultdict(list)
+        for item in found:
+            if item.key is not None and item.key not in in_source and item.key not in known:
+                by_key[item.key].append(item)
+        for key, items in by_key.items():
+            keep = oldest(items)
+            customer = next((name for name in customers if keep.group.casefold().startswith(name.casefold())),
+                            keep.group)
+            shown = {"item_key": key, "customer": customer, "group_name": keep.group, "item_name": keep.name,
+                     "po_number": None, "aag_season": None, "customer_season": None, "cancelled": False,
+                     "column_values": "{}", "row_hash": None}
+            board_mirror.record_items(connection, [item_row(board_id, shown, keep.id, group_ids.get(keep.group),
+                                                            run_id=None)])
+            sizes = [subitem_row(board_id, {"item_key": key, "size": size, "name": name,
+                                            "quantity": quantity_from_text(entries[0][1])}, entries[0][0], keep.id,
+                                 run_id=None)
+                     for name, entries in keep.subitems.items() if (size := size_of(name)) is not None]
+            if sizes:
+                board_mirror.record_subitems(connection, sizes)
+            adoption.gone += 1
+    if adoption.gone:
+        log.info("board %s: %d items carry a line the source no longer has: adopted, so this run removes them",
+                 board_id, adoption.gone)
+
+
+def _size_reader(template: str) -> Callable[[str], str | None]:
+    """The size in a subitem name made from `[subitems] name` (e.g. "Size {size}" → "Size M" → "M")."""
+    prefix, _, suffix = template.partition("{size}")
+    pattern = re.compile(re.escape(prefix) + "(?P<size>.+)" + re.escape(suffix) + r"\Z")
+
+    def size_of(name: str) -> str | None:
+        matched = pattern.match(name)
+        return matched.group("size") if matched else None
+
+    return size_of
 
 
 def _unknown_keys(store: StateStore, run_id: int, board_id: str) -> list[str]:

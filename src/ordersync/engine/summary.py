@@ -75,6 +75,7 @@ class RunSummary(_Record):
     planned: Totals | None = None
     api: ApiSummary | None = None  # None: a plan, or a run that stopped before its summary
     settled_intents: dict[str, int] = Field(default_factory=dict)
+    adopted: dict[str, Any] | None = None  # what the run found on the board before it created anything
     reports: str | None = None  # the folder the run's Markdown and JSON reports were written to
 
     def as_dict(self) -> dict[str, Any]:

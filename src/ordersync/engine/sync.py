@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from ordersync.config import Config, load_token
-from ordersync.engine.adopt import Adoption, adopt_board_items
+from ordersync.engine.adopt import Adoption, adopt_board_items, record_board_mark
 from ordersync.engine.apply import Applier, ApplyOptions, Checkpoint, CustomerResult, Progress
 from ordersync.engine.failures import unresolved_failures
 from ordersync.engine.filters import Filters
@@ -28,7 +28,6 @@ from ordersync.engine.intents import resolve_open_intents
 from ordersync.engine.pipeline import (
     Databases,
     Prepared,
-    Staged,
     all_source_keys,
     discard_staged_rows,
     end_stopped_run,
@@ -205,7 +204,8 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
             refresh_groups(store, board)
         staged = stage_lines(config, databases, options.filters, kind=kind, board_id=board_id, run_id=run_id)
         adoption = None if options.dry_run else await adopt_board_items(
-            config, store, client, board, run_id, source_keys=_whole_source_keys(config, databases, staged, options))
+            config, store, client, board, run_id,
+            source_keys=lambda: all_source_keys(databases.source, staged.source_table, config))
         prepared = plan_staged(config, databases, staged, options.filters)
         if options.dry_run:
             store.set_run_status(run_id, RunStatus.PLANNED,
@@ -233,7 +233,7 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
         recording = time.monotonic()
         _record_board_state(store, result, shape)
         store.set_run_status(run_id, status, summary=result.summary().as_dict())
-        await _vouch_for_board(store, client, board_id)
+        await record_board_mark(store, client, board)
         result.reports = _write_reports(config, store, run_id, token)
         store.prune_staged_rows(board_id)
         _log_recorded(result, time.monotonic() - recording)
@@ -248,25 +248,6 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
         if own_http:
             await http.aclose()
         databases.close()
-
-
-def _whole_source_keys(config: Config, databases: Databases, staged: Staged,
-                       options: SyncOptions) -> Callable[[], set[str]] | None:
-    """For a run that speaks for the whole source (every customer, every line read): how to read every
-    business key of the source, so adoption can hand the diff the board's items whose line is gone."""
-    if not (options.filters.is_unfiltered and options.filters.covers_whole_scope):
-        return None
-    return lambda: all_source_keys(databases.source, staged.source_table, config)
-
-
-async def _vouch_for_board(store: StateStore, client: MondayClient, board_id: str) -> None:
-    """The board's item count as this run leaves it: while nobody else changes the board, the next run
-    trusts its mirror and looks up only the lines it would create (see `engine.adopt`)."""
-    try:
-        store.record_vouched_items_count(board_id, await client.items_count(board_id))
-    except MondayError as error:  # the next run reads the whole board instead: slower, never wrong
-        log.warning("could not read board %s's item count (%s): the next sync reads the board whole",
-                    board_id, error.message)
 
 
 def _record_stop(config: Config, store: StateStore, token: SecretStr, run_id: int | None, error: BaseException, *,

@@ -6,6 +6,7 @@ subitems column's `settings.boardIds`, which exists only once the board has its 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,37 @@ class BoardColumnInfo:
     labels: frozenset[str] = frozenset()
 
 
+MARK_PAGE = 500  # the most recently updated items a mark reads (`board_schema`, `board_marks`): Monday's most
+
+
+@dataclass(frozen=True)
+class BoardMark:
+    """What changes when anyone adds, removes or edits an item of a board: its active item count, the
+    newest `updated_at`, and a digest of the most recently updated items (ids and times). Monday's
+    times have whole seconds: an item edited in the second it was last written keeps its time. A
+    mark whose page holds nothing but that newest second is not `complete` (more items may share it)
+    and never vouches for the board."""
+
+    items_count: int
+    newest: str | None
+    digest: str = ""
+    complete: bool = True
+
+    def as_list(self) -> list[Any]:
+        return [self.items_count, self.newest, self.digest, self.complete]
+
+
+def board_mark(raw_board: Mapping[str, Any] | None) -> BoardMark | None:
+    """The mark of a board as `board_schema` or `board_marks` read it; None if the answer lacks it."""
+    if not raw_board or raw_board.get("items_count") is None or "items_page" not in raw_board:
+        return None
+    items = (raw_board.get("items_page") or {}).get("items") or []
+    newest = str(items[0].get("updated_at") or "") if items else None
+    seen = "\n".join(f"{item['id']} {item.get('updated_at') or ''}" for item in items)
+    complete = len(items) < MARK_PAGE or str(items[-1].get("updated_at") or "") != newest
+    return BoardMark(int(raw_board["items_count"]), newest, hashlib.sha256(seen.encode()).hexdigest(), complete)
+
+
 @dataclass
 class BoardInfo:
     board_id: str
@@ -29,6 +61,8 @@ class BoardInfo:
     subitem_board_id: str | None = None
     subitem_columns: dict[str, BoardColumnInfo] = field(default_factory=dict)
     items_count: int | None = None  # active items, as the board reported them when read
+    mark: BoardMark | None = None  # the board's mark when read (see `engine.adopt`)
+    subitem_mark: BoardMark | None = None  # its subitem board's
 
     def group_id(self, title: str) -> str | None:
         for group_title, group_id in self.groups:
@@ -92,6 +126,8 @@ def board_info(raw_board: Mapping[str, Any], raw_subitem_board: Mapping[str, Any
         subitem_board_id=subitem_board_of(raw_board),
         subitem_columns=columns_of(raw_subitem_board) if raw_subitem_board else {},
         items_count=int(raw_board["items_count"]) if raw_board.get("items_count") is not None else None,
+        mark=board_mark(raw_board),
+        subitem_mark=board_mark(raw_subitem_board),
     )
 
 

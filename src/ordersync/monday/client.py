@@ -462,13 +462,34 @@ class MondayClient:
         board: dict[str, Any] = boards[0]
         return board
 
-    async def items_count(self, board_id: str) -> int:
-        """The board's active items, as Monday counts them."""
-        boards = (await self.query("board_items_count", {"board_ids": [board_id]}))["boards"] or []
-        if not boards:
-            raise NotFound(f"board {board_id} does not exist or the token cannot see it",
-                           hint="check [monday] board_id and the token's access")
-        return int(boards[0].get("items_count") or 0)
+    async def board_marks(self, board_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """board id → its active item count and most recently updated item (see `monday.board.board_mark`)."""
+        boards = (await self.query("board_marks", {"board_ids": list(board_ids)}))["boards"] or []
+        return {str(board["id"]): board for board in boards}
+
+    async def items_updated_since(self, board_id: str, since: str, *, page_size: int = 100) -> list[dict[str, Any]]:
+        """The board's active items updated at or after `since` (an ISO time), newest first."""
+        found: list[dict[str, Any]] = []
+        boards = (await self.query("items_by_last_update", {"board_ids": [board_id], "limit": page_size},
+                                   cost=READ_COST_ESTIMATE * 10))["boards"] or []
+        page = boards[0]["items_page"] if boards else {"items": [], "cursor": None}
+        while True:
+            for item in page["items"]:
+                if str(item.get("updated_at") or "") < since:
+                    return found
+                found.append(item)
+            if not page.get("cursor"):
+                return found
+            page = (await self.query("next_items_page", {"cursor": page["cursor"], "limit": page_size},
+                                     cost=READ_COST_ESTIMATE * 10))["next_items_page"]
+
+    async def items_by_id(self, item_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Items by id, as a board walk reads them (100 ids per request, as Monday allows)."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(item_ids), 100):
+            chunk = list(item_ids[start:start + 100])
+            found.extend((await self.query("items_by_id", {"ids": chunk, "limit": len(chunk)}))["items"] or [])
+        return found
 
     async def board_items(self, board_id: str, *, page_size: int = 500) -> AsyncIterator[dict[str, Any]]:
         """Every item of a board, page by page (items_page, then next_items_page with the cursor).

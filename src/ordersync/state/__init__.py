@@ -146,20 +146,20 @@ class StateStore:
         the old answer, naming another order line's item)."""
         return f"{self.installation_id()}/{board_id}/{uuid.uuid4().hex[:12]}"
 
-    def vouched_items_count(self, board_id: str) -> int | None:
-        """The board's active item count when this database last knew the board whole (None: never)."""
+    def board_mark(self, board_id: str) -> str | None:
+        """How the board looked when this database last knew it whole (see `engine.adopt`); None: never."""
         meta = self.tables.meta
         with self.engine.connect() as connection:
             found = connection.execute(sa.select(meta.c.value).where(
-                meta.c.name == _vouched_name(board_id))).scalar_one_or_none()
-        return int(found) if found is not None else None
+                meta.c.name == _mark_name(board_id))).scalar_one_or_none()
+        return str(found) if found is not None else None
 
-    def record_vouched_items_count(self, board_id: str, items_count: int) -> None:
-        """After a run that left its mirror true to the board: the count the next run compares with."""
+    def record_board_mark(self, board_id: str, mark: str) -> None:
+        """After a run that left its mirror true to the board: the mark the next run compares with."""
         meta = self.tables.meta
         with self.engine.begin() as connection:
-            connection.execute(sa.delete(meta).where(meta.c.name == _vouched_name(board_id)))
-            connection.execute(sa.insert(meta).values(name=_vouched_name(board_id), value=str(items_count)))
+            connection.execute(sa.delete(meta).where(meta.c.name == _mark_name(board_id)))
+            connection.execute(sa.insert(meta).values(name=_mark_name(board_id), value=mark))
 
     # -- bulk load ---------------------------------------------------------------------------
     def bulk_insert(self, connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -275,8 +275,8 @@ class StateStore:
         return len(rows)
 
 
-def _vouched_name(board_id: str) -> str:
-    return f"board_items_count:{board_id}"
+def _mark_name(board_id: str) -> str:
+    return f"board_mark:{board_id}"
 
 
 def _copy_rows(connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
