@@ -130,3 +130,12 @@ def config_file_for(source_url: str, board_id: str, path: Path) -> Path:
     """An ordersync.toml for a `sync_world` World: commands that read only the state tables can run on it."""
     path.write_text(sample_config_text(source_url=source_url, board_id=board_id), encoding="utf-8")
     return path
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database, as `sqlite3 SOURCE ".backup TARGET"` makes it: the
+    state database runs in WAL mode, so copying the file alone can miss (or corrupt) recent commits."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(source)) as origin, contextlib.closing(sqlite3.connect(target)) as copy:
+        origin.backup(copy)

@@ -7,14 +7,13 @@ Each test drives `ordersync` through its console entry point against an emulator
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections import Counter
 
 import pytest
 import sqlalchemy as sa
 
-from cli_project import Project, cli_project
+from cli_project import Project, cli_project, copy_sqlite
 from ordersync.state import StateStore
 
 KEY_COLUMN = "text_ordersync_key"
@@ -76,10 +75,10 @@ def test_a_restored_backup_neither_duplicates_nor_replays_later_writes(project):
     assert project.run("sync", "--customer", "GREYSON", "--json").exit_code == 0
     database = project.directory / "ordersync.db"
     backup = project.directory / "backup.db"
-    shutil.copy(database, backup)  # the nightly backup (source and state tables share the file here)
+    copy_sqlite(database, backup)  # the nightly backup (source and state tables share the file here)
     later = project.run("sync", "--customer", "PELOTON", "--json")
     assert later.exit_code == 0 and later.json()["totals"]["items"]["create"] > 0
-    shutil.copy(backup, database)  # restored: it knows nothing of PELOTON's items
+    copy_sqlite(backup, database)  # restored: it knows nothing of PELOTON's items
 
     # Its next run counts run and intent ids again from where the backup stood: the keys of the
     # PELOTON run must not come back and make Monday replay their answers for other lines.
@@ -208,7 +207,7 @@ def test_a_restored_backup_older_than_the_boards_values_puts_its_values_back(pro
     the board, and the items edited since are read and compared — the count alone would not tell."""
     assert project.run("sync", "--customer", "GREYSON", "--json").exit_code == 0
     database = project.directory / "ordersync.db"
-    shutil.copy(database, project.directory / "backup.db")
+    copy_sqlite(database, project.directory / "backup.db")
     time.sleep(1.1)  # later: Monday's times have whole seconds (an edit in the second of the last write keeps it)
     engine = sa.create_engine(project.source_url)
     with engine.begin() as connection:  # the warehouse changes a quantity; the next sync sends it
@@ -218,7 +217,7 @@ def test_a_restored_backup_older_than_the_boards_values_puts_its_values_back(pro
     assert changed > 0
     newer = project.run("sync", "--customer", "GREYSON", "--json")
     assert newer.exit_code == 0 and newer.json()["totals"]["subitems"]["update"] > 0
-    shutil.copy(project.directory / "backup.db", database)  # restored: source and mirror from before
+    copy_sqlite(project.directory / "backup.db", database)  # restored: source and mirror from before
 
     again = project.run("sync", "--customer", "GREYSON", "--json")
     assert again.exit_code == 0, again.stderr

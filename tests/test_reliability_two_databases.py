@@ -11,13 +11,13 @@ database is replaced by an older copy of itself (a restored backup) — every th
 from __future__ import annotations
 
 import random
-import shutil
 import signal
 import time
 from collections import Counter
 
 import pytest
 
+from cli_project import copy_sqlite
 from ordersync.emulator import EmulatorSettings, FaultSettings, running_emulator
 from ordersync.sample_data import write_sample_data
 from reliability import TOKEN, ProcessProject, assert_board_equals_source, edit_source
@@ -72,11 +72,11 @@ def test_two_state_databases_one_token_two_boards_stay_exact(tmp_path, rounds):
             project = projects[name]
             database = project.directory / "ordersync.db"
             if name in backups and round_number % 3 == 2:  # restore the last backup: state and source go back
-                shutil.copy(backups[name], database)
+                copy_sqlite(backups[name], database)
                 endings["restored"] += 1
             elif name not in backups or rng.random() < 0.3:
                 backups[name] = project.directory / f"backup-{round_number}.db"
-                shutil.copy(database, backups[name])
+                copy_sqlite(database, backups[name])
             if rng.random() < 0.5:
                 edit_source(project.source_url, rng)
             project.set_faults(lost_response=0.05, seed=round_number)
