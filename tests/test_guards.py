@@ -62,7 +62,7 @@ def test_a_sync_that_would_archive_half_the_board_refuses_until_removals_are_all
 
         planned = project.run("plan", *CUSTOMER, "--json")  # plan warns, never fails
         assert planned.exit_code == 0, planned.stderr
-        assert any("--allow-removals" in warning for warning in planned.json()["warnings"])
+        assert any("--allow-removals" in warning for warning in planned.json()["guards"])
 
         allowed = project.run("sync", *CUSTOMER, "--allow-removals", "--json")
         assert allowed.exit_code in (0, 1), allowed.stderr

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from ordersync.cli import app
+from ordersync.errors import UsageError
 from ordersync.state import build_tables
 
 COUNTS = {"create", "update", "archive", "unchanged", "failed"}
@@ -70,8 +71,8 @@ def test_plan_for_greyson_po_4755_creates_264_subitems_under_69_items_in_one_gro
 def test_plan_json_gives_totals_and_each_customer_with_every_count(project):
     plan = ordersync("plan", "--json", config=project)
 
-    assert set(plan) == {"run_id", "totals", "customers", "warnings"}
-    assert plan["warnings"] == []  # nothing synced yet: no guard a sync would meet
+    assert set(plan) == {"run_id", "totals", "customers", "guards"}
+    assert plan["guards"] == []  # nothing synced yet: no guard a sync would meet
     assert set(plan["totals"]) == {"groups", "items", "subitems"}
     assert set(plan["totals"]["groups"]) == {"create"}
     assert set(plan["totals"]["items"]) == set(plan["totals"]["subitems"]) == COUNTS
@@ -133,12 +134,13 @@ def test_plan_with_filters_carrying_sql_finds_nothing_and_harms_nothing(project)
     before = ordersync("plan", "--json", config=project)
     injected = "x' OR 1=1 --"
 
-    plan = ordersync("plan", "--customer", injected, "--po", injected, "--aag-season", injected,
-                     "--customer-season", '\'; DROP TABLE "ORDERS_UNIFIED"; --', "--json",
-                     config=project)
+    refused = runner.invoke(app, ["--config", str(project), "plan", "--customer", injected, "--po", injected,
+                                  "--aag-season", injected, "--customer-season", '\'; DROP TABLE "ORDERS_UNIFIED"; --',
+                                  "--json"])
 
-    assert plan["customers"] == {}
-    assert all(count == 0 for kind in ("items", "subitems") for count in plan["totals"][kind].values())
+    # the values travelled as data: no line has them, and a filter that matches nothing is refused
+    assert isinstance(refused.exception, UsageError) and refused.exception.exit_code == 2
+    assert refused.exception.message.startswith("no order line matches --customer")
     assert {**ordersync("plan", "--json", config=project), "run_id": None} == {**before, "run_id": None}
 
 

@@ -71,8 +71,9 @@ def _filters(customers: Iterable[str], exclude_customers: Iterable[str], po_numb
 @dataclass(frozen=True)
 class PlanResult:
     """What a sync would do, per customer: groups to create; items and subitems to create, update,
-    archive; unchanged; failed rows; and `warnings`, the guards a sync of it would meet (a changed
-    source, too many removals). `as_dict()` is what `ordersync plan --json` prints."""
+    archive; unchanged; failed rows (`totals.warnings`: values to be cut to fit their column); and
+    `warnings`, the guards a sync of it would meet (a changed source, too many removals) — printed as
+    `guards` by `as_dict()`, which is what `ordersync plan --json` prints."""
 
     run_id: int
     board_id: str
@@ -84,7 +85,7 @@ class PlanResult:
         return {"run_id": self.run_id, "totals": self.totals.model_dump(mode="json", exclude_unset=True),
                 "customers": {name: customer.model_dump(mode="json", exclude_unset=True)
                               for name, customer in self.customers.items()},
-                "warnings": list(self.warnings)}
+                "guards": list(self.warnings)}
 
 
 def plan(config: Config, *, customers: Iterable[str] = (), exclude_customers: Iterable[str] = (),

@@ -57,11 +57,15 @@ never hold a run open and are never sent again by `retry`; reports list them und
 
 
 class OrdersyncError(Exception):
-    """Root of every ordersync error. `hint` tells the user what to do next."""
+    """Root of every ordersync error. `hint` tells the user what to do next; `problems`, where an error
+    has several causes (a config's mistakes, a guard's reasons), one line each, printed under the message."""
 
     exit_code = 1
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, problems: list[str] | None = None) -> None:
+        self.problems = list(problems or [])
+        if self.problems:
+            message += "\n" + "\n".join(f"  - {problem}" for problem in self.problems)
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -74,11 +78,6 @@ class ConfigError(OrdersyncError):
     """The configuration is invalid. `problems` holds one line per mistake, each with its key path."""
 
     exit_code = 2
-
-    def __init__(self, message: str, *, problems: list[str] | None = None, hint: str | None = None) -> None:
-        self.problems = list(problems or [])
-        full = message if not self.problems else message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(full, hint=hint)
 
 
 class UsageError(OrdersyncError):
@@ -102,11 +101,6 @@ class SyncRefused(OrdersyncError):
     `problems` holds one line per reason; the hint names the flag that lets the run go on purpose."""
 
     exit_code = 2
-
-    def __init__(self, message: str, *, problems: list[str] | None = None, hint: str | None = None) -> None:
-        self.problems = list(problems or [])
-        full = message if not self.problems else message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(full, hint=hint)
 
 
 class SourceShapeChanged(SyncRefused):

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ordersync.api import ReconcileResult, ReportResult, RunStatus, SyncResult, Validation
-from ordersync.errors import ConfigError, OrdersyncError, SyncRefused
+from ordersync.errors import OrdersyncError
 
 console = Console(stderr=True, soft_wrap=True)  # a message is one line in a log, however long
 
@@ -34,7 +34,7 @@ def error_as_dict(error: OrdersyncError) -> dict[str, Any]:
     """An error as `--json` prints it on stdout: {type, message, hint, exit_code[, problems]}."""
     described: dict[str, Any] = {"type": type(error).__name__, "message": error.message,
                                  "hint": error.hint, "exit_code": error.exit_code}
-    if isinstance(error, ConfigError | SyncRefused) and error.problems:
+    if error.problems:
         described["problems"] = error.problems
     return described
 
