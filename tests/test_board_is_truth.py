@@ -225,3 +225,11 @@ def test_a_restored_backup_older_than_the_boards_values_puts_its_values_back(pro
     assert drift["clean"] is True, (drift["drift"]["findings"], again.json()["adopted"])
     assert again.json()["adopted"]["how"] == "changed" and again.json()["adopted"]["differing"] > 0
     assert again.json()["totals"]["subitems"]["update"] == newer.json()["totals"]["subitems"]["update"]
+
+
+def test_the_sync_says_what_it_adopted(project):
+    assert project.run("sync", "--customer", "GREYSON").exit_code == 0
+    use_state_database(project, "new-state.db")
+    printed = project.run("sync", "--customer", "GREYSON")
+    assert printed.exit_code == 0, printed.stderr
+    assert "board checked first (read the whole board): 81 order lines already on it adopted" in printed.stderr

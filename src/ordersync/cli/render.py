@@ -79,6 +79,21 @@ def render_sync(result: SyncResult) -> None:
     if summary["totals"].get("warnings"):
         console.print(f"[yellow]{summary['totals']['warnings']} warnings[/]: values cut to fit their Monday column, "
                       f"their order lines synced; `ordersync report {result.run_id}` lists them")
+    render_adoption(summary.get("adopted"))
+
+
+def render_adoption(adopted: dict[str, Any] | None) -> None:
+    """What the sync found on the board before it created anything, when it found something."""
+    if not adopted or not any(adopted.get(name) for name in ("adopted", "forgotten", "gone", "duplicates")):
+        return
+    how = {"read": "read the whole board", "changed": "read the items edited since the last sync",
+           "vouched": "looked up the lines to create"}.get(adopted["how"], adopted["how"])
+    console.print(f"board checked first ({how}): {adopted['adopted']} order lines already on it adopted, "
+                  f"{adopted['differing']} differing from the source, {adopted['forgotten']} gone from it "
+                  f"(created again), {adopted['gone']} whose line left the source")
+    if adopted.get("duplicates"):
+        console.print(f"[yellow]{adopted['duplicates']} business keys are on the board more than once[/]: the oldest "
+                      "item is used; `ordersync reconcile --fix` archives the later copies")
 
 
 def render_demo(result: Any) -> None:
