@@ -9,8 +9,31 @@ from typing import Annotated
 
 import typer
 
-from ordersync.emulator.settings import DEV_TOKEN, PLANS, CostTable, EmulatorSettings, FaultSettings
+from ordersync.emulator.settings import (
+    DEV_TOKEN,
+    ITEMS_PER_BOARD,
+    PLANS,
+    CostTable,
+    EmulatorSettings,
+    FaultSettings,
+)
 from ordersync.errors import UsageError
+
+NO_CAP_WORDS = frozenset({"0", "off", "none"})
+
+
+def _items_per_board(text: str) -> int | None:
+    """`--items-per-board`: a positive number, or 0 / `off` for no cap at all (explicitly)."""
+    if text.strip().lower() in NO_CAP_WORDS:
+        return None
+    try:
+        cap = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        cap = -1
+    if cap < 1:
+        raise UsageError(f"--items-per-board {text!r} is not a number of items",
+                         hint=f"give a positive number (Monday's cap is {ITEMS_PER_BOARD:,}), or 0 / 'off' for no cap")
+    return cap
 
 
 def emulator_command(  # noqa: PLR0913 - one parameter per `ordersync emulator` option: Typer reads the signature
@@ -40,8 +63,10 @@ def emulator_command(  # noqa: PLR0913 - one parameter per `ordersync emulator` 
     cost_profile: Annotated[str, typer.Option(help="Cost table: 'default' (10,000 per mutation) or "
                                                    "'community-2021' (30,000; subitems x1,000).")] = "default",
     mutation_cost: Annotated[int | None, typer.Option(help="Points per mutation, overriding the profile.")] = None,
-    items_per_board: Annotated[int | None, typer.Option(help="Refuse items beyond this many per board "
-                                                             "(Monday documents 10,000). Default: no cap.")] = None,
+    items_per_board: Annotated[str, typer.Option(help="Active items a board may hold before the next create or move "
+                                                      "into it is refused with ItemsLimitationException (Monday's "
+                                                      "documented cap). '0' or 'off' turns the cap off.")
+                               ] = str(ITEMS_PER_BOARD),
     idempotency_ttl: Annotated[float, typer.Option(help="Seconds an Idempotency-Key response is kept.")] = 1_800,
     latency_ms: Annotated[int, typer.Option(help="Fault: milliseconds added to every /v2 request.")] = 0,
     fault_rate_limit: Annotated[float, typer.Option(help="Fault: chance (0-1) a request starts a burst of "
@@ -69,12 +94,15 @@ def emulator_command(  # noqa: PLR0913 - one parameter per `ordersync emulator` 
 
     Admin endpoints (no token): GET /emulator/health, GET|PATCH /emulator/config (change limits and fault rates live), POST /emulator/reset, GET /emulator/stats.
 
+    A board holds at most 10,000 active items, as on Monday (--items-per-board to change it; 0 or 'off': no cap).
+
     Example: ordersync emulator --port 8765 --window-seconds 2 --complexity-budget 200000
     """
     if plan not in PLANS:
         raise UsageError(f"unknown plan {plan!r}", hint=f"use one of: {', '.join(PLANS)}")
     if cost_profile not in ("default", "community-2021"):
         raise UsageError(f"unknown cost profile {cost_profile!r}", hint="use 'default' or 'community-2021'")
+    items_cap = _items_per_board(items_per_board)
     tokens = token or [os.environ.get("MONDAY_API_TOKEN") or DEV_TOKEN]
     costs = CostTable.profile(cost_profile)  # type: ignore[arg-type]
     if mutation_cost is not None:
@@ -85,7 +113,7 @@ def emulator_command(  # noqa: PLR0913 - one parameter per `ordersync emulator` 
         plan,  # type: ignore[arg-type]
         tokens=tokens, db_path=db, default_api_version=api_version, window_seconds=window_seconds,
         query_complexity_cap=query_cap, mutations_per_window=mutations_per_window, costs=costs,
-        items_per_board_limit=items_per_board, idempotency_ttl_seconds=idempotency_ttl, id_seed=seed,
+        items_per_board_limit=items_cap, idempotency_ttl_seconds=idempotency_ttl, id_seed=seed,
         faults=FaultSettings(rate_limit=fault_rate_limit, rate_limit_burst_seconds=fault_burst_seconds,
                              server_error=fault_server_error, board_locked=fault_board_locked,
                              lost_response=fault_lost_response, unauthorized=fault_unauthorized,

@@ -104,8 +104,9 @@ class Group:
 
 @dataclass
 class Board:
-    """A board; `item_ids` is in creation order, which is id order, and never shrinks (deleted
-    items keep their state, as Monday keeps them restorable), so cursors can rely on it."""
+    """A board; `item_ids` is in creation order, which is id order, and shrinks only when an item
+    moves to another board (deleted items keep their state, as Monday keeps them restorable), so
+    cursors can rely on it."""
 
     id: str
     name: str

@@ -481,6 +481,24 @@ def _move_item_to_group(_: None, info: GraphQLResolveInfo, group_id: str, item_i
     return _ctx(info).store.move_item(item_id, group_id)
 
 
+def _move_item_to_board(_: None, info: GraphQLResolveInfo, board_id: str, group_id: str, item_id: str,
+                        columns_mapping: list[dict[str, Any]] | None = None,
+                        subitems_columns_mapping: list[dict[str, Any]] | None = None) -> Item:
+    return _ctx(info).store.move_to_board(item_id, board_id, group_id, columns_mapping=columns_mapping,
+                                          subitems_columns_mapping=subitems_columns_mapping)
+
+
+def _duplicate_board(_: None, info: GraphQLResolveInfo, board_id: str, duplicate_type: str,
+                     board_name: str | None = None, folder_id: str | None = None,
+                     keep_subscribers: bool | None = None, workspace_id: str | None = None) -> dict[str, Any]:
+    """Structure only: copying items (and updates) is not emulated, and said so rather than faked."""
+    if duplicate_type != "duplicate_board_with_structure":
+        raise invalid_argument("The emulator duplicates a board's structure only "
+                               "(duplicate_type: duplicate_board_with_structure)", duplicate_type=duplicate_type)
+    board = _ctx(info).store.duplicate_board(board_id, name=board_name, workspace_id=workspace_id)
+    return {"board": board, "is_async": False}
+
+
 def _archive_item(_: None, info: GraphQLResolveInfo, item_id: str | None = None) -> Item:
     return _ctx(info).store.archive_item(item_id)
 
@@ -506,6 +524,7 @@ RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
         "change_multiple_column_values": _change_multiple_column_values,
         "change_simple_column_value": _change_simple_column_value, "change_column_value": _change_column_value,
         "move_item_to_group": _move_item_to_group, "archive_item": _archive_item, "delete_item": _delete_item,
+        "move_item_to_board": _move_item_to_board, "duplicate_board": _duplicate_board,
         "complexity": _complexity,
     },
     "Board": {

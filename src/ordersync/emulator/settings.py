@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 DEV_TOKEN = "emulator-dev-token"
 """Accepted when no token is configured (CLI: no `--token` and no `MONDAY_API_TOKEN`)."""
 
+ITEMS_PER_BOARD = 10_000
+"""Monday's documented cap on a board's active items ("exceeded the limit of 10,000 items per board")."""
+
 PlanName = Literal["free", "basic", "standard", "pro", "enterprise"]
 CostProfile = Literal["default", "community-2021"]
 
@@ -112,7 +115,8 @@ class EmulatorSettings(BaseModel):
     page_limit_max: int = Field(500, ge=1)
     items_ids_max: int = Field(100, ge=1)
     items_per_board_limit: int | None = Field(
-        None, ge=1, description="Monday documents 10,000 (ItemsLimitationException); off by default"
+        ITEMS_PER_BOARD, ge=1, description="active items a board holds before create_item and move_item_to_board "
+        "are refused with ItemsLimitationException (Monday documents 10,000); None (or 0) turns the cap off"
     )
     cursor_ttl_seconds: float = Field(3_600, gt=0)
     idempotency_ttl_seconds: float = Field(1_800, gt=0)
@@ -121,6 +125,11 @@ class EmulatorSettings(BaseModel):
     db_path: Path | None = None
     id_seed: int = 0
     account_id: int = 23_456_789
+
+    @field_validator("items_per_board_limit", mode="before")
+    @classmethod
+    def _zero_is_no_cap(cls, value: Any) -> Any:
+        return None if value == 0 else value
 
     @field_validator("default_api_version")
     @classmethod

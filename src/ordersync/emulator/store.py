@@ -9,9 +9,12 @@ in `dirty_*` so that `persistence.py` writes only what a request touched.
 
 from __future__ import annotations
 
+import copy
+import json
 import random
 import re
 import string
+from bisect import insort
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -29,6 +32,7 @@ from ordersync.emulator.model import (
     ACTIVE,
     ARCHIVED,
     DELETED,
+    LABELLED_TYPES,
     Board,
     CellValue,
     Column,
@@ -100,7 +104,7 @@ class Store:
         self.items: dict[str, Item] = {}
         self.dirty_boards: set[str] = set()
         self.dirty_items: set[str] = set()
-        self._live_items: dict[str, int] = defaultdict(int)
+        self._active_items: dict[str, int] = defaultdict(int)
         self._text_index: dict[tuple[str, str], dict[str, set[str]]] = {}
         self._next_position = 0.0
 
@@ -135,8 +139,18 @@ class Store:
             if item.state == ACTIVE and (group_id is None or item.group_id == group_id):
                 yield item
 
-    def live_item_count(self, board_id: str) -> int:
-        return self._live_items[board_id]
+    def active_item_count(self, board_id: str) -> int:
+        """Active items on the board: what Monday's per-board cap counts (archived and deleted ones do not)."""
+        return self._active_items[board_id]
+
+    def check_room(self, board: Board) -> None:
+        """Monday's `ItemsLimitationException` when the board already holds its cap of active items.
+        A subitem board is not capped: subitems are not counted against their parent board's cap, and
+        Monday documents no cap of its own for the hidden board that holds them (docs/emulator.md)."""
+        limit = self.items_per_board_limit
+        if limit is not None and not board.is_subitem_board and self._active_items[board.id] >= limit:
+            raise ApiError(Code.ITEMS_LIMITATION, f"exceeded the limit of {limit:,} items per board",
+                           error_data={"board_id": board.id, "limit": limit})
 
     def find_by_text(self, board: Board, column_id: str, texts: Iterable[str]) -> set[str]:
         """Ids of the board's items whose `column_id` reads as one of `texts` (dropdown: any label)."""
@@ -163,6 +177,18 @@ class Store:
         if column_id == "name":
             return (item.name,)
         return search_keys(board.columns[column_id], item.values.get(column_id))
+
+    def _add_to_indexes(self, board: Board, item: Item) -> None:
+        for (index_board, column_id), index in self._text_index.items():
+            if index_board == board.id:
+                for text in self._keys(board, column_id, item):
+                    index[text].add(item.id)
+
+    def _drop_from_indexes(self, board: Board, item: Item) -> None:
+        for (index_board, column_id), index in self._text_index.items():
+            if index_board == board.id:
+                for text in self._keys(board, column_id, item):
+                    index.get(text, set()).discard(item.id)
 
     def _reindex(self, board: Board, item: Item, column_id: str, old_keys: tuple[str, ...] | None) -> None:
         index = self._text_index.get((board.id, column_id))
@@ -349,10 +375,7 @@ class Store:
     def _new_item(self, board: Board, group: Group, name: str, column_values: dict[str, Any],
                   create_labels: bool, position: float, creator_id: int, parent: Item | None = None) -> Item:
         _check_name(name)
-        limit = self.items_per_board_limit
-        if limit is not None and self._live_items[board.id] >= limit:
-            raise ApiError(Code.ITEMS_LIMITATION, f"exceeded the limit of {limit:,} items per board",
-                           error_data={"board_id": board.id, "limit": limit})
+        self.check_room(board)
         new_name, cells = self._validate_values(board, column_values, create_labels)
         stamp = now_iso()
         item = Item(id=self.mint.item_id(), board_id=board.id, group_id=group.id, name=new_name or name,
@@ -361,11 +384,8 @@ class Store:
         item.values = {column_id: cell for column_id, cell in cells.items() if cell is not None}
         self.items[item.id] = item
         board.item_ids.append(item.id)
-        self._live_items[board.id] += 1
-        for (index_board, column_id), index in self._text_index.items():
-            if index_board == board.id:
-                for text in self._keys(board, column_id, item):
-                    index[text].add(item.id)
+        self._active_items[board.id] += 1
+        self._add_to_indexes(board, item)
         self.dirty_items.add(item.id)
         self._touch_board(board)
         return item
@@ -434,6 +454,79 @@ class Store:
             self._touch_item(item)
         return item
 
+    def move_to_board(self, item_id: Any, board_id: Any, group_id: str, *,
+                      columns_mapping: list[dict[str, Any]] | None = None,
+                      subitems_columns_mapping: list[dict[str, Any]] | None = None) -> Item:
+        """`move_item_to_board`: the item keeps its id and takes its subitems along (to the target's
+        subitem board). Values travel per the mapping; without one, to the column of the same title and
+        type. A column the mapping leaves out, or maps to no target, loses its value, as on Monday."""
+        item = self.item(item_id)
+        if item.parent_id is not None:
+            raise invalid_argument("A subitem moves with its parent item", item_id=item.id)
+        source, target = self.boards[item.board_id], self.board(board_id)
+        if target.is_subitem_board:
+            raise invalid_argument("Items cannot be moved to a subitems board", board_id=target.id)
+        group = self.group(target, str(group_id))
+        if target.id == source.id:
+            return self.move_item(item.id, group.id)
+        if item.state == ACTIVE:
+            self.check_room(target)
+        mapping = _column_mapping(source, target, columns_mapping)
+        subitems = [self.items[i] for i in item.subitem_ids if self.items[i].state != DELETED]
+        sub_mapping: dict[str, str] = {}
+        if subitems:
+            sub_source = self.boards[source.subitem_board_id or ""]
+            sub_target = self._ensure_subitem_board(target)
+            sub_mapping = _column_mapping(sub_source, sub_target, subitems_columns_mapping)
+            for subitem in subitems:
+                self._relocate(subitem, sub_source, sub_target, sub_target.visible_groups()[0].id, sub_mapping)
+        self._relocate(item, source, target, group.id, mapping)
+        self._next_position += 1.0
+        item.position = self._next_position
+        return item
+
+    def _relocate(self, item: Item, source: Board, target: Board, group_id: str, mapping: dict[str, str]) -> None:
+        """One item (or subitem) leaves `source` for `target`, its values carried per `mapping`."""
+        self._drop_from_indexes(source, item)
+        ctx = ValueContext(create_labels_if_missing=True, users=self.users, item_name=self.item_name)
+        values: dict[str, CellValue] = {}
+        for source_id, target_id in mapping.items():
+            cell = item.values.get(source_id)
+            carried = _carry(source.columns[source_id], target.columns[target_id], cell, ctx) if cell else None
+            if carried is not None:
+                values[target_id] = carried
+        item.values = values
+        source.item_ids.remove(item.id)
+        insort(target.item_ids, item.id, key=int)  # creation order is id order, on every board
+        if item.state == ACTIVE:
+            self._active_items[source.id] -= 1
+            self._active_items[target.id] += 1
+        item.board_id, item.group_id = target.id, group_id
+        self._add_to_indexes(target, item)
+        self._touch_item(item)
+        self._touch_board(source)
+        self._touch_board(target)
+
+    def duplicate_board(self, board_id: Any, *, name: str | None = None, workspace_id: str | None = None) -> Board:
+        """`duplicate_board` with `duplicate_board_with_structure`: the columns (same ids, titles, types
+        and settings), the groups and the subitem board's columns; no items."""
+        source = self.board(board_id)
+        if source.is_subitem_board:
+            raise invalid_argument("A subitems board is duplicated with its parent board", board_id=source.id)
+        board = self.create_board(name or f"Duplicate of {source.name}", source.kind,
+                                  description=source.description,
+                                  workspace_id=workspace_id if workspace_id is not None else source.workspace_id)
+        _copy_structure(source, board)
+        if source.subitem_board_id is not None:
+            sub_board = self.create_board(f"Subitems of {board.name}", board.kind, workspace_id=board.workspace_id,
+                                          parent_board_id=board.id)
+            _copy_structure(self.boards[source.subitem_board_id], sub_board)
+            board.subitem_board_id = sub_board.id
+            subitems_column = self.subitems_column(board)
+            if subitems_column is not None:
+                subitems_column.settings["boardIds"] = [int(sub_board.id)]
+        return board
+
     def archive_item(self, item_id: Any) -> Item:
         item = self.item(item_id)
         self._set_state(item, ARCHIVED)
@@ -446,8 +539,7 @@ class Store:
 
     def _set_state(self, item: Item, state: str) -> None:
         """An item's subitems follow it into the archive or the bin."""
-        if item.state != DELETED and state == DELETED:
-            self._live_items[item.board_id] -= 1
+        self._active_items[item.board_id] += (state == ACTIVE) - (item.state == ACTIVE)
         item.state = state
         self._touch_item(item)
         for subitem_id in item.subitem_ids:
@@ -468,16 +560,68 @@ class Store:
         """Replace everything with what persistence read back (item order is id order)."""
         self.boards = {board.id: board for board in boards}
         self.items = {item.id: item for item in items}
-        self._live_items.clear()
+        self._active_items.clear()
         for board in self.boards.values():
             board.item_ids = []
         for item in sorted(self.items.values(), key=lambda i: int(i.id)):
             self.boards[item.board_id].item_ids.append(item.id)
-            if item.state != DELETED:
-                self._live_items[item.board_id] += 1
+            if item.state == ACTIVE:
+                self._active_items[item.board_id] += 1
         self.mint = IdMint(id_seed, next_board, next_item)
         self._next_position = max((item.position for item in self.items.values()), default=0.0)
         self._text_index.clear()
+
+
+def _column_mapping(source: Board, target: Board, mapping: list[dict[str, Any]] | None) -> dict[str, str]:
+    """Source column id → target column id for the values that travel. Without a mapping, each
+    column goes to the target column of the same title and type (Monday's "best match")."""
+    if mapping is None:
+        by_title = {(column.title, column.type): column.id for column in reversed(target.columns.values())}
+        return {column.id: by_title[(column.title, column.type)] for column in source.columns.values()
+                if column.type not in _NOT_CARRIED and (column.title, column.type) in by_title}
+    pairs: dict[str, str] = {}
+    for entry in mapping:
+        source_id, target_id = str(entry["source"]), entry.get("target")
+        if source_id not in source.columns:
+            raise invalid_column(source_id, source.id)
+        if target_id is None or source.columns[source_id].type in _NOT_CARRIED:
+            continue
+        if str(target_id) not in target.columns:
+            raise invalid_column(str(target_id), target.id)
+        pairs[source_id] = str(target_id)
+    return pairs
+
+
+_NOT_CARRIED = frozenset({"name", "subtasks", "item_id", "last_updated", "creation_log", "formula", "mirror"})
+"""Columns whose values are the item's own (its name) or computed: nothing to carry."""
+
+
+def _carry(source: Column, target: Column, cell: CellValue, ctx: ValueContext) -> CellValue | None:
+    """A value on its way to another board's column: as it is between columns of one type (labels by
+    name, created where missing); else written again from its text, and lost if the target refuses it."""
+    if source.type == target.type and source.type not in LABELLED_TYPES:
+        return cell
+    raw: Any = cell.text
+    if source.type == target.type == "status":
+        raw = {"label": cell.text}
+    elif source.type == target.type == "dropdown":
+        ids = json.loads(cell.value or "{}").get("ids", [])
+        raw = {"labels": [label["label"] for label in map(source.label, ids) if label]}
+    try:
+        return parse_value(target, raw, ctx)
+    except ApiError:
+        return None
+
+
+def _copy_structure(source: Board, board: Board) -> None:
+    """Columns and visible groups of `source` onto a new, empty `board` (ids kept, as Monday keeps them)."""
+    board.columns = {column_id: Column(id=column.id, title=column.title, type=column.type,
+                                       settings=copy.deepcopy(column.settings), description=column.description)
+                     for column_id, column in source.columns.items() if not column.archived}
+    groups = source.visible_groups()
+    if groups:
+        board.groups = {group.id: Group(id=group.id, board_id=board.id, title=group.title, color=group.color,
+                                        position=group.position) for group in groups}
 
 
 def _between(positions: list[float], at: int, method: str | None) -> float:

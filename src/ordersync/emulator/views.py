@@ -14,7 +14,7 @@ from ordersync.emulator.store import Store
 
 def index_page(store: Store, settings: EmulatorSettings) -> dict[str, Any]:
     boards = [
-        {"id": board.id, "name": board.name, "items": store.live_item_count(board.id),
+        {"id": board.id, "name": board.name, "items": store.active_item_count(board.id),
          "subitem_board": board.is_subitem_board, "groups": len(board.visible_groups())}
         for board in store.boards.values() if board.state == ACTIVE
     ]
