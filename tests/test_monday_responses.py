@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ordersync.errors import (
+    BoardFull,
     ColumnValueError,
     ComplexityBudgetExhausted,
     GraphQLRequestError,
@@ -76,7 +77,7 @@ CASES = [
         "m1", InvalidColumn, "InvalidColumnIdException", 200),
     Case("items-limitation", 200, errors(error(
         "exceeded the limit of 10,000 items per board", "ItemsLimitationException", path=["m1"]), data=PARTIAL),
-        "m1", GraphQLRequestError, "ItemsLimitationException", 200),
+        "m1", BoardFull, "ItemsLimitationException", 200),
     Case("invalid-item-id", 200, errors(error(
         "Item not found", "InvalidItemIdException", path=["m1"]), data=PARTIAL),
         "m1", NotFound, "InvalidItemIdException", 200),
@@ -189,6 +190,23 @@ def test_each_monday_error_shape_becomes_its_typed_error(case: Case) -> None:
     assert found.message
     assert isinstance(found, TransientError) is case.transient
     assert isinstance(found, TerminalError) is not case.transient
+
+
+def test_a_full_board_names_the_board_its_cap_and_what_to_do() -> None:
+    named = parse_response(200, {}, errors(error("exceeded the limit of 10,000 items per board",
+                                                 "ItemsLimitationException", path=["m1"], status_code=200,
+                                                 error_data={"board_id": "1803846778", "limit": 10_000}),
+                                           data=PARTIAL)).alias_errors["m1"]
+    assert isinstance(named, BoardFull) and (named.board_id, named.limit) == ("1803846778", 10_000)
+    assert named.message == ("board 1803846778 holds 10,000 items, Monday's cap: archive old lines or route new "
+                             "ones to another board")
+    unnamed = parse_response(200, {}, errors(error("exceeded the limit of 10,000 items per board",
+                                                   "ItemsLimitationException", path=["m1"]), data=PARTIAL))
+    assert unnamed.alias_errors["m1"].message.startswith("the board holds 10,000 items, Monday's cap: archive")
+    legacy = parse_response(200, {}, {"error_code": "ItemsLimitationException", "status_code": 200,
+                                      "error_message": "Items limit reached", "error_data": {"board_id": 7}})
+    assert isinstance(legacy.request_error, BoardFull)
+    assert legacy.request_error.message.startswith("board 7 is full (Items limit reached): archive old lines")
 
 
 def test_a_clean_answer_has_no_error_and_reports_its_complexity() -> None:

@@ -35,6 +35,7 @@ from ordersync.api import (
 )
 from ordersync.errors import (
     ApiUnavailable,
+    BoardFull,
     ColumnValueError,
     ComplexityBudgetExhausted,
     ConfigError,
@@ -65,6 +66,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ApiUnavailable",
+    "BoardFull",
     "ColumnValueError",
     "ComplexityBudgetExhausted",
     "Config",

@@ -22,6 +22,7 @@
             ├── NotFound                    board, item, group or user missing
             ├── InvalidColumn               a column id the board does not have
             ├── ColumnValueError            a value the column refuses
+            ├── BoardFull                   the board holds Monday's cap of items: a create (or move) into it is refused
             ├── QueryTooComplex             one request asks too much: it must be split
             ├── GraphQLRequestError         the document itself is wrong
             └── ForeignAnswer               an answer naming another board or parent: a replay, never recorded
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import enum
 import signal
+from typing import Any
 
 
 class ErrorCategory(enum.StrEnum):
@@ -48,6 +50,7 @@ class ErrorCategory(enum.StrEnum):
     SERVER = "server"
     NETWORK = "network"
     DEPENDENCY = "dependency"  # could not be sent because something it needs failed (its item, its group)
+    CAPACITY = "capacity"  # the board holds Monday's cap of items (ItemsLimitationException): a create was refused
     TRUNCATED = "truncated"  # a warning, not a failure: a value was cut to what its column holds, the line synced
 
 
@@ -212,6 +215,21 @@ class InvalidColumn(TerminalError):
 
 class ColumnValueError(TerminalError):
     category = ErrorCategory.VALIDATION
+
+
+class BoardFull(TerminalError):
+    """Monday refused a create (or a move) into a board that holds its cap of active items
+    (`ItemsLimitationException`, 10,000 on Monday). Retrying cannot help until the board has room
+    (old lines archived) or the line goes to another board: that row fails, the others go on.
+    `board_id` and `limit` are what Monday named, when it named them."""
+
+    category = ErrorCategory.CAPACITY
+
+    def __init__(self, message: str, *, board_id: str | None = None, limit: int | None = None,
+                 **details: Any) -> None:
+        super().__init__(message, **details)
+        self.board_id = board_id
+        self.limit = limit
 
 
 class QueryTooComplex(TerminalError):

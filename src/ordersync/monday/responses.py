@@ -8,11 +8,13 @@ alias only; the others belong to the whole request.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ordersync.errors import (
+    BoardFull,
     ColumnValueError,
     ComplexityBudgetExhausted,
     GraphQLRequestError,
@@ -34,6 +36,7 @@ _RATE_CODES = {
 }
 _AUTH_CODES = {"USER_UNAUTHORIZED", "UserUnauthorizedException", "USER_ACCESS_DENIED", "Unauthorized", "UNAUTHENTICATED",
                "missingRequiredPermissions", "UserAccessDeniedException"}
+_CAPACITY_CODES = {"ItemsLimitationException"}
 _VALUE_CODES = {"ColumnValueException", "CorrectedValueException", "InvalidValueException"}
 _COLUMN_CODES = {"InvalidColumnIdException"}
 _NOT_FOUND_CODES = {"InvalidBoardIdException", "InvalidItemIdException", "ResourceNotFoundException",
@@ -67,9 +70,24 @@ def _retry_hint(extensions: Mapping[str, Any], headers: Mapping[str, str]) -> fl
     return None
 
 
+def board_full(message: str, error_data: Mapping[str, Any], **kwargs: Any) -> BoardFull:
+    """`ItemsLimitationException` as a row can say it: which board, its cap, and what to do about it."""
+    board_id = error_data.get("board_id")
+    limit = error_data.get("limit")
+    if not isinstance(limit, int):
+        found = re.search(r"limit of ([\d,]+) items", message)
+        limit = int(found.group(1).replace(",", "")) if found else None
+    board = f"board {board_id}" if board_id else "the board"
+    holds = f"holds {limit:,} items, Monday's cap" if limit else f"is full ({message})"
+    return BoardFull(f"{board} {holds}: archive old lines or route new ones to another board",
+                     board_id=str(board_id) if board_id else None, limit=limit,
+                     hint="archive finished lines on the board, or route new lines to another board, "
+                          "then `ordersync retry`", **kwargs)
+
+
 def error_for(code: str | None, message: str, *, status: int | None, retry_in: float | None,
-              path: tuple[str, ...] = ()) -> MondayError:
-    """The typed error for one Monday error code / HTTP status."""
+              path: tuple[str, ...] = (), error_data: Mapping[str, Any] | None = None) -> MondayError:
+    """The typed error for one Monday error code / HTTP status; `error_data` is Monday's, where it gave one."""
     kwargs: dict[str, Any] = {"code": code, "path": path, "status_code": status, "retry_in_seconds": retry_in}
     if code in _TOO_COMPLEX_CODES:
         return QueryTooComplex(message, **kwargs)
@@ -80,6 +98,8 @@ def error_for(code: str | None, message: str, *, status: int | None, retry_in: f
     if code in _AUTH_CODES or status in (401, 403):
         return Unauthorized(message, hint="check the API token (environment variable or token file) and "
                             "that its user can see and edit the board", **kwargs)
+    if code in _CAPACITY_CODES:
+        return board_full(message, error_data if isinstance(error_data, Mapping) else {}, **kwargs)
     if code in _VALUE_CODES:
         return ColumnValueError(message, **kwargs)
     if code in _COLUMN_CODES:
@@ -111,6 +131,7 @@ def parse_response(status: int, headers: Mapping[str, str], body: Any) -> Parsed
         parsed.request_error = error_for(
             code, str(body.get("error_message") or code), status=legacy_status,
             retry_in=_retry_hint(body.get("error_data") or {}, headers) or _legacy_reset(body),
+            error_data=body.get("error_data"),
         )
         return parsed
     for raw in body.get("errors") or []:
@@ -122,7 +143,8 @@ def parse_response(status: int, headers: Mapping[str, str], body: Any) -> Parsed
         effective_status = inner_status if isinstance(inner_status, int) and inner_status != 200 else status
         path = tuple(str(part) for part in raw.get("path") or ())
         error = error_for(code, str(raw.get("message") or code or "unknown error"), status=effective_status,
-                          retry_in=_retry_hint(extensions, headers), path=path)
+                          retry_in=_retry_hint(extensions, headers), path=path,
+                          error_data=extensions.get("error_data"))
         if path and path[0] != "complexity" and status < 400 and not isinstance(error, RateLimited):
             parsed.alias_errors.setdefault(path[0], error)
         elif parsed.request_error is None:
@@ -134,7 +156,5 @@ def parse_response(status: int, headers: Mapping[str, str], body: Any) -> Parsed
 
 def _legacy_reset(body: Mapping[str, Any]) -> float | None:
     """Legacy budget errors say "reset in 3 seconds" only in the message text."""
-    import re
-
     match = re.search(r"reset in (\d+) seconds?", str(body.get("error_message") or ""))
     return float(match.group(1)) if match else None
