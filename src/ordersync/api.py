@@ -31,9 +31,9 @@ from ordersync.config import load_config as _load_config
 from ordersync.engine.apply import Progress
 from ordersync.engine.filters import Filters
 from ordersync.engine.pipeline import plan_only
+from ordersync.engine.routes import board_config, boards_of
 from ordersync.engine.summary import CustomerSummary, RunSummary, Totals
-from ordersync.engine.sync import SyncOptions, SyncResult, retry_failed
-from ordersync.engine.sync import sync_async as _sync_async
+from ordersync.engine.sync import RoutedSyncResult, SyncOptions, SyncResult, retry_failed, sync_routed
 from ordersync.errors import UsageError
 from ordersync.ops import reconcile as _reconcile
 from ordersync.ops import report as _report
@@ -44,8 +44,8 @@ from ordersync.ops.validate import Validation
 from ordersync.state.schema import RunStatus
 
 __all__ = [
-    "Config", "PlanResult", "Progress", "ReconcileResult", "ReportResult", "RunStatus", "RunSummary", "StatusResult",
-    "SyncResult", "Validation", "load_config", "plan", "reconcile", "reconcile_async", "report", "retry",
+    "BoardResults", "Config", "PlanResult", "Progress", "ReconcileResult", "ReportResult", "RoutedSyncResult", "RunStatus",
+    "RunSummary", "StatusResult", "SyncResult", "Validation", "load_config", "plan", "reconcile", "reconcile_async", "report", "retry",
     "retry_async", "status", "sync", "sync_async", "validate", "validate_async",
 ]
 
@@ -64,6 +64,41 @@ def _filters(customers: Iterable[str], exclude_customers: Iterable[str], po_numb
     return Filters(customers=tuple(customers), exclude_customers=tuple(exclude_customers),
                    po_numbers=tuple(po_numbers), aag_seasons=tuple(aag_seasons),
                    customer_seasons=tuple(customer_seasons), limit=limit)
+
+
+# -- several boards -------------------------------------------------------------------------------
+
+def each_board(config: Config) -> list[Config]:
+    """The config of each board a command works over: every routed board in route order (`[[routes]]`),
+    else the one `[monday] board_id`."""
+    if not config.routes:
+        return [config]
+    return [board_config(config, board_id) for board_id in boards_of(config)]
+
+
+@dataclass(frozen=True)
+class BoardResults:
+    """`plan`, `validate`, `status` or `reconcile` over several routed boards: each board's result in route
+    order. `as_dict()` (their `--json`) is `{"boards": [each board's as_dict()], "exit_code"}`; the exit
+    code is the worst of the boards'."""
+
+    results: list[Any]
+
+    @property
+    def ok(self) -> bool:  # validate
+        return all(result.ok for result in self.results)
+
+    @property
+    def exit_code(self) -> int:
+        return max((getattr(result, "exit_code", 0 if getattr(result, "ok", True) else 2)
+                    for result in self.results), default=0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"exit_code": self.exit_code, "boards": [result.as_dict() for result in self.results]}
+
+
+def _one_or_all(results: list[Any]) -> Any:
+    return results[0] if len(results) == 1 else BoardResults(results)
 
 
 # -- plan -----------------------------------------------------------------------------------------
@@ -90,13 +125,18 @@ class PlanResult:
 
 def plan(config: Config, *, customers: Iterable[str] = (), exclude_customers: Iterable[str] = (),
          po_numbers: Iterable[str] = (), aag_seasons: Iterable[str] = (), customer_seasons: Iterable[str] = (),
-         limit: int | None = None, on_progress: LinesRead | None = None) -> PlanResult:
+         limit: int | None = None, on_progress: LinesRead | None = None) -> PlanResult | BoardResults:
     """`ordersync plan`: a dry run without the API — reads, transforms and diffs against the synced
-    state, changing nothing a later sync relies on. `on_progress(lines_read)` follows the reading."""
-    prepared = plan_only(config, _filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons,
-                                          limit), progress=on_progress)
-    summary = RunSummary.model_validate(prepared.plan.as_dict())
-    return PlanResult(prepared.run_id, prepared.board_id, summary.totals, summary.customers, prepared.warnings)
+    state, changing nothing a later sync relies on. `on_progress(lines_read)` follows the reading.
+    Several routed boards: a `BoardResults` of each board's plan."""
+    filters = _filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons, limit)
+    results = []
+    for board in each_board(config):
+        prepared = plan_only(board, filters, progress=on_progress)
+        summary = RunSummary.model_validate(prepared.plan.as_dict())
+        results.append(PlanResult(prepared.run_id, prepared.board_id, summary.totals, summary.customers,
+                                  prepared.warnings))
+    return _one_or_all(results)
 
 
 # -- sync and retry -------------------------------------------------------------------------------
@@ -108,9 +148,10 @@ async def sync_async(  # noqa: PLR0913 — one keyword argument per option of `o
                      dry_run: bool = False, skip_subitems: bool = False, wait_for_lock: float = 0.0,
                      allow_removals: bool = False, accept_source_changes: bool = False,
                      on_progress: OperationsDone | None = None, http: httpx.AsyncClient | None = None,
-                     token: SecretStr | None = None) -> SyncResult:
+                     token: SecretStr | None = None) -> SyncResult | RoutedSyncResult:
     """`ordersync sync`: make the board equal the source, settling what an interrupted run left open
-    first. With no filter it refuses (`UsageError`) unless `all_customers=True`. Before its first write
+    first. A routed config (`[[routes]]`) syncs every board, one run each: with several boards the
+    result is a `RoutedSyncResult` (`boards`, summed `totals`, the worst exit code). With no filter it refuses (`UsageError`) unless `all_customers=True`. Before its first write
     it refuses (`SourceShapeChanged`, `TooManyRemovals`) a changed source or too many removals unless
     `accept_source_changes=True` / `allow_removals=True`. `result.exit_code` is the CLI's (1 when rows
     failed); `result.as_dict()` is what `--json` prints."""
@@ -119,22 +160,23 @@ async def sync_async(  # noqa: PLR0913 — one keyword argument per option of `o
                           all_customers=all_customers, dry_run=dry_run, skip_subitems=skip_subitems,
                           wait_for_lock=wait_for_lock, allow_removals=allow_removals,
                           accept_source_changes=accept_source_changes)
-    return await _sync_async(config, options, on_progress=on_progress, http=http, token=token)
+    return await sync_routed(config, options, on_progress=on_progress, http=http, token=token)
 
 
-def sync(config: Config, **options: Any) -> SyncResult:
+def sync(config: Config, **options: Any) -> SyncResult | RoutedSyncResult:
     """`ordersync sync`, run to the end: the keyword arguments of `sync_async`."""
     return asyncio.run(sync_async(config, **options))
 
 
 async def retry_async(config: Config, *, wait_for_lock: float = 0.0, on_progress: OperationsDone | None = None,
-                      http: httpx.AsyncClient | None = None, token: SecretStr | None = None) -> SyncResult:
+                      http: httpx.AsyncClient | None = None,
+                      token: SecretStr | None = None) -> SyncResult | RoutedSyncResult:
     """`ordersync retry`: send again only the order lines that failed in the last sync (any customer,
-    any stage). `UsageError` when there is nothing to retry."""
+    any stage; on each routed board that has some). `UsageError` when there is nothing to retry."""
     return await retry_failed(config, wait_for_lock=wait_for_lock, on_progress=on_progress, http=http, token=token)
 
 
-def retry(config: Config, **options: Any) -> SyncResult:
+def retry(config: Config, **options: Any) -> SyncResult | RoutedSyncResult:
     """`ordersync retry`, run to the end: the keyword arguments of `retry_async`."""
     return asyncio.run(retry_async(config, **options))
 
@@ -145,14 +187,16 @@ async def validate_async(config: Config, *, customers: Iterable[str] = (), exclu
                          po_numbers: Iterable[str] = (), aag_seasons: Iterable[str] = (),
                          customer_seasons: Iterable[str] = (), limit: int | None = None,
                          on_progress: LinesRead | None = None, http: httpx.AsyncClient | None = None,
-                         token: SecretStr | None = None) -> Validation:
+                         token: SecretStr | None = None) -> Validation | BoardResults:
     """`ordersync validate`: the config against the live board — columns, types, the key column, the
-    subitem columns and the labels the (filtered) source uses. Writes nothing; `result.ok`."""
+    subitem columns and the labels the (filtered) source uses. Writes nothing; `result.ok`. Several
+    routed boards: every board is checked (a `BoardResults`)."""
     filters = _filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons, limit)
-    return await _validate.validate_async(config, filters=filters, http=http, token=token, progress=on_progress)
+    return _one_or_all([await _validate.validate_async(board, filters=filters, http=http, token=token,
+                                                       progress=on_progress) for board in each_board(config)])
 
 
-def validate(config: Config, **options: Any) -> Validation:
+def validate(config: Config, **options: Any) -> Validation | BoardResults:
     """`ordersync validate`, run to the end: the keyword arguments of `validate_async`."""
     return asyncio.run(validate_async(config, **options))
 
@@ -163,7 +207,7 @@ async def reconcile_async(  # noqa: PLR0913 — one keyword argument per option 
                           customer_seasons: Iterable[str] = (), limit: int | None = None, fix: bool = False,
                           all_customers: bool = False, wait_for_lock: float = 0.0,
                           on_progress: OperationsDone | None = None, http: httpx.AsyncClient | None = None,
-                          token: SecretStr | None = None) -> ReconcileResult:
+                          token: SecretStr | None = None) -> ReconcileResult | BoardResults:
     """`ordersync reconcile [--fix]`: read the whole board back and report drift against the source;
     `fix=True` archives what should not be there and syncs again what differs. On a production
     profile, fixing every customer needs `all_customers=True` (else `UsageError`)."""
@@ -171,11 +215,12 @@ async def reconcile_async(  # noqa: PLR0913 — one keyword argument per option 
     if fix and config.monday.production and filters.reaches_every_customer and not all_customers:
         raise UsageError("refusing to fix every customer of a production board without --all",
                          hint="name customers with --customer (or other filters), or pass --all on purpose")
-    return await _reconcile.reconcile_async(config, filters, fix=fix, wait_for_lock=wait_for_lock,
-                                            on_progress=on_progress, http=http, token=token)
+    return _one_or_all([await _reconcile.reconcile_async(board, filters, fix=fix, wait_for_lock=wait_for_lock,
+                                                         on_progress=on_progress, http=http, token=token)
+                        for board in each_board(config)])
 
 
-def reconcile(config: Config, **options: Any) -> ReconcileResult:
+def reconcile(config: Config, **options: Any) -> ReconcileResult | BoardResults:
     """`ordersync reconcile`, run to the end: the keyword arguments of `reconcile_async`."""
     return asyncio.run(reconcile_async(config, **options))
 
@@ -205,10 +250,11 @@ class StatusResult:
         return self.data
 
 
-def status(config: Config, *, customers: Iterable[str] = (), runs: int = 10) -> StatusResult:
+def status(config: Config, *, customers: Iterable[str] = (), runs: int = 10) -> StatusResult | BoardResults:
     """`ordersync status`: read from the state tables only (no API call); `runs` recent runs listed,
-    the per-customer part narrowed to `customers` when given."""
-    return StatusResult(_status.status(config, runs=runs, customers=tuple(customers)))
+    the per-customer part narrowed to `customers` when given. Several routed boards: each board's."""
+    return _one_or_all([StatusResult(_status.status(board, runs=runs, customers=tuple(customers)))
+                        for board in each_board(config)])
 
 
 @dataclass(frozen=True)

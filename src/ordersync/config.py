@@ -222,6 +222,33 @@ class GuardsConfig(_Section):
     allow_removals_up_to: Annotated[int, Field(ge=0)] = 10
 
 
+class RouteConfig(_Section):
+    """One `[[routes]]` entry: the board an order line goes to when every source field in `when` has one
+    of its values (customers compared by canonical name or alias, other values trimmed). Without `when`
+    it is the default route, taking what no earlier route took."""
+
+    board_id: str
+    when: dict[str, list[str]] | None = None
+
+    @field_validator("board_id")
+    @classmethod
+    def _numeric_board(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+", value):
+            raise ValueError("a Monday board id is a number, e.g. \"9609317401\"")
+        return value
+
+    @field_validator("when")
+    @classmethod
+    def _values_given(cls, when: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        if when is not None and not when:
+            raise ValueError("name at least one source field, e.g. when = { \"AAG SEASON\" = [\"2025 FALL\"] }, "
+                             "or leave `when` out to make this the default route")
+        for field_name, values in (when or {}).items():
+            if not values:
+                raise ValueError(f"{field_name!r} lists no value: give the values that route here")
+        return when
+
+
 class Config(_Section):
     source: SourceConfig = SourceConfig()
     state: StateConfig = StateConfig()
@@ -234,10 +261,12 @@ class Config(_Section):
     hash: HashConfig = HashConfig()
     reports: ReportsConfig = ReportsConfig()
     guards: GuardsConfig = GuardsConfig()
+    routes: list[RouteConfig] = []  # `[[routes]]`: several boards, first match wins (engine/routes.py)
     profile: str | None = None
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
+        self._check_routes()
         seen: dict[str, int] = {}
         for index, column in enumerate(self.columns):
             if column.id in seen:
@@ -266,6 +295,15 @@ class Config(_Section):
             raise _PathError(("subitems", "quantity_column"), "size and quantity need two different columns")
         return self
 
+    def _check_routes(self) -> None:
+        defaults = [index for index, route in enumerate(self.routes) if route.when is None]
+        if len(defaults) > 1:
+            raise _PathError(("routes", defaults[1]), f"a second default route (routes[{defaults[0]}] is one): "
+                             "give this one a `when`, or remove it")
+        if self.routes and self.monday.board_id:
+            raise _PathError(("monday", "board_id"), "the boards come from [[routes]]: remove [monday] board_id, "
+                             "or make it the route without `when` (the default)")
+
     # -- derived views -------------------------------------------------------------------------
     def hash_columns(self) -> list[str]:
         if self.hash.columns:
@@ -290,6 +328,8 @@ class Config(_Section):
             named[("columns", index, "source")] = column.source
         for index, name in enumerate(self.hash.columns):
             named[("hash", "columns", index)] = name
+        named |= {("routes", index, "when", name): name for index, route in enumerate(self.routes)
+                  for name in route.when or {}}
         if source.sizes.columns:
             for index, name in enumerate(source.sizes.columns):
                 named[("source", "sizes", "columns", index)] = name

@@ -178,15 +178,22 @@ def plan(context: typer.Context, filters: FilterOptions, json_output: JsonOption
     if json_output:
         print_json(result.as_dict())
         return
-    render_counts(result.as_dict(), title=f"plan (run {result.run_id})")
-    render_warnings(result.warnings)
+    for board in _each(result):
+        render_counts(board.as_dict(), title=f"plan of board {board.board_id} (run {board.run_id})")
+        render_warnings(board.warnings)
 
 
-def _finish_sync(result: api.SyncResult, json_output: bool) -> None:
+def _each(result: Any) -> list[Any]:
+    """Each board's result: several of a routed config (`api.BoardResults`), else the one."""
+    return list(result.results) if isinstance(result, api.BoardResults) else [result]
+
+
+def _finish_sync(result: api.SyncResult | api.RoutedSyncResult, json_output: bool) -> None:
     if json_output:
         print_json(result.as_dict())
     else:
-        render_sync(result)
+        for board in result.boards if isinstance(result, api.RoutedSyncResult) else [result]:
+            render_sync(board)
     raise typer.Exit(result.exit_code)
 
 
@@ -334,7 +341,8 @@ def status(
     if json_output:
         print_json(result.as_dict())
         return
-    render_status(result.as_dict())
+    for board in _each(result):
+        render_status(board.as_dict())
 
 
 @app.command()
@@ -355,7 +363,8 @@ def validate(context: typer.Context, filters: FilterOptions, json_output: JsonOp
     if json_output:
         print_json(result.as_dict())
     else:
-        render_validation(result)
+        for board in _each(result):
+            render_validation(board)
     raise typer.Exit(0 if result.ok else 2)
 
 
@@ -389,7 +398,8 @@ def reconcile(
     if json_output:
         print_json(result.as_dict())
     else:
-        render_reconcile(result)
+        for board in _each(result):
+            render_reconcile(board)
     raise typer.Exit(result.exit_code)
 
 

@@ -197,6 +197,22 @@ class Applier:
         self._checkpoint("after_customer")
         return result
 
+    async def remove_items_first(self) -> None:
+        """A routed sync's first pass: every item this run archives or deletes, before any board creates
+        (a line whose route changed is never on two boards). A failure is recorded; the second pass
+        (`apply_customer`) tries what is left again."""
+        for customer in self.customers():
+            self.progress.customer = customer
+            try:
+                await self._remove_items(customer)
+            except (Unauthorized, ApiUnavailable):
+                raise
+            except MondayError as error:
+                log.warning("customer %s: removals stopped: %s", customer, error)
+                writes = self._writes()
+                self._error(writes, item_key=None, customer=customer, error=error)
+                self._flush(writes)
+
     async def settle_intents(self) -> None:
         """Intents whose answer never came (retries exhausted): look on the board now."""
         try:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -22,10 +24,13 @@ log = logging.getLogger(__name__)
 
 def transformed_order_lines(source_engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
                             rules: TransformRules, *,
-                            progress: Callable[[int], None] | None = None) -> Iterator[TransformedLine | RowError]:
+                            progress: Callable[[int], None] | None = None,
+                            router: Callable[[Mapping[str, Any]], str | None] | None = None,
+                            ) -> Iterator[TransformedLine | RowError]:
     """Every order line in `filters`, transformed, numbered from 1 in read order (as reports show them).
 
-    `progress`, when given, hears the number of lines read so far after each chunk.
+    `progress`, when given, hears the number of lines read so far after each chunk. `router`, when
+    given (a routed config, `engine.routes.Router`), names each line's board in its `board_id`.
     """
     row, items, subitems, errors, transforming = 0, 0, 0, 0, 0.0
     for chunk in extract_order_lines(source_engine, source_table, config, filters):
@@ -33,6 +38,8 @@ def transformed_order_lines(source_engine: Engine, source_table: SourceTable, co
             row += 1
             started = time.monotonic()
             result = transform_order_line(order_line, rules, row)
+            if router is not None:
+                result = replace(result, board_id=router(order_line))
             transforming += time.monotonic() - started
             if isinstance(result, RowError):
                 errors += 1

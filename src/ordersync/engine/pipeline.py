@@ -19,9 +19,10 @@ from ordersync.engine.diff import RemovalScope, diff_run
 from ordersync.engine.filters import Filters, canonical_customers
 from ordersync.engine.lines import transformed_order_lines
 from ordersync.engine.plan import Plan, build_plan
+from ordersync.engine.routes import Router, boards_of, routed_lines, routes_lines
 from ordersync.engine.source import SourceTable, create_source_engine, open_source
 from ordersync.engine.staging import StagingResult, stage_run
-from ordersync.engine.transform import business_key, rules_from_config
+from ordersync.engine.transform import RowError, TransformedLine, business_key, rules_from_config
 from ordersync.engine.unmatched import refuse_unmatched_filters
 from ordersync.errors import Interrupted
 from ordersync.state import RunKind, RunStatus, StateStore
@@ -74,15 +75,21 @@ def removal_scope(config: Config, filters: Filters, *,
 
 
 def all_source_keys(engine: Engine, source_table: SourceTable, config: Config) -> set[str]:
-    """The business key of every line in the source table, unfiltered: only the key columns are read."""
+    """The business key of every line in the source table, unfiltered: only the key columns are read.
+
+    A routed config (`engine.routes`): every key whose line routes to this config's board, so a line
+    routed to another board counts as gone from this one (and its item here is removed)."""
     names = list(config.source.business_key)
-    query = sa.select(*(source_table.table.c[name] for name in names))
+    router = Router(config) if routes_lines(config) else None
+    read = list(dict.fromkeys([*names, *(router.columns if router else [])]))
+    query = sa.select(*(source_table.table.c[name] for name in read))
     keys: set[str] = set()
     with engine.connect() as connection:
         result = connection.execution_options(stream_results=True, yield_per=config.source.chunk_size).execute(query)
         for row in result:
-            key, _ = business_key(dict(zip(names, row, strict=True)), names)
-            if key is not None:
+            line = dict(zip(read, row, strict=True))
+            key, _ = business_key(line, names)
+            if key is not None and (router is None or router(line) == config.monday.board_id):
                 keys.add(key)
     return keys
 
@@ -109,13 +116,39 @@ def stage_lines(config: Config, databases: Databases, filters: Filters, *, kind:
     refuse_unmatched_filters(config, databases.source, source_table, store, board, filters)
     run_id = run_id if run_id is not None else store.start_run(kind, board, filters.as_dict())
     try:
-        lines = transformed_order_lines(databases.source, source_table, config, filters, rules)
+        router = Router(config) if routes_lines(config) else None
+        lines = transformed_order_lines(databases.source, source_table, config, filters, rules, router=router)
         keep = (lambda key: key in filters.item_keys) if filters.item_keys else None
-        staging = stage_run(store, run_id, lines, keep=keep, progress=progress)
+        here = None
+        if router is not None:
+            lines, here = routed_lines(lines, router), _routed_here(store, config, board)
+        staging = stage_run(store, run_id, lines, keep=keep, progress=progress, here=here)
     except BaseException as error:
         end_stopped_run(store, run_id, error)
         raise
     return Staged(run_id, board, staging, source_table)
+
+
+def _routed_here(store: StateStore, config: Config, board: str) -> Callable[[TransformedLine | RowError], bool]:
+    """Which of a routed run's lines are this board's: those routed here, and of the lines no route takes
+    (row errors) those the board holds, else, held nowhere, the first board's — each recorded once, and
+    an item whose line lost its route stays where it is."""
+    boards = boards_of(config)
+    holder: dict[str, str] | None = None
+
+    def here(result: TransformedLine | RowError) -> bool:
+        nonlocal holder
+        if result.board_id is not None:
+            return result.board_id == board
+        if holder is None:  # read once, and only when a line has no route
+            synced = store.tables.synced_items
+            with store.engine.connect() as connection:
+                holder = {key: board_id for key, board_id in connection.execute(
+                    sa.select(synced.c.item_key, synced.c.board_id).where(synced.c.board_id.in_(boards)))}
+        owner = holder.get(result.item.item_key if isinstance(result, TransformedLine) else result.item_key or "")
+        return (owner or boards[0]) == board
+
+    return here
 
 
 def plan_staged(config: Config, databases: Databases, staged: Staged, filters: Filters) -> Prepared:

@@ -36,8 +36,13 @@ class StagingResult:
 
 def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine | RowError], *,
               batch_size: int = 2000, keep: Callable[[str], bool] | None = None,
-              progress: Callable[[int], None] | None = None) -> StagingResult:
-    """Write the transform's output under `run_id`; `keep` narrows to some keys (`retry`)."""
+              progress: Callable[[int], None] | None = None,
+              here: Callable[[TransformedLine | RowError], bool] | None = None) -> StagingResult:
+    """Write the transform's output under `run_id`; `keep` narrows to some keys (`retry`).
+
+    `here` (a routed run, `engine.routes`): the lines of this run's board. The others still claim
+    their keys, so two lines sharing a key are refused even when their routes name two boards; each
+    line's error is recorded by the one run whose board it is."""
     tables = store.tables
     outcome = StagingResult()
     claims = _KeyClaims()
@@ -71,26 +76,25 @@ def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine 
             key = result.item.item_key if isinstance(result, TransformedLine) else result.item_key
             if key is None or not keep(key):
                 continue
+        admitted = claims.admit(result, mine=here is None or here(result))
+        if admitted is None:
+            continue
         outcome.order_lines += 1
-        if isinstance(result, RowError):
-            errors.append(result.as_record())
-            claims.failed(result)
+        if isinstance(admitted, RowError):
+            errors.append(admitted.as_record())
         else:
-            duplicate = claims.claim(result.item)
-            if duplicate is not None:
-                errors.append(duplicate.as_record())
-            else:
-                items.append(_item_record(run_id, result.item))
-                subitems.extend(_subitem_record(run_id, subitem) for subitem in result.subitems)
-                warnings.extend(warning.as_record() for warning in result.warnings)
+            items.append(_item_record(run_id, admitted.item))
+            subitems.extend(_subitem_record(run_id, subitem) for subitem in admitted.subitems)
+            warnings.extend(warning.as_record() for warning in admitted.warnings)
         if len(items) + len(errors) >= batch_size or len(subitems) >= batch_size * 10:
             flush()
     flush()
-    if claims.collided:
-        outcome.subitems -= _unstage_collisions(store, run_id, claims.collided, claims.first_row_of)
-        outcome.items -= len(claims.collided.keys() - claims.failed_first)
-        outcome.duplicate_keys = len(claims.collided)
-        outcome.errors += len(claims.collided)
+    collided = {key: customer for key, customer in claims.collided.items() if key in claims.first_here}
+    if collided:
+        outcome.subitems -= _unstage_collisions(store, run_id, collided, claims.first_row_of)
+        outcome.items -= len(collided.keys() - claims.failed_first)
+        outcome.duplicate_keys = len(collided)
+        outcome.errors += len(collided)
     log.info("stage: %d items and %d subitems staged, %d row errors (%d duplicate keys), in %.2f s", outcome.items,
              outcome.subitems, outcome.errors, outcome.duplicate_keys, writing,
              extra={"stage": "stage", "items": outcome.items, "subitems": outcome.subitems,
@@ -105,6 +109,24 @@ class _KeyClaims:
         self.first_row_of: dict[str, int] = {}
         self.failed_first: set[str] = set()  # keys whose first line failed the transform, so was never staged
         self.collided: dict[str, str | None] = {}  # key → customer
+        self.first_here: set[str] = set()  # keys whose first line is this run's (a routed run: its board's)
+
+    def admit(self, result: TransformedLine | RowError, *, mine: bool) -> TransformedLine | RowError | None:
+        """What this run stages or records for a line: the line, or its error (its own, or a duplicate
+        key's); None for a line of another board's run, which still claims its key."""
+        if isinstance(result, RowError):
+            first = result.item_key is not None and result.item_key not in self.first_row_of
+            self.failed(result)
+            if mine and first:
+                self.first_here.add(result.item_key or "")
+            return result if mine else None
+        duplicate = self.claim(result.item)
+        if not mine:
+            return None
+        if duplicate is None:
+            self.first_here.add(result.item.item_key)
+            return result
+        return duplicate
 
     def failed(self, error: RowError) -> None:
         """A bad line still claims its key: the good line sharing it must not be synced either."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ from ordersync.engine.pipeline import (
 )
 from ordersync.engine.plan import Plan, build_outcome
 from ordersync.engine.report import write_run_reports
+from ordersync.engine.routes import board_config, boards_of
 from ordersync.engine.summary import RunSummary
 from ordersync.errors import (
     ApiUnavailable,
@@ -55,6 +56,7 @@ from ordersync.monday.connect import make_client, read_board_schema
 from ordersync.state import ErrorCategory, Operation, RowStatus, RunKind, RunStatus, StateStore
 from ordersync.state.lock import BoardLock, acquire_lock
 from ordersync.state.mirror import Mirror
+from ordersync.state.records import BatchWrites
 from ordersync.state.shapes import SourceShape
 
 log = logging.getLogger(__name__)
@@ -124,6 +126,49 @@ class SyncResult:
         return self.summary().as_dict()
 
 
+_STATUS_ORDER = (RunStatus.PLANNED, RunStatus.COMPLETED, RunStatus.SUBITEMS_COMPLETED, RunStatus.ITEMS_COMPLETED,
+                 RunStatus.RUNNING, RunStatus.INTERRUPTED, RunStatus.FAILED)
+
+
+@dataclass
+class RoutedSyncResult:
+    """A sync over several routed boards: each board's run in route order. `as_dict()` (`sync --json`)
+    is `{"status", "exit_code", "totals", "boards": [each board's SyncResult.as_dict()]}`: the totals
+    sum the boards' counts, the status and the exit code are the worst of the boards'."""
+
+    boards: list[SyncResult]
+
+    @property
+    def status(self) -> RunStatus:
+        return max((result.status for result in self.boards), key=_STATUS_ORDER.index)
+
+    @property
+    def failed_rows(self) -> int:
+        return sum(result.failed_rows for result in self.boards)
+
+    @property
+    def exit_code(self) -> int:
+        return max(result.exit_code for result in self.boards)
+
+    def as_dict(self) -> dict[str, Any]:
+        boards = [result.as_dict() for result in self.boards]
+        totals: dict[str, Any] = {}
+        for board in boards:
+            totals = _summed(totals, board["totals"])
+        return {"status": self.status.value, "exit_code": self.exit_code, "totals": totals, "boards": boards}
+
+
+def _summed(into: Mapping[str, Any], counts: Mapping[str, Any]) -> dict[str, Any]:
+    """Counts added key by key, nested tables too."""
+    total = dict(into)
+    for key, value in counts.items():
+        if isinstance(value, Mapping):
+            total[key] = _summed(total.get(key) or {}, value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            total[key] = total.get(key, 0) + value
+    return total
+
+
 def refresh_groups(store: StateStore, board: BoardInfo) -> None:
     """The board is the truth for groups: learn the ones a person made, forget the ones a person deleted."""
     groups = store.tables.groups
@@ -171,83 +216,207 @@ def final_status(store: StateStore, run_id: int, *, skip_subitems: bool, aborted
     return RunStatus.FAILED
 
 
+@dataclass
+class _BoardRun:
+    """One board's run inside a sync: a routed sync keeps every board's run open between its passes."""
+
+    config: Config  # the board's config (`[monday] board_id` names it)
+    client: MondayClient
+    lock: BoardLock | None = None
+    run_id: int | None = None
+    board: BoardInfo | None = None
+    settled: dict[str, int] = field(default_factory=dict)
+    adoption: Adoption | None = None
+    prepared: Prepared | None = None
+    shape: SourceShape | None = None
+    applier: Applier | None = None
+    result: SyncResult | None = None
+
+    @property
+    def board_id(self) -> str:
+        return self.config.monday.board_id or ""
+
+
 async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncClient | None = None,
                      token: SecretStr | None = None, budget: ComplexityBudget | None = None,
                      on_progress: Callable[[Progress], None] | None = None,
                      on_client: Callable[[MondayClient], None] | None = None) -> SyncResult:
-    """Run one sync. `http` lets tests hand in a client bound to the emulator's ASGI app."""
+    """Run one sync of one board, `[monday] board_id`. `http` lets tests hand in a client bound to the
+    emulator's ASGI app. A routed config syncs each board with `sync_boards`."""
     board_id = _board_to_sync(config, options)
+    results = await sync_boards(config, [board_id], options, http=http, token=token, budget=budget,
+                                on_progress=on_progress, on_client=on_client)
+    return results[0]
+
+
+async def sync_routed(config: Config, options: SyncOptions, *, http: httpx.AsyncClient | None = None,
+                      token: SecretStr | None = None,
+                      on_progress: Callable[[Progress], None] | None = None) -> SyncResult | RoutedSyncResult:
+    """`ordersync sync` over every routed board (`engine.routes`), one run each in route order: one
+    board's `SyncResult` as before, several boards' `RoutedSyncResult`."""
+    if not config.routes:
+        return await sync_async(config, options, http=http, token=token, on_progress=on_progress)
+    _board_to_sync(config, options)
+    results = await sync_boards(config, boards_of(config), options, http=http, token=token, on_progress=on_progress)
+    return results[0] if len(results) == 1 else RoutedSyncResult(results)
+
+
+async def sync_boards(config: Config, board_ids: Sequence[str], options: SyncOptions, *,
+                      http: httpx.AsyncClient | None = None, token: SecretStr | None = None,
+                      budget: ComplexityBudget | None = None, on_progress: Callable[[Progress], None] | None = None,
+                      on_client: Callable[[MondayClient], None] | None = None) -> list[SyncResult]:
+    """Sync these boards, one run each. Every board is planned first and, with several boards, every
+    board's removals are applied before any board creates: a line whose route changed leaves its old
+    board before it reaches its new one, so a crash never leaves it on two (a crash between the passes
+    leaves it on none, and the rerun creates it)."""
     token = token or load_token(config.monday)
     register_secret(token.get_secret_value())
     databases = Databases.open(config)
-    store = databases.state
     own_http = http is None
     http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
-    client = make_client(config, http, token, budget=budget)
-    client.key_scope = store.write_scope(board_id)
-    if on_client:
-        on_client(client)
-    lock: BoardLock | None = None
-    run_id: int | None = None
     kind = RunKind.PLAN if options.dry_run else options.kind
+    runs = [_BoardRun(board_config(config, board_id), make_client(board_config(config, board_id), http, token,
+                                                                  budget=budget)) for board_id in board_ids]
+    for run in runs:
+        run.client.key_scope = databases.state.write_scope(run.board_id)
+        if on_client:
+            on_client(run.client)
+
+    def progressed(progress: Progress) -> None:  # work done keeps every held lock alive
+        for run in runs:
+            if run.lock is not None:
+                run.lock.beat()
+        if on_progress:
+            on_progress(progress)
+
     try:
-        if not options.dry_run:
-            lock = await acquire_lock(store, board_id, wait_seconds=options.wait_for_lock)
-        run_id = _start_run(store, lock, kind, board_id, options.filters)
-        board = await read_board_schema(client, board_id)
-        check_board(config, board)
-        settled: dict[str, int] = {}
-        if not options.dry_run:
-            settled = await resolve_open_intents(store, client, board_id=board_id,
-                                                 key_column=config.monday.key_column,
-                                                 group_ids={title: group_id for title, group_id in board.groups})
-            refresh_groups(store, board)
-        staged = stage_lines(config, databases, options.filters, kind=kind, board_id=board_id, run_id=run_id)
-        adoption = None if options.dry_run else await adopt_board_items(
-            config, store, client, board, run_id,
-            source_keys=lambda: all_source_keys(databases.source, staged.source_table, config))
-        prepared = plan_staged(config, databases, staged, options.filters)
-        if options.dry_run:
-            store.set_run_status(run_id, RunStatus.PLANNED,
-                                 summary=RunSummary.model_validate(prepared.plan.as_dict()).as_dict())
-            discard_staged_rows(store, run_id)
-            return SyncResult(run_id, RunStatus.PLANNED, board_id, prepared.plan, prepared.plan, {}, client.stats,
-                              settled)
-        assert lock is not None
-        shape = _pass_guards(store, config, prepared, options)
-        held = lock
-
-        def progressed(progress: Progress) -> None:  # work done keeps the lock alive
-            held.beat()
-            if on_progress:
-                on_progress(progress)
-
-        applier = Applier(config, store, client, board, run_id,
-                          ApplyOptions(skip_subitems=options.skip_subitems, checkpoint=options.checkpoint),
-                          on_progress=progressed)
-        results = await _apply_every_customer(applier, run_id)
-        status = final_status(store, run_id, skip_subitems=options.skip_subitems,
-                              aborted=any(result.aborted for result in results.values()))
-        result = SyncResult(run_id, status, board_id, prepared.plan, build_outcome(store, run_id), results,
-                            client.stats, settled, adoption=adoption)
-        recording = time.monotonic()
-        _record_board_state(store, result, shape)
-        store.set_run_status(run_id, status, summary=result.summary().as_dict())
-        await record_board_mark(store, client, board)
-        result.reports = _write_reports(config, store, run_id, token)
-        store.prune_staged_rows(board_id)
-        _log_recorded(result, time.monotonic() - recording)
-        return result
+        return await _sync_runs(runs, databases, options, kind, token, progressed)
     except BaseException as error:
-        _record_stop(config, store, token, run_id, error, refused=(kind, board_id, options.filters))
+        _record_stops(runs, databases.state, token, error, refused=(kind, options.filters))
         raise
     finally:
         RUN_ID.set(None)
-        if lock is not None:
-            lock.release()
+        for run in runs:
+            if run.lock is not None:
+                run.lock.release()
         if own_http:
             await http.aclose()
         databases.close()
+
+
+async def _sync_runs(runs: Sequence[_BoardRun], databases: Databases, options: SyncOptions, kind: RunKind,
+                     token: SecretStr, progressed: Callable[[Progress], None]) -> list[SyncResult]:
+    """Plan every board; with several, apply every board's removals first; then the rest, board by board."""
+    for run in runs:
+        await _prepare_board(run, databases, options, kind, progressed)
+    if not options.dry_run:
+        if len(runs) > 1:
+            for run in runs:
+                await _remove_first(run)
+            _hold_lines_still_elsewhere(databases.state, runs)
+        for run in runs:
+            await _finish_board(run, databases.state, options, token)
+    return [run.result for run in runs if run.result is not None]
+
+
+def _record_stops(runs: Sequence[_BoardRun], store: StateStore, token: SecretStr, error: BaseException, *,
+                  refused: tuple[RunKind, Filters]) -> None:
+    """Every board's run the error stopped ends INTERRUPTED or FAILED (`_record_stop`); boards after
+    the one that stopped never started."""
+    kind, filters = refused
+    for run in runs:
+        if run.result is None and (run.run_id is not None or isinstance(error, LockHeld)):
+            _record_stop(run.config, store, token, run.run_id, error, refused=(kind, run.board_id, filters))
+        if run.run_id is None:
+            break
+
+
+async def _prepare_board(run: _BoardRun, databases: Databases, options: SyncOptions, kind: RunKind,
+                         progressed: Callable[[Progress], None]) -> None:
+    """Everything before a board's first write: lock, read and check the board, settle what an earlier
+    run left open, stage, adopt, diff, plan, the guards. A dry run ends here, PLANNED."""
+    config, store, client, board_id = run.config, databases.state, run.client, run.board_id
+    if not options.dry_run:
+        run.lock = await acquire_lock(store, board_id, wait_seconds=options.wait_for_lock)
+    run.run_id = run_id = _start_run(store, run.lock, kind, board_id, options.filters)
+    board = run.board = await read_board_schema(client, board_id)
+    check_board(config, board)
+    if not options.dry_run:
+        run.settled = await resolve_open_intents(store, client, board_id=board_id,
+                                                 key_column=config.monday.key_column,
+                                                 group_ids={title: group_id for title, group_id in board.groups})
+        refresh_groups(store, board)
+    staged = stage_lines(config, databases, options.filters, kind=kind, board_id=board_id, run_id=run_id)
+    run.adoption = None if options.dry_run else await adopt_board_items(
+        config, store, client, board, run_id,
+        source_keys=lambda: all_source_keys(databases.source, staged.source_table, config))
+    prepared = run.prepared = plan_staged(config, databases, staged, options.filters)
+    if options.dry_run:
+        store.set_run_status(run_id, RunStatus.PLANNED,
+                             summary=RunSummary.model_validate(prepared.plan.as_dict()).as_dict())
+        discard_staged_rows(store, run_id)
+        run.result = SyncResult(run_id, RunStatus.PLANNED, board_id, prepared.plan, prepared.plan, {}, client.stats,
+                                run.settled)
+        return
+    run.shape = _pass_guards(store, config, prepared, options)
+    run.applier = Applier(config, store, client, board, run_id,
+                          ApplyOptions(skip_subitems=options.skip_subitems, checkpoint=options.checkpoint),
+                          on_progress=progressed)
+
+
+async def _remove_first(run: _BoardRun) -> None:
+    """A routed sync's first pass on one board: its archives and deletes (`Applier.remove_items_first`)."""
+    assert run.applier is not None and run.run_id is not None
+    RUN_ID.set(run.run_id)
+    with bound(run_id=run.run_id):
+        await run.applier.remove_items_first()
+    if run.applier.options.checkpoint:
+        run.applier.options.checkpoint("after_removals")
+
+
+def _hold_lines_still_elsewhere(store: StateStore, runs: Sequence[_BoardRun]) -> None:
+    """A line another routed board still holds (its removal there failed) is not created here: its
+    create fails with a reason, and the next sync, removing it there first, moves it."""
+    staged, synced = store.tables.staged_items, store.tables.synced_items
+    for run in runs:
+        assert run.run_id is not None
+        others = [other.board_id for other in runs if other is not run]
+        with store.engine.connect() as connection:
+            held = connection.execute(
+                sa.select(staged.c.item_key, staged.c.customer, synced.c.board_id)
+                .join(synced, synced.c.item_key == staged.c.item_key)
+                .where(staged.c.run_id == run.run_id, staged.c.operation == Operation.CREATE.value,
+                       staged.c.status == RowStatus.PENDING.value, synced.c.board_id.in_(others))).all()
+        if not held:
+            continue
+        writes = BatchWrites(store, run.run_id, run.board_id)
+        for key, customer, elsewhere in held:
+            writes.status(staged, key, RowStatus.ERROR)
+            writes.error(item_key=key, customer=customer, category=ErrorCategory.DEPENDENCY,
+                         message=f"not created: board {elsewhere} still holds this order line (its removal there "
+                                 "did not complete); the next sync removes it there first, then creates it here")
+        with store.engine.begin() as connection:
+            writes.flush(connection)
+
+
+async def _finish_board(run: _BoardRun, store: StateStore, options: SyncOptions, token: SecretStr) -> None:
+    """Apply a board's plan, per customer, then record the run's outcome, mark and reports."""
+    assert run.applier is not None and run.run_id is not None and run.prepared is not None and run.board
+    RUN_ID.set(run.run_id)
+    run_id, client = run.run_id, run.client
+    results = await _apply_every_customer(run.applier, run_id)
+    status = final_status(store, run_id, skip_subitems=options.skip_subitems,
+                          aborted=any(result.aborted for result in results.values()))
+    result = SyncResult(run_id, status, run.board_id, run.prepared.plan, build_outcome(store, run_id), results,
+                        client.stats, run.settled, adoption=run.adoption)
+    recording = time.monotonic()
+    _record_board_state(store, result, run.shape)
+    store.set_run_status(run_id, status, summary=result.summary().as_dict())
+    await record_board_mark(store, client, run.board)
+    result.reports = _write_reports(run.config, store, run_id, token)
+    store.prune_staged_rows(run.board_id)
+    _log_recorded(result, time.monotonic() - recording)
+    run.result = result
 
 
 def _record_stop(config: Config, store: StateStore, token: SecretStr, run_id: int | None, error: BaseException, *,
@@ -296,6 +465,8 @@ def _board_to_sync(config: Config, options: SyncOptions) -> str:
     if options.filters.reaches_every_customer and not options.all_customers and not options.dry_run:
         raise UsageError("refusing to sync every customer without --all",
                          hint="name customers with --customer (or other filters), or pass --all on purpose")
+    if config.routes and not config.monday.board_id:
+        return boards_of(config)[0]
     if not config.monday.board_id:
         raise ConfigError("no board to sync to: [monday] board_id is not set",
                           problems=["monday.board_id: missing"],
@@ -368,20 +539,27 @@ def failed_keys(store: StateStore, board_id: str,
 
 
 async def retry_failed(config: Config, *, checkpoint: Checkpoint | None = None, wait_for_lock: float = 0.0,
-                       **kwargs: Any) -> SyncResult:
-    """`ordersync retry`: sync again only the order lines whose failure no later run put right."""
-    if not config.monday.board_id:
+                       **kwargs: Any) -> SyncResult | RoutedSyncResult:
+    """`ordersync retry`: sync again only the order lines whose failure no later run put right (on
+    each routed board that has some: one run per board)."""
+    boards = boards_of(config)
+    if not boards:
         raise ConfigError("no board: [monday] board_id is not set", problems=["monday.board_id: missing"])
     databases = Databases.open(config)
     try:
-        last_run, keys = failed_keys(databases.state, config.monday.board_id, config.customers)
+        failed = {board_id: failed_keys(databases.state, board_id, config.customers) for board_id in boards}
     finally:
         databases.close()
-    if not keys:
+    if not any(keys for _, keys in failed.values()):
+        last_run = max((run for run, _ in failed.values() if run is not None), default=None)
         raise UsageError(f"nothing to retry: every order line that failed has synced since (last run {last_run})"
                          if last_run
                          else "nothing to retry: no sync has run on this board yet")
-    options = SyncOptions(filters=Filters(item_keys=frozenset(keys)), all_customers=True, kind=RunKind.RETRY,
-                          checkpoint=checkpoint, wait_for_lock=wait_for_lock)
-    return await sync_async(config, options, **kwargs)
+    results = []
+    for board_id, (_, keys) in failed.items():
+        if keys:
+            options = SyncOptions(filters=Filters(item_keys=frozenset(keys)), all_customers=True, kind=RunKind.RETRY,
+                                  checkpoint=checkpoint, wait_for_lock=wait_for_lock)
+            results.append(await sync_async(board_config(config, board_id), options, **kwargs))
+    return results[0] if len(results) == 1 else RoutedSyncResult(results)
 

@@ -67,6 +67,7 @@ class RowError:
     customer: str | None = None
     category: ErrorCategory = ErrorCategory.VALIDATION
     row_fields: tuple[tuple[str, str | None], ...] = ()  # what identifies the line to a person
+    board_id: str | None = None  # a routed run: the board its route names (None: no route takes it)
 
     def as_record(self) -> dict[str, Any]:
         return {
@@ -81,6 +82,7 @@ class TransformedLine:
     item: ItemRow
     subitems: tuple[SubitemRow, ...]
     warnings: tuple[RowError, ...] = ()  # values cut to fit their column: the line syncs, the run says so
+    board_id: str | None = None  # a routed run: the board its route names (None: no route takes it)
 
 
 @dataclass(frozen=True)

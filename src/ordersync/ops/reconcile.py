@@ -17,6 +17,7 @@ from ordersync.engine.adopt import BoardItem, ExpectedItem, correct_mirror, olde
 from ordersync.engine.filters import Filters, canonical_customers
 from ordersync.engine.lines import transformed_order_lines
 from ordersync.engine.pipeline import Databases
+from ordersync.engine.routes import Router, routes_lines
 from ordersync.engine.source import open_source
 from ordersync.engine.transform import TransformedLine, rules_from_config
 from ordersync.monday.client import MondayClient
@@ -77,10 +78,14 @@ def expected_items(config: Config, databases: Databases, filters: Filters | None
     rules = rules_from_config(config, source_table.size_columns)
     expected: dict[str, ExpectedItem] = {}
     seen: dict[str, int] = defaultdict(int)
-    for result in transformed_order_lines(databases.source, source_table, config, filters or Filters(), rules):
+    router = Router(config) if routes_lines(config) else None  # a routed board holds only its lines
+    for result in transformed_order_lines(databases.source, source_table, config, filters or Filters(), rules,
+                                          router=router):
         if not isinstance(result, TransformedLine):
             continue
         seen[result.item.item_key] += 1
+        if router is not None and result.board_id != config.monday.board_id:
+            continue
         if result.item.cancelled and config.items.on_cancelled == "archive":
             continue
         expected[result.item.item_key] = ExpectedItem(

@@ -126,6 +126,20 @@ production = false                       # true: an unfiltered sync needs --all
 max_mutations_per_request = 100          # aliased mutations packed into one request
 estimated_mutation_cost = 30000          # complexity points per mutation before the API reports its own
 # max_outage_seconds = 120               # only timeouts and 5xx for this long: the run stops (exit 3)
+# shared_budget = "auto"                 # share the token's budget with other processes on this state database:
+#                                        # "auto" on PostgreSQL, true, false (README "Many workers, one token")
+
+# Several boards (a Monday board holds at most 10,000 items): route order lines by any source field,
+# in order, first match wins; the route without `when` is the default. With routes, leave board_id
+# above (and in profiles) unset: each board's run has its own lock, mirror and groups.
+# [[routes]]
+# board_id = "9609317401"
+# when = {{ "AAG SEASON" = ["2025 FALL"] }}
+# [[routes]]
+# board_id = "9609317402"
+# when = {{ "CUSTOMER NAME" = ["GREYSON", "PELOTON"] }}   # canonical names or aliases
+# [[routes]]
+# board_id = "9609317403"                # the default: every line no route above takes
 
 [groups]
 # The first rule whose fields are all filled names the group; else the fallback.

@@ -1,0 +1,210 @@
+"""Routing order lines to several boards (`[[routes]]`, issue 11): each board holds exactly its share of
+the source, no business key is on two boards, and a line whose route changes leaves its old board
+before it reaches the new one — a crash between the two passes leaves it on none, never on two."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections import Counter
+
+import pytest
+
+from cli_project import Project, _create_board, cli_project
+from ordersync.config import parse_config
+from ordersync.engine import sync as sync_module
+from ordersync.engine.transform import business_key
+from ordersync.errors import ConfigError
+
+KEY_COLUMN = "text_ordersync_key"
+BUSINESS_KEY = ("AAG ORDER NUMBER", "PLANNED DELIVERY METHOD", "CUSTOMER STYLE")
+
+
+@pytest.fixture
+def routed(tmp_path):
+    """Three boards by season: 2025 FALL; 2025 HOLIDAY and 2026 SPRING; the default takes the rest."""
+    with cli_project(tmp_path / "project", rows=150) as project:
+        fall = project.board_id
+        holiday, rest = (asyncio.run(_create_board(project.base_url)) for _ in range(2))
+        text = project.config_path.read_text()
+        text = re.sub(r'(?m)^board_id = "\d+"\n', "", text)  # [monday] and the prod profile's: the routes say
+        text += (f'\n[[routes]]\nboard_id = "{fall}"\nwhen = {{ "AAG SEASON" = ["2025 FALL"] }}\n'
+                 f'\n[[routes]]\nboard_id = "{holiday}"\nwhen = {{ "AAG SEASON" = ["2025 HOLIDAY", "2026 SPRING"] }}\n'
+                 f'\n[[routes]]\nboard_id = "{rest}"\n')
+        project.config_path.write_text(text, encoding="utf-8")
+        project.boards = [fall, holiday, rest]  # type: ignore[attr-defined]
+        yield project
+
+
+def keys_on(project: Project, board_id: str) -> Counter[str]:
+    """How many active items carry each business key on one board, read through the API."""
+    keys: Counter[str] = Counter()
+    query = ("query ($ids: [ID!], $cursor: String) { boards(ids: $ids) { items_page(limit: 500, cursor: $cursor) "
+             "{ cursor items { id state column_values(ids: [\"" + KEY_COLUMN + "\"]) { text } } } } }")
+    cursor = None
+    while True:
+        page = project.graphql(query, ids=[board_id], cursor=cursor)["boards"][0]["items_page"]
+        for item in page["items"]:
+            if item["state"] == "active" and item["column_values"][0]["text"]:
+                keys[item["column_values"][0]["text"]] += 1
+        cursor = page["cursor"]
+        if not cursor:
+            return keys
+
+
+def boards_holding(project: Project) -> dict[str, list[str]]:
+    """business key → the boards holding it (each at most once)."""
+    held: dict[str, list[str]] = {}
+    for board_id in project.boards:  # type: ignore[attr-defined]
+        for key, count in keys_on(project, board_id).items():
+            assert count == 1, (key, board_id, count)
+            held.setdefault(key, []).append(board_id)
+    return held
+
+
+def assert_each_board_is_its_share(project: Project) -> dict[str, list[str]]:
+    held = boards_holding(project)
+    assert {key: boards for key, boards in held.items() if len(boards) > 1} == {}
+    reconciled = project.run("reconcile", "--json")
+    assert reconciled.exit_code == 0, reconciled.stdout
+    per_board = reconciled.json()["boards"]
+    assert [board["board_id"] for board in per_board] == project.boards  # type: ignore[attr-defined]
+    assert all(board["clean"] for board in per_board)
+    return held
+
+
+def source_line(project: Project, season: str, on: Counter[str] | None = None) -> tuple[int, str]:
+    """(rowid, business key) of a source line of this AAG SEASON whose key is unique (and on a board)."""
+    connection = sqlite3.connect(project.directory / "ordersync.db")
+    connection.row_factory = sqlite3.Row
+    try:
+        rows = connection.execute('SELECT rowid, * FROM ORDERS_UNIFIED WHERE "AAG SEASON" = ?', (season,)).fetchall()
+        keys = Counter(business_key(dict(row), BUSINESS_KEY)[0] for row in connection.execute(
+            "SELECT * FROM ORDERS_UNIFIED"))
+    finally:
+        connection.close()
+    for row in rows:
+        key = business_key(dict(row), BUSINESS_KEY)[0]
+        if key and keys[key] == 1 and (on is None or key in on):
+            return row["rowid"], key
+    raise AssertionError(f"no line of {season}")
+
+
+def move_season(project: Project, rowid: int, season: str) -> None:
+    connection = sqlite3.connect(project.directory / "ordersync.db")
+    with connection:
+        connection.execute('UPDATE ORDERS_UNIFIED SET "AAG SEASON" = ?, "CUSTOMER SEASON" = ? WHERE rowid = ?',
+                           (season, season, rowid))
+    connection.close()
+
+
+def test_three_boards_by_season_each_hold_exactly_their_share_and_a_moved_line_leaves_its_old_board(routed):
+    fall, holiday, rest = routed.boards
+    first = routed.run("sync", "--all", "--json")
+    assert first.exit_code in (0, 1), first.stderr  # the sample's bad rows fail, recorded
+    result = first.json()
+    assert [board["board_id"] for board in result["boards"]] == [fall, holiday, rest]
+    assert result["exit_code"] == max(1 if board["totals"]["items"]["failed"] else 0 for board in result["boards"])
+    assert result["totals"]["items"]["create"] == sum(board["totals"]["items"]["create"] for board in result["boards"])
+    assert all(board["totals"]["items"]["create"] > 0 for board in result["boards"])
+    held = assert_each_board_is_its_share(routed)
+
+    rowid, key = source_line(routed, "2025 FALL", on=keys_on(routed, fall))
+    assert held[key] == [fall]
+    old_item_count = len(keys_on(routed, fall))
+    move_season(routed, rowid, "2025 HOLIDAY")
+    moved = routed.run("sync", "--all", "--json")
+    assert moved.exit_code in (0, 1), moved.stderr
+    by_board = {board["board_id"]: board for board in moved.json()["boards"]}
+    assert by_board[fall]["totals"]["items"]["archive"] == 1
+    assert by_board[holiday]["totals"]["items"]["create"] == 1
+    held = assert_each_board_is_its_share(routed)
+    assert held[key] == [holiday]
+    assert len(keys_on(routed, fall)) == old_item_count - 1
+    status = routed.run("status", "--json").json()  # each board's mirror follows its board
+    assert [board["board_id"] for board in status["boards"]] == [fall, holiday, rest]
+    assert [board["totals"]["synced_items"] for board in status["boards"]] == [
+        len(keys_on(routed, board_id)) for board_id in (fall, holiday, rest)]
+
+
+def test_a_crash_between_the_passes_leaves_a_moved_line_on_no_board_and_the_rerun_puts_it_on_its_new_one(
+        routed, monkeypatch):
+    """The line moves from the last board to the first: run board by board, the first board would
+    create it before the last one archived it. Every board's removals come first instead."""
+    fall, _, rest = routed.boards
+    assert routed.run("sync", "--all", "--json").exit_code in (0, 1)
+    rowid, key = source_line(routed, "2026 SPRING SUMMER", on=keys_on(routed, rest))
+    move_season(routed, rowid, "2025 FALL")
+    removed_first = sync_module._remove_first
+    passes: list[str] = []
+
+    async def killed_after_every_removal(run):
+        await removed_first(run)
+        passes.append(run.board_id)
+        if len(passes) == len(routed.boards):
+            raise KeyboardInterrupt  # the process stops between the passes: every removal done, no create yet
+
+    monkeypatch.setattr(sync_module, "_remove_first", killed_after_every_removal)
+    stopped = routed.run("sync", "--all", "--json")
+    assert stopped.exit_code == 130, stopped.stderr
+    assert passes == routed.boards
+    held = boards_holding(routed)
+    assert key not in held  # archived on its old board, not yet created on its new one: on none
+    assert {k: boards for k, boards in held.items() if len(boards) > 1} == {}
+
+    monkeypatch.setattr(sync_module, "_remove_first", removed_first)
+    rerun = routed.run("sync", "--all", "--json")
+    assert rerun.exit_code in (0, 1), rerun.stderr
+    held = assert_each_board_is_its_share(routed)
+    assert held[key] == [fall]
+
+
+def test_a_line_no_route_takes_is_a_row_error_recorded_once(routed):
+    fall, holiday, rest = routed.boards
+    text = routed.config_path.read_text()
+    routed.config_path.write_text(text[:text.rindex("[[routes]]")], encoding="utf-8")  # no default route
+    result = routed.run("sync", "--all", "--json")
+    assert result.exit_code == 1, result.stderr
+    boards = result.json()["boards"]
+    assert [board["board_id"] for board in boards] == [fall, holiday]
+    assert boards_holding(routed).keys() <= set(keys_on(routed, fall)) | set(keys_on(routed, holiday))
+    def unrouted(run_id: int) -> list[str]:
+        report = routed.run("report", str(run_id), "--json").json()
+        return [error["message"] for customer in report["customers"].values() for error in customer["errors"]
+                if "no route takes this order line" in error["message"]]
+
+    assert unrouted(boards[0]["run_id"])  # recorded by the first board's run (no board holds them) …
+    assert not unrouted(boards[1]["run_id"])  # … and by that run only
+
+
+def test_routes_are_checked_when_the_config_loads():
+    base = '[monday]\nkey_column = "text_ordersync_key"\n'
+    with pytest.raises(ConfigError) as two_defaults:
+        parse_config(base + '[[routes]]\nboard_id = "1"\n[[routes]]\nboard_id = "2"\n')
+    assert "routes[1]" in str(two_defaults.value.problems)
+    with pytest.raises(ConfigError) as both:
+        parse_config('[monday]\nboard_id = "3"\n[[routes]]\nboard_id = "1"\n')
+    assert "monday.board_id" in str(both.value.problems)
+    with pytest.raises(ConfigError):
+        parse_config('[[routes]]\nboard_id = "1"\nwhen = { "AAG SEASON" = [] }\n')
+    config = parse_config('[[routes]]\nboard_id = "1"\nwhen = { "AAG SEASON" = ["2025 FALL"] }\n'
+                          '[[routes]]\nboard_id = "1"\nwhen = { "CUSTOMER NAME" = ["GREYSON"] }\n'
+                          '[[routes]]\nboard_id = "2"\n')
+    assert [route.board_id for route in config.routes] == ["1", "1", "2"]  # a board may serve several routes
+
+
+def test_a_route_naming_an_unknown_source_column_is_refused_before_anything_runs(routed):
+    fall = routed.boards[0]
+    routed.edit_config(f'board_id = "{fall}"\nwhen = {{ "AAG SEASON"', f'board_id = "{fall}"\nwhen = {{ "AAG SEASONS"')
+    result = routed.run("plan", "--json")
+    assert result.exit_code == 2
+    assert any('routes[0].when."AAG SEASONS"' in problem for problem in result.json()["error"]["problems"])
+
+
+def test_a_single_board_config_syncs_as_before(tmp_path):
+    with cli_project(tmp_path / "project", rows=150) as project:
+        result = project.run("sync", "--customer", "GREYSON", "--json")
+        assert result.exit_code == 0, result.stderr
+        assert "boards" not in result.json() and result.json()["board_id"] == project.board_id
+        assert project.run("reconcile", "--customer", "GREYSON", "--json").json()["clean"]
