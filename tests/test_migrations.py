@@ -22,6 +22,7 @@ from sqlalchemy.dialects import mssql
 
 from ordersync.errors import StateError
 from ordersync.state import SCHEMA_VERSION, StateStore, build_tables, migrations
+from ordersync.state.budget_ledger import BudgetLedger, token_fingerprint
 from ordersync.state.shapes import SourceShape
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -29,7 +30,7 @@ BEFORE_MIGRATIONS_SQLITE = FIXTURES / "state_before_migrations.sqlite"
 BEFORE_MIGRATIONS_POSTGRESQL = FIXTURES / "state_before_migrations.postgresql.sql"
 TABLES_BEFORE_MIGRATIONS = ("meta", "runs", "staged_items", "staged_subitems", "synced_items", "synced_subitems",
                             "groups", "errors", "write_intents", "locks")
-TABLES = (*TABLES_BEFORE_MIGRATIONS, "source_shapes")  # 0002_source_shape
+TABLES = (*TABLES_BEFORE_MIGRATIONS, "source_shapes", "budget_ledger")  # 0002_source_shape, 0003_budget_ledger
 SQL_SERVER = mssql.dialect(deprecate_large_types=True)
 
 
@@ -142,6 +143,33 @@ def test_a_database_at_0001_gains_the_source_shapes_table_with_every_row_kept(da
     store.record_source_shape("42", shape, run_id=2)
     store.record_source_shape("42", shape, run_id=2)  # recorded again: still one row per board
     assert store.source_shape("42") == shape and store.source_shape("43") is None
+
+
+def test_a_database_at_0002_gains_the_budget_ledger_with_every_row_kept(database_url, stores):
+    database_before_migrations(database_url)
+    store = stores(database_url)
+    with store.engine.begin() as connection:
+        command.upgrade(migrations.alembic_config("ordersync_", connection=connection), "0002_source_shape")
+    assert revisions(store) == ("0002_source_shape",)
+    with store.engine.connect() as connection:
+        assert not sa.inspect(connection).has_table("ordersync_budget_ledger")
+    shape = SourceShape(sizes={"M": "integer"}, columns={}, size_rule={})
+    store.record_source_shape("42", shape, run_id=2)
+    before = all_rows(database_url)
+
+    store.ensure_schema()
+
+    assert revisions(store) == (migrations.head(),) == ("0003_budget_ledger",)
+    assert all_rows(database_url) == before and store.source_shape("42") == shape
+    assert schema_differences(store, "ordersync_") == []
+    ledger = BudgetLedger(store.engine, store.tables, token_fingerprint("a-token"))
+    grant = ledger.reserve(100, limit=1_000, window=60)
+    assert grant.reservation and grant.wait_seconds == 0
+    ledger.settle(grant.reservation, 80)
+    with store.engine.connect() as connection:
+        row = connection.execute(sa.select(store.tables.budget_ledger)).mappings().one()
+    assert row["token_fingerprint"] == token_fingerprint("a-token") != "a-token" and row["limit_points"] == 1_000
+    assert "a-token" not in str(dict(row))
 
 
 def test_a_new_database_gets_exactly_the_declared_tables_from_the_migrations(database_url, stores):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -147,3 +147,45 @@ def test_an_answer_without_complexity_changes_nothing() -> None:
 ])
 def test_the_ratelimit_headers_are_read(header: str, policies: dict) -> None:
     assert parse_rate_limit_header(header) == policies
+
+
+@dataclass
+class _Told:
+    reservation: str | None = None
+    wait_seconds: float = 0.0
+    reason: str = ""
+
+
+@dataclass
+class FakeLedger:
+    """A shared ledger that answers from a script: what `state/budget_ledger.py` would say."""
+
+    answers: list[_Told]
+    asked: list[tuple[int, int | None, float | None]] = field(default_factory=list)
+    settled: list[tuple[str, int | None]] = field(default_factory=list)
+    held: list[float] = field(default_factory=list)
+
+    def reserve(self, cost: int, *, limit: int | None, window: float | None) -> _Told:
+        self.asked.append((cost, limit, window))
+        return self.answers.pop(0)
+
+    def settle(self, reservation: str, spent: int | None) -> None:
+        self.settled.append((reservation, spent))
+
+    def hold(self, seconds: float) -> None:
+        self.held.append(seconds)
+
+
+def test_with_a_shared_ledger_the_budget_waits_as_it_says_and_settles_the_real_cost() -> None:
+    clock = FakeClock()
+    ledger = FakeLedger([_Told(wait_seconds=2.5, reason="others used it"), _Told(reservation="r1")])
+    budget = ComplexityBudget(clock=clock, sleep=clock.sleep, shared=ledger)
+    budget.observe_headers({"ratelimit-policy": '"complexityMinute";q=5000000;w=60'})
+
+    reservation = asyncio.run(budget.acquire(30_000))
+    budget.settle(reservation, 12_000)
+    budget.block(7)
+
+    assert clock.slept == [2.5]  # what the ledger said, once, then reserved
+    assert ledger.asked == [(30_000, 5_000_000, 60.0)] * 2  # with the limit and window the API told
+    assert (reservation, ledger.settled, ledger.held) == ("r1", [("r1", 12_000)], [7])

@@ -1,6 +1,7 @@
 """DESIGN §7: each state table has one writer. Statuses change only through `state/transitions.py`
 (which refuses a change from a state that does not allow it); the synced mirror is written only
-by `state/mirror.py`; the source's recorded shape only by `state/shapes.py`.
+by `state/mirror.py`; the source's recorded shape only by `state/shapes.py`; the budget ledger one token's
+workers share only by `state/budget_ledger.py`.
 
 The ownership test watches every INSERT, UPDATE and DELETE SQLAlchemy executes during real syncs
 (a create, an update, a removal, a lost-answer retry) and a `reconcile --fix`, and checks which
@@ -29,6 +30,7 @@ PACKAGE = Path(ordersync.__file__).parent
 MIRROR_TABLES = {"synced_items", "synced_subitems", "groups"}
 STATUS_TABLES = {"runs", "staged_items", "staged_subitems"}
 SHAPE_TABLES = {"source_shapes"}  # the source's shape per board, as its last sync read it
+LEDGER_TABLES = {"budget_ledger"}  # the complexity budget one token's workers share (issue 11)
 
 
 def _writer() -> str:
@@ -63,7 +65,7 @@ def state_writes() -> Iterator[list[tuple[str, str, str]]]:
 
 @pytest.mark.anyio
 async def test_mirror_and_statuses_are_written_only_by_their_owners(sqlite_url, state_writes):
-    async with make_world(sqlite_url, rows=120) as world:
+    async with make_world(sqlite_url, rows=120, monday__shared_budget=True) as world:  # the ledger, on SQLite too
         await world.sync()
         world.execute('UPDATE "ORDERS_UNIFIED" SET "TOTAL QTY" = "TOTAL QTY" + 1, "M" = COALESCE("M", 0) + 3 '
                       'WHERE rowid % 7 = 0')
@@ -79,11 +81,13 @@ async def test_mirror_and_statuses_are_written_only_by_their_owners(sqlite_url, 
     mirror_writers = {module for table, _, module in state_writes if table in MIRROR_TABLES}
     status_writers = {module for table, kind, module in state_writes if table in STATUS_TABLES and kind == "status"}
     shape_writers = {module for table, _, module in state_writes if table in SHAPE_TABLES}
+    ledger_writers = {module for table, _, module in state_writes if table in LEDGER_TABLES}
     assert mirror_writers == {"state/mirror.py"}
     assert status_writers == {"state/transitions.py"}
     assert shape_writers == {"state/shapes.py"}
+    assert ledger_writers == {"state/budget_ledger.py"}
     # and they did write: the test watched real work
-    assert {table for table, _, _ in state_writes} >= MIRROR_TABLES | STATUS_TABLES | SHAPE_TABLES
+    assert {table for table, _, _ in state_writes} >= MIRROR_TABLES | STATUS_TABLES | SHAPE_TABLES | LEDGER_TABLES
 
 
 @pytest.fixture

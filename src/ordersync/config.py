@@ -123,6 +123,9 @@ class MondayConfig(_Section):
     max_backoff_seconds: Annotated[float, Field(gt=0)] = 60.0
     # the circuit breaker: transport faults and 5xx with no answer in between for longer than this stop the run
     max_outage_seconds: Annotated[float, Field(gt=0)] = 120.0
+    # one token's complexity budget shared with the other processes on the state database (budget_ledger):
+    # "auto" = on when the state database is PostgreSQL
+    shared_budget: bool | Literal["auto"] = "auto"
 
     @field_validator("board_id")
     @classmethod

@@ -67,6 +67,8 @@ class TokenUsage:
     in_flight: int = 0
     day: int = -1
     daily_calls: float = 0.0
+    refused: dict[str, int] = field(default_factory=dict)  # limit code → requests the limiter refused
+    peak_complexity: float = 0.0  # the most complexity ever spent within one window
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,12 @@ class Limiter:
         self._wall_clock = wall_clock
         self.usage: dict[str, TokenUsage] = {}
 
+    def _refused(self, token: str, error: RequestRejected) -> RequestRejected:
+        """Count a refusal by a limit (injected faults are not counted here) and return it to raise."""
+        refused = self._usage(token).refused
+        refused[str(error.code)] = refused.get(str(error.code), 0) + 1
+        return error
+
     def _usage(self, token: str) -> TokenUsage:
         usage = self.usage.get(token)
         if usage is None:
@@ -117,8 +125,8 @@ class Limiter:
         """Count one request in flight; refuse it past the concurrency cap."""
         usage = self._usage(token)
         if usage.in_flight >= self._settings().max_concurrent:
-            raise RequestRejected(Code.MAX_CONCURRENCY_EXCEEDED, "Concurrency limit exceeded",
-                                  http_status=429, retry_in_seconds=1)
+            raise self._refused(token, RequestRejected(Code.MAX_CONCURRENCY_EXCEEDED, "Concurrency limit exceeded",
+                                                       http_status=429, retry_in_seconds=1))
         usage.in_flight += 1
 
     def leave(self, token: str) -> None:
@@ -132,12 +140,12 @@ class Limiter:
         self._expire(usage, now)
         seconds_left_today = self._roll_day(usage)
         if usage.daily_calls >= settings.daily_call_limit:
-            raise RequestRejected(Code.DAILY_LIMIT_EXCEEDED, "Daily limit exceeded",
-                                  http_status=429, retry_in_seconds=_retry(seconds_left_today))
+            raise self._refused(token, RequestRejected(Code.DAILY_LIMIT_EXCEEDED, "Daily limit exceeded",
+                                                       http_status=429, retry_in_seconds=_retry(seconds_left_today)))
         if usage.requests.total >= settings.requests_per_minute:
             wait = usage.requests.seconds_until_room(now, settings.window_seconds, 1, settings.requests_per_minute)
-            raise RequestRejected(Code.RATE_LIMIT_EXCEEDED, "Minute limit rate exceeded",
-                                  http_status=429, retry_in_seconds=_retry(wait))
+            raise self._refused(token, RequestRejected(Code.RATE_LIMIT_EXCEEDED, "Minute limit rate exceeded",
+                                                       http_status=429, retry_in_seconds=_retry(wait)))
         usage.requests.add(now, 1)
         usage.daily_calls += 1
 
@@ -162,25 +170,26 @@ class Limiter:
         before = settings.complexity_budget - usage.complexity.total
         if cost.points > before:
             wait = usage.complexity.seconds_until_room(now, window, cost.points, settings.complexity_budget)
-            raise RequestRejected(
+            raise self._refused(token, RequestRejected(
                 Code.COMPLEXITY_BUDGET_EXHAUSTED, "Complexity budget exhausted", http_status=429,
                 retry_in_seconds=_retry(wait),
                 details={"complexity": cost.points, "complexity_budget_left": int(before),
                          "complexity_budget_limit": settings.complexity_budget},
-            )
+            ))
         if cost.mutations and usage.mutations.total + cost.mutations > settings.mutations_per_window:
             wait = usage.mutations.seconds_until_room(now, window, cost.mutations, settings.mutations_per_window)
-            raise RequestRejected(
+            raise self._refused(token, RequestRejected(
                 Code.RATE_LIMIT_EXCEEDED,
                 f"Mutation limit exceeded: {settings.mutations_per_window} mutations per {window:g} seconds",
                 http_status=429, retry_in_seconds=_retry(wait),
-            )
+            ))
         if cost.create_boards and usage.create_boards.total + cost.create_boards > settings.create_board_per_window:
             wait = usage.create_boards.seconds_until_room(now, window, cost.create_boards,
                                                           settings.create_board_per_window)
-            raise RequestRejected(Code.RATE_LIMIT_EXCEEDED, "Call limit exceeded for CreateBoard",
-                                  http_status=429, retry_in_seconds=_retry(wait))
+            raise self._refused(token, RequestRejected(Code.RATE_LIMIT_EXCEEDED, "Call limit exceeded for CreateBoard",
+                                                       http_status=429, retry_in_seconds=_retry(wait)))
         usage.complexity.add(now, cost.points)
+        usage.peak_complexity = max(usage.peak_complexity, usage.complexity.total)
         usage.mutations.add(now, cost.mutations)
         usage.create_boards.add(now, cost.create_boards)
         reset = usage.complexity.seconds_until_reset(now, window)
@@ -209,14 +218,15 @@ class Limiter:
         budget = f'"complexityMinute";r={budget_left};t={math.ceil(usage.complexity.seconds_until_reset(now, window))}'
         return {"RateLimit-Policy": policy, "RateLimit": f'{rate}, "concurrency";r={concurrency_left}, {budget}'}
 
-    def snapshot(self, token: str) -> dict[str, float]:
+    def snapshot(self, token: str) -> dict[str, object]:
         """Usage numbers for the admin stats endpoint."""
         usage = self._usage(token)
         self._expire(usage, self._clock())
         self._roll_day(usage)
         return {"complexity_used": usage.complexity.total, "requests_in_window": usage.requests.total,
                 "mutations_in_window": usage.mutations.total, "in_flight": usage.in_flight,
-                "daily_calls": round(usage.daily_calls, 1)}
+                "daily_calls": round(usage.daily_calls, 1), "refused": dict(usage.refused),
+                "peak_complexity_in_window": usage.peak_complexity}
 
     def reset(self) -> None:
         self.usage.clear()

@@ -54,6 +54,7 @@ from ordersync.monday.budget import ComplexityBudget
 from ordersync.monday.client import ClientStats, MondayClient
 from ordersync.monday.connect import make_client, read_board_schema
 from ordersync.state import ErrorCategory, Operation, RowStatus, RunKind, RunStatus, StateStore
+from ordersync.state.budget_ledger import shared_budget_ledger
 from ordersync.state.lock import BoardLock, acquire_lock
 from ordersync.state.mirror import Mirror
 from ordersync.state.records import BatchWrites
@@ -261,6 +262,14 @@ async def sync_routed(config: Config, options: SyncOptions, *, http: httpx.Async
     return results[0] if len(results) == 1 else RoutedSyncResult(results)
 
 
+def _token_budget(config: Config, databases: Databases, token: SecretStr,
+                  budget: ComplexityBudget | None) -> ComplexityBudget:
+    """One complexity budget per token: every board of this sync paces on it, and with the shared
+    ledger (`[monday] shared_budget`, on by default on PostgreSQL) so do the other processes using it."""
+    return budget or ComplexityBudget(shared=shared_budget_ledger(
+        config.monday, databases.state.engine, databases.state.tables, token.get_secret_value()))
+
+
 async def sync_boards(config: Config, board_ids: Sequence[str], options: SyncOptions, *,
                       http: httpx.AsyncClient | None = None, token: SecretStr | None = None,
                       budget: ComplexityBudget | None = None, on_progress: Callable[[Progress], None] | None = None,
@@ -275,6 +284,7 @@ async def sync_boards(config: Config, board_ids: Sequence[str], options: SyncOpt
     own_http = http is None
     http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
     kind = RunKind.PLAN if options.dry_run else options.kind
+    budget = _token_budget(config, databases, token, budget)
     runs = [_BoardRun(board_config(config, board_id), make_client(board_config(config, board_id), http, token,
                                                                   budget=budget)) for board_id in board_ids]
     for run in runs:
@@ -395,8 +405,12 @@ def _hold_lines_still_elsewhere(store: StateStore, runs: Sequence[_BoardRun]) ->
             writes.error(item_key=key, customer=customer, category=ErrorCategory.DEPENDENCY,
                          message=f"not created: board {elsewhere} still holds this order line (its removal there "
                                  "did not complete); the next sync removes it there first, then creates it here")
+        keys = [key for key, _, _ in held]
         with store.engine.begin() as connection:
             writes.flush(connection)
+            for table in (staged, store.tables.staged_subitems):  # nothing of it is sent; its sizes follow it
+                connection.execute(sa.update(table).where(table.c.run_id == run.run_id, table.c.item_key.in_(keys))
+                                   .values(operation=Operation.NONE.value))
 
 
 async def _finish_board(run: _BoardRun, store: StateStore, options: SyncOptions, token: SecretStr) -> None:

@@ -3,7 +3,13 @@
 Every answer carries `complexity { before after query reset_in_x_seconds }` (we ask for it in
 every document) and the `RateLimit` header. Before a request, `acquire(cost)` waits only if the
 budget we were told is left cannot pay for it, and only until the window resets. One budget is
-shared by everything using the same token, so several workers cannot overspend it together.
+shared by everything using the same token in a process, so its boards cannot overspend it together.
+
+Several processes sharing one token (one account) are paced together through a `SharedLedger`
+injected by whoever builds the budget (the engine gives it `state/budget_ledger.py` on PostgreSQL):
+`acquire` also reserves the request's estimated cost there, waiting while every worker's
+reservations in the window leave no room, and `settle` replaces the estimate with what the API
+reported it cost once the answer is in.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 _ITEM = re.compile(r'"?([A-Za-z_]+)"?\s*((?:;\s*[a-z]+=[^,;]+)*)')
@@ -35,16 +41,49 @@ def parse_rate_limit_header(value: str) -> dict[str, dict[str, str]]:
     return policies
 
 
+class Grant(Protocol):
+    """A shared ledger's answer to a reservation: `reservation` to settle once the answer is in, or
+    `wait_seconds` to wait before asking again (nothing reserved), with why."""
+
+    @property
+    def reservation(self) -> str | None: ...
+
+    @property
+    def wait_seconds(self) -> float: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+class SharedLedger(Protocol):
+    """The budget of one token shared by several processes (see `state/budget_ledger.py`)."""
+
+    def reserve(self, cost: int, *, limit: int | None, window: float | None) -> Grant:
+        """Reserve `cost` points in the window, or say how long to wait. `limit` and `window` are
+        what this process learnt from the API (None: not yet)."""
+        ...
+
+    def settle(self, reservation: str, spent: int | None) -> None:
+        """The request was answered: it cost `spent` (None: unknown, the estimate stays)."""
+        ...
+
+    def hold(self, seconds: float) -> None:
+        """A rate-limit answer asked to send nothing for `seconds`: every worker holds off."""
+        ...
+
+
 class ComplexityBudget:
     """What the API last said about the budget, and the waits it implies."""
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, shared: SharedLedger | None = None) -> None:
         self._clock = clock
         self._sleep = sleep
         self._lock = asyncio.Lock()
+        self.shared = shared
         self.remaining: int | None = None
         self.limit: int | None = None
+        self.window: float | None = None  # the budget's window, from `RateLimit-Policy` (`w=`)
         self.reset_at = 0.0
         self.blocked_until = 0.0
 
@@ -52,8 +91,9 @@ class ComplexityBudget:
         """The clock this budget (and its client's circuit breaker) reads."""
         return self._clock()
 
-    async def acquire(self, cost: int) -> None:
-        """Wait until a request costing `cost` fits, then count it as spent."""
+    async def acquire(self, cost: int) -> str | None:
+        """Wait until a request costing `cost` fits, then count it as spent. Returns the shared
+        ledger's reservation (None without a ledger), to hand to `settle` with the real cost."""
         async with self._lock:
             while True:
                 now = self._clock()
@@ -62,19 +102,40 @@ class ComplexityBudget:
                              extra={"wait_seconds": round(self.blocked_until - now, 3), "reason": "rate_limit"})
                     await self._wait(self.blocked_until - now)
                     continue
-                if self.remaining is not None and now >= self.reset_at and self.limit is not None:
-                    self.remaining = self.limit  # the window has reset
-                if self.remaining is None or self.remaining >= cost:
-                    if self.remaining is not None:
-                        self.remaining -= cost
-                    return
-                if now >= self.reset_at:  # told nothing about a reset: try and let the API decide
-                    return
-                log.info("wait %.2f s: complexity budget, %d points left and the request costs %d; the window "
-                         "resets then", self.reset_at - now, self.remaining, cost,
-                         extra={"wait_seconds": round(self.reset_at - now, 3), "reason": "complexity_budget",
-                                "remaining": self.remaining, "cost": cost})
-                await self._wait(self.reset_at - now)
+                wait = self._local_wait(now, cost)
+                if wait is not None:
+                    log.info("wait %.2f s: complexity budget, %d points left and the request costs %d; the "
+                             "window resets then", wait, self.remaining, cost,
+                             extra={"wait_seconds": round(wait, 3), "reason": "complexity_budget",
+                                    "remaining": self.remaining, "cost": cost})
+                    await self._wait(wait)
+                    continue
+                grant = None if self.shared is None else self.shared.reserve(cost, limit=self.limit,
+                                                                             window=self.window)
+                if grant is not None and grant.wait_seconds > 0:
+                    log.info("wait %.2f s: shared complexity budget, %s", grant.wait_seconds, grant.reason,
+                             extra={"wait_seconds": round(grant.wait_seconds, 3), "reason": "shared_budget",
+                                    "cost": cost})
+                    await self._sleep(grant.wait_seconds)
+                    continue
+                if self.remaining is not None and self.remaining >= cost:
+                    self.remaining -= cost
+                return grant.reservation if grant is not None else None
+
+    def _local_wait(self, now: float, cost: int) -> float | None:
+        """How long to wait for what the API last said is left to pay for `cost`; None: send now."""
+        if self.remaining is not None and now >= self.reset_at and self.limit is not None:
+            self.remaining = self.limit  # the window has reset
+        if self.remaining is None or self.remaining >= cost:
+            return None
+        if now >= self.reset_at:  # told nothing about a reset: try and let the API decide
+            return None
+        return self.reset_at - now
+
+    def settle(self, reservation: str | None, spent: int | None) -> None:
+        """The request reserved as `reservation` was answered and cost `spent` (None: not known)."""
+        if reservation is not None and self.shared is not None:
+            self.shared.settle(reservation, spent)
 
     async def _wait(self, seconds: float) -> None:
         await self._sleep(max(seconds, 0.0) + 0.01)
@@ -97,9 +158,11 @@ class ComplexityBudget:
         """Take in `RateLimit-Policy` / `RateLimit` (IETF structured fields)."""
         now = self._clock()
         policy = parse_rate_limit_header(headers.get("ratelimit-policy", ""))
-        quota = policy.get("complexityMinute", {}).get("q")
+        quota, window = policy.get("complexityMinute", {}).get("q"), policy.get("complexityMinute", {}).get("w")
         if quota and quota.isdigit():
             self.limit = int(quota)
+        if window and _is_number(window) and float(window) > 0:
+            self.window = float(window)
         for name, params in parse_rate_limit_header(headers.get("ratelimit", "")).items():
             remaining, reset = params.get("r"), params.get("t")
             if name == "complexityMinute" and remaining and remaining.lstrip("-").isdigit():
@@ -110,8 +173,10 @@ class ComplexityBudget:
                 self.block(float(reset))  # minute rate or concurrency used up
 
     def block(self, seconds: float) -> None:
-        """Send nothing for `seconds` (a rate-limit answer said so)."""
+        """Send nothing for `seconds` (a rate-limit answer said so); neither do the other workers."""
         self.blocked_until = max(self.blocked_until, self._clock() + seconds)
+        if self.shared is not None:
+            self.shared.hold(seconds)
 
     def largest_affordable(self) -> int | None:
         """No single request may cost more than a whole window's budget."""

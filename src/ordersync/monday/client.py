@@ -200,13 +200,17 @@ class MondayClient:
                     idempotency_key: str | None) -> ParsedResponse:
         """One attempt: wait for the budget, post, and raise the request's error if it failed as a whole."""
         started = time.monotonic()
-        await self.budget.acquire(cost)
+        reservation = await self.budget.acquire(cost)
         self.stats.budget_wait_seconds += time.monotonic() - started
+        spent: int | None = None  # what the API says the request cost; unknown: the estimate stays reserved
         try:
             parsed = await self._post(query, variables, idempotency_key)
+            spent = _spent(parsed)
         except NetworkError as fault:
             self._watch_outage(fault)
             raise
+        finally:
+            self.budget.settle(reservation, spent)
         error = parsed.request_error
         self._watch_outage(error)
         if error is None:
@@ -547,6 +551,15 @@ class MondayClient:
             for item in items or []:
                 found[str(item["id"])] = item.get("subitems") or []
         return found
+
+
+def _spent(parsed: ParsedResponse) -> int | None:
+    """The complexity an answered request cost: the API's figure; nothing when it was refused by a limit
+    (Monday did not run it); None (not known) otherwise."""
+    if isinstance(parsed.request_error, RateLimited):
+        return 0
+    spent = (parsed.complexity or {}).get("query")
+    return spent if isinstance(spent, int) else None
 
 
 def _log_request(documents: list[str], parsed: ParsedResponse, estimated_cost: int, seconds: float) -> None:

@@ -111,6 +111,7 @@ class StateTables:
     write_intents: sa.Table
     locks: sa.Table
     source_shapes: sa.Table
+    budget_ledger: sa.Table
 
 
 def build_tables(prefix: str = "ordersync_") -> StateTables:
@@ -265,8 +266,19 @@ def build_tables(prefix: str = "ordersync_") -> StateTables:
         sa.Column("run_id", sa.Integer),
         sa.Column("recorded_at", sa.DateTime, nullable=False),
     )
+    # Per Monday token (a fingerprint of it, never the token), the complexity every worker sharing it
+    # has reserved in the window: one row, changed in short locked transactions (state/budget_ledger.py).
+    budget_ledger = sa.Table(
+        f"{p}budget_ledger", md,
+        sa.Column("token_fingerprint", sa.Unicode(64), primary_key=True),
+        sa.Column("limit_points", sa.Integer),  # the budget per window, as the API last reported it
+        sa.Column("window_seconds", sa.Float),
+        sa.Column("held_until", sa.Float),  # database clock (epoch seconds): a rate limit asked all to hold off
+        sa.Column("reservations", sa.UnicodeText, nullable=False),  # JSON: the sliding log of reservations
+        sa.Column("updated_at", sa.DateTime, nullable=False),
+    )
     return StateTables(md, meta, runs, staged_items, staged_subitems, synced_items, synced_subitems,
-                       groups, errors, write_intents, locks, source_shapes)
+                       groups, errors, write_intents, locks, source_shapes, budget_ledger)
 
 
 def process_owner() -> str:
