@@ -160,6 +160,52 @@ def test_a_crash_between_the_passes_leaves_a_moved_line_on_no_board_and_the_reru
     assert held[key] == [fall]
 
 
+def test_a_filtered_sync_that_reads_a_moved_line_takes_it_off_its_old_board_too(routed):
+    """`--aag-season "2025 HOLIDAY"` reads the line by its new season; its old board's mirror knows it
+    by the old one, outside the filter — the line is removed there all the same, before it is created."""
+    fall, holiday, _ = routed.boards
+    assert routed.run("sync", "--all", "--json").exit_code in (0, 1)
+    rowid, key = source_line(routed, "2025 FALL", on=keys_on(routed, fall))
+    move_season(routed, rowid, "2025 HOLIDAY")
+    moved = routed.run("sync", "--aag-season", "2025 HOLIDAY", "--json")
+    assert moved.exit_code in (0, 1), moved.stderr
+    by_board = {board["board_id"]: board for board in moved.json()["boards"]}
+    assert by_board[fall]["totals"]["items"]["archive"] == 1
+    assert by_board[holiday]["totals"]["items"]["create"] == 1
+    assert boards_holding(routed)[key] == [holiday]
+    assert_each_board_is_its_share(routed)
+
+
+def test_a_line_its_old_board_did_not_let_go_of_is_not_created_on_the_new_one(routed, monkeypatch):
+    """The first pass's removals fail (here: never sent): the new board refuses to create the line while
+    the old board's mirror holds it — a failed row, never a second copy — and the next sync moves it."""
+    from ordersync.engine.apply import Applier
+
+    fall, holiday, _ = routed.boards
+    assert routed.run("sync", "--all", "--json").exit_code in (0, 1)
+    rowid, key = source_line(routed, "2025 FALL", on=keys_on(routed, fall))
+    move_season(routed, rowid, "2025 HOLIDAY")
+    first_pass = Applier.remove_items_first
+
+    async def removals_lost(self):
+        return None
+
+    monkeypatch.setattr(Applier, "remove_items_first", removals_lost)
+    held_back = routed.run("sync", "--all", "--json")
+    assert held_back.exit_code == 1, held_back.stderr
+    by_board = {board["board_id"]: board for board in held_back.json()["boards"]}
+    assert by_board[holiday]["totals"]["items"]["failed"] >= 1
+    assert key not in boards_holding(routed)  # the old board's second pass archived it; the new one held back
+    report = routed.run("report", str(by_board[holiday]["run_id"]), "--json").json()
+    assert any("still holds this order line" in error["message"]
+               for customer in report["customers"].values() for error in customer["errors"])
+
+    monkeypatch.setattr(Applier, "remove_items_first", first_pass)
+    assert routed.run("sync", "--all", "--json").exit_code in (0, 1)
+    assert boards_holding(routed)[key] == [holiday]
+    assert_each_board_is_its_share(routed)
+
+
 def test_a_line_no_route_takes_is_a_row_error_recorded_once(routed):
     fall, holiday, rest = routed.boards
     text = routed.config_path.read_text()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Set
+from collections.abc import Callable, Collection, Set
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -48,13 +48,18 @@ _REMOVAL_OPERATION = {"archive": Operation.ARCHIVE, "delete": Operation.DELETE, 
 
 
 def diff_run(store: StateStore, run_id: int, board_id: str, *, scope: RemovalScope | None,
-             on_removed: RemovalPolicy, on_cancelled: CancelledPolicy) -> None:
-    """Set `state` and `operation` on every staged row of the run; add REMOVED rows from the mirror."""
+             on_removed: RemovalPolicy, on_cancelled: CancelledPolicy, moved_away: Collection[str] = ()) -> None:
+    """Set `state` and `operation` on every staged row of the run; add REMOVED rows from the mirror.
+
+    `moved_away`: lines the run read whose route names another board (`engine.routes`): removed from
+    this board whatever the run's filter, so the board they moved to never holds them alongside."""
     started = time.monotonic()
     with store.engine.begin() as connection:
         _diff_items(connection, store, run_id, board_id)
         if scope is not None:
             _removed_items(connection, store, run_id, board_id, scope)
+        if moved_away:
+            _moved_away_items(connection, store, run_id, board_id, sorted(moved_away))
         _item_operations(connection, store, run_id, on_removed, on_cancelled)
         _diff_subitems(connection, store, run_id, board_id)
         _removed_subitems(connection, store, run_id, board_id)
@@ -90,7 +95,8 @@ def _diff_items(connection, store: StateStore, run_id: int, board_id: str) -> No
     )
 
 
-def _removed_items(connection, store: StateStore, run_id: int, board_id: str, scope: RemovalScope) -> None:
+def _unstaged_mirror_rows(store: StateStore, run_id: int, board_id: str) -> tuple[sa.Select, list[sa.ColumnElement]]:
+    """Mirror rows of the board the run neither staged nor failed, as REMOVED staged rows; and the conditions."""
     tables = store.tables
     staged, synced, errors = tables.staged_items, tables.synced_items, tables.errors
     conditions = [
@@ -98,19 +104,38 @@ def _removed_items(connection, store: StateStore, run_id: int, board_id: str, sc
         ~sa.select(sa.literal(1)).where(staged.c.run_id == run_id, staged.c.item_key == synced.c.item_key).exists(),
         ~sa.select(sa.literal(1)).where(errors.c.run_id == run_id, errors.c.item_key == synced.c.item_key).exists(),
     ]
-    conditions += scope.lines.where({name: synced.c[name] for name in SCOPE_FIELDS})
     removed = sa.select(
         sa.literal(run_id), synced.c.item_key, synced.c.customer, synced.c.group_name, synced.c.item_name,
         synced.c.po_number, synced.c.aag_season, synced.c.customer_season, synced.c.cancelled,
         sa.literal(DiffState.REMOVED.value), sa.literal(RowStatus.PENDING.value), synced.c.monday_item_id, sa.literal(0),
-    ).where(*conditions)
+    )
+    return removed, conditions
+
+
+def _stage_removed(connection, store: StateStore, rows: sa.Select) -> None:
+    connection.execute(sa.insert(store.tables.staged_items).from_select(
+        ["run_id", "item_key", "customer", "group_name", "item_name", "po_number", "aag_season",
+         "customer_season", "cancelled", "state", "status", "monday_item_id", "attempts"],
+        rows,
+    ))
+
+
+def _moved_away_items(connection, store: StateStore, run_id: int, board_id: str, keys: list[str]) -> None:
+    """Lines routed to another board that this board's mirror holds (and the run did not stage already)."""
+    synced = store.tables.synced_items
+    removed, conditions = _unstaged_mirror_rows(store, run_id, board_id)
+    for start in range(0, len(keys), 500):
+        _stage_removed(connection, store, removed.where(*conditions, synced.c.item_key.in_(keys[start:start + 500])))
+
+
+def _removed_items(connection, store: StateStore, run_id: int, board_id: str, scope: RemovalScope) -> None:
+    synced = store.tables.synced_items
+    removed, conditions = _unstaged_mirror_rows(store, run_id, board_id)
+    conditions += scope.lines.where({name: synced.c[name] for name in SCOPE_FIELDS})
+    removed = removed.where(*conditions)
 
     def stage_removed(rows: sa.Select) -> None:
-        connection.execute(sa.insert(staged).from_select(
-            ["run_id", "item_key", "customer", "group_name", "item_name", "po_number", "aag_season",
-             "customer_season", "cancelled", "state", "status", "monday_item_id", "attempts"],
-            rows,
-        ))
+        _stage_removed(connection, store, rows)
 
     if not scope.is_filtered:
         stage_removed(removed)

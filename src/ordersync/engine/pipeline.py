@@ -158,7 +158,8 @@ def plan_staged(config: Config, databases: Databases, staged: Staged, filters: F
         scope = removal_scope(config, filters,
                               source_keys=lambda: all_source_keys(databases.source, staged.source_table, config))
         diff_run(store, staged.run_id, staged.board_id, scope=scope,
-                 on_removed=config.items.on_removed, on_cancelled=config.items.on_cancelled)
+                 on_removed=config.items.on_removed, on_cancelled=config.items.on_cancelled,
+                 moved_away=staged.staging.routed_elsewhere)
         plan = build_plan(store, staged.run_id, staged.board_id)
     except BaseException as error:
         end_stopped_run(store, staged.run_id, error)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +32,7 @@ class StagingResult:
     errors: int = 0
     warnings: int = 0
     duplicate_keys: int = 0
+    routed_elsewhere: set[str] = field(default_factory=set)  # lines read whose route names another board
 
 
 def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine | RowError], *,
@@ -90,6 +91,7 @@ def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine 
             flush()
     flush()
     collided = {key: customer for key, customer in claims.collided.items() if key in claims.first_here}
+    outcome.routed_elsewhere = claims.elsewhere - claims.collided.keys()
     if collided:
         outcome.subitems -= _unstage_collisions(store, run_id, collided, claims.first_row_of)
         outcome.items -= len(collided.keys() - claims.failed_first)
@@ -110,6 +112,7 @@ class _KeyClaims:
         self.failed_first: set[str] = set()  # keys whose first line failed the transform, so was never staged
         self.collided: dict[str, str | None] = {}  # key → customer
         self.first_here: set[str] = set()  # keys whose first line is this run's (a routed run: its board's)
+        self.elsewhere: set[str] = set()  # keys of good lines another board's run stages
 
     def admit(self, result: TransformedLine | RowError, *, mine: bool) -> TransformedLine | RowError | None:
         """What this run stages or records for a line: the line, or its error (its own, or a duplicate
@@ -122,6 +125,8 @@ class _KeyClaims:
             return result if mine else None
         duplicate = self.claim(result.item)
         if not mine:
+            if result.board_id is not None:
+                self.elsewhere.add(result.item.item_key)
             return None
         if duplicate is None:
             self.first_here.add(result.item.item_key)
