@@ -34,6 +34,7 @@ from ordersync.engine.pipeline import plan_only
 from ordersync.engine.routes import board_config, boards_of
 from ordersync.engine.summary import CustomerSummary, RunSummary, Totals
 from ordersync.engine.sync import RoutedSyncResult, SyncOptions, SyncResult, retry_failed, sync_routed
+from ordersync.engine.sync import sync_async as sync_one_board
 from ordersync.errors import UsageError
 from ordersync.ops import reconcile as _reconcile
 from ordersync.ops import report as _report
@@ -45,7 +46,7 @@ from ordersync.state.schema import RunStatus
 
 __all__ = [
     "BoardResults", "Config", "PlanResult", "Progress", "ReconcileResult", "ReportResult", "RoutedSyncResult", "RunStatus",
-    "RunSummary", "StatusResult", "SyncResult", "Validation", "load_config", "plan", "reconcile", "reconcile_async", "report", "retry",
+    "RunSummary", "StatusResult", "SyncResult", "Validation", "boards", "load_config", "plan", "reconcile", "reconcile_async", "report", "retry",
     "retry_async", "status", "sync", "sync_async", "validate", "validate_async",
 ]
 
@@ -68,12 +69,29 @@ def _filters(customers: Iterable[str], exclude_customers: Iterable[str], po_numb
 
 # -- several boards -------------------------------------------------------------------------------
 
-def each_board(config: Config) -> list[Config]:
+def each_board(config: Config, board: str | None = None) -> list[Config]:
     """The config of each board a command works over: every routed board in route order (`[[routes]]`),
-    else the one `[monday] board_id`."""
+    else the one `[monday] board_id`; only `board` when given (`--board`: one worker's share)."""
+    if board is not None:
+        return [board_config(config, check_board(config, board))]
     if not config.routes:
         return [config]
     return [board_config(config, board_id) for board_id in boards_of(config)]
+
+
+def check_board(config: Config, board: str) -> str:
+    """`--board ID`: one of the config's routed boards, else a `UsageError` naming them."""
+    routed = boards_of(config)
+    if board.strip() not in routed:
+        raise UsageError(f"board {board} is not one of this config's routed boards ({', '.join(routed) or 'none'})",
+                         hint="`ordersync boards` lists them; --board names one of them")
+    return board.strip()
+
+
+def boards(config: Config) -> list[str]:
+    """`ordersync boards`: the routed boards in route order (`[[routes]]`, else `[monday] board_id`) —
+    what a scheduler fans out over, one `sync --board ID` each."""
+    return boards_of(config)
 
 
 @dataclass(frozen=True)
@@ -125,14 +143,15 @@ class PlanResult:
 
 def plan(config: Config, *, customers: Iterable[str] = (), exclude_customers: Iterable[str] = (),
          po_numbers: Iterable[str] = (), aag_seasons: Iterable[str] = (), customer_seasons: Iterable[str] = (),
-         limit: int | None = None, on_progress: LinesRead | None = None) -> PlanResult | BoardResults:
+         limit: int | None = None, on_progress: LinesRead | None = None,
+         board: str | None = None) -> PlanResult | BoardResults:
     """`ordersync plan`: a dry run without the API — reads, transforms and diffs against the synced
     state, changing nothing a later sync relies on. `on_progress(lines_read)` follows the reading.
-    Several routed boards: a `BoardResults` of each board's plan."""
+    Several routed boards: a `BoardResults` of each board's plan; `board`: that one board's."""
     filters = _filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons, limit)
     results = []
-    for board in each_board(config):
-        prepared = plan_only(board, filters, progress=on_progress)
+    for each in each_board(config, board):
+        prepared = plan_only(each, filters, progress=on_progress)
         summary = RunSummary.model_validate(prepared.plan.as_dict())
         results.append(PlanResult(prepared.run_id, prepared.board_id, summary.totals, summary.customers,
                                   prepared.warnings))
@@ -148,18 +167,22 @@ async def sync_async(  # noqa: PLR0913 — one keyword argument per option of `o
                      dry_run: bool = False, skip_subitems: bool = False, wait_for_lock: float = 0.0,
                      allow_removals: bool = False, accept_source_changes: bool = False,
                      on_progress: OperationsDone | None = None, http: httpx.AsyncClient | None = None,
-                     token: SecretStr | None = None) -> SyncResult | RoutedSyncResult:
+                     token: SecretStr | None = None, board: str | None = None) -> SyncResult | RoutedSyncResult:
     """`ordersync sync`: make the board equal the source, settling what an interrupted run left open
     first. A routed config (`[[routes]]`) syncs every board, one run each: with several boards the
     result is a `RoutedSyncResult` (`boards`, summed `totals`, the worst exit code). With no filter it refuses (`UsageError`) unless `all_customers=True`. Before its first write
     it refuses (`SourceShapeChanged`, `TooManyRemovals`) a changed source or too many removals unless
     `accept_source_changes=True` / `allow_removals=True`. `result.exit_code` is the CLI's (1 when rows
-    failed); `result.as_dict()` is what `--json` prints."""
+    failed); `result.as_dict()` is what `--json` prints. `board`: that routed board only (`--board`; a
+    line routed to another board is left to that board's run), its `SyncResult`."""
     options = SyncOptions(filters=_filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons,
                                            limit),
                           all_customers=all_customers, dry_run=dry_run, skip_subitems=skip_subitems,
                           wait_for_lock=wait_for_lock, allow_removals=allow_removals,
                           accept_source_changes=accept_source_changes)
+    if board is not None:
+        return await sync_one_board(each_board(config, board)[0], options, on_progress=on_progress, http=http,
+                                    token=token)
     return await sync_routed(config, options, on_progress=on_progress, http=http, token=token)
 
 
@@ -170,10 +193,13 @@ def sync(config: Config, **options: Any) -> SyncResult | RoutedSyncResult:
 
 async def retry_async(config: Config, *, wait_for_lock: float = 0.0, on_progress: OperationsDone | None = None,
                       http: httpx.AsyncClient | None = None,
-                      token: SecretStr | None = None) -> SyncResult | RoutedSyncResult:
+                      token: SecretStr | None = None, board: str | None = None) -> SyncResult | RoutedSyncResult:
     """`ordersync retry`: send again only the order lines that failed in the last sync (any customer,
-    any stage; on each routed board that has some). `UsageError` when there is nothing to retry."""
-    return await retry_failed(config, wait_for_lock=wait_for_lock, on_progress=on_progress, http=http, token=token)
+    any stage; on each routed board that has some, or on `board` only). `UsageError` when there is
+    nothing to retry."""
+    only = None if board is None else [check_board(config, board)]
+    return await retry_failed(config, wait_for_lock=wait_for_lock, on_progress=on_progress, http=http, token=token,
+                              boards=only)
 
 
 def retry(config: Config, **options: Any) -> SyncResult | RoutedSyncResult:
@@ -183,17 +209,18 @@ def retry(config: Config, **options: Any) -> SyncResult | RoutedSyncResult:
 
 # -- validate and reconcile -----------------------------------------------------------------------
 
-async def validate_async(config: Config, *, customers: Iterable[str] = (), exclude_customers: Iterable[str] = (),
+async def validate_async(  # noqa: PLR0913 — one keyword argument per option of `ordersync validate`
+        config: Config, *, customers: Iterable[str] = (), exclude_customers: Iterable[str] = (),
                          po_numbers: Iterable[str] = (), aag_seasons: Iterable[str] = (),
                          customer_seasons: Iterable[str] = (), limit: int | None = None,
                          on_progress: LinesRead | None = None, http: httpx.AsyncClient | None = None,
-                         token: SecretStr | None = None) -> Validation | BoardResults:
+                         token: SecretStr | None = None, board: str | None = None) -> Validation | BoardResults:
     """`ordersync validate`: the config against the live board — columns, types, the key column, the
     subitem columns and the labels the (filtered) source uses. Writes nothing; `result.ok`. Several
     routed boards: every board is checked (a `BoardResults`)."""
     filters = _filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons, limit)
-    return _one_or_all([await _validate.validate_async(board, filters=filters, http=http, token=token,
-                                                       progress=on_progress) for board in each_board(config)])
+    return _one_or_all([await _validate.validate_async(each, filters=filters, http=http, token=token,
+                                                       progress=on_progress) for each in each_board(config, board)])
 
 
 def validate(config: Config, **options: Any) -> Validation | BoardResults:
@@ -207,7 +234,7 @@ async def reconcile_async(  # noqa: PLR0913 — one keyword argument per option 
                           customer_seasons: Iterable[str] = (), limit: int | None = None, fix: bool = False,
                           all_customers: bool = False, wait_for_lock: float = 0.0,
                           on_progress: OperationsDone | None = None, http: httpx.AsyncClient | None = None,
-                          token: SecretStr | None = None) -> ReconcileResult | BoardResults:
+                          token: SecretStr | None = None, board: str | None = None) -> ReconcileResult | BoardResults:
     """`ordersync reconcile [--fix]`: read the whole board back and report drift against the source;
     `fix=True` archives what should not be there and syncs again what differs. On a production
     profile, fixing every customer needs `all_customers=True` (else `UsageError`)."""
@@ -215,9 +242,9 @@ async def reconcile_async(  # noqa: PLR0913 — one keyword argument per option 
     if fix and config.monday.production and filters.reaches_every_customer and not all_customers:
         raise UsageError("refusing to fix every customer of a production board without --all",
                          hint="name customers with --customer (or other filters), or pass --all on purpose")
-    return _one_or_all([await _reconcile.reconcile_async(board, filters, fix=fix, wait_for_lock=wait_for_lock,
+    return _one_or_all([await _reconcile.reconcile_async(each, filters, fix=fix, wait_for_lock=wait_for_lock,
                                                          on_progress=on_progress, http=http, token=token)
-                        for board in each_board(config)])
+                        for each in each_board(config, board)])
 
 
 def reconcile(config: Config, **options: Any) -> ReconcileResult | BoardResults:
@@ -250,11 +277,13 @@ class StatusResult:
         return self.data
 
 
-def status(config: Config, *, customers: Iterable[str] = (), runs: int = 10) -> StatusResult | BoardResults:
+def status(config: Config, *, customers: Iterable[str] = (), runs: int = 10,
+           board: str | None = None) -> StatusResult | BoardResults:
     """`ordersync status`: read from the state tables only (no API call); `runs` recent runs listed,
-    the per-customer part narrowed to `customers` when given. Several routed boards: each board's."""
-    return _one_or_all([StatusResult(_status.status(board, runs=runs, customers=tuple(customers)))
-                        for board in each_board(config)])
+    the per-customer part narrowed to `customers` when given. Several routed boards: each board's;
+    `board`: that one's."""
+    return _one_or_all([StatusResult(_status.status(each, runs=runs, customers=tuple(customers)))
+                        for each in each_board(config, board)])
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from ordersync import api
 from ordersync.cli.options import (
+    BoardOption,
     CustomerOption,
     FilterOptions,
     GlobalOptions,
@@ -165,7 +166,8 @@ def sample_data(
 
 @app.command()
 @with_filters
-def plan(context: typer.Context, filters: FilterOptions, json_output: JsonOption = False) -> None:
+def plan(context: typer.Context, filters: FilterOptions, only_board: BoardOption = None,
+         json_output: JsonOption = False) -> None:
     """Show what a sync would do, per customer, without calling the API or touching the synced state.
 
     Groups to create; items and subitems to create, update, archive; unchanged; failed rows.
@@ -174,7 +176,7 @@ def plan(context: typer.Context, filters: FilterOptions, json_output: JsonOption
     """
     config = _config(context)
     with progress_bar("reading order lines", total=filters.limit, enabled=not json_output) as bar:
-        result = api.plan(config, **filters.as_kwargs(), on_progress=bar.update)
+        result = api.plan(config, **filters.as_kwargs(), on_progress=bar.update, board=only_board)
     if json_output:
         print_json(result.as_dict())
         return
@@ -217,6 +219,7 @@ def sync(
         "--accept-source-changes",
         help="The source's size columns or column types changed since the last sync: go on, and record them.")]
     = False,
+    only_board: BoardOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Make the board equal the source: create, update and archive items and their size subitems.
@@ -231,19 +234,20 @@ def sync(
     with progress_bar("syncing", enabled=not json_output, keep=True) as bar:
         result = api.sync(config, **filters.as_kwargs(), all_customers=all_customers, dry_run=dry_run,
                           skip_subitems=skip_subitems, wait_for_lock=wait, allow_removals=allow_removals,
-                          accept_source_changes=accept_source_changes, on_progress=bar.follow)
+                          accept_source_changes=accept_source_changes, on_progress=bar.follow, board=only_board)
     _finish_sync(result, json_output)
 
 
 @app.command()
-def retry(context: typer.Context, wait: WaitOption = 0.0, json_output: JsonOption = False) -> None:
+def retry(context: typer.Context, wait: WaitOption = 0.0, only_board: BoardOption = None,
+          json_output: JsonOption = False) -> None:
     """Send again only the order lines that failed in the last sync (any customer, any stage).
 
     Example: ordersync retry --json
     """
     config = _config(context)
     with progress_bar("syncing", enabled=not json_output, keep=True) as bar:
-        result = api.retry(config, wait_for_lock=wait, on_progress=bar.follow)
+        result = api.retry(config, wait_for_lock=wait, on_progress=bar.follow, board=only_board)
     _finish_sync(result, json_output)
 
 
@@ -327,6 +331,7 @@ def status(
     context: typer.Context,
     customer: CustomerOption = None,
     runs: Annotated[int, typer.Option("--runs", min=1, help="How many recent runs to list.")] = 10,
+    only_board: BoardOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Show the real state: last runs, run in progress, pending and failed rows, intents, the lock.
@@ -337,7 +342,7 @@ def status(
 
     Example: ordersync status --customer GREYSON --json
     """
-    result = api.status(_config(context), runs=runs, customers=customer or ())
+    result = api.status(_config(context), runs=runs, customers=customer or (), board=only_board)
     if json_output:
         print_json(result.as_dict())
         return
@@ -347,7 +352,8 @@ def status(
 
 @app.command()
 @with_filters
-def validate(context: typer.Context, filters: FilterOptions, json_output: JsonOption = False) -> None:
+def validate(context: typer.Context, filters: FilterOptions, only_board: BoardOption = None,
+             json_output: JsonOption = False) -> None:
     """Compare the config with the live board and list every mismatch; exits 2 if there is any.
 
     Checks that every mapped column exists with a matching type, the key column (text), the
@@ -359,7 +365,7 @@ def validate(context: typer.Context, filters: FilterOptions, json_output: JsonOp
     """
     config = _config(context)
     with progress_bar("reading the labels the source uses", total=filters.limit, enabled=not json_output) as bar:
-        result = api.validate(config, **filters.as_kwargs(), on_progress=bar.update)
+        result = api.validate(config, **filters.as_kwargs(), on_progress=bar.update, board=only_board)
     if json_output:
         print_json(result.as_dict())
     else:
@@ -378,6 +384,7 @@ def reconcile(
     all_customers: Annotated[bool, typer.Option(
         "--all", help="With --fix on a production profile and no filter: fix every customer, on purpose.")] = False,
     wait: WaitOption = 0.0,
+    only_board: BoardOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Read the whole board back and report drift against the source; --fix repairs it.
@@ -394,13 +401,29 @@ def reconcile(
     config = _config(context)
     with progress_bar("syncing", enabled=not json_output, keep=True) as bar:
         result = api.reconcile(config, **filters.as_kwargs(), fix=fix, all_customers=all_customers,
-                               wait_for_lock=wait, on_progress=bar.follow)
+                               wait_for_lock=wait, on_progress=bar.follow, board=only_board)
     if json_output:
         print_json(result.as_dict())
     else:
         for board in _each(result):
             render_reconcile(board)
     raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def boards(context: typer.Context, json_output: JsonOption = False) -> None:
+    """List the routed boards, one a line in route order (\\[[routes]], else \\[monday] board_id).
+
+    What a scheduler fans out over: one `ordersync sync --all --board ID` per board (the Kestra flow).
+
+    Example: ordersync --profile prod boards --json
+    """
+    listed = api.boards(_config(context))
+    if json_output:
+        print_json(listed)
+    else:
+        for board_id in listed:
+            typer.echo(board_id)
 
 
 @app.command()

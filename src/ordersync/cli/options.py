@@ -28,6 +28,8 @@ class GlobalOptions:
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else.")]
 WaitOption = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait for the board's lock.")]
+BoardOption = Annotated[str | None, typer.Option(
+    "--board", help="Only this routed board (one of `ordersync boards`): how several workers split the boards.")]
 CustomerOption = Annotated[list[str] | None, typer.Option(
     "--customer", help="Only this customer (canonical name or any alias). Repeatable.")]
 

@@ -553,10 +553,10 @@ def failed_keys(store: StateStore, board_id: str,
 
 
 async def retry_failed(config: Config, *, checkpoint: Checkpoint | None = None, wait_for_lock: float = 0.0,
-                       **kwargs: Any) -> SyncResult | RoutedSyncResult:
+                       boards: Sequence[str] | None = None, **kwargs: Any) -> SyncResult | RoutedSyncResult:
     """`ordersync retry`: sync again only the order lines whose failure no later run put right (on
-    each routed board that has some: one run per board)."""
-    boards = boards_of(config)
+    each routed board that has some, or on `boards` only — `--board`: one run per board)."""
+    boards = list(boards) if boards is not None else boards_of(config)
     if not boards:
         raise ConfigError("no board: [monday] board_id is not set", problems=["monday.board_id: missing"])
     databases = Databases.open(config)
