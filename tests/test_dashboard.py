@@ -60,7 +60,7 @@ def test_before_any_run_the_page_says_so_and_creates_nothing(tmp_path):
         state = client.get("/api/state").json()
     assert page.status_code == 200
     assert "No runs yet" in page.text and "No sync has run yet" in page.text
-    assert state == {"board_id": "123", "current": None, "runs": [], "focus": None, "trend": []}
+    assert state == {"board_id": "123", "boards": [], "current": None, "runs": [], "focus": None, "trend": []}
     engine = sa.create_engine(url)
     assert sa.inspect(engine).get_table_names() == []  # it only reads
     engine.dispose()
@@ -106,7 +106,7 @@ def test_events_send_each_fragment_as_a_named_server_sent_event(synced):
         answer = client.get("/events?once=1")
     assert answer.headers["content-type"].startswith("text/event-stream")
     names = re.findall(r"^event: (\w+)$", answer.text, flags=re.MULTILINE)
-    assert names == ["current", "runs", "customers", "errors", "trend"]
+    assert names == ["current", "boards", "runs", "customers", "errors", "trend"]
     for block in answer.text.strip().split("\n\n")[1:]:
         assert all(line.startswith(("event: ", "data: ")) for line in block.splitlines()), block
     assert sse_event("x", "a\nb") == "event: x\ndata: a\ndata: b\n\n"

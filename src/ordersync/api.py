@@ -31,6 +31,7 @@ from ordersync.config import load_config as _load_config
 from ordersync.engine.apply import Progress
 from ordersync.engine.filters import Filters
 from ordersync.engine.pipeline import plan_only
+from ordersync.engine.rollover import placed_config
 from ordersync.engine.routes import board_config, boards_of
 from ordersync.engine.summary import CustomerSummary, RunSummary, Totals
 from ordersync.engine.sync import RoutedSyncResult, SyncOptions, SyncResult, retry_failed, sync_routed
@@ -71,7 +72,9 @@ def _filters(customers: Iterable[str], exclude_customers: Iterable[str], po_numb
 
 def each_board(config: Config, board: str | None = None) -> list[Config]:
     """The config of each board a command works over: every routed board in route order (`[[routes]]`),
-    else the one `[monday] board_id`; only `board` when given (`--board`: one worker's share)."""
+    else the one `[monday] board_id`; only `board` when given (`--board`: one worker's share). A template
+    route's boards are those made so far (`engine.rollover`)."""
+    config = placed_config(config)
     if board is not None:
         return [board_config(config, check_board(config, board))]
     if not config.routes:
@@ -316,7 +319,23 @@ class ReportResult:
         return _report.render_markdown(self.data)
 
 
-def report(config: Config, run_id: int | None = None, *, customer: str | None = None) -> ReportResult:
+def report(config: Config, run_id: int | None = None, *, customer: str | None = None,
+           board: str | None = None) -> ReportResult | BoardResults:
     """`ordersync report [RUN_ID]`: the report of a run (default: the last sync on the board), or
-    of one customer's part of it. `UsageError` when there is no such run."""
-    return ReportResult(_report.report(config, run_id, customer=customer), customer)
+    of one customer's part of it. `UsageError` when there is no such run. Without a run id, several
+    routed boards give a `BoardResults` of each board's last sync (boards with none left out);
+    `board`: that board's last sync."""
+    if run_id is not None:
+        return ReportResult(_report.report(config, run_id, customer=customer), customer)
+    boards = each_board(config, board)
+    if len(boards) == 1:
+        return ReportResult(_report.report(boards[0], customer=customer), customer)
+    results, refused = [], None
+    for each in boards:
+        try:
+            results.append(ReportResult(_report.report(each, customer=customer), customer))
+        except UsageError as error:  # no sync on this board yet, or none for that customer
+            refused = error
+    if not results and refused is not None:
+        raise refused
+    return BoardResults(results)

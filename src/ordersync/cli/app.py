@@ -308,21 +308,24 @@ def report(
     = None,
     customer: Annotated[str | None, typer.Option("--customer", help="Only this customer's part of the run.")]
     = None,
+    only_board: BoardOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Print the report of a run: counts per customer, success rate, groups created, errors with reasons.
 
     Exits 1 when the run's success rate is below 95% (needs attention or critical). Every sync
     writes the same report to the \\[reports] directory: run-ID/summary.md and .json, and
-    run-ID/customers/NAME.md and .json. Without --json it prints the Markdown.
+    run-ID/customers/NAME.md and .json. Without --json it prints the Markdown. Without RUN_ID and
+    with several routed boards: each board's last sync (--board: that board's).
 
     Example: ordersync report 12 --customer GREYSON
     """
-    result = api.report(_config(context), run_id, customer=customer)
+    result = api.report(_config(context), run_id, customer=customer, board=only_board)
     if json_output:
         print_json(result.as_dict())
     else:
-        render_report(result)
+        for board in _each(result):
+            render_report(board)
     raise typer.Exit(result.exit_code)
 
 

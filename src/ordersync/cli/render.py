@@ -167,6 +167,8 @@ def render_status(result: dict[str, Any]) -> None:
     profile = f" · profile {result['profile']}" + (" (production)" if result["production"] else "") \
         if result["profile"] else ""
     output.print(f"[bold]board {result['board_id'] or '(not set)'}[/]{profile} · state in {result['state_database']}")
+    if result.get("capacity"):
+        render_capacity(result["capacity"], output)
     lock = result["lock"]
     if lock is None:
         output.print("lock: free")
@@ -209,6 +211,16 @@ def render_status(result: dict[str, Any]) -> None:
     intents = result["open_write_intents"]
     output.print(f"open write intents: {intents['count']}"
                  + (" (the next run looks them up on the board and adopts what it finds)" if intents["count"] else ""))
+
+
+def render_capacity(capacity: dict[str, Any], output: Console) -> None:
+    """Items used against the board's cap (from the synced mirror), its groups, the 90% warning."""
+    groups = f", {capacity['groups']} groups" if capacity.get("groups") is not None else ""
+    output.print(f"capacity: {capacity['items']} of {capacity['items_per_board']} items "
+                 f"({capacity['used']:.0%}){groups} — counted from the {capacity['counted_from']}"
+                 + (" (no API call)" if capacity["counted_from"] == "mirror" else ""))
+    if capacity.get("warning"):
+        output.print(f"[yellow]warning: {escape(capacity['warning'])}[/]")
 
 
 def _cuaf(counts: dict[str, int] | None) -> str:

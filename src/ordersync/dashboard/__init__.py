@@ -1,5 +1,6 @@
 """`ordersync dashboard`: a local web page over the state tables — runs and their status, the
-run in progress live, per-customer outcomes, errors with reasons, items synced and failures over time.
+run in progress live, each routed board against its item cap, per-customer outcomes, errors with
+reasons, items synced and failures over time.
 
     app = dashboard_app(config)                   # a Starlette app (tests: TestClient, or uvicorn in a thread)
     serve_dashboard(config, port=8780)            # serve until Ctrl-C
@@ -14,6 +15,7 @@ from starlette.applications import Starlette
 
 from ordersync.config import Config, state_url
 from ordersync.dashboard.app import create_dashboard_app
+from ordersync.engine.routes import boards_of
 from ordersync.errors import StateError, UsageError
 from ordersync.state import StateStore
 
@@ -26,7 +28,8 @@ def open_state(config: Config) -> StateStore:
 
 
 def dashboard_app(config: Config, *, refresh_seconds: float = 1.0) -> Starlette:
-    return create_dashboard_app(open_state(config), config.monday.board_id, refresh_seconds=refresh_seconds)
+    return create_dashboard_app(open_state(config), config.monday.board_id, refresh_seconds=refresh_seconds,
+                                boards=boards_of(config), items_per_board=config.monday.items_per_board)
 
 
 def serve_dashboard(config: Config, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,

@@ -1,9 +1,10 @@
 """The dashboard's web app: server-rendered pages (Jinja2), live updates as server-sent events that
 htmx swaps into the page, no JavaScript build. It only reads the state tables.
 
-    GET /                  runs, the run in progress, per-customer outcome, errors, trend
+    GET /                  runs, the run in progress, each board against its cap, per-customer outcome,
+                           errors, trend
     GET /runs/<id>         the same page focused on one run
-    GET /events[?run=<id>] text/event-stream: `current`, `runs`, `customers`, `errors`, `trend`
+    GET /events[?run=<id>] text/event-stream: `current`, `boards`, `runs`, `customers`, `errors`, `trend`
                            fragments, each sent when it changes (`?once=1`: one snapshot, then end)
     GET /api/state[?run=]  the same data as JSON
     GET /static/…          htmx and its SSE extension (vendored, pinned), the stylesheet
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ordersync.dashboard.data import dashboard_state
+from ordersync.engine.report import ITEMS_PER_BOARD
 from ordersync.state import StateStore
 
 HERE = Path(__file__).parent
-FRAGMENTS = ("current", "runs", "customers", "errors", "trend")
+FRAGMENTS = ("current", "boards", "runs", "customers", "errors", "trend")
 CHART = {"width": 720, "height": 220, "left": 44, "bottom": 36, "top": 12}
 
 
@@ -66,16 +68,20 @@ def chart(points: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 class Dashboard:
-    """Renders the state of one board's syncs; one per served app."""
+    """Renders the state of one board's syncs (or every routed board's); one per served app."""
 
-    def __init__(self, store: StateStore, board_id: str | None, *, refresh_seconds: float = 1.0) -> None:
+    def __init__(self, store: StateStore, board_id: str | None, *, refresh_seconds: float = 1.0,
+                 boards: Sequence[str] = (), items_per_board: int = ITEMS_PER_BOARD) -> None:
         self.store = store
         self.board_id = board_id
+        self.boards = tuple(boards)
+        self.items_per_board = items_per_board
         self.refresh_seconds = refresh_seconds
         self.templates = _environment()
 
     async def state(self, focus: int | None) -> dict[str, Any]:
-        return await run_in_threadpool(dashboard_state, self.store, self.board_id, focus=focus)
+        return await run_in_threadpool(dashboard_state, self.store, self.board_id, focus=focus, boards=self.boards,
+                                       items_per_board=self.items_per_board)
 
     def fragment(self, name: str, state: dict[str, Any], focus: int | None) -> str:
         return self.templates.get_template(f"_{name}.html").render(**state, pinned=focus)
@@ -130,8 +136,10 @@ def _run_id(value: Any) -> int | None:
         return None
 
 
-def create_dashboard_app(store: StateStore, board_id: str | None, *, refresh_seconds: float = 1.0) -> Starlette:
-    dashboard = Dashboard(store, board_id, refresh_seconds=refresh_seconds)
+def create_dashboard_app(store: StateStore, board_id: str | None, *, refresh_seconds: float = 1.0,
+                         boards: Sequence[str] = (), items_per_board: int = ITEMS_PER_BOARD) -> Starlette:
+    dashboard = Dashboard(store, board_id, refresh_seconds=refresh_seconds, boards=boards,
+                          items_per_board=items_per_board)
     app = Starlette(routes=[
         Route("/", dashboard.page),
         Route("/runs/{run_id:int}", dashboard.page),

@@ -1,15 +1,18 @@
 """What the dashboard shows, read from the state tables only: the runs, the run in progress, the
-per-customer outcome and errors of the run in focus, and the trend of items synced and failures.
+per-customer outcome and errors of the run in focus, the trend of items synced and failures, and per
+routed board its items against its cap (the synced mirror), groups, last sync, pending and failed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
+from ordersync.engine.capacity import board_overview
 from ordersync.engine.plan import build_outcome
-from ordersync.engine.report import WRITE_KEYS, run_report, success
+from ordersync.engine.report import ITEMS_PER_BOARD, WRITE_KEYS, run_report, success
 from ordersync.engine.summary import RunSummary
 from ordersync.errors import UsageError
 from ordersync.ops.status import recent_runs, run_summary
@@ -61,11 +64,15 @@ def tables_exist(store: StateStore) -> bool:
     return sa.inspect(store.engine).has_table(store.tables.runs.name)
 
 
-def dashboard_state(store: StateStore, board_id: str | None, *, focus: int | None = None) -> dict[str, Any]:
+def dashboard_state(store: StateStore, board_id: str | None, *, focus: int | None = None,
+                    boards: Sequence[str] = (), items_per_board: int = ITEMS_PER_BOARD) -> dict[str, Any]:
     """Everything on the page. `focus`: the run whose customers and errors are shown (default: the
-    run in progress, else the last sync)."""
+    run in progress, else the last sync). `boards`: the routed boards (`engine.routes.boards_of`), each
+    shown with its items against `items_per_board` (a warning from 90% full); with routes `board_id`
+    is None and the runs are every board's."""
     if not tables_exist(store):
-        return {"board_id": board_id, "current": None, "runs": [], "focus": None, "trend": []}
+        return {"board_id": board_id, "boards": [], "current": None, "runs": [], "focus": None, "trend": []}
+    overview = [board_overview(store, each, items_per_board) for each in boards]
     runs = recent_runs(store, board_id, limit=RUNS_LISTED)
     running = next((run for run in runs if run["status"] == RunStatus.RUNNING.value), None)
     current = None
@@ -79,15 +86,16 @@ def dashboard_state(store: StateStore, board_id: str | None, *, focus: int | Non
     focus_report = None
     if focus_id is not None:
         try:
-            focus_report = run_report(store, focus_id)
+            focus_report = run_report(store, focus_id, items_per_board=items_per_board)
         except UsageError:  # no such run: the page says so
-            return {"board_id": board_id, "current": current, "runs": [_listed(store, run) for run in runs],
-                    "focus": None, "trend": []}
+            return {"board_id": board_id, "boards": overview, "current": current,
+                    "runs": [_listed(store, run) for run in runs], "focus": None, "trend": []}
         errors = [error for entry in focus_report["customers"].values() for error in entry["errors"]]
         focus_report["error_list"] = errors[:ERRORS_SHOWN]
     sync_runs = [run for run in runs if run["kind"] in {kind.value for kind in SYNC_KINDS}][:TREND_RUNS]
     return {
         "board_id": board_id,
+        "boards": overview,
         "current": current,
         "runs": [_listed(store, run) for run in runs],
         "focus": focus_report,

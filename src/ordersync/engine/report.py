@@ -25,7 +25,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ordersync.config import Config, normalise_name
+from ordersync.config import Config, MondayConfig, normalise_name
+from ordersync.engine.capacity import board_capacity
 from ordersync.engine.plan import COUNT_KEYS, build_outcome
 from ordersync.engine.summary import RunSummary
 from ordersync.errors import WARNING_CATEGORIES, UsageError
@@ -37,6 +38,7 @@ OK_THRESHOLD = 0.95
 ATTENTION_THRESHOLD = 0.80
 WRITE_KEYS = ("create", "update", "archive")
 MARKDOWN_ERROR_LIMIT = 200  # the JSON holds every error; the Markdown stays readable
+ITEMS_PER_BOARD = MondayConfig.model_fields["items_per_board"].default  # Monday's cap, 10,000
 
 
 def verdict(rate: float) -> str:
@@ -90,8 +92,10 @@ def _redact(value: Any, secrets: Iterable[str]) -> Any:
     return json.loads(text) if hidden else value
 
 
-def run_report(store: StateStore, run_id: int, *, secrets: Iterable[str] = ()) -> dict[str, Any]:
-    """The report of one run as plain data: the JSON that is written and printed."""
+def run_report(store: StateStore, run_id: int, *, secrets: Iterable[str] = (),
+               items_per_board: int = ITEMS_PER_BOARD) -> dict[str, Any]:
+    """The report of one run as plain data: the JSON that is written and printed. `capacity`: the
+    run's board against its cap when the report is made (engine/capacity.py: the synced mirror)."""
     tables = store.tables
     run = store.run(run_id)
     if run is None:
@@ -149,6 +153,7 @@ def run_report(store: StateStore, run_id: int, *, secrets: Iterable[str] = ()) -
         "thresholds": {"ok": OK_THRESHOLD, "needs_attention": ATTENTION_THRESHOLD},
         "customers": customers, "errors": sum(len(listed) for listed in errors_by_customer.values()),
         "warnings": sum(len(listed) for listed in warnings_by_customer.values()), "api": api,
+        "capacity": board_capacity(store, run["board_id"], items_per_board) if run["board_id"] else None,
     }
     return _redact(report, secrets)
 
@@ -218,10 +223,21 @@ def _verdict_line(result: Mapping[str, Any]) -> str:
             f"≥95% ok, 80–95% needs attention, <80% critical)")
 
 
+def _capacity_lines(capacity: Mapping[str, Any] | None) -> list[str]:
+    if not capacity:
+        return []
+    lines = [f"- capacity: {capacity['items']} of {capacity['items_per_board']} items ({_percent(capacity['used'])}), "
+             f"{capacity.get('groups', 0)} groups (now, from the synced mirror)"]
+    if capacity.get("warning"):
+        lines.append(f"- **warning: {capacity['warning']}**")
+    return lines
+
+
 def render_markdown(report: Mapping[str, Any]) -> str:
     """The run report as Markdown: header, verdict, counts per customer, groups created, errors."""
     lines = [f"# ordersync {report['kind']} run {report['run_id']}: {report['status']}", ""]
     lines.append(f"- board: {report['board_id']}")
+    lines += _capacity_lines(report.get("capacity"))
     lines.append(f"- started: {report['started_at']} UTC, finished: {report['finished_at'] or '—'}"
                  + (f" ({report['duration_seconds']} s)" if report["duration_seconds"] is not None else ""))
     if report["filters"]:
@@ -275,9 +291,10 @@ def run_directory(config: Config, run_id: int) -> Path:
     return Path(config.reports.directory) / f"run-{run_id}"
 
 
-def write_reports(store: StateStore, run_id: int, directory: Path, *, secrets: Iterable[str] = ()) -> Path:
+def write_reports(store: StateStore, run_id: int, directory: Path, *, secrets: Iterable[str] = (),
+                  items_per_board: int = ITEMS_PER_BOARD) -> Path:
     """Write summary.md/json and customers/<slug>.md/json for one run; returns the run's folder."""
-    report = run_report(store, run_id, secrets=list(secrets))
+    report = run_report(store, run_id, secrets=list(secrets), items_per_board=items_per_board)
     folder = Path(directory) / f"run-{run_id}"
     (folder / "customers").mkdir(parents=True, exist_ok=True)
     _write(folder / "summary.json", json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
@@ -301,7 +318,8 @@ def write_run_reports(config: Config, store: StateStore, run_id: int, *, secrets
     """The sync's hook: write the run's reports. A full disk, a bad folder or a lost state database is
     logged, never fails the run (nor hides the error that ended it)."""
     try:
-        return write_reports(store, run_id, Path(config.reports.directory), secrets=secrets)
+        return write_reports(store, run_id, Path(config.reports.directory), secrets=secrets,
+                             items_per_board=config.monday.items_per_board)
     except (OSError, sa.exc.SQLAlchemyError) as error:
         log.warning("could not write the reports of run %s to %s: %s", run_id, config.reports.directory, error)
         return None

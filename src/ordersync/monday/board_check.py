@@ -44,6 +44,7 @@ class Validation:
     order_lines_read: int = 0
     mismatches: list[Mismatch] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    capacity: dict[str, Any] | None = None  # the board's items_count against its cap (engine/capacity.py)
 
     @property
     def ok(self) -> bool:
@@ -57,6 +58,7 @@ class Validation:
                         "order_lines": self.order_lines_read},
             "mismatches": [{"path": m.path, "column": m.column, "problem": m.problem} for m in self.mismatches],
             "warnings": self.warnings,
+            "capacity": self.capacity,
         }
 
 

@@ -27,7 +27,7 @@ def report(config: Config, run_id: int | None = None, *, customer: str | None = 
         store = databases.state
         if run_id is None:
             run_id = last_run_id(store, config.monday.board_id)
-        result = run_report(store, run_id)
+        result = run_report(store, run_id, items_per_board=config.monday.items_per_board)
     finally:
         databases.close()
     if customer is None:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from ordersync.config import Config, state_url
 from ordersync.database import display_url
+from ordersync.engine.capacity import board_capacity
 from ordersync.engine.failures import failure_counts, unresolved_failures
 from ordersync.engine.filters import canonical_customer, canonical_customers
 from ordersync.engine.plan import build_outcome
@@ -135,6 +136,8 @@ def status(config: Config, *, runs: int = 10, customers: Iterable[str] = ()) -> 
             "state_database": display_url(state_url(config)),
             "lock": None if holder is None else {**holder, "acquired_at": _iso(holder["acquired_at"]),
                                                  "heartbeat_at": _iso(holder["heartbeat_at"])},
+            # items used against the cap, from the synced mirror (no API call); a warning from 90% full
+            "capacity": board_capacity(store, board_id, config.monday.items_per_board) if board_id else None,
             "running": [run_summary(run) for run in listed if run["status"] == RunStatus.RUNNING.value],
             "last_sync": run_summary(last_sync[0]) if last_sync else None,
             "runs": [run_summary(run) for run in listed],

@@ -16,6 +16,7 @@ import httpx
 from pydantic import SecretStr
 
 from ordersync.config import Config, format_path, load_token
+from ordersync.engine.capacity import COUNTED_FROM_API, capacity
 from ordersync.engine.filters import Filters
 from ordersync.engine.guards import source_drift
 from ordersync.engine.lines import transformed_order_lines
@@ -125,6 +126,11 @@ async def validate_async(config: Config, *, filters: Filters | None = None, http
         if own_http:
             await http.aclose()
     result = check_schema(config, board)
+    if board.items_count is not None:  # the board's own count, read with its schema: a warning from 90% full
+        result.capacity = capacity(board.board_id, board.items_count, config.monday.items_per_board,
+                                   counted_from=COUNTED_FROM_API)
+        if result.capacity["warning"]:
+            result.warnings.append(result.capacity["warning"])
     databases = Databases.open(config)
     try:
         check_source_shape(config, databases, result)
