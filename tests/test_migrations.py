@@ -22,6 +22,7 @@ from sqlalchemy.dialects import mssql
 
 from ordersync.errors import StateError
 from ordersync.state import SCHEMA_VERSION, StateStore, build_tables, migrations
+from ordersync.state.board_registry import BoardRegistry
 from ordersync.state.budget_ledger import BudgetLedger, token_fingerprint
 from ordersync.state.shapes import SourceShape
 
@@ -30,7 +31,8 @@ BEFORE_MIGRATIONS_SQLITE = FIXTURES / "state_before_migrations.sqlite"
 BEFORE_MIGRATIONS_POSTGRESQL = FIXTURES / "state_before_migrations.postgresql.sql"
 TABLES_BEFORE_MIGRATIONS = ("meta", "runs", "staged_items", "staged_subitems", "synced_items", "synced_subitems",
                             "groups", "errors", "write_intents", "locks")
-TABLES = (*TABLES_BEFORE_MIGRATIONS, "source_shapes", "budget_ledger")  # 0002_source_shape, 0003_budget_ledger
+TABLES = (*TABLES_BEFORE_MIGRATIONS, "source_shapes", "budget_ledger",  # 0002_source_shape, 0003_budget_ledger
+          "board_registry")  # 0004_board_registry
 SQL_SERVER = mssql.dialect(deprecate_large_types=True)
 
 
@@ -159,7 +161,7 @@ def test_a_database_at_0002_gains_the_budget_ledger_with_every_row_kept(database
 
     store.ensure_schema()
 
-    assert revisions(store) == (migrations.head(),) == ("0003_budget_ledger",)
+    assert revisions(store) == (migrations.head(),) == ("0004_board_registry",)
     assert all_rows(database_url) == before and store.source_shape("42") == shape
     assert schema_differences(store, "ordersync_") == []
     ledger = BudgetLedger(store.engine, store.tables, token_fingerprint("a-token"))
@@ -170,6 +172,32 @@ def test_a_database_at_0002_gains_the_budget_ledger_with_every_row_kept(database
         row = connection.execute(sa.select(store.tables.budget_ledger)).mappings().one()
     assert row["token_fingerprint"] == token_fingerprint("a-token") != "a-token" and row["limit_points"] == 1_000
     assert "a-token" not in str(dict(row))
+
+
+def test_a_database_at_0003_gains_the_board_registry_with_every_row_kept(database_url, stores):
+    database_before_migrations(database_url)
+    store = stores(database_url)
+    with store.engine.begin() as connection:
+        command.upgrade(migrations.alembic_config("ordersync_", connection=connection), "0003_budget_ledger")
+    assert revisions(store) == ("0003_budget_ledger",)
+    with store.engine.connect() as connection:
+        assert not sa.inspect(connection).has_table("ordersync_board_registry")
+    BudgetLedger(store.engine, store.tables, token_fingerprint("a-token")).reserve(100, limit=1_000, window=60)
+    before = all_rows(database_url)
+
+    store.ensure_schema()
+
+    assert revisions(store) == (migrations.head(),) == ("0004_board_registry",)
+    assert all_rows(database_url) == before
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(store.tables.budget_ledger)).scalar_one() == 1
+    assert schema_differences(store, "ordersync_") == []
+    registry = BoardRegistry(store.engine, store.tables)
+    registry.record_intent("42", 1, "Orders 1")
+    registry.record_intent("42", 1, "Orders 1")  # asked again: still one row
+    assert [(board.sequence, board.board_id) for board in registry.boards("42")] == [(1, None)]
+    registry.record_board("42", 1, "4201")
+    assert [(board.board_name, board.board_id) for board in registry.boards("42")] == [("Orders 1", "4201")]
 
 
 def test_a_new_database_gets_exactly_the_declared_tables_from_the_migrations(database_url, stores):

@@ -1,7 +1,8 @@
 """DESIGN §7: each state table has one writer. Statuses change only through `state/transitions.py`
 (which refuses a change from a state that does not allow it); the synced mirror is written only
 by `state/mirror.py`; the source's recorded shape only by `state/shapes.py`; the budget ledger one token's
-workers share only by `state/budget_ledger.py`.
+workers share only by `state/budget_ledger.py`; the boards template routes made only by
+`state/board_registry.py`.
 
 The ownership test watches every INSERT, UPDATE and DELETE SQLAlchemy executes during real syncs
 (a create, an update, a removal, a lost-answer retry) and a `reconcile --fix`, and checks which
@@ -10,6 +11,7 @@ module of ordersync issued it.
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
 import ordersync
+from cli_project import TOKEN, cli_project
+from ordersync.emulator import EmulatorSettings
 from ordersync.engine.filters import Filters
 from ordersync.monday.client import Mutation
 from ordersync.ops.reconcile import reconcile_async
@@ -31,6 +35,7 @@ MIRROR_TABLES = {"synced_items", "synced_subitems", "groups"}
 STATUS_TABLES = {"runs", "staged_items", "staged_subitems"}
 SHAPE_TABLES = {"source_shapes"}  # the source's shape per board, as its last sync read it
 LEDGER_TABLES = {"budget_ledger"}  # the complexity budget one token's workers share (issue 11)
+REGISTRY_TABLES = {"board_registry"}  # the boards template routes made (issue 11, rollover)
 
 
 def _writer() -> str:
@@ -88,6 +93,22 @@ async def test_mirror_and_statuses_are_written_only_by_their_owners(sqlite_url, 
     assert ledger_writers == {"state/budget_ledger.py"}
     # and they did write: the test watched real work
     assert {table for table, _, _ in state_writes} >= MIRROR_TABLES | STATUS_TABLES | SHAPE_TABLES | LEDGER_TABLES
+
+
+def test_the_board_registry_is_written_only_by_its_owner(tmp_path, state_writes):
+    """A template route's sync that makes two boards (cap 60, rollover at 50): every registry write,
+    the intents and the boards, comes from `state/board_registry.py`."""
+    settings = EmulatorSettings(tokens=[TOKEN], complexity_budget=10**9, mutations_per_window=10**6,
+                                requests_per_minute=10**6, items_per_board_limit=60)
+    with cli_project(tmp_path / "project", rows=100, settings=settings) as project:
+        text = re.sub(r'(?m)^board_id = "\d+"\n', "", project.config_path.read_text())
+        project.config_path.write_text(text + f'\n[[routes]]\ntemplate_board_id = "{project.board_id}"\n'
+                                       'rollover_at = 50\n', encoding="utf-8")
+        assert project.run("sync", "--all", "--json").exit_code in (0, 1)
+
+    registry_writes = [(kind, module) for table, kind, module in state_writes if table in REGISTRY_TABLES]
+    assert {kind for kind, _ in registry_writes} == {"insert", "update"}  # two intents, two boards
+    assert {module for _, module in registry_writes} == {"state/board_registry.py"}
 
 
 @pytest.fixture

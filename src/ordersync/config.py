@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -231,17 +232,36 @@ class GuardsConfig(_Section):
 class RouteConfig(_Section):
     """One `[[routes]]` entry: the board an order line goes to when every source field in `when` has one
     of its values (customers compared by canonical name or alias, other values trimmed). Without `when`
-    it is the default route, taking what no earlier route took."""
+    it is the default route, taking what no earlier route took.
 
-    board_id: str
+    A route names a fixed `board_id`, or a `template_board_id`: then its boards are made from that template
+    (`duplicate_board`, structure only) as they fill — the first on the route's first sync, the next once
+    the newest holds `rollover_at` items (engine/rollover.py, state/board_registry.py)."""
+
+    board_id: str | None = None
+    template_board_id: str | None = None
+    rollover_at: Annotated[int, Field(ge=1)] = 9000
     when: dict[str, list[str]] | None = None
+    # A template route's boards (oldest first) and the board each order line of it goes to: set by
+    # engine/rollover.py for one command, never read from the file.
+    _boards: tuple[str, ...] = PrivateAttr(default=())
+    _placement: Mapping[str, str] = PrivateAttr(default_factory=dict)
 
-    @field_validator("board_id")
+    @field_validator("board_id", "template_board_id")
     @classmethod
-    def _numeric_board(cls, value: str) -> str:
-        if not re.fullmatch(r"\d+", value):
+    def _numeric_board(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d+", value):
             raise ValueError("a Monday board id is a number, e.g. \"9609317401\"")
         return value
+
+    @model_validator(mode="after")
+    def _one_board_or_a_template(self) -> RouteConfig:
+        if (self.board_id is None) == (self.template_board_id is None):
+            raise ValueError("a route names either board_id (a fixed board) or template_board_id (boards made "
+                             "from a template as they fill), not both and not neither")
+        if self.board_id is not None and "rollover_at" in self.model_fields_set:
+            raise ValueError("rollover_at applies to a route with template_board_id")
+        return self
 
     @field_validator("when")
     @classmethod

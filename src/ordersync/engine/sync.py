@@ -36,6 +36,7 @@ from ordersync.engine.pipeline import (
 )
 from ordersync.engine.plan import Plan, build_outcome
 from ordersync.engine.report import write_run_reports
+from ordersync.engine.rollover import has_template_routes, placed_config, roll_over
 from ordersync.engine.routes import board_config, boards_of
 from ordersync.engine.summary import RunSummary
 from ordersync.errors import (
@@ -258,8 +259,30 @@ async def sync_routed(config: Config, options: SyncOptions, *, http: httpx.Async
     if not config.routes:
         return await sync_async(config, options, http=http, token=token, on_progress=on_progress)
     _board_to_sync(config, options)
+    if has_template_routes(config):
+        config = await _rolled_over(config, options, http=http, token=token)
     results = await sync_boards(config, boards_of(config), options, http=http, token=token, on_progress=on_progress)
     return results[0] if len(results) == 1 else RoutedSyncResult(results)
+
+
+async def _rolled_over(config: Config, options: SyncOptions, *, http: httpx.AsyncClient | None,
+                       token: SecretStr | None) -> Config:
+    """Template routes (`engine.rollover`): their boards made as the lines need them, each line placed on
+    its board, before any board's run starts; a dry run makes nothing."""
+    if options.dry_run:
+        return placed_config(config)
+    token = token or load_token(config.monday)
+    register_secret(token.get_secret_value())
+    databases = Databases.open(config)
+    own_http = http is None
+    http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
+    try:
+        client = make_client(config, http, token, budget=_token_budget(config, databases, token, None))
+        return await roll_over(config, databases, client)
+    finally:
+        if own_http:
+            await http.aclose()
+        databases.close()
 
 
 def _token_budget(config: Config, databases: Databases, token: SecretStr,
@@ -480,7 +503,7 @@ def _board_to_sync(config: Config, options: SyncOptions) -> str:
         raise UsageError("refusing to sync every customer without --all",
                          hint="name customers with --customer (or other filters), or pass --all on purpose")
     if config.routes and not config.monday.board_id:
-        return boards_of(config)[0]
+        return next(iter(boards_of(config)), "")  # a template route's first board is made by its first sync
     if not config.monday.board_id:
         raise ConfigError("no board to sync to: [monday] board_id is not set",
                           problems=["monday.board_id: missing"],
@@ -556,6 +579,7 @@ async def retry_failed(config: Config, *, checkpoint: Checkpoint | None = None, 
                        boards: Sequence[str] | None = None, **kwargs: Any) -> SyncResult | RoutedSyncResult:
     """`ordersync retry`: sync again only the order lines whose failure no later run put right (on
     each routed board that has some, or on `boards` only — `--board`: one run per board)."""
+    config = placed_config(config)
     boards = list(boards) if boards is not None else boards_of(config)
     if not boards:
         raise ConfigError("no board: [monday] board_id is not set", problems=["monday.board_id: missing"])

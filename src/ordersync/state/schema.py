@@ -112,6 +112,7 @@ class StateTables:
     locks: sa.Table
     source_shapes: sa.Table
     budget_ledger: sa.Table
+    board_registry: sa.Table
 
 
 def build_tables(prefix: str = "ordersync_") -> StateTables:
@@ -277,8 +278,19 @@ def build_tables(prefix: str = "ordersync_") -> StateTables:
         sa.Column("reservations", sa.UnicodeText, nullable=False),  # JSON: the sliding log of reservations
         sa.Column("updated_at", sa.DateTime, nullable=False),
     )
+    # The boards a template route made (`[[routes]] template_board_id`), one row per board in the order
+    # made; `board_id` NULL while its creation is an open intent (state/board_registry.py, the one writer).
+    board_registry = sa.Table(
+        f"{p}board_registry", md,
+        sa.Column("template_board_id", sa.Unicode(20), primary_key=True),
+        sa.Column("sequence", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("board_name", sa.Unicode(255), nullable=False),  # how a lost creation is found again
+        sa.Column("board_id", sa.Unicode(20)),
+        sa.Column("requested_at", sa.DateTime, nullable=False),
+        sa.Column("created_at", sa.DateTime),
+    )
     return StateTables(md, meta, runs, staged_items, staged_subitems, synced_items, synced_subitems,
-                       groups, errors, write_intents, locks, source_shapes, budget_ledger)
+                       groups, errors, write_intents, locks, source_shapes, budget_ledger, board_registry)
 
 
 def process_owner() -> str:

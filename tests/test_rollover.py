@@ -1,0 +1,154 @@
+"""Rollover (issue 11): a route naming a template board instead of a fixed one. Its first board is made
+from the template on its first sync; once the newest holds `rollover_at` items (counting what the run
+would create) the next is made from the template (same columns, same subitem columns), recorded in the
+board registry, and the run goes on there — nothing refused for capacity. Making a board is a write with
+an intent: a kill right after Monday made it, then a rerun, still leaves exactly one such board."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from cli_project import TOKEN, Project, cli_project
+from ordersync.emulator import EmulatorSettings
+from ordersync.state.board_registry import BoardRegistry
+
+KEY_COLUMN = "text_ordersync_key"
+CAP, ROLLOVER_AT = 60, 50
+
+
+@pytest.fixture
+def template_route(tmp_path):
+    """One route, by template: the demo board is the template (it stays empty); the emulator's cap 60."""
+    settings = EmulatorSettings(tokens=[TOKEN], complexity_budget=10**9, mutations_per_window=10**6,
+                                requests_per_minute=10**6, items_per_board_limit=CAP)
+    with cli_project(tmp_path / "project", rows=100, settings=settings) as project:
+        text = re.sub(r'(?m)^board_id = "\d+"\n', "", project.config_path.read_text())
+        text += f'\n[[routes]]\ntemplate_board_id = "{project.board_id}"\nrollover_at = {ROLLOVER_AT}\n'
+        project.config_path.write_text(text, encoding="utf-8")
+        yield project
+
+
+def boards_named(project: Project, prefix: str) -> dict[str, str]:
+    """Every active board whose name starts with `prefix`: name → id (a name twice fails)."""
+    boards = project.graphql("query { boards(limit: 500) { id name } }")["boards"]
+    named = Counter(board["name"] for board in boards if board["name"].startswith(prefix))
+    assert all(count == 1 for count in named.values()), named
+    return {board["name"]: board["id"] for board in boards if board["name"].startswith(prefix)}
+
+
+def keys_on(project: Project, board_id: str) -> Counter[str]:
+    keys: Counter[str] = Counter()
+    query = ("query ($ids: [ID!], $cursor: String) { boards(ids: $ids) { items_page(limit: 500, cursor: $cursor) "
+             "{ cursor items { state column_values(ids: [\"" + KEY_COLUMN + "\"]) { text } } } } }")
+    cursor = None
+    while True:
+        page = project.graphql(query, ids=[board_id], cursor=cursor)["boards"][0]["items_page"]
+        keys.update(item["column_values"][0]["text"] for item in page["items"] if item["state"] == "active")
+        cursor = page["cursor"]
+        if not cursor:
+            return keys
+
+
+def structure(project: Project, board_id: str) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """A board's columns and its subitem board's columns: (id, title, type) each."""
+    query = "query ($ids: [ID!]) { boards(ids: $ids) { columns { id title type settings } } }"
+    columns = project.graphql(query, ids=[board_id])["boards"][0]["columns"]
+    subitems = next(column for column in columns if column["type"] == "subtasks")
+    settings = subitems["settings"]
+    sub_board = str((json.loads(settings) if isinstance(settings, str) else settings)["boardIds"][0])
+    sub_columns = project.graphql(query, ids=[sub_board])["boards"][0]["columns"]
+    return ([(c["id"], c["title"], c["type"]) for c in columns], [(c["id"], c["title"], c["type"]) for c in sub_columns])
+
+
+def registry(project: Project) -> list[tuple[int, str, str | None]]:
+    from ordersync.state import StateStore
+
+    store = StateStore.from_url(f"sqlite:///{project.directory / 'ordersync.db'}")
+    try:
+        return [(board.sequence, board.board_name, board.board_id)
+                for board in BoardRegistry(store.engine, store.tables).boards(project.board_id)]
+    finally:
+        store.engine.dispose()
+
+
+def assert_every_line_on_one_board(project: Project, boards: list[str]) -> Counter[str]:
+    held: Counter[str] = Counter()
+    for board_id in boards:
+        on_board = keys_on(project, board_id)
+        assert all(count == 1 for count in on_board.values())
+        held.update(on_board.keys())
+    assert {key: count for key, count in held.items() if count > 1} == {}  # no business key on two boards
+    reconciled = project.run("reconcile", "--json")
+    assert reconciled.exit_code == 0, reconciled.stdout
+    assert [board["board_id"] for board in reconciled.json()["boards"]] == boards
+    assert all(board["clean"] for board in reconciled.json()["boards"])
+    return held
+
+
+def test_a_template_route_fills_its_first_board_to_the_threshold_and_goes_on_on_a_second_made_from_the_template(
+        template_route):
+    template = template_route.board_id
+    synced = template_route.run("sync", "--all", "--json")
+    assert synced.exit_code in (0, 1), synced.stderr  # the sample's bad rows fail, recorded
+    made = boards_named(template_route, "Customer Master Schedule ")
+    first, second = made["Customer Master Schedule 1"], made["Customer Master Schedule 2"]
+    assert set(made) == {"Customer Master Schedule 1", "Customer Master Schedule 2"}
+    assert registry(template_route) == [(1, "Customer Master Schedule 1", first),
+                                        (2, "Customer Master Schedule 2", second)]
+    result = synced.json()
+    assert [board["board_id"] for board in result["boards"]] == [first, second]
+    created = result["totals"]["items"]["create"]
+    assert created > ROLLOVER_AT
+    assert len(keys_on(template_route, first)) == ROLLOVER_AT  # filled to the threshold, not to the cap
+    assert len(keys_on(template_route, second)) == created - ROLLOVER_AT
+    assert len(keys_on(template_route, template)) == 0  # the template only lends its structure
+    assert structure(template_route, first) == structure(template_route, second) == structure(template_route,
+                                                                                              template)
+    report = [template_route.run("report", str(board["run_id"]), "--json").json() for board in result["boards"]]
+    assert not [error for run in report for customer in run["customers"].values() for error in customer["errors"]
+                if error["category"] == "capacity"]  # nothing refused for capacity
+    held = assert_every_line_on_one_board(template_route, [first, second])
+    assert sum(held.values()) == created
+
+    again = template_route.run("sync", "--all", "--json")  # existing lines stay where they are
+    assert again.exit_code in (0, 1), again.stderr
+    assert again.json()["totals"]["items"]["create"] == 0
+    assert set(boards_named(template_route, "Customer Master Schedule ")) == set(made)
+    status = template_route.run("status", "--json").json()  # status names the route's boards
+    assert [board["board_id"] for board in status["boards"]] == [first, second]
+    assert [board["totals"]["synced_items"] for board in status["boards"]] == [ROLLOVER_AT, created - ROLLOVER_AT]
+
+
+@pytest.mark.parametrize("killed_at", [1, 2])
+def test_a_kill_right_after_monday_made_a_board_then_a_rerun_leaves_exactly_one_such_board(
+        template_route, monkeypatch, killed_at):
+    """The process dies after `duplicate_board` was answered, before the board was recorded: the intent
+    is open; the rerun finds the board by its name and goes on there, making no second one."""
+    record_board = BoardRegistry.record_board
+
+    def killed(self, template_board_id, sequence, board_id):
+        if sequence == killed_at:
+            raise KeyboardInterrupt  # the process stops: Monday made the board, ordersync never heard
+        record_board(self, template_board_id, sequence, board_id)
+
+    monkeypatch.setattr(BoardRegistry, "record_board", killed)
+    stopped = template_route.run("sync", "--all", "--json")
+    assert stopped.exit_code == 130, stopped.stderr
+    name = f"Customer Master Schedule {killed_at}"
+    assert name in boards_named(template_route, "Customer Master Schedule ")  # Monday made it …
+    assert registry(template_route)[-1] == (killed_at, name, None)  # … the intent is open
+
+    monkeypatch.setattr(BoardRegistry, "record_board", record_board)
+    rerun = template_route.run("sync", "--all", "--json")
+    assert rerun.exit_code in (0, 1), rerun.stderr
+    made = boards_named(template_route, "Customer Master Schedule ")  # each name once: no second board
+    assert set(made) == {"Customer Master Schedule 1", "Customer Master Schedule 2"}
+    boards = [made["Customer Master Schedule 1"], made["Customer Master Schedule 2"]]
+    assert [board_id for _, _, board_id in registry(template_route)] == boards
+    held = assert_every_line_on_one_board(template_route, boards)
+    assert len(keys_on(template_route, boards[0])) == ROLLOVER_AT
+    assert sum(held.values()) == rerun.json()["totals"]["items"]["create"]
