@@ -1,5 +1,7 @@
 """Scheduling: the Kestra flow and the cron line run `ordersync sync … --json`, take the token from a
-secret (never inline), and turn ordersync's exit codes into the scheduler's success or failure."""
+secret (never inline), and turn ordersync's exit codes into the scheduler's success or failure. The
+Kestra flow runs one task per board (`sync --board {{ taskrun.value }}`), in parallel lanes (Kestra's
+ForEach) as many as its `concurrency` input, over the input's boards or `ordersync boards --json`."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import os
 import re
 import stat
 import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -33,14 +37,38 @@ exit {exit_code}
     return stub
 
 
-def test_the_kestra_flow_runs_ordersync_sync_json_on_a_schedule_with_the_token_from_secrets():
+FOR_EACH = "io.kestra.plugin.core.flow.ForEach"
+
+
+def board_task(flow: dict[str, Any]) -> dict[str, Any]:
+    """The one task per board: lanes (ForEach, all at once) → a lane's boards (ForEach, one by one) → sync."""
+    _, lanes = flow["tasks"]
+    [boards_of_lane] = lanes["tasks"]
+    [sync] = boards_of_lane["tasks"]
+    return sync
+
+
+def test_the_kestra_flow_runs_one_sync_task_per_board_in_parallel_on_a_schedule_with_the_token_from_secrets():
     flow = yaml.safe_load(FLOW.read_text())
     assert flow["id"] == "ordersync-sync" and flow["namespace"]
-    [sync] = flow["tasks"]
+    inputs = {entry["id"]: entry for entry in flow["inputs"]}
+    assert inputs["boards"]["type"] == "STRING" and inputs["boards"]["defaults"] == ""
+    assert inputs["concurrency"]["type"] == "INT" and inputs["concurrency"]["defaults"] >= 1
+    boards, lanes = flow["tasks"]
+    assert boards["id"] == "boards" and boards["type"] == "io.kestra.plugin.scripts.shell.Commands"
+    assert "--profile prod boards --json" in "\n".join(boards["commands"])
+    assert "MONDAY_API_TOKEN" not in boards["env"]  # listing the boards reads the config only
+    assert lanes["type"] == FOR_EACH and lanes["values"] == "{{ outputs.boards.vars.lanes }}"
+    assert lanes["concurrencyLimit"] == 0  # every lane at once …
+    [boards_of_lane] = lanes["tasks"]
+    assert boards_of_lane["type"] == FOR_EACH and boards_of_lane["values"] == "{{ taskrun.value }}"
+    assert boards_of_lane["concurrencyLimit"] == 1  # … each lane's boards one by one: `concurrency` at a time
+    sync = board_task(flow)
     assert sync["type"] == "io.kestra.plugin.scripts.shell.Commands"
     assert sync["env"]["MONDAY_API_TOKEN"] == SECRET
     script = "\n".join(sync["commands"])
-    assert re.search(r"\{\{ vars\.ordersync \}\} --profile prod sync --all --json", script)
+    assert re.search(r"\{\{ vars\.ordersync \}\} --profile prod sync --all --board \{\{ taskrun\.value \}\} --json",
+                     script)
     assert "sync.json" in sync["outputFiles"]
     [trigger] = flow["triggers"]
     assert trigger["type"] == "io.kestra.plugin.core.trigger.Schedule"
@@ -60,12 +88,41 @@ def test_no_token_is_ever_written_into_the_deploy_files():
 def test_the_flow_passes_on_0_warns_on_1_and_fails_on_2_3_4(tmp_path, ordersync_exit, task_exit):
     flow = yaml.safe_load(FLOW.read_text())
     stub = stub_ordersync(tmp_path, ordersync_exit)
-    script = "\n".join(flow["tasks"][0]["commands"]).replace("{{ vars.ordersync }}", str(stub))
+    script = ("\n".join(board_task(flow)["commands"]).replace("{{ vars.ordersync }}", str(stub))
+              .replace("{{ taskrun.value }}", "9609317402"))
     finished = subprocess.run(["/bin/sh", "-ec", script], cwd=tmp_path, capture_output=True, text=True,
                               env={**os.environ, "MONDAY_API_TOKEN": "from-kestra-secrets"}, timeout=30)
     assert finished.returncode == task_exit, finished.stderr
     assert json.loads((tmp_path / "sync.json").read_text())["exit"] == ordersync_exit
-    assert ("WARNING some order lines failed" in finished.stdout) == (ordersync_exit == 1)
+    assert ("WARNING some order lines failed on board 9609317402" in finished.stdout) == (ordersync_exit == 1)
+
+
+def boards_task_outputs(tmp_path: Path, *, boards_input: str, concurrency: int) -> dict[str, Any]:
+    """Run the flow's `boards` task (a stand-in `ordersync boards --json` listing 5 boards): its outputs."""
+    flow = yaml.safe_load(FLOW.read_text())
+    stub = tmp_path / "ordersync"
+    stub.write_text("""#!/bin/sh
+case " $* " in *" boards --json "*) echo '["101", "102", "103", "104", "105"]' ;; *) exit 98 ;; esac
+""")
+    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    script = ("\n".join(flow["tasks"][0]["commands"]).replace("{{ vars.ordersync }}", str(stub))
+              .replace("{{ vars.python }}", sys.executable).replace("{{ inputs.boards }}", boards_input)
+              .replace("{{ inputs.concurrency }}", str(concurrency)))
+    finished = subprocess.run(["/bin/sh", "-ec", script], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert finished.returncode == 0, finished.stderr
+    [line] = [line for line in finished.stdout.splitlines() if line.startswith("::")]
+    assert line.endswith("::")
+    return json.loads(line[2:-2])["outputs"]  # Kestra's `::{"outputs": …}::` → outputs.boards.vars
+
+
+def test_the_flow_lists_the_routed_boards_and_deals_them_into_concurrency_lanes(tmp_path):
+    listed = boards_task_outputs(tmp_path, boards_input="", concurrency=2)
+    assert listed["boards"] == ["101", "102", "103", "104", "105"]
+    assert listed["lanes"] == [["101", "103", "105"], ["102", "104"]]
+    assert boards_task_outputs(tmp_path, boards_input="", concurrency=9)["lanes"] == [
+        ["101"], ["102"], ["103"], ["104"], ["105"]]  # never more lanes than boards
+    chosen = boards_task_outputs(tmp_path, boards_input='["7", "8"]', concurrency=3)
+    assert chosen == {"boards": ["7", "8"], "lanes": [["7"], ["8"]]}  # the input wins; ordersync not asked
 
 
 @pytest.mark.parametrize("ordersync_exit", [0, 1, 3])
