@@ -121,6 +121,12 @@ def test_a_template_route_fills_its_first_board_to_the_threshold_and_goes_on_on_
     status = template_route.run("status", "--json").json()  # status names the route's boards
     assert [board["board_id"] for board in status["boards"]] == [first, second]
     assert [board["totals"]["synced_items"] for board in status["boards"]] == [ROLLOVER_AT, created - ROLLOVER_AT]
+    assert [board["rollover"] for board in status["boards"]] == [
+        {"template_board_id": template, "board_name": f"Customer Master Schedule {number}", "sequence": number,
+         "rollover_at": ROLLOVER_AT, "route_boards": [first, second]} for number in (1, 2)]
+    text = template_route.run("status").stdout
+    assert (f"rollover: Customer Master Schedule 2, board 2 made from template {template} (the next at "
+            f"{ROLLOVER_AT} items); the route's boards: {first}, {second}") in " ".join(text.split())
 
 
 @pytest.mark.parametrize("killed_at", [1, 2])

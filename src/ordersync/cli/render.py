@@ -169,6 +169,11 @@ def render_status(result: dict[str, Any]) -> None:
     output.print(f"[bold]board {result['board_id'] or '(not set)'}[/]{profile} · state in {result['state_database']}")
     if result.get("capacity"):
         render_capacity(result["capacity"], output)
+    if result.get("rollover"):
+        rollover = result["rollover"]
+        output.print(f"rollover: {escape(rollover['board_name'])}, board {rollover['sequence']} made from template "
+                     f"{rollover['template_board_id']} (the next at {rollover['rollover_at']} items); the route's "
+                     f"boards: {', '.join(rollover['route_boards'])}")
     lock = result["lock"]
     if lock is None:
         output.print("lock: free")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -210,3 +211,17 @@ async def _board_named(client: MondayClient, name: str) -> str | None:
         if len(boards) < BOARDS_PAGE:
             return found
         page += 1
+
+
+def board_rollover(store: StateStore, config: Config, board_id: str | None) -> dict[str, Any] | None:
+    """`status`: the template route a board belongs to — its template, the board's name and number, the
+    threshold, and every board of the route made so far (oldest first); None for a fixed board."""
+    registry = BoardRegistry(store.engine, store.tables)
+    for _, route in _template_routes(config):
+        boards = registry.boards(route.template_board_id or "")
+        this = next((board for board in boards if board_id and board.board_id == board_id), None)
+        if this is not None:
+            return {"template_board_id": route.template_board_id, "board_name": this.board_name,
+                    "sequence": this.sequence, "rollover_at": route.rollover_at,
+                    "route_boards": [board.board_id for board in boards if board.board_id]}
+    return None

@@ -22,6 +22,7 @@ from ordersync.engine.failures import failure_counts, unresolved_failures
 from ordersync.engine.filters import canonical_customer, canonical_customers
 from ordersync.engine.plan import build_outcome
 from ordersync.engine.report import finished_at
+from ordersync.engine.rollover import board_rollover
 from ordersync.engine.summary import RunSummary
 from ordersync.state import IntentStatus, RunKind, RunStatus, StateStore
 from ordersync.state.lock import lock_holder
@@ -138,6 +139,8 @@ def status(config: Config, *, runs: int = 10, customers: Iterable[str] = ()) -> 
                                                  "heartbeat_at": _iso(holder["heartbeat_at"])},
             # items used against the cap, from the synced mirror (no API call); a warning from 90% full
             "capacity": board_capacity(store, board_id, config.monday.items_per_board) if board_id else None,
+            # a template route's board: its template, name and number, and the route's boards (engine/rollover.py)
+            "rollover": board_rollover(store, config, board_id),
             "running": [run_summary(run) for run in listed if run["status"] == RunStatus.RUNNING.value],
             "last_sync": run_summary(last_sync[0]) if last_sync else None,
             "runs": [run_summary(run) for run in listed],
