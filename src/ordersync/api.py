@@ -35,7 +35,6 @@ from ordersync.engine.rollover import placed_config
 from ordersync.engine.routes import board_config, boards_of
 from ordersync.engine.summary import CustomerSummary, RunSummary, Totals
 from ordersync.engine.sync import RoutedSyncResult, SyncOptions, SyncResult, retry_failed, sync_routed
-from ordersync.engine.sync import sync_async as sync_one_board
 from ordersync.errors import UsageError
 from ordersync.ops import reconcile as _reconcile
 from ordersync.ops import report as _report
@@ -93,8 +92,8 @@ def check_board(config: Config, board: str) -> str:
 
 def boards(config: Config) -> list[str]:
     """`ordersync boards`: the routed boards in route order (`[[routes]]`, else `[monday] board_id`) —
-    what a scheduler fans out over, one `sync --board ID` each."""
-    return boards_of(config)
+    what a scheduler fans out over, one `sync --board ID` each; a template route's boards made so far."""
+    return boards_of(placed_config(config))
 
 
 @dataclass(frozen=True)
@@ -183,10 +182,8 @@ async def sync_async(  # noqa: PLR0913 — one keyword argument per option of `o
                           all_customers=all_customers, dry_run=dry_run, skip_subitems=skip_subitems,
                           wait_for_lock=wait_for_lock, allow_removals=allow_removals,
                           accept_source_changes=accept_source_changes)
-    if board is not None:
-        return await sync_one_board(each_board(config, board)[0], options, on_progress=on_progress, http=http,
-                                    token=token)
-    return await sync_routed(config, options, on_progress=on_progress, http=http, token=token)
+    only = None if board is None else check_board(placed_config(config), board)
+    return await sync_routed(config, options, on_progress=on_progress, http=http, token=token, board=only)
 
 
 def sync(config: Config, **options: Any) -> SyncResult | RoutedSyncResult:
@@ -200,7 +197,7 @@ async def retry_async(config: Config, *, wait_for_lock: float = 0.0, on_progress
     """`ordersync retry`: send again only the order lines that failed in the last sync (any customer,
     any stage; on each routed board that has some, or on `board` only). `UsageError` when there is
     nothing to retry."""
-    only = None if board is None else [check_board(config, board)]
+    only = None if board is None else [check_board(placed_config(config), board)]
     return await retry_failed(config, wait_for_lock=wait_for_lock, on_progress=on_progress, http=http, token=token,
                               boards=only)
 

@@ -253,15 +253,18 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
 
 async def sync_routed(config: Config, options: SyncOptions, *, http: httpx.AsyncClient | None = None,
                       token: SecretStr | None = None,
-                      on_progress: Callable[[Progress], None] | None = None) -> SyncResult | RoutedSyncResult:
+                      on_progress: Callable[[Progress], None] | None = None,
+                      board: str | None = None) -> SyncResult | RoutedSyncResult:
     """`ordersync sync` over every routed board (`engine.routes`), one run each in route order: one
-    board's `SyncResult` as before, several boards' `RoutedSyncResult`."""
+    board's `SyncResult` as before, several boards' `RoutedSyncResult`. `board`: that routed board
+    only (`--board`, checked by the caller), after the template routes rolled over."""
     if not config.routes:
         return await sync_async(config, options, http=http, token=token, on_progress=on_progress)
     _board_to_sync(config, options)
     if has_template_routes(config):
         config = await _rolled_over(config, options, http=http, token=token)
-    results = await sync_boards(config, boards_of(config), options, http=http, token=token, on_progress=on_progress)
+    results = await sync_boards(config, boards_of(config) if board is None else [board], options, http=http,
+                                token=token, on_progress=on_progress)
     return results[0] if len(results) == 1 else RoutedSyncResult(results)
 
 
