@@ -13,7 +13,9 @@ from collections import Counter
 import pytest
 
 from cli_project import TOKEN, Project, cli_project
+from ordersync.config import parse_config
 from ordersync.emulator import EmulatorSettings
+from ordersync.errors import ConfigError
 from ordersync.state.board_registry import BoardRegistry
 
 KEY_COLUMN = "text_ordersync_key"
@@ -158,3 +160,17 @@ def test_a_kill_right_after_monday_made_a_board_then_a_rerun_leaves_exactly_one_
     held = assert_every_line_on_one_board(template_route, boards)
     assert len(keys_on(template_route, boards[0])) == ROLLOVER_AT
     assert sum(held.values()) == rerun.json()["totals"]["items"]["create"]
+
+
+def test_a_route_names_a_board_or_a_template_checked_when_the_config_loads():
+    with pytest.raises(ConfigError) as both:
+        parse_config('[[routes]]\nboard_id = "1"\ntemplate_board_id = "2"\n')
+    assert "routes[0]" in str(both.value.problems)
+    with pytest.raises(ConfigError):
+        parse_config('[[routes]]\nwhen = { "AAG SEASON" = ["2025 FALL"] }\n')  # neither
+    with pytest.raises(ConfigError):
+        parse_config('[[routes]]\nboard_id = "1"\nrollover_at = 50\n')  # a threshold on a fixed board
+    with pytest.raises(ConfigError):
+        parse_config('[[routes]]\ntemplate_board_id = "2"\nrollover_at = 0\n')
+    route = parse_config('[[routes]]\ntemplate_board_id = "2"\n').routes[0]
+    assert (route.board_id, route.template_board_id, route.rollover_at) == (None, "2", 9000)

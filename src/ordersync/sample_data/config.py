@@ -141,6 +141,10 @@ estimated_mutation_cost = 30000          # complexity points per mutation before
 # when = {{ "CUSTOMER NAME" = ["GREYSON", "PELOTON"] }}   # canonical names or aliases
 # [[routes]]
 # board_id = "9609317403"                # the default: every line no route above takes
+# A route may name a template instead of a board: its boards are made from it as they fill (rollover).
+# [[routes]]
+# template_board_id = "9609317400"       # instead of board_id: boards "<template name> 1", "… 2", …
+# rollover_at = 9000                     # a new board once the newest holds this many items
 
 [groups]
 # The first rule whose fields are all filled names the group; else the fallback.
