@@ -31,11 +31,13 @@ from ordersync.monday.client import MondayClient, derive_idempotency_key
 from ordersync.monday.documents import document
 from ordersync.state import StateStore
 from ordersync.state.board_registry import BoardRegistry, RegisteredBoard
+from ordersync.state.lock import BoardLock, acquire_lock
 
 log = logging.getLogger(__name__)
 
 BOARD_CREATE_COST = 10_000
 BOARDS_PAGE = 100
+LOCK_WAIT = 60.0  # seconds another process's rollover (a few requests) may keep a template's lock
 
 
 @dataclass
@@ -68,9 +70,24 @@ def placed_config(config: Config) -> Config:
         databases.close()
 
 
-async def roll_over(config: Config, databases: Databases, client: MondayClient) -> Config:
+async def roll_over(config: Config, databases: Databases, client: MondayClient, *,
+                    wait_for_lock: float = 0.0) -> Config:
     """Before a sync: settle every template route's open board intents, make the boards its new lines
-    need (its first one too), and return the config whose routes place every line on its board."""
+    need (its first one too), and return the config whose routes place every line on its board. One
+    process at a time plans a template's boards: it holds the template's lock (the board lock table,
+    keyed by the template board, which nothing syncs to) meanwhile, waiting up to `wait_for_lock`
+    plus a minute for another process's rollover to end."""
+    locks: list[BoardLock] = []
+    try:
+        for template in sorted({route.template_board_id or "" for _, route in _template_routes(config)}):
+            locks.append(await acquire_lock(databases.state, template, wait_seconds=wait_for_lock + LOCK_WAIT))
+        return await _roll_over(config, databases, client)
+    finally:
+        for lock in locks:
+            lock.release()
+
+
+async def _roll_over(config: Config, databases: Databases, client: MondayClient) -> Config:
     registry = BoardRegistry(databases.state.engine, databases.state.tables)
     boards: dict[str, list[str]] = {}
     for _, route in _template_routes(config):

@@ -281,7 +281,7 @@ async def _rolled_over(config: Config, options: SyncOptions, *, http: httpx.Asyn
     http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
     try:
         client = make_client(config, http, token, budget=_token_budget(config, databases, token, None))
-        return await roll_over(config, databases, client)
+        return await roll_over(config, databases, client, wait_for_lock=options.wait_for_lock)
     finally:
         if own_http:
             await http.aclose()
