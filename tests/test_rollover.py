@@ -174,3 +174,11 @@ def test_a_route_names_a_board_or_a_template_checked_when_the_config_loads():
         parse_config('[[routes]]\ntemplate_board_id = "2"\nrollover_at = 0\n')
     route = parse_config('[[routes]]\ntemplate_board_id = "2"\n').routes[0]
     assert (route.board_id, route.template_board_id, route.rollover_at) == (None, "2", 9000)
+
+
+def test_a_dry_run_before_the_first_sync_makes_no_board_and_says_the_sync_will(template_route):
+    planned = template_route.run("sync", "--all", "--dry-run", "--json")
+    assert planned.exit_code == 2, planned.stdout
+    assert "first board is made from its template by the first sync" in planned.json()["error"]["message"]
+    assert boards_named(template_route, "Customer Master Schedule ") == {}
+    assert registry(template_route) == []

@@ -121,8 +121,9 @@ async def _roll_over(config: Config, databases: Databases, client: MondayClient)
 async def _rooms(client: MondayClient, boards: Sequence[str], rollover_at: int) -> tuple[list[str], list[int]]:
     """The boards new lines may go to, and the room each has below `rollover_at`: the newest board holding
     items and those after it (empty: made by a run that stopped before it filled them)."""
-    marks = await client.board_marks(list(boards))
-    used = [int((marks.get(board) or {}).get("items_count") or 0) for board in boards]
+    counted = (await client.query("board_counts", {"board_ids": list(boards)}))["boards"] or []
+    counts = {str(board["id"]): int(board["items_count"] or 0) for board in counted}
+    used = [counts.get(board, 0) for board in boards]
     start = max((position for position, count in enumerate(used) if count), default=0)
     return list(boards[start:]), [max(0, rollover_at - count) for count in used[start:]]
 

@@ -263,8 +263,11 @@ async def sync_routed(config: Config, options: SyncOptions, *, http: httpx.Async
     _board_to_sync(config, options)
     if has_template_routes(config):
         config = await _rolled_over(config, options, http=http, token=token)
-    results = await sync_boards(config, boards_of(config) if board is None else [board], options, http=http,
-                                token=token, on_progress=on_progress)
+    board_ids = boards_of(config) if board is None else [board]
+    if not board_ids:  # a dry run before a template route's first sync: nothing made yet
+        raise UsageError("no board yet: a template route's first board is made from its template by the first "
+                         "sync", hint="run `ordersync sync` to make it (and sync its lines), or plan a fixed route")
+    results = await sync_boards(config, board_ids, options, http=http, token=token, on_progress=on_progress)
     return results[0] if len(results) == 1 else RoutedSyncResult(results)
 
 
