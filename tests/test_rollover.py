@@ -182,3 +182,41 @@ def test_a_dry_run_before_the_first_sync_makes_no_board_and_says_the_sync_will(t
     assert "first board is made from its template by the first sync" in planned.json()["error"]["message"]
     assert boards_named(template_route, "Customer Master Schedule ") == {}
     assert registry(template_route) == []
+
+
+def test_a_kill_after_monday_created_lines_keeps_them_on_their_board_on_the_rerun(template_route, monkeypatch):
+    """Killed after Monday answered a board's item creates, before ordersync recorded them: the rerun
+    counts those lines as that board's (their creates are open intents there), so they stay on it, the
+    first board ends at the threshold, and no third board is made."""
+    import sqlalchemy as sa
+
+    from ordersync.engine.apply import Applier
+
+    checkpoint = Applier._checkpoint
+
+    def killed_after_item_creates(self, name):
+        intents = self.store.tables.write_intents
+        with self.store.engine.connect() as connection:
+            open_creates = connection.execute(sa.select(sa.func.count()).select_from(intents).where(
+                intents.c.board_id == self.board.board_id, intents.c.operation == "create_item",
+                intents.c.status == "OPEN")).scalar_one()
+        if name == "after_response" and open_creates:
+            raise KeyboardInterrupt
+        checkpoint(self, name)
+
+    monkeypatch.setattr(Applier, "_checkpoint", killed_after_item_creates)
+    stopped = template_route.run("sync", "--all", "--json")
+    assert stopped.exit_code == 130, stopped.stderr
+    made = boards_named(template_route, "Customer Master Schedule ")
+    boards = [made["Customer Master Schedule 1"], made["Customer Master Schedule 2"]]
+    before = {board_id: set(keys_on(template_route, board_id)) for board_id in boards}
+    assert any(before.values())  # Monday made some lines, ordersync never heard
+
+    monkeypatch.setattr(Applier, "_checkpoint", checkpoint)
+    rerun = template_route.run("sync", "--all", "--json")
+    assert rerun.exit_code in (0, 1), rerun.stderr
+    assert set(boards_named(template_route, "Customer Master Schedule ")) == set(made)  # no third board
+    assert_every_line_on_one_board(template_route, boards)
+    for board_id, keys in before.items():
+        assert keys <= set(keys_on(template_route, board_id))  # they stayed where Monday made them
+    assert len(keys_on(template_route, boards[0])) == ROLLOVER_AT

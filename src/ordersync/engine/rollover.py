@@ -29,7 +29,7 @@ from ordersync.engine.source import open_source
 from ordersync.engine.transform import business_key
 from ordersync.monday.client import MondayClient, derive_idempotency_key
 from ordersync.monday.documents import document
-from ordersync.state import StateStore
+from ordersync.state import IntentOperation, IntentStatus, StateStore
 from ordersync.state.board_registry import BoardRegistry, RegisteredBoard
 from ordersync.state.lock import BoardLock, acquire_lock
 
@@ -183,11 +183,17 @@ def _route_plans(config: Config, databases: Databases, boards: Mapping[str, Sequ
 
 
 def _held(store: StateStore, boards: Sequence[str]) -> dict[str, str]:
-    """business key → the board of these that holds it (the mirror: what Monday confirmed)."""
-    synced = store.tables.synced_items
+    """business key → the board of these that holds it: the mirror (what Monday confirmed), and a create
+    an earlier run left open there (its answer lost: the board's run settles it, so the line stays)."""
+    synced, intents = store.tables.synced_items, store.tables.write_intents
     with store.engine.connect() as connection:
-        return {key: board for key, board in connection.execute(
-            sa.select(synced.c.item_key, synced.c.board_id).where(synced.c.board_id.in_(list(boards))))}
+        held = {key: board for key, board in connection.execute(
+            sa.select(intents.c.item_key, intents.c.board_id).where(
+                intents.c.board_id.in_(list(boards)), intents.c.status == IntentStatus.OPEN.value,
+                intents.c.operation == IntentOperation.CREATE_ITEM.value, intents.c.item_key.is_not(None)))}
+        held.update({key: board for key, board in connection.execute(
+            sa.select(synced.c.item_key, synced.c.board_id).where(synced.c.board_id.in_(list(boards))))})
+    return held
 
 
 async def _settled(client: MondayClient, registry: BoardRegistry, board: RegisteredBoard) -> str:
