@@ -126,6 +126,12 @@ def test_a_template_route_fills_its_first_board_to_the_threshold_and_goes_on_on_
     assert [board["rollover"] for board in status["boards"]] == [
         {"template_board_id": template, "board_name": f"Customer Master Schedule {number}", "sequence": number,
          "rollover_at": ROLLOVER_AT, "route_boards": [first, second]} for number in (1, 2)]
+    from ordersync.dashboard import dashboard_app
+    from test_dashboard import TestClient
+
+    with TestClient(dashboard_app(template_route.config())) as client:  # the dashboard lists them too
+        page = client.get("/").text
+    assert f"boards <strong>{first}, {second}" in page
     text = template_route.run("status").stdout
     assert (f"rollover: Customer Master Schedule 2, board 2 made from template {template} (the next at "
             f"{ROLLOVER_AT} items); the route's boards: {first}, {second}") in " ".join(text.split())

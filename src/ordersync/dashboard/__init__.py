@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from ordersync.config import Config, state_url
 from ordersync.dashboard.app import create_dashboard_app
-from ordersync.engine.routes import boards_of
+from ordersync.engine.rollover import registered_boards
 from ordersync.errors import StateError, UsageError
 from ordersync.state import StateStore
 
@@ -28,8 +28,9 @@ def open_state(config: Config) -> StateStore:
 
 
 def dashboard_app(config: Config, *, refresh_seconds: float = 1.0) -> Starlette:
-    return create_dashboard_app(open_state(config), config.monday.board_id, refresh_seconds=refresh_seconds,
-                                boards=boards_of(config), items_per_board=config.monday.items_per_board)
+    store = open_state(config)
+    return create_dashboard_app(store, config.monday.board_id, refresh_seconds=refresh_seconds,
+                                boards=registered_boards(config, store), items_per_board=config.monday.items_per_board)
 
 
 def serve_dashboard(config: Config, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from ordersync.config import Config, RouteConfig
 from ordersync.engine.filters import canonical_customers
 from ordersync.engine.pipeline import Databases
-from ordersync.engine.routes import Route, route_taking, routes_of
+from ordersync.engine.routes import Route, boards_of, route_taking, routes_of
 from ordersync.engine.source import open_source
 from ordersync.engine.transform import business_key
 from ordersync.monday.client import MondayClient, derive_idempotency_key
@@ -249,3 +249,14 @@ def board_rollover(store: StateStore, config: Config, board_id: str | None) -> d
                     "sequence": this.sequence, "rollover_at": route.rollover_at,
                     "route_boards": [board.board_id for board in boards if board.board_id]}
     return None
+
+
+def registered_boards(config: Config, store: StateStore) -> list[str]:
+    """Every routed board in route order, a template route's those the registry holds (oldest first), read
+    only — for the dashboard, which creates nothing (no registry table yet: none)."""
+    with store.engine.connect() as connection:
+        known = sa.inspect(connection).has_table(store.tables.board_registry.name)
+    registry = BoardRegistry(store.engine, store.tables)
+    boards = {index: [board.board_id for board in registry.boards(route.template_board_id or "") if board.board_id]
+              if known else [] for index, route in _template_routes(config)}
+    return boards_of(_with_placements(config, {index: (made, {}) for index, made in boards.items()}))
