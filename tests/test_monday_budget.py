@@ -106,7 +106,7 @@ def test_requests_spend_the_budget_until_it_runs_out_then_wait_for_the_reset() -
 
     async def four_requests() -> None:
         for _ in range(4):
-            await budget.acquire(30_000)
+            budget.settle(await budget.acquire(30_000), None)  # each answered before the next is sent
 
     asyncio.run(four_requests())
     assert clock.slept == pytest.approx([60 + PAD])  # three fit, the fourth waits for the reset
@@ -189,3 +189,40 @@ def test_with_a_shared_ledger_the_budget_waits_as_it_says_and_settles_the_real_c
     assert clock.slept == [2.5]  # what the ledger said, once, then reserved
     assert ledger.asked == [(30_000, 5_000_000, 60.0)] * 2  # with the limit and window the API told
     assert (reservation, ledger.settled, ledger.held) == ("r1", [("r1", 12_000)], [7])
+
+
+
+@pytest.mark.parametrize("older_answered_first", [True, False])
+def test_requests_in_flight_at_once_count_until_answered_and_a_late_answer_to_an_older_one_changes_nothing(
+        older_answered_first: bool) -> None:
+    """Several boards send at once on one budget: an answer's `after` does not yet count the requests
+    sent after its own, and an older request's answer, arriving after a newer one's, is out of date."""
+    clock = FakeClock()
+    budget = budget_on(clock)
+    budget.observe({"before": 100_000, "after": 100_000, "query": 0, "reset_in_x_seconds": 60})
+
+    async def sending(cost: int, sent: asyncio.Event, answer: asyncio.Event, after: int) -> None:
+        reservation = await budget.acquire(cost)
+        sent.set()
+        await answer.wait()
+        budget.observe({"before": 100_000, "after": after, "query": cost, "reset_in_x_seconds": 60})
+        budget.settle(reservation, cost)
+
+    async def two_boards() -> list[int | None]:
+        (older_sent, older_answer), (newer_sent, newer_answer) = (asyncio.Event(), asyncio.Event()), \
+            (asyncio.Event(), asyncio.Event())
+        older = asyncio.create_task(sending(30_000, older_sent, older_answer, after=70_000))
+        await older_sent.wait()
+        newer = asyncio.create_task(sending(20_000, newer_sent, newer_answer, after=50_000))
+        await newer_sent.wait()
+        seen = []
+        for answer, task in ([(older_answer, older), (newer_answer, newer)] if older_answered_first
+                             else [(newer_answer, newer), (older_answer, older)]):
+            answer.set()
+            await task
+            seen.append(budget.remaining)
+        return seen
+
+    # the older answer first: 70,000 left less the newer one still out; the newer first: the older
+    # answer's 70,000 predates the newer one's charge
+    assert asyncio.run(two_boards()) == [50_000, 50_000]

@@ -142,3 +142,24 @@ def test_the_ledger_makes_a_worker_wait_while_the_others_fill_the_window(postgre
         assert held.reservation is None and 29 < held.wait_seconds <= 30
     finally:
         store.engine.dispose()
+
+
+@pytest.mark.parametrize("command", [("validate", "--json"), ("reconcile", "--json")])
+def test_validate_and_reconcile_pace_on_the_shared_budget_as_sync_does(tmp_path, postgres_url, command):
+    """Every command that talks to Monday builds its client in one place (`engine/clients.py`): on a
+    PostgreSQL state database its requests are reserved in the token's ledger row like a sync's."""
+    from cli_project import TOKEN as CLI_TOKEN
+    from cli_project import cli_project
+
+    with cli_project(tmp_path / "project", rows=100) as project:
+        project.edit_config("[state]\n", f"[state]\nurl = {json.dumps(postgres_url)}\n")
+        done = project.run(*command)
+        assert done.exit_code in (0, 1), done.stdout + done.stderr[-2000:]
+    store = StateStore.from_url(postgres_url)
+    try:
+        with store.engine.connect() as connection:
+            rows = connection.execute(sa.select(store.tables.budget_ledger)).mappings().all()
+    finally:
+        store.engine.dispose()
+    assert [row["token_fingerprint"] for row in rows] == [token_fingerprint(CLI_TOKEN)]
+    assert json.loads(rows[0]["reservations"])  # its requests, reserved and settled there

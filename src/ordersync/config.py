@@ -127,6 +127,8 @@ class MondayConfig(_Section):
     # one token's complexity budget shared with the other processes on the state database (budget_ledger):
     # "auto" = on when the state database is PostgreSQL
     shared_budget: bool | Literal["auto"] = "auto"
+    # how many routed boards one sync writes at once (each its own writer and lock, one budget for all)
+    concurrent_boards: Annotated[int, Field(ge=1, le=32)] = 4
     # a board's item cap (Monday's documented 10,000; Enterprise plans may differ): status, reports, the
     # dashboard and validate warn at 90% of it
     items_per_board: Annotated[int, Field(ge=1)] = 10_000

@@ -25,11 +25,11 @@ from pydantic import SecretStr
 from ordersync.config import Config, parse_config
 from ordersync.emulator import EmulatorSettings, running_emulator
 from ordersync.engine.apply import Progress
+from ordersync.engine.clients import client_for, token_budget
 from ordersync.engine.filters import Filters
 from ordersync.engine.pipeline import Databases
 from ordersync.engine.sync import SyncOptions, SyncResult, sync_async
 from ordersync.monday.board_setup import create_demo_board
-from ordersync.monday.connect import make_client
 from ordersync.ops.reconcile import Drift, compare, expected_items, read_board
 from ordersync.sample_data import SAMPLE_CUSTOMERS, write_sample_data
 from ordersync.sample_data.config import sample_config_text
@@ -128,15 +128,17 @@ async def run_demo_against(options: DemoOptions, base_url: str, token: SecretStr
                                seed=options.seed)
     async with httpx.AsyncClient(timeout=60) as http:
         bootstrap = demo_config(options.directory, base_url, "1")
-        board_id = await create_demo_board(make_client(bootstrap, http, token),
-                                           customers=[customer.name for customer in SAMPLE_CUSTOMERS])
-        config = demo_config(options.directory, base_url, board_id)
-        result = await sync_async(config, SyncOptions(all_customers=True), http=http, token=token,
-                                  on_progress=on_progress)
-        board = await read_board(make_client(config, http, token), board_id, key_column=config.monday.key_column,
-                                 quantity_column=config.subitems.quantity_column)
-        databases = Databases.open(config)
-        try:
+        databases = Databases.open(bootstrap)
+        try:  # every client on the token's one budget, as a sync's (engine/clients.py)
+            budget = token_budget(bootstrap, databases.state, token)
+            board_id = await create_demo_board(client_for(bootstrap, http, token, databases.state, budget=budget),
+                                               customers=[customer.name for customer in SAMPLE_CUSTOMERS])
+            config = demo_config(options.directory, base_url, board_id)
+            result = await sync_async(config, SyncOptions(all_customers=True), http=http, token=token,
+                                      budget=budget, on_progress=on_progress)
+            board = await read_board(client_for(config, http, token, databases.state, budget=budget), board_id,
+                                     key_column=config.monday.key_column,
+                                     quantity_column=config.subitems.quantity_column)
             expected = expected_items(config, databases, Filters())
         finally:
             databases.close()

@@ -8,9 +8,10 @@ diffs against the mirror of what Monday confirmed, so it redoes nothing and lose
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from pydantic import SecretStr
 from ordersync.config import Config, load_token
 from ordersync.engine.adopt import Adoption, adopt_board_items, record_board_mark
 from ordersync.engine.apply import Applier, ApplyOptions, Checkpoint, CustomerResult, Progress
+from ordersync.engine.clients import client_for, token_budget
 from ordersync.engine.failures import unresolved_failures
 from ordersync.engine.filters import Filters
 from ordersync.engine.guards import check_before_writes
@@ -53,9 +55,8 @@ from ordersync.monday.board import BoardInfo
 from ordersync.monday.board_check import check_board
 from ordersync.monday.budget import ComplexityBudget
 from ordersync.monday.client import ClientStats, MondayClient
-from ordersync.monday.connect import make_client, read_board_schema
+from ordersync.monday.connect import read_board_schema
 from ordersync.state import ErrorCategory, Operation, RowStatus, RunKind, RunStatus, StateStore
-from ordersync.state.budget_ledger import shared_budget_ledger
 from ordersync.state.lock import BoardLock, acquire_lock
 from ordersync.state.mirror import Mirror
 from ordersync.state.records import BatchWrites
@@ -233,6 +234,7 @@ class _BoardRun:
     shape: SourceShape | None = None
     applier: Applier | None = None
     result: SyncResult | None = None
+    stopped_by: BaseException | None = None  # the error that stopped this board's run (not a sibling's)
 
     @property
     def board_id(self) -> str:
@@ -283,20 +285,12 @@ async def _rolled_over(config: Config, options: SyncOptions, *, http: httpx.Asyn
     own_http = http is None
     http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
     try:
-        client = make_client(config, http, token, budget=_token_budget(config, databases, token, None))
+        client = client_for(config, http, token, databases.state)
         return await roll_over(config, databases, client, wait_for_lock=options.wait_for_lock)
     finally:
         if own_http:
             await http.aclose()
         databases.close()
-
-
-def _token_budget(config: Config, databases: Databases, token: SecretStr,
-                  budget: ComplexityBudget | None) -> ComplexityBudget:
-    """One complexity budget per token: every board of this sync paces on it, and with the shared
-    ledger (`[monday] shared_budget`, on by default on PostgreSQL) so do the other processes using it."""
-    return budget or ComplexityBudget(shared=shared_budget_ledger(
-        config.monday, databases.state.engine, databases.state.tables, token.get_secret_value()))
 
 
 async def sync_boards(config: Config, board_ids: Sequence[str], options: SyncOptions, *,
@@ -313,9 +307,10 @@ async def sync_boards(config: Config, board_ids: Sequence[str], options: SyncOpt
     own_http = http is None
     http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
     kind = RunKind.PLAN if options.dry_run else options.kind
-    budget = _token_budget(config, databases, token, budget)
-    runs = [_BoardRun(board_config(config, board_id), make_client(board_config(config, board_id), http, token,
-                                                                  budget=budget)) for board_id in board_ids]
+    budget = budget or token_budget(config, databases.state, token)  # one for every board of the sync
+    runs = [_BoardRun(board_config(config, board_id),
+                      client_for(board_config(config, board_id), http, token, databases.state, budget=budget))
+            for board_id in board_ids]
     for run in runs:
         run.client.key_scope = databases.state.write_scope(run.board_id)
         if on_client:
@@ -326,7 +321,7 @@ async def sync_boards(config: Config, board_ids: Sequence[str], options: SyncOpt
             if run.lock is not None:
                 run.lock.beat()
         if on_progress:
-            on_progress(progress)
+            on_progress(_all_boards_progress(runs, progress))
 
     try:
         return await _sync_runs(runs, databases, options, kind, token, progressed)
@@ -345,29 +340,79 @@ async def sync_boards(config: Config, board_ids: Sequence[str], options: SyncOpt
 
 async def _sync_runs(runs: Sequence[_BoardRun], databases: Databases, options: SyncOptions, kind: RunKind,
                      token: SecretStr, progressed: Callable[[Progress], None]) -> list[SyncResult]:
-    """Plan every board; with several, apply every board's removals first; then the rest, board by board."""
-    for run in runs:
-        await _prepare_board(run, databases, options, kind, progressed)
+    """Plan every board; with several, apply every board's removals first; then the rest. Each pass
+    runs up to `[monday] concurrent_boards` boards at once (`_each_board`); the next pass starts once
+    every board has finished this one, so no board creates before every board has removed."""
+    at_once = runs[0].config.monday.concurrent_boards if runs else 1
+    await _each_board(runs, at_once, lambda run: _prepare_board(run, databases, options, kind, progressed))
     if not options.dry_run:
         if len(runs) > 1:
-            for run in runs:
-                await _remove_first(run)
+            await _each_board(runs, at_once, _remove_first)
             _hold_lines_still_elsewhere(databases.state, runs)
-        for run in runs:
-            await _finish_board(run, databases.state, options, token)
+        await _each_board(runs, at_once, lambda run: _finish_board(run, databases.state, options, token))
     return [run.result for run in runs if run.result is not None]
+
+
+async def _each_board(runs: Sequence[_BoardRun], at_once: int,
+                      step: Callable[[_BoardRun], Awaitable[None]]) -> None:
+    """One pass: `step` on every board, up to `at_once` of them concurrently, each board its own writer
+    (its own lock and Applier) and every one pacing on the token's one budget. The first board that
+    fails stops the pass like a kill — the boards still running are cancelled at their next wait (no
+    state transaction spans an await) and none starts — and its error is raised here, in the caller's
+    task, so Ctrl-C and typed errors end the sync as they do on one board."""
+    failures: list[BaseException] = []
+    tasks: list[asyncio.Task[None]] = []
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(run: _BoardRun) -> None:
+        async with gate:
+            if failures:
+                return
+            try:
+                await step(run)
+            except BaseException as error:  # also KeyboardInterrupt: re-raised by the caller's task, below
+                if isinstance(error, asyncio.CancelledError) and failures:
+                    return  # cancelled because a sibling failed: that failure is the reason
+                run.stopped_by = error
+                failures.append(error)
+                for task in tasks:
+                    if task is not asyncio.current_task():
+                        task.cancel()
+
+    if len(runs) == 1:  # one board: no task in between (a Ctrl-C reaches its run directly)
+        try:
+            await step(runs[0])
+        except BaseException as error:
+            runs[0].stopped_by = error
+            raise
+        return
+    tasks.extend(asyncio.create_task(one(run)) for run in runs)
+    await asyncio.gather(*tasks, return_exceptions=True)  # a task cancelled at the gate ends with nothing to say
+    if failures:
+        raise failures[0]
+
+
+def _all_boards_progress(runs: Sequence[_BoardRun], progress: Progress) -> Progress:
+    """What the progress bar follows: one board's `Progress`, or every board's summed while several
+    boards apply at once (the customer and phase of the one that just reported)."""
+    appliers = [run.applier for run in runs if run.applier is not None]
+    if len(appliers) < 2:
+        return progress
+    return Progress(total=sum(applier.progress.total for applier in appliers),
+                    done=sum(applier.progress.done for applier in appliers),
+                    customer=progress.customer, phase=progress.phase)
 
 
 def _record_stops(runs: Sequence[_BoardRun], store: StateStore, token: SecretStr, error: BaseException, *,
                   refused: tuple[RunKind, Filters]) -> None:
-    """Every board's run the error stopped ends INTERRUPTED or FAILED (`_record_stop`); boards after
-    the one that stopped never started."""
+    """Every board's run the error stopped ends INTERRUPTED or FAILED (`_record_stop`), and so does the
+    run of a board whose lock was refused; a board that never started has no run."""
     kind, filters = refused
     for run in runs:
-        if run.result is None and (run.run_id is not None or isinstance(error, LockHeld)):
-            _record_stop(run.config, store, token, run.run_id, error, refused=(kind, run.board_id, filters))
-        if run.run_id is None:
-            break
+        refused_lock = run.run_id is None and isinstance(run.stopped_by, LockHeld)
+        if run.result is None and (run.run_id is not None or refused_lock):
+            _record_stop(run.config, store, token, run.run_id, (run.stopped_by or error) if refused_lock else error,
+                         refused=(kind, run.board_id, filters))
 
 
 async def _prepare_board(run: _BoardRun, databases: Databases, options: SyncOptions, kind: RunKind,

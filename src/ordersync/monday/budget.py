@@ -10,11 +10,16 @@ injected by whoever builds the budget (the engine gives it `state/budget_ledger.
 `acquire` also reserves the request's estimated cost there, waiting while every worker's
 reservations in the window leave no room, and `settle` replaces the estimate with what the API
 reported it cost once the answer is in.
+
+Several boards of one process send at once on the one budget: an answer's `after` does not yet count
+the requests sent after it (they are counted as spent until theirs come back), and an answer to an
+older request, arriving after a newer one's, is not taken to say more is left.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 import time
@@ -23,6 +28,9 @@ from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 _ITEM = re.compile(r'"?([A-Za-z_]+)"?\s*((?:;\s*[a-z]+=[^,;]+)*)')
+# The request this task is sending: (the budget's id, its number, its estimated cost). A request is
+# acquired, posted, observed and settled within one task, so its answer knows which request it is.
+_SENDING: contextvars.ContextVar[tuple[int, int, int] | None] = contextvars.ContextVar("sending", default=None)
 
 
 def parse_rate_limit_header(value: str) -> dict[str, dict[str, str]]:
@@ -86,6 +94,9 @@ class ComplexityBudget:
         self.window: float | None = None  # the budget's window, from `RateLimit-Policy` (`w=`)
         self.reset_at = 0.0
         self.blocked_until = 0.0
+        self._sent = 0  # requests acquired so far, numbered in the order they were sent
+        self._in_flight: dict[int, int] = {}  # request number → its estimated cost, until it is settled
+        self._heard = 0  # the number of the newest request whose answer said what is left
 
     def now(self) -> float:
         """The clock this budget (and its client's circuit breaker) reads."""
@@ -120,12 +131,15 @@ class ComplexityBudget:
                     continue
                 if self.remaining is not None and self.remaining >= cost:
                     self.remaining -= cost
+                self._sent += 1
+                self._in_flight[self._sent] = cost
+                _SENDING.set((id(self), self._sent, cost))
                 return grant.reservation if grant is not None else None
 
     def _local_wait(self, now: float, cost: int) -> float | None:
         """How long to wait for what the API last said is left to pay for `cost`; None: send now."""
         if self.remaining is not None and now >= self.reset_at and self.limit is not None:
-            self.remaining = self.limit  # the window has reset
+            self.remaining = self.limit - sum(self._in_flight.values())  # the window has reset
         if self.remaining is None or self.remaining >= cost:
             return None
         if now >= self.reset_at:  # told nothing about a reset: try and let the API decide
@@ -134,6 +148,9 @@ class ComplexityBudget:
 
     def settle(self, reservation: str | None, spent: int | None) -> None:
         """The request reserved as `reservation` was answered and cost `spent` (None: not known)."""
+        number = self._sending()
+        if number is not None:
+            self._in_flight.pop(number, None)
         if reservation is not None and self.shared is not None:
             self.shared.settle(reservation, spent)
 
@@ -147,7 +164,7 @@ class ComplexityBudget:
         now = self._clock()
         after, before = complexity.get("after"), complexity.get("before")
         if isinstance(after, int):
-            self.remaining = after
+            self._told_left(after)
         if isinstance(before, int) and (self.limit is None or before > self.limit):
             self.limit = before
         reset = complexity.get("reset_in_x_seconds")
@@ -166,11 +183,26 @@ class ComplexityBudget:
         for name, params in parse_rate_limit_header(headers.get("ratelimit", "")).items():
             remaining, reset = params.get("r"), params.get("t")
             if name == "complexityMinute" and remaining and remaining.lstrip("-").isdigit():
-                self.remaining = int(remaining)
+                self._told_left(int(remaining))
                 if reset and _is_number(reset):
                     self.reset_at = now + float(reset)
             elif remaining == "0" and reset and _is_number(reset):
                 self.block(float(reset))  # minute rate or concurrency used up
+
+    def _sending(self) -> int | None:
+        """The number of the request this task is sending on this budget, if any."""
+        sending = _SENDING.get()
+        return sending[1] if sending is not None and sending[0] == id(self) else None
+
+    def _told_left(self, left: int) -> None:
+        """An answer says `left` points are left: less what was sent after its request (not yet charged
+        when it was answered). An answer to a request older than one already heard from is out of date."""
+        number = self._sending()
+        number = self._sent if number is None else number
+        if number < self._heard:
+            return
+        self._heard = number
+        self.remaining = left - sum(cost for sent, cost in self._in_flight.items() if sent > number)
 
     def block(self, seconds: float) -> None:
         """Send nothing for `seconds` (a rate-limit answer said so); neither do the other workers."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from ordersync.config import Config
 from ordersync.engine.adopt import BoardItem, ExpectedItem, correct_mirror, oldest, read_board
+from ordersync.engine.clients import client_for
 from ordersync.engine.filters import Filters, canonical_customers
 from ordersync.engine.lines import transformed_order_lines
 from ordersync.engine.pipeline import Databases
@@ -240,13 +241,12 @@ async def _reconcile(config: Config, filters: Filters, fix: bool, http: Any, tok
     import sqlalchemy as sa
 
     from ordersync.engine.sync import SyncOptions, sync_async
-    from ordersync.monday.connect import make_client
     from ordersync.state.lock import acquire_lock
 
     board_id = config.monday.board_id or ""
-    client = make_client(config, http, token)
     databases = Databases.open(config)
     store = databases.state
+    client = client_for(config, http, token, store)
     client.key_scope = store.write_scope(board_id)
     lock = None
     try:

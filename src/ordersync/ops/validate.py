@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from ordersync.config import Config, format_path, load_token
 from ordersync.engine.capacity import COUNTED_FROM_API, capacity
+from ordersync.engine.clients import client_for
 from ordersync.engine.filters import Filters
 from ordersync.engine.guards import source_drift
 from ordersync.engine.lines import transformed_order_lines
@@ -27,7 +28,7 @@ from ordersync.errors import ConfigError
 from ordersync.monday.board import BoardInfo
 from ordersync.monday.board_check import Mismatch, Validation, check_schema, type_problem
 from ordersync.monday.codec import LABEL_TYPES, labels_of
-from ordersync.monday.connect import make_client, read_board_schema
+from ordersync.monday.connect import read_board_schema
 
 LABELS_LISTED = 20
 
@@ -118,21 +119,21 @@ async def validate_async(config: Config, *, filters: Filters | None = None, http
         raise ConfigError("nothing to validate against: [monday] board_id is not set",
                           problems=["monday.board_id: missing"])
     token = token or load_token(config.monday)
-    own_http = http is None
-    http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
-    try:
-        board = await read_board_schema(make_client(config, http, token), config.monday.board_id)
-    finally:
-        if own_http:
-            await http.aclose()
-    result = check_schema(config, board)
-    if board.items_count is not None:  # the board's own count, read with its schema: a warning from 90% full
-        result.capacity = capacity(board.board_id, board.items_count, config.monday.items_per_board,
-                                   counted_from=COUNTED_FROM_API)
-        if result.capacity["warning"]:
-            result.warnings.append(result.capacity["warning"])
     databases = Databases.open(config)
     try:
+        own_http = http is None
+        http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
+        try:  # the token's budget, shared as a sync shares it (engine/clients.py)
+            board = await read_board_schema(client_for(config, http, token, databases.state), config.monday.board_id)
+        finally:
+            if own_http:
+                await http.aclose()
+        result = check_schema(config, board)
+        if board.items_count is not None:  # the board's own count, read with its schema: a warning from 90% full
+            result.capacity = capacity(board.board_id, board.items_count, config.monday.items_per_board,
+                                       counted_from=COUNTED_FROM_API)
+            if result.capacity["warning"]:
+                result.warnings.append(result.capacity["warning"])
         check_source_shape(config, databases, result)
         check_labels(config, board, databases, result, filters=filters, progress=progress)
     finally:

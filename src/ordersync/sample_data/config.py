@@ -128,6 +128,7 @@ estimated_mutation_cost = 30000          # complexity points per mutation before
 # max_outage_seconds = 120               # only timeouts and 5xx for this long: the run stops (exit 3)
 # shared_budget = "auto"                 # share the token's budget with other processes on this state database:
 #                                        # "auto" on PostgreSQL, true, false (README "Many workers, one token")
+# concurrent_boards = 4                  # routed boards one sync writes at once (README "Many boards in one process")
 # items_per_board = 10000                # a board's item cap (Monday's): status, reports, the dashboard warn at 90%
 
 # Several boards (a Monday board holds at most 10,000 items): route order lines by any source field,
