@@ -14,6 +14,7 @@ import re
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from cli_project import TOKEN, _create_board, cli_project
 from ordersync.emulator import EmulatorSettings
@@ -87,3 +88,20 @@ def test_one_board_at_a_time_when_concurrent_boards_is_1(routed_tight):
     runs = applied_runs(synced.stderr)
     assert len(set(runs)) == 3 and runs == sorted(runs)  # board after board
     assert_each_board_is_its_share(project)
+
+
+def test_the_progress_of_a_concurrent_sync_counts_every_boards_operations(routed_tight):
+    """What the CLI's progress bar follows (`ordersync.sync(on_progress=…)`): while several boards
+    apply at once, their operations summed, ending with every operation of every board done."""
+    from ordersync import api
+
+    seen: list[tuple[int, int]] = []
+    result = api.sync(routed_tight.config(), all_customers=True,
+                      on_progress=lambda progress: seen.append((progress.done, progress.total)),
+                      token=SecretStr(TOKEN))
+
+    operations = sum(board.outcome.totals["items"]["create"] + board.outcome.totals["subitems"]["create"]
+                     for board in result.boards)
+    assert seen[-1] == (operations, operations)
+    assert max(total for _, total in seen) == operations
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)  # never back, whichever board reports
