@@ -315,7 +315,7 @@ def _adopt(config: Config, store: StateStore, run_id: int, board_id: str, keys: 
     with store.engine.begin() as connection:
         mirror = _mirror_rows(connection, store, board_id, keys)
         expected = staged_expectations(connection, store, run_id, keys)
-        mirror_sizes = _mirror_sizes(connection, store, board_id, mirror.keys())
+        mirror_sizes = _mirror_sizes(connection, store, board_id, None if keys is None else mirror.keys())
         sizes_by_key: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
         for (key, _), size in mirror_sizes.items():
             sizes_by_key[key].append(size)
@@ -342,11 +342,9 @@ def _adopt(config: Config, store: StateStore, run_id: int, board_id: str, keys: 
 
 
 def _mirror_sizes(connection: Connection, store: StateStore, board_id: str,
-                  keys: Collection[str]) -> dict[tuple[str, str], dict[str, Any]]:
-    synced = store.tables.synced_subitems
-    wanted = set(keys)
-    return {(row["item_key"], row["size"]): dict(row) for row in connection.execute(
-        sa.select(synced).where(synced.c.board_id == board_id)).mappings() if row["item_key"] in wanted}
+                  keys: Collection[str] | None) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(row["item_key"], row["size"]): row
+            for row in _board_rows(connection, store.tables.synced_subitems, board_id, keys)}
 
 
 def _mirrored_expectation(row: Mapping[str, Any], sizes: Iterable[Mapping[str, Any]]) -> ExpectedItem:
@@ -424,16 +422,18 @@ def _unknown_keys(store: StateStore, run_id: int, board_id: str) -> list[str]:
 
 def _mirror_rows(connection: Connection, store: StateStore, board_id: str,
                  keys: Collection[str] | None) -> dict[str, dict[str, Any]]:
-    synced = store.tables.synced_items
-    query = sa.select(synced).where(synced.c.board_id == board_id)
+    return {row["item_key"]: row for row in _board_rows(connection, store.tables.synced_items, board_id, keys)}
+
+
+def _board_rows(connection: Connection, table: sa.Table, board_id: str,
+                keys: Collection[str] | None) -> list[dict[str, Any]]:
+    """A mirror table's rows of the board: all of them (`keys` None) or those of `keys`, 500 keys a query."""
+    query = sa.select(table).where(table.c.board_id == board_id)
     if keys is None:
-        return {row["item_key"]: dict(row) for row in connection.execute(query).mappings()}
-    rows: dict[str, dict[str, Any]] = {}
+        return [dict(row) for row in connection.execute(query).mappings()]
     wanted = sorted(keys)
-    for start in range(0, len(wanted), 500):
-        rows |= {row["item_key"]: dict(row) for row in connection.execute(
-            query.where(synced.c.item_key.in_(wanted[start:start + 500]))).mappings()}
-    return rows
+    return [dict(row) for start in range(0, len(wanted), 500)
+            for row in connection.execute(query.where(table.c.item_key.in_(wanted[start:start + 500]))).mappings()]
 
 
 def staged_expectations(connection: Connection, store: StateStore, run_id: int,

@@ -474,18 +474,11 @@ class MondayClient:
     async def items_updated_since(self, board_id: str, since: str, *, page_size: int = 100) -> list[dict[str, Any]]:
         """The board's active items updated at or after `since` (an ISO time), newest first."""
         found: list[dict[str, Any]] = []
-        boards = (await self.query("items_by_last_update", {"board_ids": [board_id], "limit": page_size},
-                                   cost=READ_COST_ESTIMATE * 10))["boards"] or []
-        page = boards[0]["items_page"] if boards else {"items": [], "cursor": None}
-        while True:
-            for item in page["items"]:
-                if str(item.get("updated_at") or "") < since:
-                    return found
-                found.append(item)
-            if not page.get("cursor"):
-                return found
-            page = (await self.query("next_items_page", {"cursor": page["cursor"], "limit": page_size},
-                                     cost=READ_COST_ESTIMATE * 10))["next_items_page"]
+        async for item in self.board_items(board_id, page_size=page_size, first_page="items_by_last_update"):
+            if str(item.get("updated_at") or "") < since:
+                break
+            found.append(item)
+        return found
 
     async def items_by_id(self, item_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Items by id, as a board walk reads them (100 ids per request, as Monday allows)."""
@@ -495,8 +488,10 @@ class MondayClient:
             found.extend((await self.query("items_by_id", {"ids": chunk, "limit": len(chunk)}))["items"] or [])
         return found
 
-    async def board_items(self, board_id: str, *, page_size: int = 500) -> AsyncIterator[dict[str, Any]]:
-        """Every item of a board, page by page (items_page, then next_items_page with the cursor).
+    async def board_items(self, board_id: str, *, page_size: int = 500,
+                          first_page: str = "items_page") -> AsyncIterator[dict[str, Any]]:
+        """Every item of a board, page by page (`first_page` — `items_page`, or `items_by_last_update` for
+        the most recently updated first —, then next_items_page with the cursor).
 
         A page the API finds too complex for one query (a wide board, a small budget) is asked
         for again at half the size.
@@ -505,7 +500,7 @@ class MondayClient:
         while True:
             try:
                 if cursor is None:
-                    boards = (await self.query("items_page", {"board_ids": [board_id], "limit": page_size},
+                    boards = (await self.query(first_page, {"board_ids": [board_id], "limit": page_size},
                                                cost=READ_COST_ESTIMATE * 10))["boards"] or []
                     if not boards:
                         return
