@@ -4,74 +4,17 @@ before it reaches the new one — a crash between the two passes leaves it on no
 
 from __future__ import annotations
 
-import asyncio
-import re
 import sqlite3
 from collections import Counter
 
 import pytest
 
-from cli_project import Project, _create_board, cli_project
+from cli_project import Project, cli_project
 from ordersync.config import parse_config
 from ordersync.engine import sync as sync_module
 from ordersync.engine.transform import business_key
 from ordersync.errors import ConfigError
-
-KEY_COLUMN = "text_ordersync_key"
-BUSINESS_KEY = ("AAG ORDER NUMBER", "PLANNED DELIVERY METHOD", "CUSTOMER STYLE")
-
-
-@pytest.fixture
-def routed(tmp_path):
-    """Three boards by season: 2025 FALL; 2025 HOLIDAY and 2026 SPRING; the default takes the rest."""
-    with cli_project(tmp_path / "project", rows=150) as project:
-        fall = project.board_id
-        holiday, rest = (asyncio.run(_create_board(project.base_url)) for _ in range(2))
-        text = project.config_path.read_text()
-        text = re.sub(r'(?m)^board_id = "\d+"\n', "", text)  # [monday] and the prod profile's: the routes say
-        text += (f'\n[[routes]]\nboard_id = "{fall}"\nwhen = {{ "AAG SEASON" = ["2025 FALL"] }}\n'
-                 f'\n[[routes]]\nboard_id = "{holiday}"\nwhen = {{ "AAG SEASON" = ["2025 HOLIDAY", "2026 SPRING"] }}\n'
-                 f'\n[[routes]]\nboard_id = "{rest}"\n')
-        project.config_path.write_text(text, encoding="utf-8")
-        project.boards = [fall, holiday, rest]  # type: ignore[attr-defined]
-        yield project
-
-
-def keys_on(project: Project, board_id: str) -> Counter[str]:
-    """How many active items carry each business key on one board, read through the API."""
-    keys: Counter[str] = Counter()
-    query = ("query ($ids: [ID!], $cursor: String) { boards(ids: $ids) { items_page(limit: 500, cursor: $cursor) "
-             "{ cursor items { id state column_values(ids: [\"" + KEY_COLUMN + "\"]) { text } } } } }")
-    cursor = None
-    while True:
-        page = project.graphql(query, ids=[board_id], cursor=cursor)["boards"][0]["items_page"]
-        for item in page["items"]:
-            if item["state"] == "active" and item["column_values"][0]["text"]:
-                keys[item["column_values"][0]["text"]] += 1
-        cursor = page["cursor"]
-        if not cursor:
-            return keys
-
-
-def boards_holding(project: Project) -> dict[str, list[str]]:
-    """business key → the boards holding it (each at most once)."""
-    held: dict[str, list[str]] = {}
-    for board_id in project.boards:  # type: ignore[attr-defined]
-        for key, count in keys_on(project, board_id).items():
-            assert count == 1, (key, board_id, count)
-            held.setdefault(key, []).append(board_id)
-    return held
-
-
-def assert_each_board_is_its_share(project: Project) -> dict[str, list[str]]:
-    held = boards_holding(project)
-    assert {key: boards for key, boards in held.items() if len(boards) > 1} == {}
-    reconciled = project.run("reconcile", "--json")
-    assert reconciled.exit_code == 0, reconciled.stdout
-    per_board = reconciled.json()["boards"]
-    assert [board["board_id"] for board in per_board] == project.boards  # type: ignore[attr-defined]
-    assert all(board["clean"] for board in per_board)
-    return held
+from routed_boards import BUSINESS_KEY, assert_each_board_is_its_share, boards_holding, keys_on
 
 
 def source_line(project: Project, season: str, on: Counter[str] | None = None) -> tuple[int, str]:
@@ -254,3 +197,38 @@ def test_a_single_board_config_syncs_as_before(tmp_path):
         assert result.exit_code == 0, result.stderr
         assert "boards" not in result.json() and result.json()["board_id"] == project.board_id
         assert project.run("reconcile", "--customer", "GREYSON", "--json").json()["clean"]
+
+
+def test_a_season_relabelled_moves_its_lines_without_tripping_the_removal_guard(routed):
+    """Lines moving to another board are not removals: nothing leaves the source. Half the 2025 FALL
+    board moving to the 2025 HOLIDAY board syncs without `--allow-removals`; the same lines deleted
+    from the source would refuse (the guard still counts what is really gone)."""
+    fall, holiday, _ = routed.boards
+    assert routed.run("sync", "--all", "--json").exit_code in (0, 1)
+    on_fall = keys_on(routed, fall)
+    connection = sqlite3.connect(routed.directory / "ordersync.db")
+    with connection:
+        rowids = [rowid for (rowid,) in connection.execute(
+            'SELECT rowid FROM ORDERS_UNIFIED WHERE "AAG SEASON" = ? ORDER BY rowid', ("2025 FALL",))]
+        moving = rowids[: len(rowids) // 2]
+        connection.executemany('UPDATE ORDERS_UNIFIED SET "AAG SEASON" = ?, "CUSTOMER SEASON" = ? WHERE rowid = ?',
+                               [("2025 HOLIDAY", "2025 HOLIDAY", rowid) for rowid in moving])
+    connection.close()
+    assert len(moving) > 0.1 * len(on_fall) + 5  # more than [guards] lets a sync remove
+
+    moved = routed.run("sync", "--all", "--json")
+    assert moved.exit_code in (0, 1), moved.stdout + moved.stderr
+    by_board = {board["board_id"]: board for board in moved.json()["boards"]}
+    assert by_board[fall]["totals"]["items"]["archive"] >= len(moving) - 5  # a few may be the sample's bad rows
+    assert by_board[holiday]["totals"]["items"]["create"] == by_board[fall]["totals"]["items"]["archive"]
+    assert_each_board_is_its_share(routed)
+
+    connection = sqlite3.connect(routed.directory / "ordersync.db")
+    with connection:
+        rowids = [rowid for (rowid,) in connection.execute(
+            'SELECT rowid FROM ORDERS_UNIFIED WHERE "AAG SEASON" = ? ORDER BY rowid', ("2025 FALL",))]
+        connection.executemany("DELETE FROM ORDERS_UNIFIED WHERE rowid = ?", [(rowid,) for rowid in rowids])
+    connection.close()
+    refused = routed.run("sync", "--all", "--json")
+    assert refused.exit_code not in (0, 1)
+    assert "TooManyRemovals" in refused.stdout + refused.stderr

@@ -7,11 +7,13 @@
   `[source.sizes]` rule that changed in the config) confirms it.
 - Removals: a run that would archive or delete more than `[guards]` allows of the items (or of the
   subitems) it manages refuses unless `--allow-removals`. Subitems of size columns whose removal
-  was just confirmed are not counted again.
+  was just confirmed are not counted again, nor are lines moving to another routed board (their
+  route changed: they leave this board and are created on theirs, nothing left the source).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,6 +23,7 @@ from ordersync.config import Config, GuardsConfig
 from ordersync.engine.filters import Filters, canonical_customers
 from ordersync.engine.plan import Plan
 from ordersync.engine.source import SourceTable, is_integer_type
+from ordersync.engine.staging import StagingResult
 from ordersync.errors import SourceShapeChanged, SyncRefused, TooManyRemovals
 from ordersync.state import Operation, StateStore
 from ordersync.state.schema import SCOPE_FIELDS
@@ -101,37 +104,48 @@ class Removals:
     kind: str  # "items" or "subitems"
     removed: int
     managed: int
+    moving: int = 0  # leaving for another routed board: not removals, not counted in `removed`
 
     def trips(self, guards: GuardsConfig) -> bool:
         return self.removed > guards.allow_removals_up_to and self.removed > guards.max_removed_share * self.managed
 
     def __str__(self) -> str:
         share = self.removed / self.managed if self.managed else 1.0
-        return f"{self.removed} of the {self.managed} {self.kind} it manages on the board ({share:.0%})"
+        moving = f"; {self.moving} more move to another board" if self.moving else ""
+        return f"{self.removed} of the {self.managed} {self.kind} it manages on the board ({share:.0%}{moving})"
 
 
 def count_removals(store: StateStore, config: Config, run_id: int, board_id: str, filters: Filters, *,
-                   sizes_confirmed: frozenset[str] = frozenset()) -> list[Removals]:
-    """The run's archives and deletes, items and subitems, against the mirror rows in its scope."""
+                   sizes_confirmed: frozenset[str] = frozenset(), moving: Collection[str] = ()) -> list[Removals]:
+    """The run's archives and deletes, items and subitems, against the mirror rows in its scope;
+    those of the keys `moving` to another routed board are counted apart."""
     tables = store.tables
     staged_items, staged_subitems = tables.staged_items, tables.staged_subitems
     synced_items, synced_subitems = tables.synced_items, tables.synced_subitems
     in_scope = filters.scope(canonical_customers(config.customers)).where(
         {name: synced_items.c[name] for name in SCOPE_FIELDS})
     count = sa.select(sa.func.count())
+    key = sa.literal_column("item_key", sa.String)
+    per_key = sa.select(key, sa.func.count()).group_by(key)
     with store.engine.connect() as connection:
-        items_removed = connection.execute(count.select_from(staged_items).where(
-            staged_items.c.run_id == run_id, staged_items.c.operation.in_(_REMOVALS))).scalar_one()
-        subitems_removed = connection.execute(count.select_from(staged_subitems).where(
+        items_removed: dict[str, int] = dict(connection.execute(per_key.select_from(staged_items).where(
+            staged_items.c.run_id == run_id, staged_items.c.operation.in_(_REMOVALS))).tuples().all())
+        subitems_removed: dict[str, int] = dict(connection.execute(per_key.select_from(staged_subitems).where(
             staged_subitems.c.run_id == run_id, staged_subitems.c.operation.in_(_REMOVALS),
-            staged_subitems.c.size.not_in(sorted(sizes_confirmed)) if sizes_confirmed else sa.true())).scalar_one()
+            staged_subitems.c.size.not_in(sorted(sizes_confirmed)) if sizes_confirmed else sa.true())).tuples().all())
         items_managed = connection.execute(count.select_from(synced_items).where(
             synced_items.c.board_id == board_id, *in_scope)).scalar_one()
         subitems_managed = connection.execute(count.select_from(synced_subitems.join(synced_items, sa.and_(
             synced_items.c.board_id == synced_subitems.c.board_id,
             synced_items.c.item_key == synced_subitems.c.item_key))).where(
             synced_subitems.c.board_id == board_id, *in_scope)).scalar_one()
-    return [Removals("items", items_removed, items_managed), Removals("subitems", subitems_removed, subitems_managed)]
+    return [_removals("items", items_removed, items_managed, moving),
+            _removals("subitems", subitems_removed, subitems_managed, moving)]
+
+
+def _removals(kind: str, removed_per_key: dict[str, int], managed: int, moving: Collection[str]) -> Removals:
+    moved = sum(count for key, count in removed_per_key.items() if key in moving)
+    return Removals(kind, sum(removed_per_key.values()) - moved, managed, moved)
 
 
 class PlannedRun(Protocol):
@@ -140,6 +154,7 @@ class PlannedRun(Protocol):
     run_id: int
     board_id: str
     plan: Plan
+    staging: StagingResult  # its `routed_elsewhere`: the lines moving to another board
     source_table: SourceTable
 
 
@@ -164,7 +179,8 @@ def assess(store: StateStore, config: Config, run: PlannedRun, filters: Filters,
     sizes_confirmed = frozenset(drift.sizes_removed) if drift is not None and confirmed else frozenset()
     if not allow_removals:
         tripped = [removals for removals in count_removals(store, config, run.run_id, run.board_id, filters,
-                                                           sizes_confirmed=sizes_confirmed)
+                                                           sizes_confirmed=sizes_confirmed,
+                                                           moving=run.staging.routed_elsewhere)
                    if removals.trips(config.guards)]
         if tripped:
             refusals.append(_removal_refusal(tripped, run.board_id, config.guards))
