@@ -128,11 +128,11 @@ def count_removals(store: StateStore, config: Config, run_id: int, board_id: str
     key = sa.literal_column("item_key", sa.String)
     per_key = sa.select(key, sa.func.count()).group_by(key)
     with store.engine.connect() as connection:
-        items_removed: dict[str, int] = dict(connection.execute(per_key.select_from(staged_items).where(
-            staged_items.c.run_id == run_id, staged_items.c.operation.in_(_REMOVALS))).tuples().all())
-        subitems_removed: dict[str, int] = dict(connection.execute(per_key.select_from(staged_subitems).where(
+        items_removed = {key: count for key, count in connection.execute(per_key.select_from(staged_items).where(
+            staged_items.c.run_id == run_id, staged_items.c.operation.in_(_REMOVALS)))}
+        subitems_removed = {key: count for key, count in connection.execute(per_key.select_from(staged_subitems).where(
             staged_subitems.c.run_id == run_id, staged_subitems.c.operation.in_(_REMOVALS),
-            staged_subitems.c.size.not_in(sorted(sizes_confirmed)) if sizes_confirmed else sa.true())).tuples().all())
+            staged_subitems.c.size.not_in(sorted(sizes_confirmed)) if sizes_confirmed else sa.true()))}
         items_managed = connection.execute(count.select_from(synced_items).where(
             synced_items.c.board_id == board_id, *in_scope)).scalar_one()
         subitems_managed = connection.execute(count.select_from(synced_subitems.join(synced_items, sa.and_(
