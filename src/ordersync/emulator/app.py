@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graphql import OperationType
+from graphql import FieldNode, OperationType
 from graphql.execution.values import get_variable_values
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -31,6 +32,7 @@ from ordersync.emulator.complexity import DocumentCost, document_cost
 from ordersync.emulator.errors import Code, RequestRejected
 from ordersync.emulator.faults import FAULT_HEADER, FaultInjector, ResponseLost
 from ordersync.emulator.idempotency import REPLAYED_HEADER, IdempotencyCache
+from ordersync.emulator.jobs import Jobs
 from ordersync.emulator.limits import Limiter
 from ordersync.emulator.model import User
 from ordersync.emulator.pagination import CursorRegistry
@@ -91,6 +93,8 @@ class Emulator:
         if self.mirror:
             self.mirror.load_into(self.store, settings.id_seed)
         self.cursors = CursorRegistry(settings.cursor_ttl_seconds)
+        self.jobs = Jobs(settings.id_seed)
+        self.fields_run: Counter[str] = Counter()  # root fields executed, by name (GET /emulator/stats)
         self.limiter = Limiter(lambda: self.settings)
         self.faults = FaultInjector(lambda: self.settings.faults)
         self.idempotency = IdempotencyCache(lambda: self.settings.idempotency_ttl_seconds)
@@ -114,6 +118,8 @@ class Emulator:
         if self.mirror:
             self.mirror.clear()
         self.cursors.walks.clear()
+        self.jobs.reset()
+        self.fields_run.clear()
         self.limiter.reset()
         self.idempotency.reset()
         self.faults.reseed()
@@ -227,9 +233,13 @@ class Emulator:
             return _Outcome(rejection(error, version, request_id, settings.account_id))
         if checked.only_complexity:
             self.limiter.discount(token)
+        self.jobs.run_due(self.store, settings.bulk_job_seconds)  # jobs whose time came run before this request
         context = RequestContext(store=self.store, cursors=self.cursors, settings=settings,
                                  user=self.users[token], version=version,
-                                 base_url=str(request.base_url).rstrip("/"), charge=charge)
+                                 base_url=str(request.base_url).rstrip("/"), jobs=self.jobs, charge=charge,
+                                 job_failure=plan.job_failure)
+        self.fields_run.update(node.name.value for node in operation.selection_set.selections
+                               if isinstance(node, FieldNode) and node.name.value != "complexity")
         data, errors = executor.run(parsed.document, context, variables, operation_name)  # type: ignore[arg-type]
         self.commit()
         return _Outcome(graphql_reply(data, errors, request_id), ran=True, lost=plan.lost_response)
@@ -283,7 +293,8 @@ class Emulator:
 
     async def stats(self, request: Request) -> JSONResponse:
         usage = {f"{token[:4]}…": self.limiter.snapshot(token) for token in self.settings.tokens}
-        return JSONResponse({"boards": len(self.store.boards), "items": len(self.store.items), "usage": usage})
+        return JSONResponse({"boards": len(self.store.boards), "items": len(self.store.items), "usage": usage,
+                             "fields": dict(self.fields_run), "jobs": self.jobs.counts()})
 
 
 def _checked_cost(parsed: executor.ParsedDocument, operation: Any, operation_name: str | None,

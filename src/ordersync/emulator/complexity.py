@@ -4,7 +4,7 @@ Like Monday's estimate (charged up front since API 2025-10), it depends on the f
 and the list sizes the arguments promise, not on what the board holds: a leaf costs
 `scalar_field`, an object `object_field` plus its selection times the list size (ids given,
 else `limit`, else an assumed size from the cost table), and every root mutation field adds
-its mutation cost. `complexity` itself is free. See docs/emulator.md for the table.
+its mutation cost (a bulk job also `bulk_item` per item id). `complexity` itself is free. See docs/emulator.md for the table.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from ordersync.emulator.settings import CostTable
 PAGED_FIELDS = frozenset({"items_page", "next_items_page", "items_page_by_column_values"})
 BOARD_CREATING = frozenset({"create_board", "duplicate_board"})
 """Mutations under Monday's extra cap of 40 per minute ("Call limit exceeded for CreateBoard/…")."""
+BULK_JOBS = frozenset({"bulk_archive_items"})
+"""Mutations that start a job over `item_ids`: each id adds `bulk_item` points (Monday estimates from the variables)."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,9 @@ def document_cost(schema: GraphQLSchema, document: DocumentNode, operation: Oper
         points += estimator.field(owner.fields[name], node)
         if is_mutation:
             points += costs.mutation_cost(name) - costs.object_field
+            if name in BULK_JOBS:
+                item_ids = get_argument_values(owner.fields[name], node, variables).get("item_ids") or []
+                points += costs.bulk_item * len(item_ids)
             mutations += 1
             create_boards += name in BOARD_CREATING
     only_complexity = all(node.name.value == "complexity" for _, node in roots)

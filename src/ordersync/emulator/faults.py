@@ -1,7 +1,8 @@
 """Fault injection: what can go wrong between a client and Monday, on demand.
 
 A request gets faults from the `X-Emulator-Fault` header (comma-separated:
-`rate_limit`, `server_error`, `board_locked`, `unauthorized`, `lost_response`, `latency=<ms>`), or at
+`rate_limit`, `server_error`, `board_locked`, `unauthorized`, `lost_response`, `job_failure`,
+`latency=<ms>`), or at
 random from the configured rates, drawn from a generator seeded with `faults.seed` so a run can be
 repeated. A random `rate_limit` starts a burst: the token's requests get 429 until it ends.
 `faults.after_mutations` holds the rates back until that many mutation requests have gone through
@@ -28,7 +29,7 @@ from ordersync.emulator.errors import Code, RequestRejected
 from ordersync.emulator.settings import FaultSettings
 
 FAULT_HEADER = "X-Emulator-Fault"
-FAULT_NAMES = ("rate_limit", "server_error", "board_locked", "unauthorized", "lost_response")
+FAULT_NAMES = ("rate_limit", "server_error", "board_locked", "unauthorized", "lost_response", "job_failure")
 
 
 class ResponseLost(httpx.RemoteProtocolError):
@@ -47,6 +48,7 @@ class FaultPlan:
     board_locked: bool = False
     unauthorized: bool = False
     lost_response: bool = False
+    job_failure: bool = False  # a bulk job this request starts ends FAILED (see jobs.py)
     latency_ms: int = 0
     retry_in_seconds: int = 1
 

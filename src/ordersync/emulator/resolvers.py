@@ -16,6 +16,7 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from ordersync.emulator.errors import ApiError, Code, invalid_argument
+from ordersync.emulator.jobs import Job, Jobs
 from ordersync.emulator.limits import Charge
 from ordersync.emulator.model import ACTIVE, Board, CellValue, Column, Group, Item, User
 from ordersync.emulator.pagination import CursorRegistry, Page, check_limit, matching_items
@@ -45,7 +46,9 @@ class RequestContext:
     user: User
     version: ApiVersion
     base_url: str
+    jobs: Jobs
     charge: Charge | None = None
+    job_failure: bool = False  # the fault header asked that a bulk job started here fail
 
 
 def _ctx(info: GraphQLResolveInfo) -> RequestContext:
@@ -507,6 +510,24 @@ def _delete_item(_: None, info: GraphQLResolveInfo, item_id: str | None = None) 
     return _ctx(info).store.delete_item(item_id)
 
 
+def _bulk_archive_items(_: None, info: GraphQLResolveInfo, board_id: str, item_ids: list[str]) -> dict[str, str]:
+    """A job id at once; the items are archived when the job runs (jobs.py)."""
+    ctx = _ctx(info)
+    if not item_ids:
+        raise invalid_argument("item_ids must name at least one item")
+    if len(item_ids) > ctx.settings.bulk_items_max:
+        raise invalid_argument(f"bulk_archive_items takes at most {ctx.settings.bulk_items_max} item ids",
+                               count=len(item_ids))
+    board = ctx.store.board(board_id)
+    job = ctx.jobs.start_archive(board.id, item_ids, failure_rate=ctx.settings.faults.bulk_job_failure,
+                                 forced_failure=ctx.job_failure)
+    return {"job_id": job.id}
+
+
+def _job_status(_: None, info: GraphQLResolveInfo, job_id: str) -> Job:
+    return _ctx(info).jobs.status(job_id)
+
+
 def _attribute(name: str) -> Callable[[Any, GraphQLResolveInfo], Any]:
     return lambda obj, info: getattr(obj, name)
 
@@ -515,7 +536,7 @@ RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
     "Query": {
         "boards": _boards, "items": _items, "next_items_page": _next_items_page,
         "items_page_by_column_values": _items_page_by_column_values, "complexity": _complexity,
-        "me": _me, "users": _users, "version": _version,
+        "job_status": _job_status, "me": _me, "users": _users, "version": _version,
     },
     "Mutation": {
         "create_board": _create_board, "create_column": _create_column, "create_group": _create_group,
@@ -525,7 +546,7 @@ RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
         "change_simple_column_value": _change_simple_column_value, "change_column_value": _change_column_value,
         "move_item_to_group": _move_item_to_group, "archive_item": _archive_item, "delete_item": _delete_item,
         "move_item_to_board": _move_item_to_board, "duplicate_board": _duplicate_board,
-        "complexity": _complexity,
+        "bulk_archive_items": _bulk_archive_items, "complexity": _complexity,
     },
     "Board": {
         "board_kind": _attribute("kind"), "columns": _board_columns, "groups": _board_groups,

@@ -60,6 +60,8 @@ class CostTable(BaseModel):
     subitems_per_item: int = Field(10, ge=1, description="assumed number of subitems per item")
     columns_per_board: int = Field(50, ge=1, description="assumed size of Board.columns without ids")
     groups_per_board: int = Field(10, ge=1, description="assumed size of Board.groups without ids")
+    bulk_item: int = Field(100, ge=0, description="points per item id of a bulk job (bulk_archive_items), "
+                           "on top of the mutation's own cost")
 
     @classmethod
     def profile(cls, name: CostProfile) -> CostTable:
@@ -89,6 +91,8 @@ class FaultSettings(BaseModel):
     after_mutations: int = Field(0, ge=0, description="the rates apply only once this many mutation requests have "
                                  "gone through since the fault settings last changed (a fault in mid-run)")
     latency_ms: int = Field(0, ge=0, description="added to every /v2 request")
+    bulk_job_failure: float = Field(0.0, ge=0, le=1, description="chance a bulk job (bulk_archive_items) "
+                                    "ends FAILED, archiving nothing")
     seed: int = 0
 
 
@@ -119,6 +123,9 @@ class EmulatorSettings(BaseModel):
         "are refused with ItemsLimitationException (Monday documents 10,000); None (or 0) turns the cap off"
     )
     cursor_ttl_seconds: float = Field(3_600, gt=0)
+    bulk_items_max: int = Field(1_000, ge=1, description="item ids one bulk_archive_items job takes")
+    bulk_job_seconds: float = Field(1.0, ge=0, description="how long a bulk job takes: PENDING for the first "
+                                    "half, RUNNING for the second, then done (read when a job is looked at)")
     idempotency_ttl_seconds: float = Field(1_800, gt=0)
     # behaviour
     faults: FaultSettings = Field(default_factory=FaultSettings)
