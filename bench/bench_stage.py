@@ -10,8 +10,11 @@ PostgreSQL database, then measures, in the same run and on the same rows:
   quantities > 0, and `DataFrame.to_sql` (pandas defaults) both the order lines (every column but
   the sizes) and the size rows. "to_sql only" is the part spent writing.
 
-Each measurement runs in a fresh process, so its peak memory (max RSS) is its own. Both sides get
-the same engine settings (ordersync's: WAL and synchronous=NORMAL on SQLite).
+Each measurement runs in a fresh process, and its peak memory is that process's own high-water mark
+(`VmHWM` in /proc/self/status, restarted from the current RSS when the measurement starts), never
+`ru_maxrss`: Linux carries that over `exec` from the parent, so a spawned child of the 400 MB process
+that generated the sample reported the parent's peak, not its own. Both sides get the same engine
+settings (ordersync's: WAL and synchronous=NORMAL on SQLite).
 
     .venv/bin/python bench/bench_stage.py                 # 100,000 order lines
     .venv/bin/python bench/bench_stage.py --rows 2000     # a quick check
@@ -20,6 +23,7 @@ the same engine settings (ordersync's: WAL and synchronous=NORMAL on SQLite).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import platform
 import resource
@@ -65,8 +69,35 @@ class Measurement:
     transform_seconds: float = 0.0  # ordersync's transform, pandas's melt
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+PROC_STATUS = Path("/proc/self/status")
+
+
+def _status_mb(field: str) -> float | None:
+    """A memory line of /proc/self/status (`VmRSS`, `VmHWM`: this address space only), in MB; None off Linux."""
+    try:
+        for line in PROC_STATUS.read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        return None
+    return None
+
+
+def _start_peak() -> float:
+    """The RSS now, with the high-water mark restarted from it (Linux `clear_refs` 5), so the peak read
+    at the end is the measurement's own, not the imports' or the sample generator's."""
+    with contextlib.suppress(OSError):  # not permitted: VmHWM still belongs to this process alone, from its exec
+        Path("/proc/self/clear_refs").write_text("5")
+    return _status_mb("VmRSS") or _maxrss_mb()
+
+
+def _peak_mb() -> float:
+    return _status_mb("VmHWM") or _maxrss_mb()
+
+
+def _maxrss_mb() -> float:
+    """Off Linux only: ru_maxrss (KiB on Linux, where it would carry the parent's peak over exec)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # -- the two contenders (each runs in its own process) ---------------------------------------------
@@ -100,13 +131,13 @@ def measure_ordersync(url: str) -> Measurement:
             row += len(chunk)
             yield from results
 
-    start_rss = _rss_mb()
+    start_rss = _start_peak()
     started = time.perf_counter()
     staging = stage_run(store, run_id, transformed())
     seconds = time.perf_counter() - started
     measured = Measurement(order_lines=staging.order_lines, subitem_rows=staging.subitems, seconds=seconds,
                            write_seconds=seconds - upstream["extract"] - upstream["transform"],
-                           peak_rss_mb=_rss_mb(), start_rss_mb=start_rss, read_seconds=upstream["extract"],
+                           peak_rss_mb=_peak_mb(), start_rss_mb=start_rss, read_seconds=upstream["extract"],
                            transform_seconds=upstream["transform"])
     store.set_run_status(run_id, RunStatus.PLANNED)
     discard_staged_rows(store, run_id)
@@ -121,7 +152,7 @@ def measure_pandas(url: str) -> Measurement:
     engine = make_engine(url, error=StateError, section="bench")
     source = sa.Table(TABLE, sa.MetaData(), autoload_with=engine)
     sizes = list(SIZE_COLUMNS)
-    start_rss = _rss_mb()
+    start_rss = _start_peak()
     started = time.perf_counter()
     with engine.connect() as connection:
         order_lines = pd.read_sql(sa.select(source), connection)
@@ -135,7 +166,7 @@ def measure_pandas(url: str) -> Measurement:
     size_rows.to_sql(PANDAS_SIZE_ROWS, engine, if_exists="replace", index=False)
     finished = time.perf_counter()
     measured = Measurement(order_lines=len(order_lines), subitem_rows=len(size_rows), seconds=finished - started,
-                           write_seconds=finished - writing, peak_rss_mb=_rss_mb(), start_rss_mb=start_rss,
+                           write_seconds=finished - writing, peak_rss_mb=_peak_mb(), start_rss_mb=start_rss,
                            read_seconds=melting - started, transform_seconds=writing - melting)
     with engine.begin() as connection:
         for name in (PANDAS_ORDER_LINES, PANDAS_SIZE_ROWS):
