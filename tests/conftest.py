@@ -17,6 +17,8 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from routed_boards import routed_project
+
 
 def pytest_addoption(parser) -> None:
     parser.addoption("--soak", action="store_true", default=False,
@@ -101,3 +103,10 @@ def database_url(request) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def routed(tmp_path):
+    """Three season-routed boards on one emulator (tests/routed_boards.py)."""
+    with routed_project(tmp_path / "project") as project:
+        yield project

@@ -34,10 +34,12 @@ API_URL = "http://emulator.test/v2"
 
 
 def reports_directory(source_url: str) -> Path:
-    """Reports land next to a test's SQLite file (or in the temporary folder), never in the work tree."""
+    """Reports land next to a test's SQLite file, never in the work tree. A PostgreSQL source's go to a
+    temporary folder named after its database: one per test session (one per xdist worker), so two
+    workers' run 1 never write the same folder."""
     if source_url.startswith("sqlite:///"):
         return Path(source_url.removeprefix("sqlite:///")).parent / "reports"
-    return Path(tempfile.gettempdir()) / "ordersync-test-reports"
+    return Path(tempfile.gettempdir()) / "ordersync-test-reports" / source_url.rsplit("/", 1)[-1]
 
 
 def world_config(source_url: str, board_id: str, **overrides: Any) -> Config:

@@ -8,8 +8,8 @@ from ordersync.config import parse_config
 from ordersync.dashboard import dashboard_app
 from ordersync.dashboard.data import dashboard_state
 from ordersync.state import StateStore
+from routed_boards import keys_on
 from test_dashboard import TestClient
-from test_routes import keys_on, routed  # noqa: F401 — `routed` is a fixture
 
 
 def synced_with_cap(project) -> tuple[dict[str, int], int]:
@@ -22,7 +22,7 @@ def synced_with_cap(project) -> tuple[dict[str, int], int]:
     return items, cap
 
 
-def test_status_shows_each_board_against_its_cap_with_a_warning_from_90_percent(routed):  # noqa: F811
+def test_status_shows_each_board_against_its_cap_with_a_warning_from_90_percent(routed):
     items, cap = synced_with_cap(routed)
     answer = routed.run("status", "--json")
     assert answer.exit_code == 0, answer.stderr
@@ -40,7 +40,7 @@ def test_status_shows_each_board_against_its_cap_with_a_warning_from_90_percent(
     assert f"of {cap} items (100%)" in text.stdout and f"warning: board {fullest} is 100% full" in text.stdout
 
 
-def test_report_without_a_run_id_reports_each_board_last_sync_with_its_capacity(routed):  # noqa: F811
+def test_report_without_a_run_id_reports_each_board_last_sync_with_its_capacity(routed):
     first = routed.run("sync", "--all", "--json").json()
     run_ids = {board["board_id"]: board["run_id"] for board in first["boards"]}
     items = {board_id: len(keys_on(routed, board_id)) for board_id in routed.boards}
@@ -58,7 +58,7 @@ def test_report_without_a_run_id_reports_each_board_last_sync_with_its_capacity(
     assert f"- capacity: {items[routed.boards[1]]} of 10000 items" in markdown
 
 
-def test_the_dashboard_shows_every_routed_board_and_marks_a_nearly_full_one(routed):  # noqa: F811
+def test_the_dashboard_shows_every_routed_board_and_marks_a_nearly_full_one(routed):
     items, cap = synced_with_cap(routed)
     config = parse_config(routed.config_path.read_text(), base_dir=routed.directory)
     store = StateStore.from_url(f"sqlite:///{routed.directory / 'ordersync.db'}")
@@ -81,7 +81,7 @@ def test_the_dashboard_shows_every_routed_board_and_marks_a_nearly_full_one(rout
     assert "boards <strong>" + ", ".join(routed.boards) in page
 
 
-def test_validate_reads_each_board_items_count_from_the_api_and_warns_from_90_percent(routed):  # noqa: F811
+def test_validate_reads_each_board_items_count_from_the_api_and_warns_from_90_percent(routed):
     items, cap = synced_with_cap(routed)
     answer = routed.run("validate", "--json")
     assert answer.exit_code == 0, answer.stdout  # a warning, not a mismatch

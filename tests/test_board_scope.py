@@ -4,10 +4,10 @@ retry and status to one routed board — how several workers or Kestra tasks spl
 
 from __future__ import annotations
 
-from test_routes import assert_each_board_is_its_share, keys_on, routed  # noqa: F401 — `routed` is a fixture
+from routed_boards import assert_each_board_is_its_share, keys_on
 
 
-def test_board_restricts_every_command_to_one_routed_board_and_the_workers_together_sync_them_all(routed):  # noqa: F811
+def test_board_restricts_every_command_to_one_routed_board_and_the_workers_together_sync_them_all(routed):
     fall, holiday, rest = routed.boards
     result = routed.run("sync", "--all", "--board", holiday, "--json")
     assert result.exit_code in (0, 1), result.stderr
@@ -36,7 +36,7 @@ def test_board_restricts_every_command_to_one_routed_board_and_the_workers_toget
         assert retried.json()["board_id"] == fall
 
 
-def test_a_board_the_config_does_not_route_to_is_a_usage_error_naming_the_routed_ones(routed):  # noqa: F811
+def test_a_board_the_config_does_not_route_to_is_a_usage_error_naming_the_routed_ones(routed):
     for command in (("sync", "--all"), ("plan",), ("validate",), ("reconcile",), ("retry",), ("status",)):
         answer = routed.run(*command, "--board", "42", "--json")
         assert answer.exit_code == 2, (command, answer.stdout)
@@ -45,7 +45,7 @@ def test_a_board_the_config_does_not_route_to_is_a_usage_error_naming_the_routed
         assert "42" in error["message"] and all(board in error["message"] for board in routed.boards), error
 
 
-def test_ordersync_boards_lists_the_routed_boards_in_route_order(routed, tmp_path):  # noqa: F811
+def test_ordersync_boards_lists_the_routed_boards_in_route_order(routed, tmp_path):
     answer = routed.run("boards", "--json")
     assert answer.exit_code == 0, answer.stderr
     assert answer.json() == routed.boards

@@ -9,16 +9,15 @@ customers applied interleaved, which a board-by-board sync never does.
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from cli_project import TOKEN, _create_board, cli_project
+from cli_project import TOKEN
 from ordersync.emulator import EmulatorSettings
-from test_routes import assert_each_board_is_its_share, keys_on
+from routed_boards import assert_each_board_is_its_share, keys_on, routed_project
 
 BUDGET = 6_000_000  # about six of the largest requests a window: three boards pacing alone would overrun it
 WINDOW_SECONDS = 2.0  # the same rate as 3,000,000 a second, with room for a loaded machine's jitter
@@ -38,18 +37,8 @@ def routed_tight(tmp_path, database_url):
     """Three boards by season on one token with a small budget; the state database is `database_url`'s."""
     settings = EmulatorSettings(tokens=[TOKEN], complexity_budget=BUDGET, window_seconds=WINDOW_SECONDS,
                                 mutations_per_window=10**6, requests_per_minute=10**6)
-    with cli_project(tmp_path / "project", rows=150, settings=settings) as project:
-        fall = project.board_id
-        holiday, rest = (asyncio.run(_create_board(project.base_url)) for _ in range(2))
-        text = project.config_path.read_text()
-        text = re.sub(r'(?m)^board_id = "\d+"\n', "", text)
-        if database_url.startswith("postgresql"):
-            text = text.replace("[state]\n", f'[state]\nurl = "{database_url}"\n', 1)
-        text += (f'\n[[routes]]\nboard_id = "{fall}"\nwhen = {{ "AAG SEASON" = ["2025 FALL"] }}\n'
-                 f'\n[[routes]]\nboard_id = "{holiday}"\nwhen = {{ "AAG SEASON" = ["2025 HOLIDAY", "2026 SPRING"] }}\n'
-                 f'\n[[routes]]\nboard_id = "{rest}"\n')
-        project.config_path.write_text(text, encoding="utf-8")
-        project.boards = [fall, holiday, rest]  # type: ignore[attr-defined]
+    state_url = database_url if database_url.startswith("postgresql") else None
+    with routed_project(tmp_path / "project", settings=settings, state_url=state_url) as project:
         yield project
 
 

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from reliability import ORDERSYNC
-from test_routes import assert_each_board_is_its_share, routed  # noqa: F401 - the fixture, reused
+from routed_boards import assert_each_board_is_its_share
 
 SEASONS = ("2025 FALL", "2025 HOLIDAY", "2026 SPRING", "2026 SUMMER")
 
@@ -44,7 +44,7 @@ def sync_process(project) -> subprocess.Popen:
 
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("kills", [3, pytest.param(20, marks=pytest.mark.slow)], ids=["3-kills", "20-kills"])
-def test_routed_syncs_killed_while_lines_move_between_boards_leave_every_board_its_share(routed, kills):  # noqa: F811
+def test_routed_syncs_killed_while_lines_move_between_boards_leave_every_board_its_share(routed, kills):
     project = routed
     project.emulator("PATCH", "/emulator/config", json={"faults": {"latency_ms": 15}})
     first = project.run("sync", "--all", "--json")
