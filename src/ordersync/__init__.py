@@ -10,6 +10,8 @@ see `ordersync.api`), its result types and the error tree (`ordersync.errors`).
 """
 
 from ordersync.api import (
+    BoardCreated,
+    BoardDescription,
     Config,
     PlanResult,
     Progress,
@@ -20,6 +22,10 @@ from ordersync.api import (
     StatusResult,
     SyncResult,
     Validation,
+    create_board,
+    create_board_async,
+    describe_board,
+    describe_board_async,
     load_config,
     plan,
     reconcile,
@@ -66,6 +72,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ApiUnavailable",
+    "BoardCreated",
+    "BoardDescription",
     "BoardFull",
     "ColumnValueError",
     "ComplexityBudgetExhausted",
@@ -102,6 +110,10 @@ __all__ = [
     "UsageError",
     "Validation",
     "__version__",
+    "create_board",
+    "create_board_async",
+    "describe_board",
+    "describe_board_async",
     "load_config",
     "plan",
     "reconcile",

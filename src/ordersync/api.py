@@ -36,17 +36,19 @@ from ordersync.engine.routes import board_config, boards_of
 from ordersync.engine.summary import CustomerSummary, RunSummary, Totals
 from ordersync.engine.sync import RoutedSyncResult, SyncOptions, SyncResult, retry_failed, sync_routed
 from ordersync.errors import UsageError
+from ordersync.ops import board as _board
 from ordersync.ops import reconcile as _reconcile
 from ordersync.ops import report as _report
 from ordersync.ops import status as _status
 from ordersync.ops import validate as _validate
+from ordersync.ops.board import DEFAULT_BOARD_NAME, BoardCreated, BoardDescription
 from ordersync.ops.reconcile import ReconcileResult
 from ordersync.ops.validate import Validation
 from ordersync.state.schema import RunStatus
 
 __all__ = [
-    "BoardResults", "Config", "PlanResult", "Progress", "ReconcileResult", "ReportResult", "RoutedSyncResult", "RunStatus",
-    "RunSummary", "StatusResult", "SyncResult", "Validation", "boards", "load_config", "plan", "reconcile", "reconcile_async", "report", "retry",
+    "BoardCreated", "BoardDescription", "BoardResults", "Config", "PlanResult", "Progress", "ReconcileResult", "ReportResult", "RoutedSyncResult", "RunStatus",
+    "RunSummary", "StatusResult", "SyncResult", "Validation", "boards", "create_board", "create_board_async", "describe_board", "describe_board_async", "load_config", "plan", "reconcile", "reconcile_async", "report", "retry",
     "retry_async", "status", "sync", "sync_async", "validate", "validate_async",
 ]
 
@@ -119,6 +121,36 @@ class BoardResults:
 
 def _one_or_all(results: list[Any]) -> Any:
     return results[0] if len(results) == 1 else BoardResults(results)
+
+
+# -- setting up a board ---------------------------------------------------------------------------
+
+async def create_board_async(config: Config, config_path: str | Path, *, name: str = DEFAULT_BOARD_NAME,
+                             template_board_id: str | None = None, http: httpx.AsyncClient | None = None,
+                             token: SecretStr | None = None) -> BoardCreated:
+    """`ordersync board create`: the board named `name` shaped like the config — every mapped column, the
+    key column, the subitem board's size and quantity columns — found by its name or made (empty, or from
+    `template_board_id` with `duplicate_board`); only the columns it lacks are made. Its id is written into
+    `config_path` (the `[monday] board_id` line; the rest of the file kept). A second run creates nothing."""
+    return await _board.create_board_async(config, Path(config_path), name=name, template=template_board_id,
+                                           http=http, token=token)
+
+
+def create_board(config: Config, config_path: str | Path, **options: Any) -> BoardCreated:
+    """`ordersync board create`, run to the end: the keyword arguments of `create_board_async`."""
+    return asyncio.run(create_board_async(config, config_path, **options))
+
+
+async def describe_board_async(config: Config, board: str | None = None, *, http: httpx.AsyncClient | None = None,
+                               token: SecretStr | None = None) -> BoardDescription:
+    """`ordersync board describe`: a board's columns (default `[monday] board_id`'s) and its subitem board's,
+    each with the config keys that name it, and the config keys naming a column the board lacks."""
+    return await _board.describe_board_async(config, board, http=http, token=token)
+
+
+def describe_board(config: Config, board: str | None = None, **options: Any) -> BoardDescription:
+    """`ordersync board describe`, run to the end: the keyword arguments of `describe_board_async`."""
+    return asyncio.run(describe_board_async(config, board, **options))
 
 
 # -- plan -----------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ from ordersync.cli.render import (
     console,
     error_as_dict,
     print_json,
+    render_board_created,
+    render_board_description,
     render_counts,
     render_demo,
     render_error,
@@ -94,7 +96,7 @@ def _config(context: typer.Context) -> api.Config:
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path(DEFAULT_CONFIG_NAME),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-    source_url: Annotated[str, typer.Option(help="Source database URL to put in [source] url.")]
+    source_url: Annotated[str, typer.Option(help="Source database URL to put in \\[source] url.")]
     = "sqlite:///ordersync.db",
 ) -> None:
     """Write a commented sample ordersync.toml that maps the sample table onto the demo board.
@@ -116,9 +118,9 @@ def init(
 def sample_data(
     context: typer.Context,
     url: Annotated[str | None, typer.Option(
-        help="Database URL to write to. Default: [source] url of the config.")] = None,
-    table: Annotated[str | None, typer.Option(help="Table name. Default: [source] table of the config.")] = None,
-    rows: Annotated[int, typer.Option(min=1, help="Order lines to generate.")] = 3000,
+        help="Database URL to write to. Default: \\[source] url of the config.")] = None,
+    table: Annotated[str | None, typer.Option(help="Table name. Default: \\[source] table of the config.")] = None,
+    rows: Annotated[int, typer.Option(min=100, help="Order lines to generate (at least 100: the sample holds a 69-line PO).")] = 3000,
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 4755,
     force: Annotated[bool, typer.Option(
         "--force", help="Replace the table even if sample-data did not create it (it may hold real orders).")]
@@ -160,6 +162,59 @@ def sample_data(
         print_json(result)
     else:
         console.print(f"wrote {result.get('rows', rows)} order lines to {target_table} in {result['url']}")
+
+
+board_app = typer.Typer(help="Make a board shaped like the config, or read a board against it.",
+                         no_args_is_help=True, rich_markup_mode="rich")
+app.add_typer(board_app, name="board")
+
+
+@board_app.command("create")
+def board_create(
+    context: typer.Context,
+    name: Annotated[str, typer.Option("--name", help="The board's name: how a second run finds it.")]
+    = api.DEFAULT_BOARD_NAME,
+    from_template: Annotated[str | None, typer.Option(
+        "--from-template", metavar="BOARD_ID",
+        help="Copy this board's structure (duplicate_board), then add the columns it lacks.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Create a board shaped like the config and write its id into the config file.
+
+    Makes the board (empty, or from a template board), every mapped column, the key column, and the
+    subitem board's size and quantity columns; label columns a sync may not extend start with the
+    labels the source uses. Then sets \\[monday] board_id in the config file (that one line; the rest
+    of the file is kept). A second run finds the board by its name and creates nothing.
+
+    Example: ordersync board create --name "Customer Master Schedule"
+    """
+    options: GlobalOptions = context.obj
+    config_path = options.config_path or Path(DEFAULT_CONFIG_NAME)
+    result = api.create_board(options.load(), config_path, name=name, template_board_id=from_template)
+    if json_output:
+        print_json(result.as_dict())
+    else:
+        render_board_created(result)
+
+
+@board_app.command("describe")
+def board_describe(
+    context: typer.Context,
+    board: Annotated[str | None, typer.Option(
+        "--board", help="The board to read. Default: \\[monday] board_id.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Print a board's columns and its subitem board's, each with the config keys that map to it.
+
+    Also lists the config keys that name a column the board does not have. Reads the board only.
+
+    Example: ordersync board describe --json
+    """
+    result = api.describe_board(_config(context), board)
+    if json_output:
+        print_json(result.as_dict())
+    else:
+        render_board_description(result)
 
 
 # -- the sync -------------------------------------------------------------------------------------
@@ -231,7 +286,7 @@ def sync(
     Example: ordersync sync --customer GREYSON --po 4755
     """
     config = _config(context)
-    with progress_bar("syncing", enabled=not json_output, keep=True) as bar:
+    with progress_bar("syncing", enabled=not json_output) as bar:
         result = api.sync(config, **filters.as_kwargs(), all_customers=all_customers, dry_run=dry_run,
                           skip_subitems=skip_subitems, wait_for_lock=wait, allow_removals=allow_removals,
                           accept_source_changes=accept_source_changes, on_progress=bar.follow, board=only_board)
@@ -246,7 +301,7 @@ def retry(context: typer.Context, wait: WaitOption = 0.0, only_board: BoardOptio
     Example: ordersync retry --json
     """
     config = _config(context)
-    with progress_bar("syncing", enabled=not json_output, keep=True) as bar:
+    with progress_bar("syncing", enabled=not json_output) as bar:
         result = api.retry(config, wait_for_lock=wait, on_progress=bar.follow, board=only_board)
     _finish_sync(result, json_output)
 
@@ -294,7 +349,7 @@ def demo(
     if not json_output:
         console.print(f"demo: {rows} sample order lines → SQLite → Monday emulator (its limits at {speedup:g}× "
                       f"speed) → board, kept in {directory}/")
-    with progress_bar("syncing", enabled=not json_output, keep=True) as bar:
+    with progress_bar("syncing", enabled=not json_output) as bar:
         result = run_demo(options, serve=show, on_progress=bar.follow)
     raise typer.Exit(0 if result.drift.clean else 1)
 
@@ -402,7 +457,7 @@ def reconcile(
     Example: ordersync reconcile --customer GREYSON --fix
     """
     config = _config(context)
-    with progress_bar("syncing", enabled=not json_output, keep=True) as bar:
+    with progress_bar("reading the board and the source", enabled=not json_output) as bar:
         result = api.reconcile(config, **filters.as_kwargs(), fix=fix, all_customers=all_customers,
                                wait_for_lock=wait, on_progress=bar.follow, board=only_board)
     if json_output:
@@ -415,7 +470,7 @@ def reconcile(
 
 @app.command()
 def boards(context: typer.Context, json_output: JsonOption = False) -> None:
-    """List the routed boards, one a line in route order (\\[[routes]], else \\[monday] board_id).
+    """List the routed boards, one a line in route order (\\[\\[routes]], else \\[monday] board_id).
 
     What a scheduler fans out over: one `ordersync sync --all --board ID` per board (the Kestra flow).
 

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from typing import Protocol
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, Task, TaskID, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 
 class WorkDone(Protocol):
@@ -40,15 +41,22 @@ class ProgressBar:
                                  description=f"{progress.customer or ''} · {progress.phase or ''}")
 
 
+class _DoneOfTotal(MofNCompleteColumn):
+    """`done/total` once the total is known; nothing before (never `0/?`)."""
+
+    def render(self, task: Task) -> Text:
+        return Text("") if task.total is None else super().render(task)
+
+
 @contextmanager
-def progress_bar(description: str, *, total: int | None = None, enabled: bool = True,
-                 keep: bool = False) -> Iterator[ProgressBar]:
-    """A bar on stderr while the block runs; `keep` leaves it on screen when it ends."""
+def progress_bar(description: str, *, total: int | None = None, enabled: bool = True) -> Iterator[ProgressBar]:
+    """A bar on stderr while the block runs, gone when it ends: what the command prints next (its table)
+    is the outcome, and a bar left behind would print its last state a second time beside it."""
     if not enabled or not sys.stderr.isatty():
         yield ProgressBar(None, None)
         return
     with Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=Console(stderr=True, soft_wrap=True), transient=not keep,
+        TextColumn("[progress.description]{task.description}"), BarColumn(), _DoneOfTotal(),
+        TimeElapsedColumn(), console=Console(stderr=True, soft_wrap=True), transient=True,
     ) as display:
         yield ProgressBar(display, display.add_task(description, total=total))

@@ -6,14 +6,25 @@ Commands hand results here and print nothing themselves.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from ordersync.api import ReconcileResult, ReportResult, RunStatus, SyncResult, Validation
+from ordersync.api import (
+    BoardCreated,
+    BoardDescription,
+    ReconcileResult,
+    ReportResult,
+    RunStatus,
+    SyncResult,
+    Validation,
+)
 from ordersync.errors import OrdersyncError
 
 console = Console(stderr=True, soft_wrap=True)  # a message is one line in a log, however long
@@ -26,8 +37,9 @@ def print_json(value: Any) -> None:
 
 
 def stdout_console() -> Console:
+    """A terminal's width; piped into a file or a log, 160 columns unless COLUMNS says otherwise."""
     output = Console()
-    return output if output.is_terminal else Console(width=160)  # piped into a file or a log
+    return output if output.is_terminal or os.environ.get("COLUMNS", "").isdigit() else Console(width=160)
 
 
 def error_as_dict(error: OrdersyncError) -> dict[str, Any]:
@@ -45,21 +57,118 @@ def render_error(error: OrdersyncError, *, as_json: bool) -> None:
         print_json({"error": error_as_dict(error)})
 
 
+@dataclass(frozen=True)
+class Column:
+    """A table column: its header, its cells, and how readily it is left out at a narrow width (0: never;
+    the highest goes first). Numbers are never cut; text columns wrap on words."""
+
+    header: str
+    cells: list[str]
+    drop: int = 0
+    numeric: bool = True
+
+
+def _plain_width(cell: str) -> int:
+    return len(Text.from_markup(cell).plain)
+
+
+def _needed(column: Column) -> int:
+    """The narrowest a column can be without cutting: a number whole, a text's and a header's longest word."""
+    words = [word for cell in [column.header, *column.cells] for word in Text.from_markup(cell).plain.split()]
+    longest_word = max((len(word) for word in words), default=1)
+    return max(longest_word, *(_plain_width(cell) for cell in column.cells)) if column.numeric else longest_word
+
+
+def fitted_table(title: str, columns: list[Column], width: int) -> tuple[Table, list[str]]:
+    """A table that fits `width`: the most droppable columns left out until the rest fit whole; returns the
+    table and the headers left out (for a note saying where they are)."""
+    shown = list(columns)
+    left_out: list[str] = []
+    while sum(_needed(column) + 3 for column in shown) + 1 > width:
+        candidates = [column for column in shown if column.drop]
+        if not candidates:
+            break
+        dropped = max(candidates, key=lambda column: (column.drop, shown.index(column)))
+        shown.remove(dropped)
+        left_out.append(dropped.header)
+    table = Table(title=title)
+    natural = sum(max(_plain_width(cell) for cell in [column.header, *column.cells]) + 3 for column in shown) + 1
+    texts = [column for column in shown if not column.numeric] or shown
+    spare = max(width - 1 - sum(_needed(column) + 3 for column in shown), 0)
+    share = {id(column): spare // len(texts) + (spare % len(texts) if index == 0 else 0)
+             for index, column in enumerate(texts)}
+    for column in shown:  # too narrow for every header on one line: numbers as wide as they need, text the rest
+        fixed = None if natural <= width else _needed(column) + share.get(id(column), 0)
+        table.add_column(column.header, justify="right" if column.numeric else "left", width=fixed,
+                         min_width=_needed(column), overflow="fold")
+    for row in zip(*(column.cells for column in shown), strict=True):
+        table.add_row(*row)
+    return table, [header for header in (column.header for column in columns) if header in left_out]
+
+
+def print_fitted(output: Console, title: str, columns: list[Column]) -> None:
+    table, left_out = fitted_table(title, columns, output.width)
+    output.print(table)
+    if left_out:
+        output.print(f"[dim]left out at {output.width} columns: {', '.join(left_out)} (a wider terminal or --json "
+                     "shows them)[/]", highlight=False)
+
+
+# Which counts give way first on a narrow terminal: unchanged, then the subitems' updates and archives.
+_DROP_ORDER = {("subitems", "unchanged"): 6, ("items", "unchanged"): 5, ("subitems", "archive"): 4,
+               ("subitems", "update"): 3, ("items", "archive"): 2, ("groups", "create"): 1}
+
+
 def render_counts(result: dict[str, Any], *, title: str) -> None:
     """A per-customer table of groups, items and subitems counts, with totals."""
-    table = Table(title=title, show_lines=False)
-    table.add_column("customer")
-    table.add_column("groups", justify="right")
+    rows = [*result["customers"].items(), ("total", result["totals"])]
+    bold = ["", "[bold]"]
+    columns = [Column("customer", [f"{bold[index == len(rows) - 1]}{escape(name)}" for index, (name, _) in
+                                   enumerate(rows)], numeric=False),
+               Column("groups", [f"{bold[index == len(rows) - 1]}{counts['groups']['create']}"
+                                 for index, (_, counts) in enumerate(rows)], drop=_DROP_ORDER[("groups", "create")])]
     for kind in ("items", "subitems"):
         for key in COUNT_KEYS:
-            table.add_column(f"{kind[:-1] if kind == 'items' else 'sub'} {key}", justify="right")
-    for name, counts in result["customers"].items():
-        table.add_row(name, str(counts["groups"]["create"]),
-                      *(str(counts[kind][key]) for kind in ("items", "subitems") for key in COUNT_KEYS))
-    totals = result["totals"]
-    table.add_row("[bold]total", f"[bold]{totals['groups']['create']}",
-                  *(f"[bold]{totals[kind][key]}" for kind in ("items", "subitems") for key in COUNT_KEYS))
-    stdout_console().print(table)
+            header = f"{'item' if kind == 'items' else 'sub'} {key}"
+            columns.append(Column(header, [f"{bold[index == len(rows) - 1]}{counts[kind][key]}"
+                                           for index, (_, counts) in enumerate(rows)],
+                                  drop=_DROP_ORDER.get((kind, key), 0)))
+    print_fitted(stdout_console(), title, columns)
+
+
+def render_board_created(result: BoardCreated) -> None:
+    output = stdout_console()
+    how = (f"created from template {result.from_template}" if result.from_template else "created") \
+        if result.created_board else "found by its name"
+    output.print(f"board {result.board_id} ({escape(result.board_name)}): {how}; subitem board "
+                 f"{result.subitem_board_id or '(none)'}", highlight=False)
+    if result.created_anything:
+        output.print(f"made {len(result.columns_created)} columns and {len(result.subitem_columns_created)} subitem "
+                     "columns (`ordersync board describe` lists them)")
+    else:
+        output.print("nothing created: the board already has every column the config maps")
+    output.print(f"{result.config_path}: " + ("board_id set to " + result.board_id if result.config_changed
+                                               else "already names this board"), highlight=False)
+
+
+def render_board_description(result: BoardDescription) -> None:
+    output = stdout_console()
+    output.print(f"board {result.board_id} ({escape(result.board_name)}), subitem board "
+                 f"{result.subitem_board_id or '(none yet)'}", highlight=False)
+    for title, columns in (("columns", result.columns), ("subitem columns", result.subitem_columns)):
+        table = Table(title=title)
+        table.add_column("id", no_wrap=True, overflow="fold")
+        table.add_column("title", overflow="fold")
+        table.add_column("type", no_wrap=True)
+        table.add_column("config key (source column)", overflow="fold")
+        for column in columns:
+            mapped = ", ".join(column.config) + (f" ({column.source})" if column.source else "")
+            table.add_row(column.id, escape(column.title), column.type, escape(mapped) or "[dim]—[/]")
+        if columns:
+            output.print(table)
+    for missing in result.missing:
+        output.print(f"[red]✗[/] {escape(missing['config'])}: the {missing['board']} board has no column "
+                     f"{escape(missing['column'])}", highlight=False)
 
 
 def render_warnings(warnings: list[str]) -> None:
@@ -74,12 +183,23 @@ def render_sync(result: SyncResult) -> None:
     console.print(f"{api['mutations']} mutations in {api['mutation_requests']} requests, "
                   f"{api['retries']} retries, {api['rate_limited']} rate-limited answers")
     if result.failed_rows:
-        console.print(f"[yellow]{result.failed_rows} rows failed[/]: `ordersync report {result.run_id}` "
+        console.print(f"[yellow]{failed_words(summary['totals'])}[/]: `ordersync report {result.run_id}` "
                       "lists them, `ordersync retry` sends them again")
     if summary["totals"].get("warnings"):
         console.print(f"[yellow]{summary['totals']['warnings']} warnings[/]: values cut to fit their Monday column, "
                       f"their order lines synced; `ordersync report {result.run_id}` lists them")
     render_adoption(summary.get("adopted"))
+
+
+def _counted(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def failed_words(totals: dict[str, Any]) -> str:
+    """What failed, as a planner counts it: order lines (items) and sizes (subitems), never summed as rows."""
+    lines, sizes = totals["items"]["failed"], totals["subitems"]["failed"]
+    parts = [_counted(lines, "order line") if lines else "", _counted(sizes, "size") if sizes else ""]
+    return " and ".join(part for part in parts if part) + " failed"
 
 
 def render_adoption(adopted: dict[str, Any] | None) -> None:
@@ -186,25 +306,31 @@ def render_status(result: dict[str, Any]) -> None:
         output.print(f"[yellow]running[/]: {run['kind']} run {run['run_id']} since {run['started_at']} UTC — "
                      f"{progress.get('done', 0)}/{progress.get('total', '?')} operations, "
                      f"{progress.get('customer') or ''} {progress.get('phase') or ''}".rstrip())
-    table = Table(title="last runs")
-    for name in ("run", "kind", "status", "started (UTC)", "finished", "items c/u/a/failed", "subitems c/u/a/failed",
-                 "warnings", "message"):
-        table.add_column(name)
-    for run in result["runs"]:
-        table.add_row(str(run["run_id"]), run["kind"], _status_markup(run["status"]), run["started_at"] or "",
-                      run["finished_at"] or "", _cuaf(run["items"]), _cuaf(run["subitems"]),
-                      f"[yellow]{run['warnings']}[/]" if run.get("warnings") else "",
-                      escape((run["message"] or "")[:80]))
-    output.print(table if result["runs"] else "no runs yet")
-    customers = Table(title=f"per customer (pending and failed: last sync, run "
-                            f"{(result['last_sync'] or {}).get('run_id', '—')})")
-    for name in ("customer", "items on board", "subitems on board", "pending", "failed"):
-        customers.add_column(name, justify="left" if name == "customer" else "right")
-    for name, counts in result["customers"].items():
-        customers.add_row(name, str(counts["synced_items"]), str(counts["synced_subitems"]), str(counts["pending"]),
-                          f"[red]{counts['failed']}[/]" if counts["failed"] else "0")
-    if result["customers"]:
-        output.print(customers)
+    runs = result["runs"]
+    if runs:  # at a narrow width the finish time, the warnings, the kind, the sizes go first, in that order
+        print_fitted(output, "last runs", [
+            Column("run", [str(run["run_id"]) for run in runs]),
+            Column("kind", [run["kind"] for run in runs], drop=4, numeric=False),
+            Column("status", [_status_markup(run["status"]) for run in runs], numeric=False),
+            Column("started (UTC)", [run["started_at"] or "" for run in runs], numeric=False),
+            Column("finished", [run["finished_at"] or "" for run in runs], drop=6, numeric=False),
+            Column("items c/u/a/failed", [_cuaf(run["items"]) for run in runs]),
+            Column("subitems c/u/a/failed", [_cuaf(run["subitems"]) for run in runs], drop=3),
+            Column("warnings", [f"[yellow]{run['warnings']}[/]" if run.get("warnings") else "" for run in runs],
+                   drop=5),
+            Column("message", [escape((run["message"] or "")[:80]) for run in runs], drop=1, numeric=False)])
+    else:
+        output.print("no runs yet")
+    customers = result["customers"]
+    if customers:
+        print_fitted(output, f"per customer (pending: last sync, run {(result['last_sync'] or {}).get('run_id', '—')}; "
+                             "failed: order lines and sizes not synced since)", [
+            Column("customer", [escape(name) for name in customers], numeric=False),
+            Column("items on board", [str(counts["synced_items"]) for counts in customers.values()]),
+            Column("subitems on board", [str(counts["synced_subitems"]) for counts in customers.values()], drop=1),
+            Column("pending", [str(counts["pending"]) for counts in customers.values()]),
+            Column("failed", [f"[red]{counts['failed']}[/]" if counts["failed"] else "0"
+                              for counts in customers.values()])])
     unresolved = result["unresolved_failures"]
     if unresolved["order_lines"]:
         lines = unresolved["order_lines"]

@@ -126,8 +126,11 @@ def build_plan(store: StateStore, run_id: int, board_id: str) -> Plan:
     started = time.monotonic()
     plan = _count_run(store, run_id, lambda operation, _status: _bucket(operation))
     with store.engine.connect() as connection:
+        owners: dict[str, str] = {}  # a group is made once: counted under the first customer whose lines need it
         for customer, group_name in groups_to_create(connection, store, run_id, board_id):
-            plan.customers.setdefault(customer, CustomerPlan(customer)).groups_to_create.append(group_name)
+            owners.setdefault(group_name, customer)  # (the fallback group is shared by every customer's odd lines)
+    for group_name, customer in owners.items():
+        plan.customers.setdefault(customer, CustomerPlan(customer)).groups_to_create.append(group_name)
     totals = plan.totals
     log.info("plan: %d customers; %d groups to create; items %s; subitems %s; in %.2f s", len(plan.customers),
              totals["groups"]["create"], _counted(totals["items"]), _counted(totals["subitems"]),

@@ -115,8 +115,11 @@ def run_report(store: StateStore, run_id: int, *, secrets: Iterable[str] = (),
         errors = [dict(row) for row in connection.execute(
             sa.select(tables.errors.c.customer, tables.errors.c.item_key, tables.errors.c.size,
                       tables.errors.c.source_row, tables.errors.c.stage, tables.errors.c.category,
-                      tables.errors.c.field, tables.errors.c.message, tables.errors.c.attempts)
+                      tables.errors.c.field, tables.errors.c.message, tables.errors.c.attempts,
+                      tables.errors.c.payload)
             .where(tables.errors.c.run_id == run_id).order_by(tables.errors.c.error_id)).mappings()]
+    for error in errors:
+        error["order_line"] = _identifying_fields(error.pop("payload"), error)
     groups_by_customer: dict[str, list[dict[str, str]]] = {}
     for customer, name, group_id in groups:
         groups_by_customer.setdefault(customer or "(no customer)", []).append({"name": name, "id": group_id})
@@ -193,13 +196,34 @@ def _counts_table(rows: Iterable[tuple[str, Mapping[str, Any]]]) -> list[str]:
     return lines
 
 
+def _identifying_fields(payload: str | None, error: Mapping[str, Any]) -> dict[str, str] | None:
+    """A line without a business key is found in SQL by its other columns (PO, style, colour…), which the
+    transform recorded with its error: those, without empty values and the customer named beside them."""
+    if error["item_key"] or not payload:
+        return None
+    try:
+        fields = json.loads(payload)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(fields, dict):
+        return None
+    return {str(name): str(value) for name, value in fields.items()
+            if value not in (None, "") and value != error["customer"]} or None
+
+
+def line_words(fields: Mapping[str, str] | None) -> str:
+    """`PO NUMBER 4755 · CUSTOMER STYLE BBWD145 · CUSTOMER COLOUR DESCRIPTION NAVY`."""
+    return " · ".join(f"{name} {value}" for name, value in (fields or {}).items())
+
+
 def _errors_section(errors: list[Mapping[str, Any]]) -> list[str]:
     if not errors:
         return ["No errors."]
     lines = ["| customer | order line | size | stage | category | reason | attempts |",
              "|---|---|---|---|---|---|---:|"]
     for error in errors[:MARKDOWN_ERROR_LIMIT]:
-        where = error["item_key"] or (f"source row {error['source_row']}" if error["source_row"] else "")
+        where = error["item_key"] or line_words(error.get("order_line")) or \
+            (f"source row {error['source_row']}" if error["source_row"] else "")
         reason = f"{error['field']}: {error['message']}" if error["field"] else error["message"]
         lines.append(f"| {_cell(error['customer'])} | {_cell(where)} | {_cell(error['size'])} | {error['stage']} | "
                      f"{error['category']} | {_cell(reason)} | {error['attempts']} |")

@@ -27,6 +27,7 @@ from ordersync.engine.pipeline import Databases
 from ordersync.engine.routes import Route, boards_of, route_taking, routes_of
 from ordersync.engine.source import open_source
 from ordersync.engine.transform import business_key
+from ordersync.monday.board_setup import board_named
 from ordersync.monday.client import MondayClient, derive_idempotency_key
 from ordersync.monday.documents import document
 from ordersync.state import IntentOperation, IntentStatus, StateStore
@@ -36,7 +37,6 @@ from ordersync.state.lock import BoardLock, acquire_lock
 log = logging.getLogger(__name__)
 
 BOARD_CREATE_COST = 10_000
-BOARDS_PAGE = 100
 LOCK_WAIT = 60.0  # seconds another process's rollover (a few requests) may keep a template's lock
 
 
@@ -201,7 +201,7 @@ async def _settled(client: MondayClient, registry: BoardRegistry, board: Registe
     its name (that run's request reached Monday), else made now."""
     if board.board_id is not None:
         return board.board_id
-    found = await _board_named(client, board.board_name)
+    found = await board_named(client, board.board_name)
     if found is not None:
         log.info("rollover: board %s (%s) found by its name: the run that asked for it stopped before it "
                  "recorded it", found, board.board_name, extra={"stage": "rollover"})
@@ -223,18 +223,6 @@ async def _make_board(client: MondayClient, registry: BoardRegistry, template: s
     log.info("rollover: board %s (%s) made from template %s", board_id, name, template,
              extra={"stage": "rollover", "template_board_id": template, "board_id": board_id})
     return board_id
-
-
-async def _board_named(client: MondayClient, name: str) -> str | None:
-    """The id of the active board with this name (the newest, when several), page by page; None when none."""
-    found: str | None = None
-    page = 1
-    while True:
-        boards = (await client.query("boards_page", {"limit": BOARDS_PAGE, "page": page}))["boards"] or []
-        found = next((str(board["id"]) for board in reversed(boards) if board["name"] == name), found)
-        if len(boards) < BOARDS_PAGE:
-            return found
-        page += 1
 
 
 def board_rollover(store: StateStore, config: Config, board_id: str | None) -> dict[str, Any] | None:

@@ -256,8 +256,10 @@ IDENTIFYING_COLUMNS = ("record_uuid",)
 
 
 def identify(order_line: Mapping[str, Any], rules: TransformRules) -> tuple[tuple[str, str | None], ...]:
-    """The values a person finds a source row by: customer, PO, key columns, and its uuid if it has one."""
-    columns = dict.fromkeys([rules.customer_column, rules.po_column, *rules.business_key, *IDENTIFYING_COLUMNS])
+    """The values a person finds a source row by: customer, PO, key columns, the item name's columns (style,
+    colour…), and its uuid if it has one."""
+    columns = dict.fromkeys([rules.customer_column, rules.po_column, *rules.business_key, *rules.name_fields,
+                             *IDENTIFYING_COLUMNS])
     return tuple((column, as_text(order_line.get(column))) for column in columns if column in order_line)
 
 

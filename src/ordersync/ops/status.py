@@ -131,6 +131,13 @@ def status(config: Config, *, runs: int = 10, customers: Iterable[str] = ()) -> 
         if wanted:
             per_customer = {name: counts for name, counts in per_customer.items() if name in wanted}
             failures = [failure for failure in failures if failure.customer in wanted]
+        # failed: the order lines and sizes no later run put right, from any run — a refused or narrower sync since
+        # (a mistyped filter) hides none of them
+        for counts in per_customer.values():
+            counts["failed"] = 0
+        for name, counts in failure_counts(failures)["customers"].items():
+            per_customer.setdefault(name or "(no customer)", {"synced_items": 0, "synced_subitems": 0, "pending": 0,
+                                                              "failed": 0})["failed"] = counts["order_lines"] + counts["sizes"]
         holder = lock_holder(store, board_id) if board_id else None
         result = {
             "board_id": board_id, "profile": config.profile, "production": config.monday.production,
