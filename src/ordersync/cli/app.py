@@ -164,7 +164,8 @@ def sample_data(
         console.print(f"wrote {result.get('rows', rows)} order lines to {target_table} in {result['url']}")
 
 
-board_app = typer.Typer(help="Make a board shaped like the config, or read a board against it.",
+board_app = typer.Typer(help="Make a board shaped like the config, or read a board against it.\n\n"
+                              "Example: ordersync board create && ordersync board describe",
                          no_args_is_help=True, rich_markup_mode="rich")
 app.add_typer(board_app, name="board")
 
