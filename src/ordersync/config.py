@@ -165,6 +165,12 @@ class ItemsConfig(_Section):
     on_removed: RemovalPolicy = "archive"
     on_cancelled: CancelledPolicy = "keep"
     on_too_long: TooLongPolicy = "truncate"  # an item name over Monday's 255 characters
+    # more archives than this for one customer in a run go as bulk_archive_items jobs (polled with
+    # job_status) instead of one archive_item each; 0: every archive goes as a job
+    bulk_archive_over: Annotated[int, Field(ge=0)] = 10
+    # how long a run waits for a bulk job to end before leaving it to the next run to settle
+    bulk_archive_wait_seconds: Annotated[float, Field(gt=0, le=3_600)] = 300.0
+
 
     @field_validator("name_fields")
     @classmethod

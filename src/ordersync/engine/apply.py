@@ -6,10 +6,12 @@ tables, hands them to the pure planner (`ordersync.engine.planner`) for the muta
 and the rows to refuse, packs the mutations into aliased requests and, after each request,
 records in one transaction what Monday confirmed (`ordersync.state.records`): the synced mirror
 changes only for confirmed writes. Creates commit their write intent before the request (see
-`ordersync.state.intents`; open ones are settled by `ordersync.engine.intents`).
+`ordersync.state.intents`; open ones are settled by `ordersync.engine.intents`), and so do archives
+past `[items] bulk_archive_over`, which go as `bulk_archive_items` jobs (`ordersync.monday.jobs`).
 
 `checkpoint(name)` is called at the points where a crash matters most — "before_request",
-"after_response" (the write happened, nothing is recorded yet), "between_items_and_subitems",
+"after_response" (the write happened, nothing is recorded yet), "job_started" (a bulk job's id is
+recorded, the job may still be running), "between_items_and_subitems",
 "after_customer" — so tests can stop the engine exactly there.
 """
 
@@ -28,9 +30,18 @@ from ordersync.config import Config
 from ordersync.engine import planner
 from ordersync.engine.intents import resolve_open_intents
 from ordersync.engine.plan import groups_to_create
-from ordersync.errors import ApiUnavailable, ForeignAnswer, MondayError, NotFound, TerminalError, Unauthorized
+from ordersync.errors import (
+    ApiUnavailable,
+    ForeignAnswer,
+    MondayError,
+    NotFound,
+    ServerError,
+    TerminalError,
+    Unauthorized,
+)
 from ordersync.monday.board import BoardInfo, subitem_board_of
 from ordersync.monday.client import MondayClient, Mutation, MutationResult, derive_idempotency_key
+from ordersync.monday.jobs import JOB_ITEMS_MAX, archive_outcome, bulk_archive, job_id_of, wait_for_job
 from ordersync.state import (
     ErrorCategory,
     IntentOperation,
@@ -39,7 +50,7 @@ from ordersync.state import (
     RowStatus,
     StateStore,
 )
-from ordersync.state.intents import open_intents
+from ordersync.state.intents import open_intents, record_job
 from ordersync.state.mirror import Mirror
 from ordersync.state.records import BatchWrites
 
@@ -217,7 +228,8 @@ class Applier:
         """Intents whose answer never came (retries exhausted): look on the board now."""
         try:
             await resolve_open_intents(self.store, self.client, board_id=self.board.board_id,
-                                       key_column=self.config.monday.key_column)
+                                       key_column=self.config.monday.key_column,
+                                       archive_wait_seconds=self.config.items.bulk_archive_wait_seconds)
             self.unsettled_intents = False
         except (Unauthorized, ApiUnavailable):
             raise
@@ -537,7 +549,73 @@ class Applier:
             writes.mirror.forget_items(connection, [row["item_key"]])
             writes.status(staged, row["item_key"], RowStatus.DONE)
 
+        archives = [row for row in rows if row["operation"] == Operation.ARCHIVE.value]
+        if len(archives) > self.config.items.bulk_archive_over:
+            await self._archive_in_bulk(archives, forget)
+            rows = [row for row in rows if row["operation"] != Operation.ARCHIVE.value]
         await self._remove(planner.removals(rows, "item_id", with_size=False), staged, forget)
+
+    async def _archive_in_bulk(self, rows: Sequence[Mapping[str, Any]],
+                               forget: Callable[[Connection, BatchWrites, Mapping[str, Any]], None]) -> None:
+        """Archives as `bulk_archive_items` jobs, crash-safe like creates: before each job, its intents
+        committed and its rows SENT; when Monday names the job, its id recorded on the intents; once the
+        job has ended, in one transaction, the archived rows forgotten by the mirror (`forget`) and DONE,
+        the others ERROR, the intents settled. A job whose answer was lost leaves its intents OPEN for
+        `settle_intents`; one still running after `[items] bulk_archive_wait_seconds`, for the next run."""
+        staged = self.tables.staged_items
+        for start in range(0, len(rows), JOB_ITEMS_MAX):
+            chunk = rows[start:start + JOB_ITEMS_MAX]
+            self._checkpoint("before_request")
+            with self.store.engine.begin() as connection:
+                intent_ids = open_intents(connection, self.store, self.run_id, self.board.board_id,
+                                          IntentOperation.ARCHIVE_ITEM, [{"item_key": row["item_key"]} for row in chunk])
+                writes = self._writes()
+                for row in chunk:
+                    writes.status(staged, row["item_key"], RowStatus.SENT)
+                writes.flush(connection)
+            job = bulk_archive(self.board.board_id, [str(row["item_id"]) for row in chunk], "job")
+            key = derive_idempotency_key("bulk_archive", self.run_id, intent_ids)
+            [sent] = await self.client.send_batch([job], board_id=self.board.board_id, idempotency_key=key)
+            self._checkpoint("after_response")
+            if not sent.ok:
+                writes = self._writes()
+                for intent_id, row in zip(intent_ids, chunk, strict=True):
+                    self._fail(writes, staged, row, sent)
+                    self._settle_failed(writes, intent_id, sent)
+                self._flush(writes)
+                self._advance(len(chunk))
+                continue
+            await self._finish_job(job_id_of(sent), intent_ids, chunk, forget)
+
+    async def _finish_job(self, job_id: str, intent_ids: Sequence[int], rows: Sequence[Mapping[str, Any]],
+                          forget: Callable[[Connection, BatchWrites, Mapping[str, Any]], None]) -> None:
+        """Wait for one bulk job, then record what it archived."""
+        staged = self.tables.staged_items
+        with self.store.engine.begin() as connection:
+            record_job(connection, self.store, intent_ids, job_id)
+        self._checkpoint("job_started")
+        wait = self.config.items.bulk_archive_wait_seconds
+        ended = await wait_for_job(self.client, job_id, timeout_seconds=wait)
+        archived = await archive_outcome(self.client, [str(row["item_id"]) for row in rows], ended)
+        writes = self._writes()
+        with self.store.engine.begin() as connection:
+            for intent_id, row in zip(intent_ids, rows, strict=True):
+                item_id = str(row["item_id"])
+                if archived.running:  # the intent stays OPEN with its job: the next run waits for it
+                    self._error(writes, item_key=row["item_key"], customer=row["customer"], error=ServerError(
+                        f"bulk job {job_id} had not ended after {wait:.0f} s",
+                        hint="the next run waits for the job and records what it archived"))
+                    writes.status(staged, row["item_key"], RowStatus.ERROR)
+                elif item_id in archived.archived:
+                    forget(connection, writes, row)
+                    writes.settle(intent_id, IntentStatus.CONFIRMED, job_id)
+                else:
+                    self._error(writes, item_key=row["item_key"], customer=row["customer"],
+                                error=MondayError(archived.not_archived[item_id]), payload={"job_id": job_id})
+                    writes.status(staged, row["item_key"], RowStatus.ERROR)
+                    writes.settle(intent_id, IntentStatus.FAILED, job_id)
+            writes.flush(connection)
+        self._advance(len(rows))
 
     async def _remove(self, batch: planner.Batch, staged: sa.Table,
                       forget: Callable[[Connection, BatchWrites, Mapping[str, Any]], None]) -> None:

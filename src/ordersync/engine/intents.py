@@ -7,6 +7,8 @@ died, or the answer was lost. `resolve_open_intents` settles them by looking on 
 items by the text column that holds their business key, subitems by parent and name, groups by
 title — and adopts what it finds. A create is atomic on Monday, so an adopted item carries
 exactly the values its staged row had; a key found twice keeps the oldest and archives the rest.
+An archive sent in a bulk job is settled by its job (waited for, when its id was recorded) and the
+item's state on the board: archived, the mirror forgets it; still active, the diff archives it again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ordersync.monday.client import MondayClient, Mutation, derive_idempotency_key
+from ordersync.monday.jobs import archive_outcome, wait_for_job
 from ordersync.state import IntentOperation, IntentStatus, StateStore
 from ordersync.state.intents import pending_intents
 from ordersync.state.records import BatchWrites
@@ -57,8 +60,10 @@ Outcome = dict[str, int]
 
 
 async def resolve_open_intents(store: StateStore, client: MondayClient, *, board_id: str, key_column: str,
-                               group_ids: Mapping[str, str] | None = None) -> dict[str, int]:
-    """Settle every OPEN intent on this board by looking at the board. Returns counts by outcome."""
+                               group_ids: Mapping[str, str] | None = None,
+                               archive_wait_seconds: float = 300.0) -> dict[str, int]:
+    """Settle every OPEN intent on this board by looking at the board (a bulk archive's job is waited
+    for up to `archive_wait_seconds`; one still running stays OPEN). Returns counts by outcome."""
     intents = pending_intents(store, board_id)
     outcome: Outcome = defaultdict(int)
     if not intents:
@@ -76,6 +81,9 @@ async def resolve_open_intents(store: StateStore, client: MondayClient, *, board
                             outcome)
     if by_operation[IntentOperation.CREATE_SUBITEM.value]:
         await _settle_subitems(store, client, board_id, by_operation[IntentOperation.CREATE_SUBITEM.value], outcome)
+    if by_operation[IntentOperation.ARCHIVE_ITEM.value]:
+        await _settle_archives(store, client, board_id, by_operation[IntentOperation.ARCHIVE_ITEM.value], outcome,
+                               wait_seconds=archive_wait_seconds)
     if outcome:
         log.info("settled %d open write intents on board %s: %s", len(intents), board_id, dict(outcome))
     return dict(outcome)
@@ -157,6 +165,43 @@ async def _settle_subitems(store: StateStore, client: MondayClient, board_id: st
             outcome["adopted"] += 1
         writes.flush(connection)
     outcome["duplicates_archived"] += await _archive(client, board_id, extras, "dup-subitems")
+
+
+async def _settle_archives(store: StateStore, client: MondayClient, board_id: str,
+                           intents: Sequence[Mapping[str, Any]], outcome: Outcome, *, wait_seconds: float) -> None:
+    """Archives sent in bulk jobs whose end was never recorded, job by job: wait for the job (if Monday
+    named it before the run stopped), then an item the job archived, or that the board no longer shows
+    active, leaves the mirror (ADOPTED); one still active was not archived (ABSENT: the diff sends it
+    again). Nothing is sent: a job is never started twice for one intent."""
+    synced = store.tables.synced_items
+    with store.engine.connect() as connection:
+        item_ids = dict(connection.execute(sa.select(synced.c.item_key, synced.c.monday_item_id).where(
+            synced.c.board_id == board_id,
+            synced.c.item_key.in_(sorted({intent["item_key"] for intent in intents})))).all())
+    by_job: dict[str | None, list[Mapping[str, Any]]] = defaultdict(list)
+    for intent in intents:
+        by_job[intent["monday_id"]].append(intent)
+    for job_id, group in by_job.items():
+        job = await wait_for_job(client, job_id, timeout_seconds=wait_seconds) if job_id else None
+        known = [str(item_ids[intent["item_key"]]) for intent in group if intent["item_key"] in item_ids]
+        archived = await archive_outcome(client, known, job)
+        if archived.running:
+            log.warning("bulk job %s on board %s is still %s after %.0f s: its %d archives stay open for the next "
+                        "run", job_id, board_id, job.status if job else "?", wait_seconds, len(group))
+            outcome["still_running"] += len(group)
+            continue
+        writes = BatchWrites(store, 0, board_id)
+        with store.engine.begin() as connection:
+            for intent in group:
+                item_id = item_ids.get(intent["item_key"])
+                if item_id is None or str(item_id) in archived.archived:  # gone from the mirror: nothing left to do
+                    writes.mirror.forget_items(connection, [intent["item_key"]])
+                    writes.settle(intent["intent_id"], IntentStatus.ADOPTED, job_id)
+                    outcome["archived"] += 1
+                else:
+                    writes.settle(intent["intent_id"], IntentStatus.ABSENT, job_id)
+                    outcome["absent"] += 1
+            writes.flush(connection)
 
 
 def _group_id_of(connection: Connection, store: StateStore, board_id: str, group_name: str | None) -> str | None:

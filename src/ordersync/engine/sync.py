@@ -428,7 +428,8 @@ async def _prepare_board(run: _BoardRun, databases: Databases, options: SyncOpti
     if not options.dry_run:
         run.settled = await resolve_open_intents(store, client, board_id=board_id,
                                                  key_column=config.monday.key_column,
-                                                 group_ids={title: group_id for title, group_id in board.groups})
+                                                 group_ids={title: group_id for title, group_id in board.groups},
+                                                 archive_wait_seconds=config.items.bulk_archive_wait_seconds)
         refresh_groups(store, board)
     staged = stage_lines(config, databases, options.filters, kind=kind, board_id=board_id, run_id=run_id)
     run.adoption = None if options.dry_run else await adopt_board_items(

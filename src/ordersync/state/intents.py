@@ -1,5 +1,7 @@
-"""The write-intents table: an intent is committed OPEN before a create is sent, and settled
-(`BatchWrites.settle`) when its answer — or a later look at the board — tells what happened.
+"""The write-intents table: an intent is committed OPEN before a create (or an archive sent as a
+bulk job) is sent, and settled (`BatchWrites.settle`) when its answer — or a later look at the board —
+tells what happened. A bulk archive's intents learn their job's id (`record_job`) as soon as Monday
+names it, before the job is done, so a run that dies while the job runs can wait for that job.
 Settling open intents against the board is the engine's work (`ordersync.engine.intents`).
 """
 
@@ -33,6 +35,13 @@ def open_intents(connection: Connection, store: StateStore, run_id: int, board_i
         return [int(intent_id) for intent_id in result.scalars()]
     ids = [connection.execute(sa.insert(table).values(**value)).inserted_primary_key for value in values]
     return [int(key[0]) for key in ids if key is not None]
+
+
+def record_job(connection: Connection, store: StateStore, intent_ids: Sequence[int], job_id: str) -> None:
+    """The job Monday started for these OPEN archive intents (they stay OPEN until the job has ended)."""
+    table = store.tables.write_intents
+    connection.execute(sa.update(table).where(table.c.intent_id.in_(list(intent_ids)),
+                                              table.c.status == IntentStatus.OPEN.value).values(monday_id=job_id))
 
 
 def pending_intents(store: StateStore, board_id: str) -> list[dict[str, Any]]:

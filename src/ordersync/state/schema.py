@@ -85,6 +85,7 @@ class IntentOperation(enum.StrEnum):
     CREATE_GROUP = "create_group"
     CREATE_ITEM = "create_item"
     CREATE_SUBITEM = "create_subitem"
+    ARCHIVE_ITEM = "archive_item"  # one item of a bulk_archive_items job; monday_id holds the job's id
 
 
 def utcnow() -> datetime:
