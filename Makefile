@@ -8,10 +8,16 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test setup browser lint bench clean
 
+# The stamp is the only proof of a whole install: it goes before pip runs and comes back after every
+# package is in and imports. A setup stopped halfway (Ctrl-C during pip) leaves no stamp, and the next
+# run starts the venv afresh (--clear) rather than trusting a half-installed pip or package; a venv
+# with its stamp (dependencies changed since) is upgraded in place.
 $(STAMP): pyproject.toml requirements.lock
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	@if [ -f $(STAMP) ]; then rm -f $(STAMP) && $(PYTHON) -m venv $(VENV); \
+	else echo "setting up $(VENV) from scratch"; $(PYTHON) -m venv --clear $(VENV); fi
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/python -c "import ordersync.cli, pytest"
 	touch $(STAMP)
 
 setup: $(STAMP)
