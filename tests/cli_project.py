@@ -102,7 +102,7 @@ class Project:
 def project_config_text(base_url: str, board_id: str) -> str:
     text = sample_config_text(source_url="sqlite:///ordersync.db", board_id=board_id)
     text = text.replace('api_url = "http://127.0.0.1:8765/v2"', f'api_url = "{base_url}/v2"', 1)
-    return text.replace("max_mutations_per_request = 100", "max_mutations_per_request = 100\nmax_backoff_seconds = 0.2", 1)
+    return text.replace("max_mutations_per_request = 1000", "max_mutations_per_request = 1000\nmax_backoff_seconds = 0.2", 1)
 
 
 async def _create_board(base_url: str) -> str:

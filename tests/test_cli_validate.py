@@ -102,7 +102,7 @@ def test_validate_when_the_api_cannot_be_reached_exits_3(project, tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = variant(project, tmp_path, (f'api_url = "{project.base_url}/v2"', f'api_url = "http://127.0.0.1:{port}/v2"'),
-                     ("max_mutations_per_request = 100", "max_attempts = 2\nmax_mutations_per_request = 100"))
+                     ("max_mutations_per_request = 1000", "max_attempts = 2\nmax_mutations_per_request = 1000"))
     answer = run_cli("--config", str(config), "validate", env=project.env)
     assert answer.exit_code == 3, answer.stderr
     assert "the connection to http://127.0.0.1:" in answer.stderr and "failed" in answer.stderr

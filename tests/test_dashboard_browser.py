@@ -88,7 +88,7 @@ def test_a_person_watches_a_sync_on_the_dashboard(tmp_path):
     if _browser_missing() and os.environ.get("ORDERSYNC_REQUIRE_BROWSER") != "1":
         pytest.skip(_browser_missing())
     with cli_project(tmp_path, rows=150) as project:
-        project.edit_config("max_mutations_per_request = 100", "max_mutations_per_request = 20")
+        project.edit_config("max_mutations_per_request = 1000", "max_mutations_per_request = 20")
         engine = sa.create_engine(project.source_url)
         with engine.begin() as connection:
             connection.execute(sa.text(BAD_PRICE))

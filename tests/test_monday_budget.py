@@ -226,3 +226,42 @@ def test_requests_in_flight_at_once_count_until_answered_and_a_late_answer_to_an
     # the older answer first: 70,000 left less the newer one still out; the newer first: the older
     # answer's 70,000 predates the newer one's charge
     assert asyncio.run(two_boards()) == [50_000, 50_000]
+
+
+def spend(budget: ComplexityBudget, clock: FakeClock, cost: int, left: int, reset: float) -> None:
+    """One request of `cost` sent and answered now, the API saying `left` is left."""
+    async def one() -> None:
+        reservation = await budget.acquire(cost)
+        budget.observe({"before": left + cost, "after": left, "query": cost, "reset_in_x_seconds": reset})
+        budget.settle(reservation, cost)
+    asyncio.run(one())
+
+
+def test_the_window_slides_each_request_comes_back_a_window_after_its_answer_not_all_at_the_reset() -> None:
+    clock = FakeClock()
+    budget = budget_on(clock)
+    budget.observe_headers({"ratelimit-policy": '"complexityMinute";q=10000000;w=60'})
+    spend(budget, clock, 5_000_000, left=5_000_000, reset=60)  # at 1000, back at 1060
+    clock.now += 5
+    spend(budget, clock, 5_000_000, left=0, reset=55)  # at 1005, back at 1065; the API: the oldest leaves in 55 s
+    assert (budget.room(), budget.seconds_until(5_000_000), budget.seconds_until(10_000_000)) == (0, 55, 60)
+
+    async def two_more() -> None:
+        for _ in range(2):
+            budget.settle(await budget.acquire(5_000_000), 5_000_000)
+
+    asyncio.run(two_more())
+    # the third waits for the first to leave the window; the fourth for the second, not a whole new window
+    assert clock.slept == pytest.approx([55 + PAD, 5])
+
+
+def test_what_another_client_spent_comes_back_at_the_reset_the_api_reported() -> None:
+    clock = FakeClock()
+    budget = budget_on(clock)
+    budget.observe_headers({"ratelimit-policy": '"complexityMinute";q=10000000;w=60'})
+    spend(budget, clock, 1_000_000, left=500_000, reset=30)  # 8.5M spent by someone else, leaving in 30 s
+    assert budget.seconds_until(1_500_000) == 60  # our own request leaves the window by then
+    assert budget.seconds_until(2_000_000) is None  # none of ours can make that much room
+    asyncio.run(budget.acquire(2_000_000))
+    assert clock.slept == pytest.approx([30 + PAD])  # the API's reset, then all but our own request has left
+    assert budget.remaining == 10_000_000 - 1_000_000 - 2_000_000

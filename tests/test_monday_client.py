@@ -66,7 +66,7 @@ def test_pack_splits_by_count_and_complexity_and_keeps_the_order(id, count, per_
     client.budget.limit = budget_limit
     client._mutation_cost.update(costs)
     mutations = [create(ref) for ref in range(count)]
-    batches = client.pack(mutations)
+    batches = list(client.pack(mutations))
     assert [len(batch) for batch in batches] == sizes
     assert [mutation.ref for batch in batches for mutation in batch] == list(range(count))
 
@@ -81,11 +81,34 @@ def test_a_mutation_bigger_than_the_cap_goes_alone_between_its_neighbours() -> N
 
 def test_mixed_costs_fill_each_request_up_to_the_cap_in_order() -> None:
     client = make_client(never_called, max_complexity_per_request=100_000, estimated_mutation_cost=30_000)
-    client._mutation_cost.update({"create_group": 60_000, "archive_item": 10_000})
+    client._mutation_cost.update({"create_item": 30_000, "create_group": 60_000, "archive_item": 10_000})
     kinds = ["create_item", "create_group", "archive_item", "create_item", "create_item", "archive_item"]
     mutations = [Mutation(kind, {}, index) for index, kind in enumerate(kinds)]
     batches = [[m.ref for m in batch] for batch in client.pack(mutations)]
     assert batches == [[0, 1, 2], [3, 4, 5]]  # 30k+60k+10k = 100k; then 30k+30k+10k
+
+
+@pytest.mark.parametrize("left, back_in, size", [
+    (400_000, 59.0, 40),  # room for 40 now, for a whole request only when our last one leaves: 40 now
+    (100_000, 59.0, 100),  # room for a sliver only: wait for the whole request
+    (400_000, 0.5, 100),  # the whole request fits in half a second: wait for it
+    (2_000_000, 59.0, 100),  # room for all of it
+])
+def test_a_request_is_cut_to_the_room_the_budget_has_when_the_whole_would_wait_long(left, back_in, size) -> None:
+    clock = FakeClock()
+    client = make_client(never_called, clock=clock, max_complexity_per_request=1_000_000)
+    client._mutation_cost["create_item"] = 10_000
+    budget = client.budget
+    budget.observe_headers({"ratelimit-policy": '"complexityMinute";q=2000000;w=60'})
+
+    async def one_request(cost: int) -> None:  # answered now: it leaves the window in 60 s
+        reservation = await budget.acquire(cost)
+        budget.observe({"before": left + cost, "after": left, "query": cost, "reset_in_x_seconds": 60})
+        budget.settle(reservation, cost)
+
+    asyncio.run(one_request(2_000_000 - left))
+    clock.now += 60 - back_in
+    assert len(next(client.pack([create(index) for index in range(300)]))) == size
 
 
 # -- the retry budget ---------------------------------------------------------------------------------------
@@ -249,14 +272,22 @@ def test_reads_retry_only_what_can_pass_and_at_most_max_attempts_times(answer, e
     assert len(sent) == requests
 
 
-def test_a_request_too_complex_is_split_without_spending_the_attempts() -> None:
+@pytest.mark.parametrize("says_its_cost, learnt, then", [
+    # Monday's message gives the cost: the client learns it exactly
+    (True, 2_000_000, [2, 2, 2]),
+    # no figure: each mutation costs more than a quarter of the cap at least
+    (False, 5_000_000 // 4 + 1, [3, 3]),
+])
+def test_a_request_too_complex_is_cut_without_spending_the_attempts(says_its_cost, learnt, then) -> None:
     script_sent: list[list[str]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         aliases = re.findall(r"\b(m\d+): ", json.loads(request.content)["query"])
         script_sent.append(aliases)
         if len(aliases) > 2:
-            return httpx.Response(200, json={"errors": [{"message": "too complex",
+            message = (f"Query has complexity of {2_000_000 * len(aliases)}, which exceeds max complexity of 5000000"
+                       if says_its_cost else "too complex")
+            return httpx.Response(200, json={"errors": [{"message": message,
                                                          "extensions": {"code": "maxComplexityExceeded"}}]})
         return httpx.Response(200, json={"data": {alias: {"id": alias} for alias in aliases}})
 
@@ -265,4 +296,29 @@ def test_a_request_too_complex_is_split_without_spending_the_attempts() -> None:
                                             idempotency_key="key"))
     assert all(result.ok for result in results)
     assert script_sent == [["m0", "m1", "m2", "m3"], ["m0", "m1"], ["m2", "m3"]]
-    assert client.max_mutations_per_request == 2
+    assert client.mutation_cost("create_item") == learnt
+    assert [len(batch) for batch in client.pack([create(index) for index in range(6)])] == then
+
+
+def test_a_request_refused_whole_for_one_bad_value_is_cut_until_that_one_fails_alone() -> None:
+    """GraphQL refuses a whole document for one variable it cannot carry, before running any of it:
+    the client cuts the request in halves until the bad mutation is alone, and the others go through."""
+    script_sent: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        aliases = re.findall(r"\b(m\d+): ", body["query"])
+        script_sent.append(aliases)
+        if any(value == "line 5" for name, value in body["variables"].items() if name.startswith("item_name")):
+            return httpx.Response(200, json={"errors": [{"message": "Variable \"$item_name_m5\" got invalid value",
+                                                         "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]})
+        return httpx.Response(200, json={"data": {alias: {"id": alias} for alias in aliases}})
+
+    client = make_client(handler, max_attempts=1)
+    results = asyncio.run(client.send_batch([create(index) for index in range(8)], board_id="1",
+                                            idempotency_key="key"))
+    assert [index for index, result in enumerate(results) if not result.ok] == [5]
+    assert results[5].error is not None and results[5].attempts == 1
+    assert len(script_sent) == 7  # 8, then 4 + 4, then 2 + 2 of the bad half, then 1 + 1
+    assert sorted(alias for aliases in script_sent[1:] if len(aliases) < 8 and "m5" not in aliases
+                  for alias in aliases) == ["m0", "m1", "m2", "m3", "m4", "m6", "m7"]

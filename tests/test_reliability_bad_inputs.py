@@ -74,7 +74,7 @@ CONFIG_CASES = [
                ("monday.board_id", "is a number")),
     ConfigCase("api-version-shape", replace('api_version = "2026-07"', 'api_version = "2026/07"'),
                ("monday.api_version",)),
-    ConfigCase("zero-mutations-per-request", replace("max_mutations_per_request = 100", "max_mutations_per_request = 0"),
+    ConfigCase("zero-mutations-per-request", replace("max_mutations_per_request = 1000", "max_mutations_per_request = 0"),
                ("monday.max_mutations_per_request",)),
     ConfigCase("negative-timeout", replace('production = false', 'production = false\ntimeout_seconds = -1'),
                ("monday.timeout_seconds",)),

@@ -94,12 +94,12 @@ async def test_every_sync_writes_markdown_and_json_per_run_and_per_customer(sqli
 async def test_a_run_stopped_midway_still_leaves_a_report_with_its_reason(sqlite_url, tmp_path):
     async with make_world(sqlite_url, rows=150) as world:
         with pytest.raises(SimulatedCrash):
-            await world.sync(checkpoint=crash_at("after_customer", nth=2))
+            await world.sync(checkpoint=crash_at("between_items_and_subitems"))
         summary = json.loads(next((tmp_path / "reports").glob("run-*/summary.json")).read_text())
         assert summary["status"] == "FAILED"
         assert "SimulatedCrash" in summary["message"]
         assert summary["totals"]["items"]["create"] > 0
-        assert summary["totals"]["items"].get("pending", 0) > 0
+        assert summary["totals"]["subitems"].get("pending", 0) > 0
         assert summary["success"]["verdict"] == "critical"
 
 

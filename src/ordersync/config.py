@@ -117,9 +117,11 @@ class MondayConfig(_Section):
     token_file: str | None = None
     production: bool = False
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
-    max_mutations_per_request: Annotated[int, Field(ge=1, le=500)] = 100
+    # Requests are cut by complexity (max_complexity_per_request, Monday's per-query cap); this count is a safety net
+    # kept under the 2,000-mutations-a-minute cap of Monday's older rate-limit pages.
+    max_mutations_per_request: Annotated[int, Field(ge=1, le=2_000)] = 1_000
     max_complexity_per_request: Annotated[int, Field(ge=1, le=5_000_000)] = 5_000_000
-    estimated_mutation_cost: Annotated[int, Field(ge=1)] = 30_000
+    estimated_mutation_cost: Annotated[int, Field(ge=1)] = 10_000
     max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
     max_backoff_seconds: Annotated[float, Field(gt=0)] = 60.0
     # the circuit breaker: transport faults and 5xx with no answer in between for longer than this stop the run

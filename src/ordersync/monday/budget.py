@@ -14,6 +14,14 @@ reported it cost once the answer is in.
 Several boards of one process send at once on the one budget: an answer's `after` does not yet count
 the requests sent after it (they are counted as spent until theirs come back), and an answer to an
 older request, arriving after a newer one's, is not taken to say more is left.
+
+The window slides: what a request cost comes back one window after Monday charged it, not all at
+once at `reset_in_x_seconds` (which is only when the oldest charge leaves the window). The budget
+keeps the requests it sent whose cost the API's last answer counted, and expects each one's points
+back a window after its answer arrived (Monday charged it before answering, so never later than
+that): `room()` is what the last answer left plus what has come back since, `seconds_until(cost)`
+when there will be enough. Only what none of our requests explains (another client's spending) falls
+back on the reset the API reported.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -80,6 +89,19 @@ class SharedLedger(Protocol):
         ...
 
 
+DEFAULT_WINDOW_SECONDS = 60.0  # Monday's "minute", until a `RateLimit-Policy` header says otherwise
+
+
+@dataclass(frozen=True)
+class _Charged:
+    """One of our answered requests whose cost the budget counts as spent until `back_at`."""
+
+    number: int
+    sent_at: float
+    back_at: float  # a window after its answer: Monday charged it before answering
+    points: int
+
+
 class ComplexityBudget:
     """What the API last said about the budget, and the waits it implies."""
 
@@ -96,6 +118,8 @@ class ComplexityBudget:
         self.blocked_until = 0.0
         self._sent = 0  # requests acquired so far, numbered in the order they were sent
         self._in_flight: dict[int, int] = {}  # request number → its estimated cost, until it is settled
+        self._sent_at: dict[int, float] = {}  # request number → when it was sent, until it is settled
+        self._charged: list[_Charged] = []  # answered requests counted as spent in `remaining`
         self._heard = 0  # the number of the newest request whose answer said what is left
 
     def now(self) -> float:
@@ -133,26 +157,85 @@ class ComplexityBudget:
                     self.remaining -= cost
                 self._sent += 1
                 self._in_flight[self._sent] = cost
+                self._sent_at[self._sent] = now
                 _SENDING.set((id(self), self._sent, cost))
                 return grant.reservation if grant is not None else None
 
     def _local_wait(self, now: float, cost: int) -> float | None:
         """How long to wait for what the API last said is left to pay for `cost`; None: send now."""
-        if self.remaining is not None and now >= self.reset_at and self.limit is not None:
-            self.remaining = self.limit - sum(self._in_flight.values())  # the window has reset
-        if self.remaining is None or self.remaining >= cost:
+        if self.remaining is None:
             return None
-        if now >= self.reset_at:  # told nothing about a reset: try and let the API decide
+        self._take_back(now)
+        if self.remaining >= cost:
             return None
-        return self.reset_at - now
+        back_at = self._back_at(cost)
+        if back_at is not None:  # our own requests leave the window by then
+            return back_at - now
+        if now < self.reset_at:  # spending none of ours explains: wait for the reset the API reported
+            return self.reset_at - now
+        if self.limit is not None:  # the reset has passed: all but our own recent requests has left the window
+            self.remaining = self.limit - sum(self._in_flight.values()) - sum(c.points for c in self._charged)
+            if self.remaining >= cost:
+                return None
+            back_at = self._back_at(cost)
+            return None if back_at is None else back_at - now
+        return None  # told nothing about a reset: try and let the API decide
+
+    def room(self) -> int | None:
+        """The points a request could spend now without waiting (None: the API has said nothing yet)."""
+        if self.remaining is None:
+            return None
+        now = self._clock()
+        back = sum(charged.points for charged in self._charged if charged.back_at <= now)
+        room = self.remaining + back
+        return min(room, self.limit) if self.limit is not None else room
+
+    def seconds_until(self, cost: int) -> float | None:
+        """How long until our own requests leaving the window make room for `cost` (0: there is room
+        now; None: not known — nothing said yet, or only the API's reset could make room)."""
+        room = self.room()
+        if room is None:
+            return None
+        if room >= cost:
+            return 0.0
+        back_at = self._back_at(cost)
+        return None if back_at is None else max(0.0, back_at - self._clock())
+
+    def _back_at(self, cost: int) -> float | None:
+        """When enough of our charged requests will have left the window to pay for `cost`."""
+        needed = cost - (self.remaining or 0)
+        for charged in sorted(self._charged, key=lambda charged: charged.back_at):
+            needed -= charged.points
+            if needed <= 0:
+                return charged.back_at
+        return None
+
+    def _take_back(self, now: float) -> None:
+        """The points of our requests that have left the window are free again."""
+        back = [charged for charged in self._charged if charged.back_at <= now]
+        if back and self.remaining is not None:
+            self.remaining += sum(charged.points for charged in back)
+            if self.limit is not None:
+                self.remaining = min(self.remaining, self.limit)
+            self._charged = [charged for charged in self._charged if charged.back_at > now]
 
     def settle(self, reservation: str | None, spent: int | None) -> None:
-        """The request reserved as `reservation` was answered and cost `spent` (None: not known)."""
+        """The request reserved as `reservation` was answered and cost `spent` (None: not known, the
+        estimate counts); it is counted as spent until a window after now."""
         number = self._sending()
         if number is not None:
-            self._in_flight.pop(number, None)
+            estimate = self._in_flight.pop(number, 0)
+            sent_at = self._sent_at.pop(number, None)
+            points = estimate if spent is None else spent
+            now = self._clock()
+            if points > 0 and sent_at is not None:
+                self._charged.append(_Charged(number, sent_at, now + self.window_seconds(), points))
         if reservation is not None and self.shared is not None:
             self.shared.settle(reservation, spent)
+
+    def window_seconds(self) -> float:
+        """The budget's window: what `RateLimit-Policy` said, else Monday's minute."""
+        return self.window or DEFAULT_WINDOW_SECONDS
 
     async def _wait(self, seconds: float) -> None:
         await self._sleep(max(seconds, 0.0) + 0.01)
@@ -202,7 +285,14 @@ class ComplexityBudget:
         if number < self._heard:
             return
         self._heard = number
-        self.remaining = left - sum(cost for sent, cost in self._in_flight.items() if sent > number)
+        now = self._clock()
+        # An answered request of ours is in `left` as spent only if it was surely still in the window
+        # when Monday counted this one (sent less than a window ago); the others may have left already,
+        # so they are not expected back (never counted twice).
+        self._charged = [charged for charged in self._charged
+                         if charged.number > number or charged.sent_at + self.window_seconds() > now]
+        self.remaining = left - sum(cost for sent, cost in self._in_flight.items() if sent > number) \
+            - sum(charged.points for charged in self._charged if charged.number > number)
 
     def block(self, seconds: float) -> None:
         """Send nothing for `seconds` (a rate-limit answer said so); neither do the other workers."""

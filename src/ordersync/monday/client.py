@@ -17,6 +17,12 @@ A mutation has one attempt budget, `RetryPolicy.max_attempts`: it is sent at mos
 times in all, whether its request failed as a whole or it failed alone in a request that worked.
 One write request is in flight per board at a time (Monday warns that concurrent mutations on
 one board can corrupt it); reads are not serialised.
+
+Requests are cut by complexity, not by count: `pack` fills each one up to Monday's per-query cap
+at the cost the API reported for each kind of mutation (the documented cost until it has), and,
+when the budget has room for part of a request now and for the whole only later, with what the
+budget has room for. A request refused as a whole, before anything in it ran (too complex, or a
+document Monday would not take), is cut smaller and sent again, so one bad mutation fails alone.
 """
 
 from __future__ import annotations
@@ -25,10 +31,12 @@ import asyncio
 import hashlib
 import json
 import logging
+import math
 import random
+import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +52,8 @@ from tenacity import (
 
 from ordersync.errors import (
     ApiUnavailable,
+    ColumnValueError,
+    GraphQLRequestError,
     MondayError,
     NetworkError,
     NotFound,
@@ -60,6 +70,15 @@ from ordersync.monday.responses import ParsedResponse, parse_response
 log = logging.getLogger(__name__)
 DEFAULT_API_VERSION = "2026-07"
 READ_COST_ESTIMATE = 5_000
+DOCUMENTED_MUTATION_COST = 10_000  # "Each create_item mutation uses 10,000 complexity points" (Monday)
+MAX_MUTATIONS_PER_REQUEST = 1_000  # a safety net: the per-query cap binds long before (≈499 at 10,010)
+ESTIMATE_HEADROOM = 0.99  # a request holding a kind whose cost the API has not reported yet fills 99% of the cap
+FILL_HORIZON = 0.02  # of the window: how long a request waits for room to go whole rather than go smaller now
+MIN_FILL = 0.25  # a request sent smaller for the room there is carries at least this share of a whole one
+_COMPLEXITY_OF = re.compile(r"complexity of (\d+)")
+# Refusals of a whole request that one of its mutations can cause (too costly; a value the document
+# cannot carry, which GraphQL refuses before running any of it): cut smaller, the others go through.
+_REFUSED_BEFORE_RUNNING = (QueryTooComplex, GraphQLRequestError, ColumnValueError)
 
 
 def derive_idempotency_key(*parts: object) -> str:
@@ -126,9 +145,9 @@ class MondayClient:
         api_version: str = DEFAULT_API_VERSION,
         budget: ComplexityBudget | None = None,
         retry: RetryPolicy | None = None,
-        max_mutations_per_request: int = 100,
+        max_mutations_per_request: int = MAX_MUTATIONS_PER_REQUEST,
         max_complexity_per_request: int = 5_000_000,
-        estimated_mutation_cost: int = 30_000,
+        estimated_mutation_cost: int = DOCUMENTED_MUTATION_COST,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         """`sleep` is what every wait awaits (tests pass a fake clock's); the circuit breaker reads the
@@ -324,28 +343,56 @@ class MondayClient:
 
     # -- batched writes -------------------------------------------------------------------------
     def mutation_cost(self, name: str) -> int:
+        """The points one `name` mutation costs: as the API reported it in this run, else the estimate."""
         return self._mutation_cost.get(name, self._default_mutation_cost)
 
-    def pack(self, mutations: Sequence[Mutation]) -> list[list[Mutation]]:
-        """Split into requests: at most `max_mutations_per_request`, and within the per-query cap
-        and the window's whole budget (a request bigger than the budget could never be sent)."""
-        cap = self.max_complexity_per_request
+    def pack(self, mutations: Sequence[Mutation]) -> Iterator[list[Mutation]]:
+        """The requests to send `mutations` in, in order, each cut when it is asked for (so with what the
+        budget has room for then): as many as fit in the per-query cap and the window's whole budget,
+        at most `max_mutations_per_request`; smaller when the budget has room for part of a request now
+        and for the whole only later (`_what_fits_now`)."""
+        start = 0
+        while start < len(mutations):
+            end = self._fill(mutations, start, self._request_limit())
+            end = self._what_fits_now(mutations, start, end)
+            yield list(mutations[start:end])
+            start = end
+
+    def _request_limit(self) -> int:
+        """No request may cost more than one query may, nor more than a whole window's budget."""
         affordable = self.budget.largest_affordable()
-        if affordable:
-            cap = min(cap, affordable)
-        batches: list[list[Mutation]] = []
-        current: list[Mutation] = []
-        current_cost = 0
-        for mutation in mutations:
-            cost = self.mutation_cost(mutation.document)
-            if current and (len(current) >= self.max_mutations_per_request or current_cost + cost > cap):
-                batches.append(current)
-                current, current_cost = [], 0
-            current.append(mutation)
-            current_cost += cost
-        if current:
-            batches.append(current)
-        return batches
+        return min(self.max_complexity_per_request, affordable) if affordable else self.max_complexity_per_request
+
+    def _fill(self, mutations: Sequence[Mutation], start: int, limit: int, *, at_least_one: bool = True) -> int:
+        """The end of the longest run of `mutations` from `start` costing at most `limit` (a mutation that
+        alone costs more goes alone). A run holding a kind whose cost is still our estimate keeps a
+        little headroom under the per-query cap, so a first estimate a little low is not refused."""
+        end, cost, estimated = start, 0, False
+        while end < len(mutations) and end - start < self.max_mutations_per_request:
+            kind = mutations[end].document
+            estimated = estimated or kind not in self._mutation_cost
+            cost += self.mutation_cost(kind)
+            cap = min(limit, int(self.max_complexity_per_request * ESTIMATE_HEADROOM)) if estimated else limit
+            if cost > cap and (end > start or not at_least_one):
+                break
+            end += 1
+        return end
+
+    def _cost(self, mutations: Sequence[Mutation]) -> int:
+        return sum(self.mutation_cost(mutation.document) for mutation in mutations)
+
+    def _what_fits_now(self, mutations: Sequence[Mutation], start: int, end: int) -> int:
+        """Where to cut the request `start:end`: whole when the budget has room for it now or soon (within
+        `FILL_HORIZON` of a window); else, the part it has room for now, if that is worth a request."""
+        whole = self._cost(mutations[start:end])
+        room = self.budget.room()
+        if room is None or room >= whole:
+            return end
+        wait = self.budget.seconds_until(whole)
+        if wait is not None and wait <= FILL_HORIZON * self.budget.window_seconds():
+            return end
+        fits = self._fill(mutations, start, min(room, whole), at_least_one=False)
+        return fits if fits > start and self._cost(mutations[start:fits]) >= MIN_FILL * whole else end
 
     def _board_lock(self, board_id: str) -> asyncio.Lock:
         return self._write_locks.setdefault(board_id, asyncio.Lock())
@@ -368,14 +415,34 @@ class MondayClient:
                 pending = queue.pop(0)
                 try:
                     await self._send_until_answered(batch, results, pending, keys)
-                except QueryTooComplex as error:
+                except _RefusedWhole as refused:
                     if len(pending) == 1:
-                        results[pending[0]].error = error
+                        results[pending[0]].error = refused.error
                         continue
-                    half = len(pending) // 2
-                    self.max_mutations_per_request = max(1, min(self.max_mutations_per_request, half))
-                    queue[:0] = [pending[:half], pending[half:]]
+                    learnt = isinstance(refused.error, QueryTooComplex) and \
+                        self._learn_from_too_complex(refused.error, [batch[index] for index in pending])
+                    queue[:0] = self._cut(batch, pending) if learnt else _halves(pending)
         return results
+
+    def _cut(self, batch: Sequence[Mutation], pending: list[int]) -> list[list[int]]:
+        """`pending` packed again at the costs now known (in halves if that leaves it whole)."""
+        pieces: list[list[int]] = []
+        start = 0
+        mutations = [batch[index] for index in pending]
+        while start < len(mutations):
+            end = self._fill(mutations, start, self._request_limit())
+            pieces.append(pending[start:end])
+            start = end
+        return pieces if len(pieces) > 1 else _halves(pending)
+
+    def _learn_from_too_complex(self, error: QueryTooComplex, mutations: Sequence[Mutation]) -> bool:
+        """A request refused as too complex says what it would have cost (Monday: "Query has complexity
+        of N, ..."): learn it (True). Without the figure, it cost more than the cap at least: learn that
+        much (False: the figure is not known)."""
+        found = _COMPLEXITY_OF.search(error.message)
+        cost = int(found.group(1)) if found else self._request_limit() + 1
+        self._scale_costs(cost, [mutation.document for mutation in mutations], at_least=True)
+        return found is not None
 
     async def _send_until_answered(self, batch: Sequence[Mutation], results: list[MutationResult],
                                    pending: list[int], keys: _Keys) -> None:
@@ -400,12 +467,15 @@ class MondayClient:
                         raise
         except _AliasesFailed:
             pass  # each mutation left keeps its own error
-        except QueryTooComplex:
-            for index in pending:
-                results[index].attempts -= 1  # nothing ran: the split halves get this attempt back
-            raise
         except (Unauthorized, ApiUnavailable):
             raise  # the run stops: these rows were not refused, the API could not be used at all
+        except _REFUSED_BEFORE_RUNNING as error:  # nothing in it ran: smaller requests find the culprit
+            if len(pending) == 1 and not isinstance(error, QueryTooComplex):
+                results[pending[0]].error = error
+                return
+            for index in pending:
+                results[index].attempts -= 1  # nothing ran: the smaller requests get this attempt back
+            raise _RefusedWhole(error) from None
         except MondayError as error:  # the request failed as a whole, for good
             for index in pending:
                 results[index].error = error
@@ -450,12 +520,19 @@ class MondayClient:
         return not self._retryable(error)
 
     def _learn_costs(self, parsed: ParsedResponse, documents: list[str]) -> None:
-        """Use the cost the API reports instead of our estimate, from the next batch on."""
+        """Use the cost the API reports instead of our estimate, from the next request on."""
         spent = (parsed.complexity or {}).get("query")
         if isinstance(spent, int) and spent > 0 and documents:
-            per_mutation = max(1, spent // len(documents))
-            for name in set(documents):
-                self._mutation_cost[name] = per_mutation
+            self._scale_costs(spent, documents)
+
+    def _scale_costs(self, cost: int, documents: list[str], *, at_least: bool = False) -> None:
+        """A request of `documents` cost `cost`: each kind's cost is scaled by what the request cost over
+        what we expected (exact for a request of one kind; in proportion to the estimates for a mix).
+        `at_least`: `cost` is a lower bound, so no kind's cost goes down."""
+        expected = sum(self.mutation_cost(name) for name in documents)
+        for name in set(documents):
+            scaled = math.ceil(self.mutation_cost(name) * cost / expected)
+            self._mutation_cost[name] = max(scaled, self.mutation_cost(name)) if at_least else max(1, scaled)
 
     # -- convenience reads ----------------------------------------------------------------------
     async def board_schema(self, board_id: str) -> dict[str, Any]:
@@ -565,6 +642,21 @@ def _log_request(documents: list[str], parsed: ParsedResponse, estimated_cost: i
     kinds = ", ".join(f"{name}×{count}" for name, count in Counter(documents).items())
     log.info("request: %d mutations (%s), cost %d in %.2f s", len(documents), kinds, cost, seconds,
              extra={"mutations": len(documents), "cost": cost, "seconds": round(seconds, 3)})
+
+
+def _halves(pending: list[int]) -> list[list[int]]:
+    half = len(pending) // 2
+    return [pending[:half], pending[half:]]
+
+
+class _RefusedWhole(Exception):
+    """A request was refused as a whole before anything in it ran (`error`): cut it smaller.
+
+    Raised by `_send_until_answered` to `send_batch` only; never leaves the client."""
+
+    def __init__(self, error: MondayError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 class _AliasesFailed(TransientError):

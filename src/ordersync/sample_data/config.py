@@ -123,8 +123,8 @@ key_column = "text_ordersync_key"
 token_env = "MONDAY_API_TOKEN"
 # token_file = "~/.config/ordersync/token"
 production = false                       # true: an unfiltered sync needs --all
-max_mutations_per_request = 100          # aliased mutations packed into one request
-estimated_mutation_cost = 30000          # complexity points per mutation before the API reports its own
+max_mutations_per_request = 1000         # at most; requests are filled up to Monday's per-query complexity cap
+estimated_mutation_cost = 10000          # complexity points per mutation before the API reports its own
 # max_outage_seconds = 120               # only timeouts and 5xx for this long: the run stops (exit 3)
 # shared_budget = "auto"                 # share the token's budget with other processes on this state database:
 #                                        # "auto" on PostgreSQL, true, false (README "Many workers, one token")
