@@ -142,6 +142,9 @@ def test_failures_are_counted_as_order_lines_and_sizes(tmp_path):
         assert synced.exit_code == 1
         assert "rows failed" not in synced.stderr
         assert re.search(r"1 order line (and \d+ sizes )?failed", synced.stderr), synced.stderr
+        report = project.run("report").stdout
+        assert "rows failed" not in report
+        assert re.search(r"\d+ writes confirmed, 1 order line and \d+ sizes? failed or not sent", report), report
 
 
 def test_an_error_for_a_line_without_a_key_names_its_po_style_and_colour(project):

@@ -241,9 +241,18 @@ def _warnings_section(warnings: list[Mapping[str, Any]]) -> list[str]:
             ] + _errors_section(warnings)
 
 
-def _verdict_line(result: Mapping[str, Any]) -> str:
+def _failed_words(counts: Mapping[str, Any]) -> str:
+    """`7 order lines and 12 sizes failed or not sent`, as a planner counts them: items and subitems apart."""
+    lines, sizes = ((counts.get(kind) or {}).get("failed", 0) + (counts.get(kind) or {}).get("pending", 0)
+                    for kind in ("items", "subitems"))
+    return (f"{lines} order line{'' if lines == 1 else 's'} and {sizes} size{'' if sizes == 1 else 's'} "
+            "failed or not sent")
+
+
+def _verdict_line(result: Mapping[str, Any], counts: Mapping[str, Any]) -> str:
+    """The verdict, with what failed in `counts` (the run's totals, or one customer's items and subitems)."""
     return (f"**Success rate {_percent(result['rate'])}: {result['verdict']}** "
-            f"({result['ok']} writes confirmed, {result['failed']} rows failed; "
+            f"({result['ok']} writes confirmed, {_failed_words(counts)}; "
             f"≥95% ok, 80–95% needs attention, <80% critical)")
 
 
@@ -272,7 +281,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     if api:
         lines.append(f"- API: {api.get('mutations', 0)} mutations in {api.get('mutation_requests', 0)} requests, "
                      f"{api.get('retries', 0)} retries, {api.get('rate_limited', 0)} rate-limited answers")
-    lines += ["", _verdict_line(report["success"]), "", "## Per customer", ""]
+    lines += ["", _verdict_line(report["success"], report["totals"]), "", "## Per customer", ""]
     customer_lines = ["| customer | success | created | updated | archived | unchanged | failed | groups created |",
                       "|---|---|---:|---:|---:|---:|---:|---:|"]
     for name, entry in report["customers"].items():
@@ -298,7 +307,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
 def render_customer_markdown(report: Mapping[str, Any]) -> str:
     lines = [f"# {report['customer']}: ordersync {report['kind']} run {report['run_id']} ({report['status']})", "",
              f"- board: {report['board_id']}", f"- started: {report['started_at']} UTC", "",
-             _verdict_line(report["success"]), ""]
+             _verdict_line(report["success"], report), ""]
     if report.get("aborted"):
         lines += [f"**Stopped early:** {report['aborted']}", ""]
     lines += _counts_table([(report["customer"], report)])

@@ -136,7 +136,7 @@ async def create_board_async(config: Config, config_path: Path, *, name: str = D
         if own_http:
             await http.aclose()
     changed = record_board_in_config(config_path, board_id, profile=config.profile, renamed=shaped.renamed)
-    return BoardCreated(board_id, name, shaped.subitem_board_id, made, template, shaped.columns,
+    return BoardCreated(board_id, name, shaped.subitem_board_id, made, template if made else None, shaped.columns,
                         shaped.subitem_columns, str(config_path), changed)
 
 
