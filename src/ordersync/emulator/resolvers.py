@@ -15,7 +15,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from ordersync.emulator.errors import ApiError, Code, invalid_argument
+from ordersync.emulator.errors import ApiError, Code, column_value_error, invalid_argument
 from ordersync.emulator.jobs import Job, Jobs
 from ordersync.emulator.limits import Charge
 from ordersync.emulator.model import ACTIVE, Board, CellValue, Column, Group, Item, User
@@ -447,6 +447,9 @@ def _create_item(_: None, info: GraphQLResolveInfo, board_id: str, item_name: st
                  column_values: Any = None, create_labels_if_missing: bool | None = None,
                  position_relative_method: str | None = None, relative_to: str | None = None) -> Item:
     ctx = _ctx(info)
+    if any(refused in item_name for refused in ctx.settings.faults.refuse_item_names):
+        raise column_value_error("name", "name", "The item name was refused (emulator fault refuse_item_names)",
+                                 item_name)
     return ctx.store.create_item(board_id, item_name, group_id=group_id, column_values=_column_values(column_values),
                                  create_labels=bool(create_labels_if_missing),
                                  relative_method=position_relative_method, relative_to=relative_to,

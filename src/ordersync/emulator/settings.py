@@ -93,6 +93,9 @@ class FaultSettings(BaseModel):
     latency_ms: int = Field(0, ge=0, description="added to every /v2 request")
     bulk_job_failure: float = Field(0.0, ge=0, le=1, description="chance a bulk job (bulk_archive_items) "
                                     "ends FAILED, archiving nothing")
+    refuse_item_names: list[str] = Field(default_factory=list, description="a create_item whose name holds one of "
+                                         "these is refused (ColumnValueException) alone, the request's other "
+                                         "aliases run: a value Monday will not take, on demand")
     seed: int = 0
 
 

@@ -1,7 +1,12 @@
-"""Apply: carry out a run's plan on Monday, one customer at a time, recording every write as it returns.
+"""Apply: carry out a run's plan on Monday, phase by phase for every customer at once, recording every
+write as it returns.
 
-Per customer, in order: ensure its groups → create items → update items → create subitems →
-update subitems → archive subitems → archive items. Each phase reads its rows from the staged
+In order, each phase for all customers together: ensure the groups → create items → update items →
+create subitems → update subitems; then per customer: archive subitems → archive items. Groups come
+before items and items before subitems because each needs the ids of the one before; within a phase
+requests are filled across customers (`MondayClient.pack`), while what is recorded stays per row and
+per customer (each row's outcome and error names its customer; each customer's result its groups).
+Each phase reads its rows from the staged
 tables, hands them to the pure planner (`ordersync.engine.planner`) for the mutations to send
 and the rows to refuse, packs the mutations into aliased requests and, after each request,
 records in one transaction what Monday confirmed (`ordersync.state.records`): the synced mirror
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -148,11 +153,11 @@ class Applier:
         with self.store.engine.begin() as connection:
             writes.flush(connection)
 
-    def _rows(self, table: sa.Table, customer: str, operations: Sequence[Operation],
+    def _rows(self, table: sa.Table, customers: Sequence[str], operations: Sequence[Operation],
               order: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """The run's rows of one customer still to do for these operations."""
+        """The run's rows of these customers still to do for these operations."""
         query = sa.select(table).where(
-            table.c.run_id == self.run_id, table.c.customer == customer,
+            table.c.run_id == self.run_id, table.c.customer.in_(customers),
             table.c.operation.in_([operation.value for operation in operations]),
             table.c.status != RowStatus.DONE.value,
         ).order_by(*order)
@@ -170,43 +175,69 @@ class Applier:
                 staged_subitems.c.operation != Operation.NONE.value)).scalars())
         return sorted(name for name in names if name)
 
-    async def apply_customer(self, customer: str) -> CustomerResult:
-        """Every phase for one customer. A failure here is recorded; other customers go on."""
-        result = CustomerResult(customer)
-        self.progress.customer = customer
-        started, done_before = time.monotonic(), self.progress.done
-        try:
-            group_ids = await self._ensure_groups(customer, result)
+    async def apply_all(self) -> dict[str, CustomerResult]:
+        """Every phase, each for all customers at once (requests filled across them). A failure that
+        stops a phase (not a row's: those are recorded with the row) stops it for the customers in
+        it, recorded for each; they sit out the later phases, the others go on."""
+        results = {customer: CustomerResult(customer) for customer in self.customers()}
+        active = list(results)
+        self.progress.customer = active[0] if len(active) == 1 else f"{len(active)} customers"
+
+        async def groups(customers: Sequence[str]) -> None:
+            await self._ensure_groups(customers, results)
             if self.unsettled_intents:  # a group whose answer was lost: find it before its items need it
                 await self.settle_intents()
-                group_ids = self._group_ids()
-            await self._create_items(customer, group_ids)
-            if self.unsettled_intents:  # items whose answers were lost: adopt them before their subitems
-                await self.settle_intents()
-            await self._update_items(customer, group_ids)
-            self._checkpoint("between_items_and_subitems")
-            if not self.options.skip_subitems:
-                await self._create_subitems(customer)
-                await self._update_subitems(customer)
-                await self._remove_subitems(customer)
-            await self._remove_items(customer)
-            if self.unsettled_intents:
-                await self.settle_intents()
+
+        active = await self._phase(results, active, groups)
+        group_ids = self._group_ids()
+        active = await self._phase(results, active, lambda customers: self._create_items(customers, group_ids))
+        if self.unsettled_intents:  # items whose answers were lost: adopt them before their subitems
+            await self.settle_intents()
+        active = await self._phase(results, active, lambda customers: self._update_items(customers, group_ids))
+        self._checkpoint("between_items_and_subitems")
+        if not self.options.skip_subitems:
+            active = await self._phase(results, active, self._create_subitems)
+            active = await self._phase(results, active, self._update_subitems)
+        for customer in active:
+            self.progress.customer = customer
+            await self._phase(results, [customer], self._remove_customer)
+            self._checkpoint("after_customer")
+        if self.unsettled_intents:
+            await self.settle_intents()
+        return results
+
+    async def _remove_customer(self, customers: Sequence[str]) -> None:
+        [customer] = customers
+        if not self.options.skip_subitems:
+            await self._remove_subitems(customer)
+        await self._remove_items(customer)
+
+    async def _phase(self, results: Mapping[str, CustomerResult], customers: list[str],
+                     step: Callable[[Sequence[str]], Awaitable[None]]) -> list[str]:
+        """Run one phase for `customers`; returns those still going. A failure that stops it is recorded
+        for each of them (`Unauthorized` and `ApiUnavailable` stop the whole run instead)."""
+        if not customers:
+            return customers
+        started, done_before, count = time.monotonic(), self.progress.done, len(customers)
+        try:
+            await step(customers)
         except (Unauthorized, ApiUnavailable):
             raise  # the token was refused or the API is down: the whole run stops (see engine.sync)
         except MondayError as error:
-            result.aborted = str(error)
-            log.warning("customer %s stopped: %s", customer, error)
             writes = self._writes()
-            self._error(writes, item_key=None, customer=customer, error=error)
+            for customer in customers:
+                results[customer].aborted = str(error)
+                log.warning("customer %s stopped: %s", customer, error)
+                self._error(writes, item_key=None, customer=customer, error=error)
             self._flush(writes)
-        done, seconds = self.progress.done - done_before, time.monotonic() - started
-        log.info("apply: customer %s: %d operations done, %d groups created%s, in %.2f s", customer, done,
-                 len(result.groups_created), " (stopped)" if result.aborted else "", seconds,
-                 extra={"stage": "apply", "operations": done, "groups_created": len(result.groups_created),
-                        "aborted": bool(result.aborted), "seconds": round(seconds, 3)})
-        self._checkpoint("after_customer")
-        return result
+            customers = []
+        seconds = time.monotonic() - started
+        log.info("apply: %s for %d customers: %d operations done%s, in %.2f s", self.progress.phase,
+                 count, self.progress.done - done_before,
+                 "" if customers else " (stopped)", seconds,
+                 extra={"stage": "apply", "phase": self.progress.phase, "operations": self.progress.done - done_before,
+                        "aborted": not customers, "seconds": round(seconds, 3)})
+        return customers
 
     async def remove_items_first(self) -> None:
         """A routed sync's first pass: every item this run archives or deletes, before any board creates
@@ -237,24 +268,24 @@ class Applier:
             log.warning("open write intents stay open for the next run: %s", error)
 
     # -- groups -----------------------------------------------------------------------------------
-    async def _ensure_groups(self, customer: str, result: CustomerResult) -> dict[str, str]:
-        """Create the customer's missing groups in one request, each next to its alphabetical neighbour."""
+    async def _ensure_groups(self, customers: Sequence[str], results: Mapping[str, CustomerResult]) -> None:
+        """Create the customers' missing groups together, each next to its alphabetical neighbour."""
         self.progress.phase = "groups"
         with self.store.engine.connect() as connection:
-            needed = sorted(name for owner, name in groups_to_create(connection, self.store, self.run_id,
-                                                                     self.board.board_id) if owner == customer)
-        missing = []
+            needed = sorted((name, owner) for owner, name in groups_to_create(connection, self.store, self.run_id,
+                                                                              self.board.board_id)
+                            if owner in customers)
+        missing: dict[str, str] = {}  # group name → the customer it is for
         with self.store.engine.begin() as connection:
-            for name in needed:
+            for name, owner in needed:
                 existing = self.board.group_id(name)
-                if existing:  # made by a person or another customer's run since the plan was read
+                if existing:  # made by a person or another run since the plan was read
                     Mirror(self.tables, self.board.board_id).record_group(
-                        connection, name, existing, customer=customer, created_by_run=None)
+                        connection, name, existing, customer=owner, created_by_run=None)
                 else:
-                    missing.append(name)
+                    missing[name] = owner
         if missing:
-            await self._create_groups(customer, missing, result)
-        return self._group_ids()
+            await self._create_groups(missing, results)
 
     def _group_ids(self) -> dict[str, str]:
         groups = self.tables.groups
@@ -262,8 +293,9 @@ class Applier:
             return dict(connection.execute(sa.select(groups.c.group_name, groups.c.group_id).where(
                 groups.c.board_id == self.board.board_id)).all())
 
-    async def _create_groups(self, customer: str, names: Sequence[str], result: CustomerResult) -> None:
-        mutations = planner.group_mutations(self.board, names, self.config.groups.order)
+    async def _create_groups(self, owners: Mapping[str, str], results: Mapping[str, CustomerResult]) -> None:
+        """`owners`: each group to make → the customer it is for (its errors and its result name them)."""
+        mutations = planner.group_mutations(self.board, sorted(owners), self.config.groups.order)
         for batch in self.client.pack(mutations):
             self._checkpoint("before_request")
             with self.store.engine.begin() as connection:
@@ -276,6 +308,7 @@ class Applier:
             with self.store.engine.begin() as connection:
                 for intent_id, outcome in zip(intent_ids, outcomes, strict=True):
                     name = str(outcome.mutation.ref)
+                    customer = owners[name]
                     if outcome.ok:
                         group_id = _confirmed_id(outcome)
                         writes.mirror.record_group(connection, name, group_id, customer=customer,
@@ -284,7 +317,7 @@ class Applier:
                         variables = outcome.mutation.variables
                         self._insert_group(name, group_id, variables.get("position_relative_method"),
                                            variables.get("relative_to"))
-                        result.groups_created.append({"name": name, "id": group_id})
+                        results[customer].groups_created.append({"name": name, "id": group_id})
                     else:
                         self._error(writes, item_key=None, customer=customer, error=_refusal(outcome),
                                     attempts=outcome.attempts, payload={"group_name": name})
@@ -362,10 +395,10 @@ class Applier:
             self._advance(len(request))
 
     # -- items ------------------------------------------------------------------------------------
-    async def _create_items(self, customer: str, group_ids: Mapping[str, str]) -> None:
+    async def _create_items(self, customers: Sequence[str], group_ids: Mapping[str, str]) -> None:
         self.progress.phase = "create items"
         staged = self.tables.staged_items
-        rows = self._rows(staged, customer, [Operation.CREATE], order=[staged.c.source_row])
+        rows = self._rows(staged, customers, [Operation.CREATE], order=[staged.c.customer, staged.c.source_row])
         batch = planner.item_creates(rows, group_ids, self.labels, self.config.monday.key_column)
         self._refuse_all(staged, batch)
         self._advance(len(batch.refused))
@@ -379,7 +412,7 @@ class Applier:
             batch, IntentOperation.CREATE_ITEM,
             lambda mutation, row: {"item_key": row["item_key"], "group_name": row["group_name"]}, staged, record)
 
-    async def _update_items(self, customer: str, group_ids: Mapping[str, str]) -> None:
+    async def _update_items(self, customers: Sequence[str], group_ids: Mapping[str, str]) -> None:
         self.progress.phase = "update items"
         staged, synced = self.tables.staged_items, self.tables.synced_items
         with self.store.engine.connect() as connection:
@@ -389,9 +422,9 @@ class Applier:
                           synced.c.monday_item_id.label("item_id"))
                 .join(synced, sa.and_(synced.c.board_id == self.board.board_id,
                                       synced.c.item_key == staged.c.item_key))
-                .where(staged.c.run_id == self.run_id, staged.c.customer == customer,
+                .where(staged.c.run_id == self.run_id, staged.c.customer.in_(customers),
                        staged.c.operation == Operation.UPDATE.value, staged.c.status != RowStatus.DONE.value)
-                .order_by(staged.c.source_row)
+                .order_by(staged.c.customer, staged.c.source_row)
             ).mappings()]
         batch = planner.item_updates(rows, group_ids, self.labels)
         self._refuse_all(staged, batch)
@@ -443,7 +476,7 @@ class Applier:
         writes.status(self.tables.staged_items, row["item_key"], RowStatus.DONE, monday_id=row["item_id"])
 
     # -- subitems ---------------------------------------------------------------------------------
-    async def _create_subitems(self, customer: str) -> None:
+    async def _create_subitems(self, customers: Sequence[str]) -> None:
         self.progress.phase = "create subitems"
         staged, staged_items, synced = self.tables.staged_subitems, self.tables.staged_items, self.tables.synced_items
         with self.store.engine.connect() as connection:
@@ -453,9 +486,9 @@ class Applier:
                                             staged_items.c.item_key == staged.c.item_key))
                 .outerjoin(synced, sa.and_(synced.c.board_id == self.board.board_id,
                                            synced.c.item_key == staged.c.item_key))
-                .where(staged.c.run_id == self.run_id, staged.c.customer == customer,
+                .where(staged.c.run_id == self.run_id, staged.c.customer.in_(customers),
                        staged.c.operation == Operation.CREATE.value, staged.c.status != RowStatus.DONE.value)
-                .order_by(staged_items.c.source_row, staged.c.position)
+                .order_by(staged.c.customer, staged_items.c.source_row, staged.c.position)
             ).mappings()]
         batch = planner.subitem_creates(rows, self.config)
         self._refuse_all(staged, batch)
@@ -484,7 +517,7 @@ class Applier:
                            "as synced", hint="run `ordersync reconcile` to compare the board with the state")
         return self.board.subitem_board_id
 
-    def _synced_subitem_rows(self, customer: str, operations: Sequence[Operation]) -> list[dict[str, Any]]:
+    def _synced_subitem_rows(self, customers: Sequence[str], operations: Sequence[Operation]) -> list[dict[str, Any]]:
         staged, synced = self.tables.staged_subitems, self.tables.synced_subitems
         with self.store.engine.connect() as connection:
             return [dict(row) for row in connection.execute(
@@ -492,14 +525,14 @@ class Applier:
                           synced.c.parent_item_id.label("parent_item_id"))
                 .join(synced, sa.and_(synced.c.board_id == self.board.board_id,
                                       synced.c.item_key == staged.c.item_key, synced.c.size == staged.c.size))
-                .where(staged.c.run_id == self.run_id, staged.c.customer == customer,
+                .where(staged.c.run_id == self.run_id, staged.c.customer.in_(customers),
                        staged.c.operation.in_([operation.value for operation in operations]),
                        staged.c.status != RowStatus.DONE.value)
             ).mappings()]
 
-    async def _update_subitems(self, customer: str) -> None:
+    async def _update_subitems(self, customers: Sequence[str]) -> None:
         self.progress.phase = "update subitems"
-        rows = self._synced_subitem_rows(customer, [Operation.UPDATE])
+        rows = self._synced_subitem_rows(customers, [Operation.UPDATE])
         if not rows:
             return
         subitem_board = await self._subitem_board()
@@ -523,7 +556,7 @@ class Applier:
 
     async def _remove_subitems(self, customer: str) -> None:
         self.progress.phase = "archive subitems"
-        rows = self._synced_subitem_rows(customer, [Operation.ARCHIVE, Operation.DELETE])
+        rows = self._synced_subitem_rows([customer], [Operation.ARCHIVE, Operation.DELETE])
         staged = self.tables.staged_subitems
 
         def forget(connection: Connection, writes: BatchWrites, row: Mapping[str, Any]) -> None:

@@ -564,16 +564,11 @@ def _board_to_sync(config: Config, options: SyncOptions) -> str:
 
 
 async def _apply_every_customer(applier: Applier, run_id: int) -> dict[str, CustomerResult]:
-    """Each customer in turn (a failure in one never stops another), then what is still unsettled."""
+    """Every customer, phase by phase (a failure in one customer's rows never stops another's)."""
     applier.progress.total = applier.count_operations()
-    results: dict[str, CustomerResult] = {}
     started = time.monotonic()
     with bound(run_id=run_id):
-        for customer in applier.customers():
-            with bound(customer=customer):
-                results[customer] = await applier.apply_customer(customer)
-        if applier.unsettled_intents:
-            await applier.settle_intents()
+        results = await applier.apply_all()
         log.info("apply: %d customers, %d of %d operations done, in %.2f s", len(results), applier.progress.done,
                  applier.progress.total, time.monotonic() - started,
                  extra={"stage": "apply", "customers": len(results), "operations": applier.progress.done,
