@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from ordersync.emulator.settings import EmulatorSettings
 from ordersync.emulator.store import Store
 from ordersync.emulator.views import board_page, index_page
 
+log = logging.getLogger(__name__)
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 RUNTIME_FIXED = frozenset({"db_path", "id_seed"})
 
@@ -194,8 +196,13 @@ class Emulator:
             self.limiter.count_limited(token)
             return _Outcome(rejection(error, version, request_id, self.settings.account_id))
         try:
-            outcome = await self._admit_and_execute(request, token, version, request_id, parsed, operation,
-                                                    variables, operation_name)
+            try:
+                outcome = await self._admit_and_execute(request, token, version, request_id, parsed, operation,
+                                                        variables, operation_name)
+            except Exception:  # a bug of ours: Monday's 500 with its error body, never a bare one
+                log.exception("request %s failed inside the emulator", request_id)
+                failed = RequestRejected(Code.INTERNAL_SERVER_ERROR, "Internal server error", http_status=500)
+                outcome = _Outcome(rejection(failed, version, request_id, self.settings.account_id))
             outcome.reply.headers.update(self.limiter.headers(token))
             return outcome
         finally:

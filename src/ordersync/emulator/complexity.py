@@ -4,7 +4,8 @@ Like Monday's estimate (charged up front since API 2025-10), it depends on the f
 and the list sizes the arguments promise, not on what the board holds: a leaf costs
 `scalar_field`, an object `object_field` plus its selection times the list size (ids given,
 else `limit`, else an assumed size from the cost table), and every root mutation field adds
-its mutation cost (a bulk job also `bulk_item` per item id). `complexity` itself is free. See docs/emulator.md for the table.
+its mutation cost (a bulk job also `bulk_item` per item id). `complexity` itself is free;
+`__schema` and `__type` cost a flat `INTROSPECTION_POINTS`. See docs/emulator.md for the table.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ from ordersync.emulator.settings import CostTable
 PAGED_FIELDS = frozenset({"items_page", "next_items_page", "items_page_by_column_values"})
 BOARD_CREATING = frozenset({"create_board", "duplicate_board"})
 """Mutations under Monday's extra cap of 40 per minute ("Call limit exceeded for CreateBoard/…")."""
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+INTROSPECTION_POINTS = 1_000
+"""What `__schema` or `__type` costs, however much of the schema it reads: Monday publishes no figure for
+introspection (it answers it, and charges it); a flat, modest charge (docs/emulator.md)."""
 BULK_JOBS = frozenset({"bulk_archive_items"})
 """Mutations that start a job over `item_ids`: each id adds `bulk_item` points (Monday estimates from the variables)."""
 
@@ -132,6 +137,9 @@ def document_cost(schema: GraphQLSchema, document: DocumentNode, operation: Oper
     for owner, node in roots:
         name = node.name.value
         if name in ("complexity", "__typename"):
+            continue
+        if name in INTROSPECTION_FIELDS:
+            points += INTROSPECTION_POINTS
             continue
         points += estimator.field(owner.fields[name], node)
         if is_mutation:
