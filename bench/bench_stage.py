@@ -1,11 +1,12 @@
-"""Staging throughput: ordersync's extract → transform → stage against a pandas load of the same rows.
+"""Staging throughput: ordersync's first-time prepare against a pandas load of the same rows; then resyncs.
 
 Generates the sample `ORDERS_UNIFIED` (default 100,000 order lines) into a SQLite file and a
 PostgreSQL database, then measures, in the same run and on the same rows:
 
-- ordersync: stream the order lines (`source.extract_order_lines`), transform each
-  (`transform.transform_order_line`), stage items and size subitems (`staging.stage_run`: SQLite
-  executemany, PostgreSQL COPY). "stage only" is the part of that time spent writing.
+- ordersync: a first-time prepare with `pipeline.prepare` as `ordersync plan` runs it against an
+  empty mirror — the lines' fingerprints, extract, transform, stage items and size subitems (SQLite
+  executemany, PostgreSQL COPY), the diff and the plan. "stage only" is the time spent staging and
+  diffing.
 - pandas: `pd.read_sql` the table, `DataFrame.melt` the 161 size columns wide → long keeping
   quantities > 0, and `DataFrame.to_sql` (pandas defaults) both the order lines (every column but
   the sizes) and the size rows. "to_sql only" is the part spent writing.
@@ -16,6 +17,11 @@ Each measurement runs in a fresh process, and its peak memory is that process's 
 that generated the sample reported the parent's peak, not its own. Both sides get the same engine
 settings (ordersync's: WAL and synchronous=NORMAL on SQLite).
 
+Then the first prepare's staged rows become the mirror (as if a sync had confirmed every line) and
+resyncs are prepared against it: with nothing changed, and after a quantity changed on 1% of the
+lines — each on the fast path (only the lines whose fingerprint changed) and with `--full` (every
+line read, transformed, staged and compared: the path before fingerprints), side by side.
+
     .venv/bin/python bench/bench_stage.py                 # 100,000 order lines
     .venv/bin/python bench/bench_stage.py --rows 2000     # a quick check
 """
@@ -24,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
+import logging
 import multiprocessing
 import platform
 import resource
@@ -31,7 +39,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,10 +48,7 @@ import sqlalchemy as sa
 from ordersync.config import Config, parse_config
 from ordersync.database import make_engine
 from ordersync.engine.filters import Filters
-from ordersync.engine.pipeline import Databases, discard_staged_rows
-from ordersync.engine.source import extract_order_lines, open_source
-from ordersync.engine.staging import stage_run
-from ordersync.engine.transform import rules_from_config, transform_order_line
+from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
 from ordersync.errors import StateError
 from ordersync.sample_data import MIN_ROWS, SIZE_COLUMNS, write_sample_data
 from ordersync.sample_data.config import sample_config_text
@@ -102,47 +106,110 @@ def _maxrss_mb() -> float:
 
 # -- the two contenders (each runs in its own process) ---------------------------------------------
 
-def measure_ordersync(url: str) -> Measurement:
-    """extract → transform → stage with ordersync's own functions, as `pipeline.prepare` chains them."""
+class _StageSeconds(logging.Handler):
+    """The seconds each stage of `pipeline.prepare` logs (`extra={"stage": …, "seconds": …}`)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.seconds: dict[str, float] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stage, seconds = getattr(record, "stage", None), getattr(record, "seconds", None)
+        if stage is not None and seconds is not None:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + float(seconds)
+
+
+def _prepared(url: str, *, full: bool) -> tuple[Any, float, dict[str, float], float, float]:
+    """`pipeline.prepare` (stage, diff, plan) of the whole sample as `ordersync plan` runs it: the prepared
+    run, its seconds, each stage's seconds, and the RSS at the start and the peak."""
     config = _config(url)
     databases = Databases.open(config)
-    store = databases.state
-    source_table = open_source(databases.source, config)
-    rules = rules_from_config(config, source_table.size_columns)
-    run_id = store.start_run(RunKind.PLAN, "bench", Filters().as_dict())
-    upstream = {"extract": 0.0, "transform": 0.0}
-
-    def chunks() -> Iterator[list[dict[str, Any]]]:
-        stream = extract_order_lines(databases.source, source_table, config, Filters())
-        while True:
-            started = time.perf_counter()
-            chunk = next(stream, None)
-            upstream["extract"] += time.perf_counter() - started
-            if chunk is None:
-                return
-            yield chunk
-
-    def transformed() -> Iterator[Any]:
-        row = 0
-        for chunk in chunks():
-            started = time.perf_counter()
-            results = [transform_order_line(line, rules, row + offset) for offset, line in enumerate(chunk, 1)]
-            upstream["transform"] += time.perf_counter() - started
-            row += len(chunk)
-            yield from results
-
+    stages = _StageSeconds()
+    logging.getLogger("ordersync").addHandler(stages)
+    logging.getLogger("ordersync").setLevel(logging.INFO)
     start_rss = _start_peak()
     started = time.perf_counter()
-    staging = stage_run(store, run_id, transformed())
+    prepared = prepare(config, databases, Filters(), kind=RunKind.PLAN, full=full)
     seconds = time.perf_counter() - started
-    measured = Measurement(order_lines=staging.order_lines, subitem_rows=staging.subitems, seconds=seconds,
-                           write_seconds=seconds - upstream["extract"] - upstream["transform"],
-                           peak_rss_mb=_peak_mb(), start_rss_mb=start_rss, read_seconds=upstream["extract"],
-                           transform_seconds=upstream["transform"])
-    store.set_run_status(run_id, RunStatus.PLANNED)
-    discard_staged_rows(store, run_id)
+    peak = _peak_mb()
+    databases.state.set_run_status(prepared.run_id, RunStatus.PLANNED)
     databases.close()
-    return measured
+    return prepared, seconds, stages.seconds, start_rss, peak
+
+
+def measure_ordersync(url: str) -> Measurement:
+    """A first-time prepare — fingerprints, extract → transform → stage, diff, plan — of every line against
+    an empty mirror, with `pipeline.prepare` as `ordersync plan` and `sync` run it. Its staged rows then
+    become the mirror (placeholder Monday ids), as if a sync had confirmed them, for the resyncs."""
+    prepared, seconds, stages, start_rss, peak = _prepared(url, full=False)
+    staging = prepared.staging
+    _confirm_as_synced(url, prepared.run_id, prepared.board_id)
+    return Measurement(order_lines=staging.order_lines, subitem_rows=staging.subitems, seconds=seconds,
+                       write_seconds=stages.get("stage", 0.0) + stages.get("diff", 0.0), peak_rss_mb=peak,
+                       start_rss_mb=start_rss, read_seconds=stages.get("extract", 0.0) + stages.get("fingerprints", 0.0),
+                       transform_seconds=stages.get("transform", 0.0))
+
+
+def measure_resync(url: str, full: bool) -> Resync:
+    """A resync's prepare against the mirror: only the lines whose fingerprint changed, or (`full`, the
+    path before fingerprints and still that of `--full`) every line read, transformed, staged, compared."""
+    prepared, seconds, _, _, peak = _prepared(url, full=full)
+    totals = prepared.plan.totals
+    config = _config(url)
+    databases = Databases.open(config)
+    discard_staged_rows(databases.state, prepared.run_id)
+    databases.close()
+    return Resync(seconds=seconds, staged=prepared.staging.order_lines, updates=totals["items"]["update"]
+                  + totals["subitems"]["update"], unchanged=totals["items"]["unchanged"], peak_rss_mb=peak)
+
+
+@dataclass
+class Resync:
+    seconds: float
+    staged: int  # order lines read, transformed and staged
+    updates: int  # items and subitems to update
+    unchanged: int  # items counted unchanged
+    peak_rss_mb: float
+
+
+def _confirm_as_synced(url: str, run_id: int, board_id: str) -> None:
+    """The run's staged rows as the mirror a sync would have left, every line confirmed whole."""
+    config = _config(url)
+    databases = Databases.open(config)
+    tables, now = databases.state.tables, datetime.datetime(2026, 12, 1)
+    staged, sizes = tables.staged_items, tables.staged_subitems
+    with databases.state.engine.begin() as connection:
+        connection.execute(sa.insert(tables.synced_items).from_select(
+            ["board_id", "item_key", "monday_item_id", "customer", "group_name", "item_name", "po_number",
+             "aag_season", "customer_season", "cancelled", "column_values", "row_hash", "run_id", "synced_at",
+             "fingerprint"],
+            sa.select(sa.literal(board_id), staged.c.item_key, sa.cast(staged.c.source_row, sa.Unicode),
+                      staged.c.customer, staged.c.group_name, staged.c.item_name, staged.c.po_number,
+                      staged.c.aag_season, staged.c.customer_season, staged.c.cancelled, staged.c.column_values,
+                      staged.c.row_hash, staged.c.run_id, sa.literal(now), staged.c.fingerprint)
+            .where(staged.c.run_id == run_id)))
+        connection.execute(sa.insert(tables.synced_subitems).from_select(
+            ["board_id", "item_key", "size", "monday_subitem_id", "parent_item_id", "name", "quantity", "run_id",
+             "synced_at"],
+            sa.select(sa.literal(board_id), sizes.c.item_key, sizes.c.size, sizes.c.size, sa.literal("1"),
+                      sizes.c.name, sizes.c.quantity, sizes.c.run_id, sa.literal(now))
+            .where(sizes.c.run_id == run_id)))
+    discard_staged_rows(databases.state, run_id)
+    databases.close()
+
+
+def change_one_percent(url: str) -> int:
+    """Add one piece to the first size with a quantity of 1% of the lines (every 100th by uuid)."""
+    engine = make_engine(url, error=StateError, section="bench")
+    table = sa.Table(TABLE, sa.MetaData(), autoload_with=engine)
+    with engine.begin() as connection:
+        uuids = connection.execute(sa.select(table.c.record_uuid).order_by(table.c.record_uuid)).scalars().all()
+        chosen = uuids[::100]
+        for start in range(0, len(chosen), 500):
+            connection.execute(sa.update(table).where(table.c.record_uuid.in_(chosen[start:start + 500]))
+                               .values({"M": sa.func.coalesce(table.c["M"], 0) + 1}))
+    engine.dispose()
+    return len(chosen)
 
 
 def measure_pandas(url: str) -> Measurement:
@@ -179,9 +246,9 @@ def _config(url: str) -> Config:
     return parse_config(sample_config_text(source_url=url), origin="the sample config")
 
 
-def in_fresh_process(function, url: str) -> Measurement:
+def in_fresh_process(function, *args: Any) -> Any:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(function, (url,))
+        return pool.apply(function, args)
 
 
 # -- databases --------------------------------------------------------------------------------
@@ -258,6 +325,19 @@ def report(rows: int, results: dict[str, dict[str, Measurement]]) -> str:
     return "\n".join(lines)
 
 
+def report_resyncs(rows: int, resyncs: dict[str, dict[str, Resync]]) -> str:
+    lines = [f"## Resync of {rows:,} order lines against their mirror: prepare (before any API call)", "",
+             "| database | resync | seconds | lines read and staged | updates | unchanged items | peak RSS MB |"
+             " speed-up over --full |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for database, measured in resyncs.items():
+        for label, m in measured.items():
+            baseline = measured.get(f"{label} --full") if not label.endswith("--full") else None
+            faster = f"{baseline.seconds / m.seconds:.1f}×" if baseline and m.seconds else ""
+            lines.append(f"| {database} | {label} | {m.seconds:.2f} | {m.staged:,} | {m.updates:,} | "
+                         f"{m.unchanged:,} | {m.peak_rss_mb:,.0f} | {faster} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="order lines to generate (at least 100)")
@@ -275,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     if not options.skip_postgres and (postgres := postgres_database(options.postgres)):
         databases["PostgreSQL"] = postgres
     results: dict[str, dict[str, Measurement]] = {}
+    resyncs: dict[str, dict[str, Resync]] = {}
     try:
         for name, url in databases.items():
             reset_state_tables(url)
@@ -284,10 +365,17 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             results[name] = {"ordersync": in_fresh_process(measure_ordersync, url),
                              "pandas": in_fresh_process(measure_pandas, url)}
+            resyncs[name] = {"no-op": in_fresh_process(measure_resync, url, False),
+                             "no-op --full": in_fresh_process(measure_resync, url, True)}
+            changed = change_one_percent(url)
+            resyncs[name] |= {f"{changed:,} lines changed (1%)": in_fresh_process(measure_resync, url, False),
+                              f"{changed:,} lines changed (1%) --full": in_fresh_process(measure_resync, url, True)}
     finally:
         if options.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     print(report(options.rows, results))
+    print()
+    print(report_resyncs(options.rows, resyncs))
     return 0
 
 

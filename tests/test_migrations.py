@@ -32,7 +32,8 @@ BEFORE_MIGRATIONS_POSTGRESQL = FIXTURES / "state_before_migrations.postgresql.sq
 TABLES_BEFORE_MIGRATIONS = ("meta", "runs", "staged_items", "staged_subitems", "synced_items", "synced_subitems",
                             "groups", "errors", "write_intents", "locks")
 TABLES = (*TABLES_BEFORE_MIGRATIONS, "source_shapes", "budget_ledger",  # 0002_source_shape, 0003_budget_ledger
-          "board_registry")  # 0004_board_registry
+          "board_registry", "unchanged_lines")  # 0004_board_registry, 0005_line_fingerprints
+LATER_COLUMNS = {"fingerprint"}  # 0005_line_fingerprints: synced_items, staged_items
 SQL_SERVER = mssql.dialect(deprecate_large_types=True)
 
 
@@ -43,7 +44,8 @@ def all_rows(url: str, prefix: str = "ordersync_") -> dict[str, list[dict[str, A
     try:
         with engine.connect() as connection:
             return {name: [dict(row) for row in connection.execute(
-                sa.select(table).order_by(*table.primary_key.columns)).mappings()]
+                sa.select(*(column for column in table.columns if column.name not in LATER_COLUMNS))
+                .order_by(*table.primary_key.columns)).mappings()]
                 for name in TABLES_BEFORE_MIGRATIONS for table in [getattr(tables, name)]}
     finally:
         engine.dispose()
@@ -161,7 +163,7 @@ def test_a_database_at_0002_gains_the_budget_ledger_with_every_row_kept(database
 
     store.ensure_schema()
 
-    assert revisions(store) == (migrations.head(),) == ("0004_board_registry",)
+    assert revisions(store) == (migrations.head(),) == ("0005_line_fingerprints",)
     assert all_rows(database_url) == before and store.source_shape("42") == shape
     assert schema_differences(store, "ordersync_") == []
     ledger = BudgetLedger(store.engine, store.tables, token_fingerprint("a-token"))
@@ -187,7 +189,7 @@ def test_a_database_at_0003_gains_the_board_registry_with_every_row_kept(databas
 
     store.ensure_schema()
 
-    assert revisions(store) == (migrations.head(),) == ("0004_board_registry",)
+    assert revisions(store) == (migrations.head(),) == ("0005_line_fingerprints",)
     assert all_rows(database_url) == before
     with store.engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(store.tables.budget_ledger)).scalar_one() == 1
@@ -198,6 +200,29 @@ def test_a_database_at_0003_gains_the_board_registry_with_every_row_kept(databas
     assert [(board.sequence, board.board_id) for board in registry.boards("42")] == [(1, None)]
     registry.record_board("42", 1, "4201")
     assert [(board.board_name, board.board_id) for board in registry.boards("42")] == [("Orders 1", "4201")]
+
+
+def test_a_database_at_0004_gains_line_fingerprints_with_every_row_kept(database_url, stores):
+    database_before_migrations(database_url)
+    store = stores(database_url)
+    with store.engine.begin() as connection:
+        command.upgrade(migrations.alembic_config("ordersync_", connection=connection), "0004_board_registry")
+    assert revisions(store) == ("0004_board_registry",)
+    with store.engine.connect() as connection:
+        assert not sa.inspect(connection).has_table("ordersync_unchanged_lines")
+        assert "fingerprint" not in {column["name"] for column in sa.inspect(connection).get_columns(
+            "ordersync_synced_items")}
+    before = all_rows(database_url)
+
+    store.ensure_schema()
+
+    assert revisions(store) == (migrations.head(),) == ("0005_line_fingerprints",)
+    assert all_rows(database_url) == before
+    assert schema_differences(store, "ordersync_") == []
+    synced = store.tables.synced_items
+    with store.engine.connect() as connection:  # every line the mirror held is read again by the next sync
+        assert connection.execute(sa.select(sa.func.count()).where(synced.c.fingerprint.is_not(None))).scalar() == 0
+        assert connection.execute(sa.select(sa.func.count()).select_from(synced)).scalar() > 0
 
 
 def test_a_new_database_gets_exactly_the_declared_tables_from_the_migrations(database_url, stores):
@@ -235,7 +260,10 @@ def test_the_migrations_write_the_declared_ddl_for_sql_server():
 
     tables = build_tables()
     for table in tables.metadata.sorted_tables:  # exactly what build_tables() compiles to there
-        assert _normalized(str(sa.schema.CreateTable(table).compile(dialect=SQL_SERVER))) in text
+        created = _normalized(str(sa.schema.CreateTable(table).compile(dialect=SQL_SERVER)))
+        assert created.replace(" fingerprint NVARCHAR(64) NULL,", "") in text  # added by 0005_line_fingerprints:
+        if "fingerprint" in table.c:
+            assert f"ALTER TABLE {table.name} ADD fingerprint NVARCHAR(64) NULL" in text
         for index in table.indexes:
             assert _normalized(str(sa.schema.CreateIndex(index).compile(dialect=SQL_SERVER))) in text
     assert "CREATE TABLE ordersync_alembic_version ( version_num VARCHAR(32) NOT NULL" in text

@@ -221,7 +221,8 @@ async def test_a_customer_filter_syncs_only_that_customer_and_archives_nothing_e
 
 async def test_staged_rows_of_old_runs_are_pruned_but_the_mirror_stays(sqlite_url):
     async with make_world(sqlite_url, rows=150) as world:
-        runs = [await world.sync(filters=Filters(customers=("GREYSON",))) for _ in range(7)]
+        # --full: every run stages its lines (a resync otherwise stages only the lines that changed)
+        runs = [await world.sync(filters=Filters(customers=("GREYSON",)), full=True) for _ in range(7)]
         store = StateStore.from_url(sqlite_url)
         staged = store.tables.staged_items
         with store.engine.connect() as connection:

@@ -178,14 +178,15 @@ class PlanResult:
 def plan(config: Config, *, customers: Iterable[str] = (), exclude_customers: Iterable[str] = (),
          po_numbers: Iterable[str] = (), aag_seasons: Iterable[str] = (), customer_seasons: Iterable[str] = (),
          limit: int | None = None, on_progress: LinesRead | None = None,
-         board: str | None = None) -> PlanResult | BoardResults:
+         board: str | None = None, full: bool = False) -> PlanResult | BoardResults:
     """`ordersync plan`: a dry run without the API — reads, transforms and diffs against the synced
     state, changing nothing a later sync relies on. `on_progress(lines_read)` follows the reading.
-    Several routed boards: a `BoardResults` of each board's plan; `board`: that one board's."""
+    Several routed boards: a `BoardResults` of each board's plan; `board`: that one board's. `full`:
+    every order line, not only those whose fingerprint changed (`--full`)."""
     filters = _filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons, limit)
     results = []
     for each in each_board(config, board):
-        prepared = plan_only(each, filters, progress=on_progress)
+        prepared = plan_only(each, filters, progress=on_progress, full=full)
         summary = RunSummary.model_validate(prepared.plan.as_dict())
         results.append(PlanResult(prepared.run_id, prepared.board_id, summary.totals, summary.customers,
                                   prepared.warnings))
@@ -201,19 +202,21 @@ async def sync_async(  # noqa: PLR0913 — one keyword argument per option of `o
                      dry_run: bool = False, skip_subitems: bool = False, wait_for_lock: float = 0.0,
                      allow_removals: bool = False, accept_source_changes: bool = False,
                      on_progress: OperationsDone | None = None, http: httpx.AsyncClient | None = None,
-                     token: SecretStr | None = None, board: str | None = None) -> SyncResult | RoutedSyncResult:
+                     token: SecretStr | None = None, board: str | None = None,
+                     full: bool = False) -> SyncResult | RoutedSyncResult:
     """`ordersync sync`: make the board equal the source, settling what an interrupted run left open
     first. A routed config (`[[routes]]`) syncs every board, one run each: with several boards the
     result is a `RoutedSyncResult` (`boards`, summed `totals`, the worst exit code). With no filter it refuses (`UsageError`) unless `all_customers=True`. Before its first write
     it refuses (`SourceShapeChanged`, `TooManyRemovals`) a changed source or too many removals unless
     `accept_source_changes=True` / `allow_removals=True`. `result.exit_code` is the CLI's (1 when rows
     failed); `result.as_dict()` is what `--json` prints. `board`: that routed board only (`--board`; a
-    line routed to another board is left to that board's run), its `SyncResult`."""
+    line routed to another board is left to that board's run), its `SyncResult`. `full`: read, transform
+    and compare every order line (`--full`), not only those whose fingerprint changed."""
     options = SyncOptions(filters=_filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons,
                                            limit),
                           all_customers=all_customers, dry_run=dry_run, skip_subitems=skip_subitems,
                           wait_for_lock=wait_for_lock, allow_removals=allow_removals,
-                          accept_source_changes=accept_source_changes)
+                          accept_source_changes=accept_source_changes, full=full)
     only = None if board is None else check_board(placed_config(config), board)
     return await sync_routed(config, options, on_progress=on_progress, http=http, token=token, board=only)
 

@@ -21,6 +21,7 @@ from ordersync.cli.options import (
     BoardOption,
     CustomerOption,
     FilterOptions,
+    FullOption,
     GlobalOptions,
     JsonOption,
     WaitOption,
@@ -222,7 +223,7 @@ def board_describe(
 
 @app.command()
 @with_filters
-def plan(context: typer.Context, filters: FilterOptions, only_board: BoardOption = None,
+def plan(context: typer.Context, filters: FilterOptions, only_board: BoardOption = None, full: FullOption = False,
          json_output: JsonOption = False) -> None:
     """Show what a sync would do, per customer, without calling the API or touching the synced state.
 
@@ -232,7 +233,7 @@ def plan(context: typer.Context, filters: FilterOptions, only_board: BoardOption
     """
     config = _config(context)
     with progress_bar("reading order lines", total=filters.limit, enabled=not json_output) as bar:
-        result = api.plan(config, **filters.as_kwargs(), on_progress=bar.update, board=only_board)
+        result = api.plan(config, **filters.as_kwargs(), on_progress=bar.update, board=only_board, full=full)
     if json_output:
         print_json(result.as_dict())
         return
@@ -257,7 +258,7 @@ def _finish_sync(result: api.SyncResult | api.RoutedSyncResult, json_output: boo
 
 @app.command()
 @with_filters
-def sync(
+def sync(  # noqa: PLR0913 — one option per keyword argument of `api.sync`
     context: typer.Context,
     filters: FilterOptions,
     all_customers: Annotated[bool, typer.Option(
@@ -276,6 +277,7 @@ def sync(
         help="The source's size columns or column types changed since the last sync: go on, and record them.")]
     = False,
     only_board: BoardOption = None,
+    full: FullOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Make the board equal the source: create, update and archive items and their size subitems.
@@ -283,6 +285,9 @@ def sync(
     Settles whatever an interrupted run left open first, so a rerun after a crash never duplicates.
     Refuses before its first write (exit 2) when the source's size columns or column types changed
     since the last sync, or when it would archive more than \\[guards] allows; the flags above confirm.
+    Reads again only the order lines whose fingerprint changed since the board last confirmed them
+    (all of them with --full, on a first sync, after a config change, or when the board changed
+    behind ordersync's back).
 
     Example: ordersync sync --customer GREYSON --po 4755
     """
@@ -290,7 +295,8 @@ def sync(
     with progress_bar("syncing", enabled=not json_output) as bar:
         result = api.sync(config, **filters.as_kwargs(), all_customers=all_customers, dry_run=dry_run,
                           skip_subitems=skip_subitems, wait_for_lock=wait, allow_removals=allow_removals,
-                          accept_source_changes=accept_source_changes, on_progress=bar.follow, board=only_board)
+                          accept_source_changes=accept_source_changes, on_progress=bar.follow, board=only_board,
+                          full=full)
     _finish_sync(result, json_output)
 
 

@@ -27,6 +27,8 @@ class GlobalOptions:
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else.")]
+FullOption = Annotated[bool, typer.Option(
+    "--full", help="Read, transform and compare every order line, not only those whose fingerprint changed.")]
 WaitOption = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait for the board's lock.")]
 BoardOption = Annotated[str | None, typer.Option(
     "--board", help="Only this routed board (one of `ordersync boards`): how several workers split the boards.")]

@@ -202,6 +202,11 @@ def _recorded_mark(store: StateStore, board_id: str) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
+def board_vouches(store: StateStore, board: BoardInfo) -> bool:
+    """The board is as this state database last saw it whole: what the mirror records of it holds."""
+    return _vouches(_mark(board.mark, board.subitem_mark), _recorded_mark(store, board.board_id))
+
+
 async def record_board_mark(store: StateStore, client: MondayClient, board: BoardInfo) -> None:
     """The board's mark as a run leaves it, its mirror true to the board: while nobody else changes
     the board, the next run trusts its mirror and looks up only the lines it would create."""
@@ -228,7 +233,7 @@ async def adopt_board_items(config: Config, store: StateStore, client: MondayCli
     board_id, count = board.board_id, board.items_count
     now, recorded = _mark(board.mark, board.subitem_mark), _recorded_mark(store, board_id)
     new_keys = _unknown_keys(store, run_id, board_id)
-    if _vouches(now, recorded):
+    if board_vouches(store, board):
         adoption = Adoption("vouched", count)
         found = await _look_up(config, client, board_id, new_keys) if count else []
         _adopt(config, store, run_id, board_id, new_keys, found, adoption)

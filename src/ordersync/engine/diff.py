@@ -48,16 +48,19 @@ _REMOVAL_OPERATION = {"archive": Operation.ARCHIVE, "delete": Operation.DELETE, 
 
 
 def diff_run(store: StateStore, run_id: int, board_id: str, *, scope: RemovalScope | None,
-             on_removed: RemovalPolicy, on_cancelled: CancelledPolicy, moved_away: Collection[str] = ()) -> None:
+             on_removed: RemovalPolicy, on_cancelled: CancelledPolicy, moved_away: Collection[str] = (),
+             unchanged: Set[str] | None = None) -> None:
     """Set `state` and `operation` on every staged row of the run; add REMOVED rows from the mirror.
 
     `moved_away`: lines the run read whose route names another board (`engine.routes`): removed from
-    this board whatever the run's filter, so the board they moved to never holds them alongside."""
+    this board whatever the run's filter, so the board they moved to never holds them alongside.
+    `unchanged`: lines the run found in its scope but did not stage, their fingerprints unchanged
+    (`engine.fingerprints`): still in the source, so never removed."""
     started = time.monotonic()
     with store.engine.begin() as connection:
         _diff_items(connection, store, run_id, board_id)
         if scope is not None:
-            _removed_items(connection, store, run_id, board_id, scope)
+            _removed_items(connection, store, run_id, board_id, scope, unchanged)
         if moved_away:
             _moved_away_items(connection, store, run_id, board_id, sorted(moved_away))
         _item_operations(connection, store, run_id, on_removed, on_cancelled)
@@ -81,18 +84,15 @@ def _log_states(store: StateStore, run_id: int, seconds: float) -> None:
 
 
 def _diff_items(connection, store: StateStore, run_id: int, board_id: str) -> None:
+    """NEW, then — joined with the mirror — UNCHANGED where the row hash is the one recorded, else CHANGED
+    (a NULL hash in the mirror equals nothing). Two set-based statements, no per-row subquery."""
     staged, synced = store.tables.staged_items, store.tables.synced_items
-    mirror = sa.select(sa.literal(1)).where(synced.c.board_id == board_id, synced.c.item_key == staged.c.item_key)
-    same_hash = mirror.where(synced.c.row_hash == staged.c.row_hash)
+    connection.execute(sa.update(staged).where(staged.c.run_id == run_id).values(state=DiffState.NEW.value))
     connection.execute(
-        sa.update(staged).where(staged.c.run_id == run_id).values(
-            state=sa.case(
-                (~mirror.exists(), DiffState.NEW.value),
-                (same_hash.exists(), DiffState.UNCHANGED.value),
-                else_=DiffState.CHANGED.value,
-            )
-        )
-    )
+        sa.update(staged).where(staged.c.run_id == run_id, synced.c.board_id == board_id,
+                                synced.c.item_key == staged.c.item_key).values(
+            state=sa.case((synced.c.row_hash == staged.c.row_hash, DiffState.UNCHANGED.value),
+                          else_=DiffState.CHANGED.value)))
 
 
 def _unstaged_mirror_rows(store: StateStore, run_id: int, board_id: str) -> tuple[sa.Select, list[sa.ColumnElement]]:
@@ -128,7 +128,8 @@ def _moved_away_items(connection, store: StateStore, run_id: int, board_id: str,
         _stage_removed(connection, store, removed.where(*conditions, synced.c.item_key.in_(keys[start:start + 500])))
 
 
-def _removed_items(connection, store: StateStore, run_id: int, board_id: str, scope: RemovalScope) -> None:
+def _removed_items(connection, store: StateStore, run_id: int, board_id: str, scope: RemovalScope,
+                   unchanged: Set[str] | None) -> None:
     synced = store.tables.synced_items
     removed, conditions = _unstaged_mirror_rows(store, run_id, board_id)
     conditions += scope.lines.where({name: synced.c[name] for name in SCOPE_FIELDS})
@@ -137,14 +138,16 @@ def _removed_items(connection, store: StateStore, run_id: int, board_id: str, sc
     def stage_removed(rows: sa.Select) -> None:
         _stage_removed(connection, store, rows)
 
-    if not scope.is_filtered:
+    if not scope.is_filtered and unchanged is None:
         stage_removed(removed)
         return
-    unread = connection.execute(sa.select(synced.c.item_key).where(*conditions)).scalars().all()
-    if not unread or scope.source_keys is None:
-        return
-    still_in_source = scope.source_keys()
-    gone = [key for key in unread if key not in still_in_source]
+    unread = [key for key in connection.execute(sa.select(synced.c.item_key).where(*conditions)).scalars()
+              if unchanged is None or key not in unchanged]
+    if scope.is_filtered and unread and scope.source_keys is not None:
+        still_in_source = scope.source_keys()
+        gone = [key for key in unread if key not in still_in_source]
+    else:
+        gone = unread if not scope.is_filtered else []
     for start in range(0, len(gone), 500):
         stage_removed(removed.where(synced.c.item_key.in_(gone[start:start + 500])))
 
@@ -172,42 +175,29 @@ def _item_operations(connection, store: StateStore, run_id: int, on_removed: Rem
 
 
 def _diff_subitems(connection, store: StateStore, run_id: int, board_id: str) -> None:
+    """As `_diff_items`, per (order line, size), comparing the quantity."""
     staged, synced = store.tables.staged_subitems, store.tables.synced_subitems
-    mirror = sa.select(sa.literal(1)).where(
-        synced.c.board_id == board_id, synced.c.item_key == staged.c.item_key, synced.c.size == staged.c.size
-    )
-    same_quantity = mirror.where(synced.c.quantity == staged.c.quantity)
+    connection.execute(sa.update(staged).where(staged.c.run_id == run_id).values(state=DiffState.NEW.value))
     connection.execute(
-        sa.update(staged).where(staged.c.run_id == run_id).values(
-            state=sa.case(
-                (~mirror.exists(), DiffState.NEW.value),
-                (same_quantity.exists(), DiffState.UNCHANGED.value),
-                else_=DiffState.CHANGED.value,
-            )
-        )
-    )
+        sa.update(staged).where(staged.c.run_id == run_id, synced.c.board_id == board_id,
+                                synced.c.item_key == staged.c.item_key, synced.c.size == staged.c.size).values(
+            state=sa.case((synced.c.quantity == staged.c.quantity, DiffState.UNCHANGED.value),
+                          else_=DiffState.CHANGED.value)))
 
 
 def _removed_subitems(connection, store: StateStore, run_id: int, board_id: str) -> None:
     """Sizes in the mirror whose order line is still staged (and stays) but no longer has that size."""
     tables = store.tables
     staged_items, staged, synced = tables.staged_items, tables.staged_subitems, tables.synced_subitems
-    parent_stays = sa.select(sa.literal(1)).where(
-        staged_items.c.run_id == run_id, staged_items.c.item_key == synced.c.item_key,
-        staged_items.c.state != DiffState.REMOVED.value,
-    ).exists()
+    parent_stays = sa.and_(staged_items.c.run_id == run_id, staged_items.c.item_key == synced.c.item_key,
+                           staged_items.c.state != DiffState.REMOVED.value)
     size_staged = sa.select(sa.literal(1)).where(
         staged.c.run_id == run_id, staged.c.item_key == synced.c.item_key, staged.c.size == synced.c.size,
     ).exists()
-    parent_customer = (
-        sa.select(staged_items.c.customer)
-        .where(staged_items.c.run_id == run_id, staged_items.c.item_key == synced.c.item_key)
-        .scalar_subquery()
-    )
     removed = sa.select(
-        sa.literal(run_id), synced.c.item_key, synced.c.size, parent_customer, synced.c.name, synced.c.quantity,
+        sa.literal(run_id), synced.c.item_key, synced.c.size, staged_items.c.customer, synced.c.name, synced.c.quantity,
         sa.literal(DiffState.REMOVED.value), sa.literal(RowStatus.PENDING.value), synced.c.monday_subitem_id, sa.literal(0),
-    ).where(synced.c.board_id == board_id, parent_stays, ~size_staged)
+    ).select_from(synced.join(staged_items, parent_stays)).where(synced.c.board_id == board_id, ~size_staged)
     connection.execute(
         sa.insert(staged).from_select(
             ["run_id", "item_key", "size", "customer", "name", "quantity", "state", "status",
@@ -218,27 +208,27 @@ def _removed_subitems(connection, store: StateStore, run_id: int, board_id: str)
 
 
 def _subitem_operations(connection, store: StateStore, run_id: int, on_removed: RemovalPolicy) -> None:
-    """A subitem follows its parent: nothing to do under an item being archived, deleted or skipped."""
+    """A subitem follows its parent: nothing to do under an item being archived, deleted or skipped.
+
+    Each subitem's operation from its own state, then — joined with its parent — none under a parent
+    that is removed, or new and not created."""
     staged_items, staged = store.tables.staged_items, store.tables.staged_subitems
-
-    def parent(column: sa.Column) -> sa.ScalarSelect:
-        return (
-            sa.select(column)
-            .where(staged_items.c.run_id == run_id, staged_items.c.item_key == staged.c.item_key)
-            .scalar_subquery()
-        )
-
-    parent_operation, parent_state = parent(staged_items.c.operation), parent(staged_items.c.state)
     connection.execute(
         sa.update(staged).where(staged.c.run_id == run_id).values(
             operation=sa.case(
-                (parent_operation.in_([Operation.ARCHIVE.value, Operation.DELETE.value]), Operation.NONE.value),
-                (sa.and_(parent_state == DiffState.NEW.value, parent_operation == Operation.NONE.value),
-                 Operation.NONE.value),
                 (staged.c.state == DiffState.NEW.value, Operation.CREATE.value),
                 (staged.c.state == DiffState.CHANGED.value, Operation.UPDATE.value),
                 (staged.c.state == DiffState.REMOVED.value, _REMOVAL_OPERATION[on_removed].value),
                 else_=Operation.NONE.value,
             )
         )
+    )
+    parent_operation, parent_state = staged_items.c.operation, staged_items.c.state
+    connection.execute(
+        sa.update(staged).where(
+            staged.c.run_id == run_id, staged_items.c.run_id == run_id, staged_items.c.item_key == staged.c.item_key,
+            staged.c.operation != Operation.NONE.value,
+            sa.or_(parent_operation.in_([Operation.ARCHIVE.value, Operation.DELETE.value]),
+                   sa.and_(parent_state == DiffState.NEW.value, parent_operation == Operation.NONE.value)),
+        ).values(operation=Operation.NONE.value)
     )

@@ -16,8 +16,16 @@ from sqlalchemy.engine import Engine
 
 from ordersync.config import Config
 from ordersync.engine.filters import Filters
-from ordersync.engine.source import SourceTable, extract_order_lines
-from ordersync.engine.transform import RowError, TransformedLine, TransformRules, transform_order_line
+from ordersync.engine.fingerprints import Changes, changed_rows_filter
+from ordersync.engine.source import SourceTable, columns_read, extract_order_lines
+from ordersync.engine.transform import (
+    IDENTIFYING_COLUMNS,
+    RowError,
+    TransformedLine,
+    TransformRules,
+    transform_order_line,
+    values_getter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +34,32 @@ def transformed_order_lines(source_engine: Engine, source_table: SourceTable, co
                             rules: TransformRules, *,
                             progress: Callable[[int], None] | None = None,
                             router: Callable[[Mapping[str, Any]], str | None] | None = None,
-                            ) -> Iterator[TransformedLine | RowError]:
+                            changes: Changes | None = None) -> Iterator[TransformedLine | RowError]:
     """Every order line in `filters`, transformed, numbered from 1 in read order (as reports show them).
 
     `progress`, when given, hears the number of lines read so far after each chunk. `router`, when
     given (a routed config, `engine.routes.Router`), names each line's board in its `board_id`.
+    `changes` (`engine.fingerprints`): only the new and changed lines, read by key in the SQL (or, when
+    there are too many to name, skipped before the transform), each with its number in the whole scope.
     """
     row, items, subitems, errors, transforming = 0, 0, 0, 0, 0.0
-    for chunk in extract_order_lines(source_engine, source_table, config, filters):
+    columns = columns_read(source_table, config, also=IDENTIFYING_COLUMNS)
+    only = None if changes is None else changed_rows_filter(source_table, config, changes, source_engine.dialect)
+    numbers = None if changes is None else changes.numbers()
+    key_of = values_getter(tuple(config.source.business_key))
+    for chunk in extract_order_lines(source_engine, source_table, config, filters, columns=columns, only=only):
         for order_line in chunk:
             row += 1
+            number = row
+            if numbers is not None:
+                found = numbers.get(key_of(order_line))
+                if not found:  # unchanged (read with the whole scope), or come since the scope was read
+                    if changes is not None and only is None:
+                        continue
+                else:
+                    number = found.popleft()
             started = time.monotonic()
-            result = transform_order_line(order_line, rules, row)
+            result = transform_order_line(order_line, rules, number)
             if router is not None:
                 result = replace(result, board_id=router(order_line))
             transforming += time.monotonic() - started

@@ -7,6 +7,7 @@ holds (`engine.adopt`), then diffs, plans and applies.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 
@@ -17,16 +18,30 @@ from ordersync.config import Config, state_url
 from ordersync.engine import guards
 from ordersync.engine.diff import RemovalScope, diff_run
 from ordersync.engine.filters import Filters, canonical_customers
+from ordersync.engine.fingerprints import (
+    Changes,
+    changed_lines,
+    read_source_lines,
+    record_unchanged,
+    recorded_fingerprints,
+)
 from ordersync.engine.lines import transformed_order_lines
 from ordersync.engine.plan import Plan, build_plan
 from ordersync.engine.routes import Router, boards_of, routed_lines, routes_lines
 from ordersync.engine.source import SourceTable, create_source_engine, open_source
 from ordersync.engine.staging import StagingResult, stage_run
-from ordersync.engine.transform import RowError, TransformedLine, business_key, rules_from_config
+from ordersync.engine.transform import (
+    RowError,
+    TransformedLine,
+    TransformRules,
+    business_key,
+    rules_from_config,
+)
 from ordersync.engine.unmatched import refuse_unmatched_filters
 from ordersync.errors import Interrupted
 from ordersync.state import RunKind, RunStatus, StateStore
 
+log = logging.getLogger(__name__)
 UNASSIGNED_BOARD = "unassigned"
 
 
@@ -102,13 +117,18 @@ class Staged:
     board_id: str
     staging: StagingResult
     source_table: SourceTable
+    unchanged: frozenset[str] | None = None  # lines left unstaged, their fingerprints unchanged (None: all read)
 
 
 def stage_lines(config: Config, databases: Databases, filters: Filters, *, kind: RunKind,
                 board_id: str | None = None, progress: Callable[[int], None] | None = None,
-                run_id: int | None = None) -> Staged:
+                run_id: int | None = None, full: bool = False) -> Staged:
     """Start a run (or go on with `run_id`, one a sync started before it read the board) and stage its
-    order lines. Bad rows are recorded in the errors table, never dropped."""
+    order lines. Bad rows are recorded in the errors table, never dropped.
+
+    Only the new and changed lines are read, transformed and staged (`engine.fingerprints`) unless `full`
+    (`--full`, a board the mirror cannot vouch for), the run reads part of its scope (`--limit`, `retry`),
+    or nothing is unchanged (a first load, a changed config)."""
     board = board_id or config.monday.board_id or UNASSIGNED_BOARD
     source_table = open_source(databases.source, config)
     rules = rules_from_config(config, source_table.size_columns)
@@ -117,16 +137,37 @@ def stage_lines(config: Config, databases: Databases, filters: Filters, *, kind:
     run_id = run_id if run_id is not None else store.start_run(kind, board, filters.as_dict())
     try:
         router = Router(config) if routes_lines(config) else None
-        lines = transformed_order_lines(databases.source, source_table, config, filters, rules, router=router)
+        fingerprints, changes = _changes(config, databases, source_table, filters, rules, board,
+                                         router is not None, full=full)
+        lines = transformed_order_lines(databases.source, source_table, config, filters, rules, router=router,
+                                        changes=changes)
         keep = (lambda key: key in filters.item_keys) if filters.item_keys else None
         here = None
         if router is not None:
             lines, here = routed_lines(lines, router), _routed_here(store, config, board)
-        staging = stage_run(store, run_id, lines, keep=keep, progress=progress, here=here)
+        staging = stage_run(store, run_id, lines, keep=keep, progress=progress, here=here, fingerprints=fingerprints)
+        if changes is not None:
+            record_unchanged(store, run_id, board, changes.unchanged)
     except BaseException as error:
         end_stopped_run(store, run_id, error)
         raise
-    return Staged(run_id, board, staging, source_table)
+    return Staged(run_id, board, staging, source_table,
+                  unchanged=frozenset(changes.unchanged) if changes is not None else None)
+
+
+def _changes(config: Config, databases: Databases, source_table: SourceTable, filters: Filters,
+             rules: TransformRules, board: str, routed: bool, *, full: bool) -> tuple[dict[str, str] | None,
+                                                                                  Changes | None]:
+    """Each line's fingerprint, to stage with it, and — on the fast path — which lines changed."""
+    if filters.limit is not None or filters.item_keys:
+        return None, None
+    lines = read_source_lines(databases.source, source_table, config, filters, rules)
+    if full:
+        return lines.fingerprint_of(), None
+    changes = changed_lines(lines, recorded_fingerprints(databases.state, boards_of(config) if routed else [board]))
+    log.info("fingerprints: %d of %d order lines new or changed", len(changes.rows), len(lines.keys),
+             extra={"stage": "fingerprints", "changed": len(changes.rows), "order_lines": len(lines.keys)})
+    return changes.fingerprints, changes if changes.unchanged else None
 
 
 def _routed_here(store: StateStore, config: Config, board: str) -> Callable[[TransformedLine | RowError], bool]:
@@ -159,7 +200,7 @@ def plan_staged(config: Config, databases: Databases, staged: Staged, filters: F
                               source_keys=lambda: all_source_keys(databases.source, staged.source_table, config))
         diff_run(store, staged.run_id, staged.board_id, scope=scope,
                  on_removed=config.items.on_removed, on_cancelled=config.items.on_cancelled,
-                 moved_away=staged.staging.routed_elsewhere)
+                 moved_away=staged.staging.routed_elsewhere, unchanged=staged.unchanged)
         plan = build_plan(store, staged.run_id, staged.board_id)
     except BaseException as error:
         end_stopped_run(store, staged.run_id, error)
@@ -169,9 +210,10 @@ def plan_staged(config: Config, databases: Databases, staged: Staged, filters: F
 
 def prepare(config: Config, databases: Databases, filters: Filters, *, kind: RunKind,
             board_id: str | None = None, progress: Callable[[int], None] | None = None,
-            run_id: int | None = None) -> Prepared:
+            run_id: int | None = None, full: bool = False) -> Prepared:
     """Start a run (or go on with `run_id`) and take it up to its plan: stage, then diff and plan."""
-    staged = stage_lines(config, databases, filters, kind=kind, board_id=board_id, progress=progress, run_id=run_id)
+    staged = stage_lines(config, databases, filters, kind=kind, board_id=board_id, progress=progress, run_id=run_id,
+                         full=full)
     return plan_staged(config, databases, staged, filters)
 
 
@@ -188,15 +230,16 @@ def discard_staged_rows(store: StateStore, run_id: int) -> None:
     """A dry run's staged rows are nobody's input: remove them once its plan is read."""
     tables = store.tables
     with store.engine.begin() as connection:
-        for table in (tables.staged_subitems, tables.staged_items):
+        for table in (tables.staged_subitems, tables.staged_items, tables.unchanged_lines):
             connection.execute(sa.delete(table).where(table.c.run_id == run_id))
 
 
-def plan_only(config: Config, filters: Filters, *, progress: Callable[[int], None] | None = None) -> Prepared:
+def plan_only(config: Config, filters: Filters, *, progress: Callable[[int], None] | None = None,
+              full: bool = False) -> Prepared:
     """`ordersync plan`: everything but the writes. Changes nothing a later sync relies on."""
     databases = Databases.open(config)
     try:
-        prepared = prepare(config, databases, filters, kind=RunKind.PLAN, progress=progress)
+        prepared = prepare(config, databases, filters, kind=RunKind.PLAN, progress=progress, full=full)
         prepared.warnings = guards.warnings(databases.state, config, prepared, filters)
         databases.state.set_run_status(prepared.run_id, RunStatus.PLANNED, summary=prepared.plan.as_dict())
         discard_staged_rows(databases.state, prepared.run_id)

@@ -107,6 +107,12 @@ def _count_run(store: StateStore, run_id: int, bucket: Callable[[str | None, str
                 counts = getattr(customer_plan(customer), attribute)
                 key = bucket(operation, status)
                 counts[key] = counts.get(key, 0) + count
+        unchanged = tables.unchanged_lines  # lines the run left unstaged, their fingerprints unchanged
+        for customer, items, subitems in connection.execute(sa.select(
+                unchanged.c.customer, unchanged.c["items"], unchanged.c.subitems).where(unchanged.c.run_id == run_id)):
+            plan = customer_plan(customer)
+            plan.items["unchanged"] += items
+            plan.subitems["unchanged"] += subitems
         errors = tables.errors
         for customer, category, lines, records in connection.execute(
             sa.select(errors.c.customer, errors.c.category, sa.func.count(sa.distinct(errors.c.source_row)),

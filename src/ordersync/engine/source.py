@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,13 +152,15 @@ class _StoredValueIfUnreadable(sa.types.TypeDecorator):
         return read
 
 
-def _readable(table: sa.Table, dialect: sa.Dialect) -> list[sa.ColumnElement]:
-    """The table's columns to select; on SQLite each converted leniently (see `_StoredValueIfUnreadable`)."""
+def _readable(table: sa.Table, dialect: sa.Dialect, selected: Set[str] | None = None) -> list[sa.ColumnElement]:
+    """The table's columns to select (those `selected`, else all); on SQLite each converted leniently
+    (see `_StoredValueIfUnreadable`)."""
+    columns: list[sa.ColumnElement] = [column for column in table.columns if selected is None or column.name in selected]
     if dialect.name != "sqlite":
-        return list(table.columns)
+        return columns
     return [sa.type_coerce(column, _StoredValueIfUnreadable(column.type)).label(column.name)
             if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None else column
-            for column in table.columns]
+            for column in columns]
 
 
 def scope_columns(source_table: SourceTable, config: Config) -> dict[str, sa.ColumnElement]:
@@ -181,27 +183,46 @@ def customer_spellings(engine: Engine, source_table: SourceTable,
     return spellings
 
 
-def build_query(engine: Engine, source_table: SourceTable, config: Config, filters: Filters) -> sa.Select:
-    """SELECT for the filtered order lines, in a stable order (so --limit picks the same rows each time)."""
+def columns_read(source_table: SourceTable, config: Config, also: Sequence[str] = ()) -> tuple[str, ...]:
+    """The columns a sync reads of each line, in table order: every column the config names, the size
+    columns, and `also` where the table has them. Of a 268-column table most of what the transform
+    never looks at stays in the database."""
+    wanted = {*config.referenced_source_columns().values(), *source_table.size_columns, *also}
+    return tuple(name for name in source_table.columns if name in wanted)
+
+
+def scoped_query(engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
+                 selected: Sequence[sa.ColumnElement]) -> sa.Select:
+    """SELECT `selected` of the filtered order lines, in a stable order (so --limit picks the same rows each
+    time, and two reads of the scope meet its lines in the same order)."""
     source = config.source
     table = source_table.table
     lookup = canonical_customers(config.customers)
     customer = table.c[source.customer_column]
-    query = sa.select(*_readable(table, engine.dialect)).where(*filters.scope(lookup).where(
+    query = sa.select(*selected).where(*filters.scope(lookup).where(
         scope_columns(source_table, config), customer_names=customer_spellings(engine, source_table, config)))
-    order = [customer, *(table.c[name] for name in source.business_key)]
-    query = query.order_by(*order)
+    query = query.order_by(customer, *(table.c[name] for name in source.business_key))
     if filters.limit is not None:
         query = query.limit(filters.limit)
     return query
 
 
+def build_query(engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
+                columns: Sequence[str] | None = None, only: sa.ColumnElement | None = None) -> sa.Select:
+    """SELECT for the filtered order lines (`columns`, else all; the rows `only` names, else all)."""
+    selected = set(columns) if columns is not None else None
+    query = scoped_query(engine, source_table, config, filters, _readable(source_table.table, engine.dialect, selected))
+    return query.where(only) if only is not None else query
+
+
 def extract_order_lines(engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
-                        *, chunk_size: int | None = None) -> Iterator[list[dict[str, Any]]]:
-    """Stream the filtered order lines as chunks of dicts keyed by source column name."""
+                        *, chunk_size: int | None = None, columns: Sequence[str] | None = None,
+                        only: sa.ColumnElement | None = None) -> Iterator[list[dict[str, Any]]]:
+    """Stream the filtered order lines as chunks of dicts keyed by source column name (`columns`, else
+    every column of the table); `only`: just the rows it names (`engine.fingerprints`)."""
     size = chunk_size or config.source.chunk_size
-    query = build_query(engine, source_table, config, filters)
-    names = [column.name for column in source_table.table.columns]
+    query = build_query(engine, source_table, config, filters, columns, only)
+    names = [column.name for column in query.selected_columns]
     lines, reading, started = 0, 0.0, time.monotonic()  # reading: time in the database, not in the consumer
     try:
         with engine.connect() as connection:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,17 +38,20 @@ class StagingResult:
 def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine | RowError], *,
               batch_size: int = 2000, keep: Callable[[str], bool] | None = None,
               progress: Callable[[int], None] | None = None,
-              here: Callable[[TransformedLine | RowError], bool] | None = None) -> StagingResult:
+              here: Callable[[TransformedLine | RowError], bool] | None = None,
+              fingerprints: Mapping[str, str] | None = None) -> StagingResult:
     """Write the transform's output under `run_id`; `keep` narrows to some keys (`retry`).
 
     `here` (a routed run, `engine.routes`): the lines of this run's board. The others still claim
     their keys, so two lines sharing a key are refused even when their routes name two boards; each
-    line's error is recorded by the one run whose board it is."""
+    line's error is recorded by the one run whose board it is.
+
+    `fingerprints` (`engine.fingerprints`): each line's, by business key, staged with it."""
     tables = store.tables
     outcome = StagingResult()
     claims = _KeyClaims()
-    items: list[dict] = []
-    subitems: list[dict] = []
+    items: list[tuple] = []
+    subitems: list[tuple] = []
     errors: list[dict] = []
     warnings: list[dict] = []
     writing = 0.0  # time in the state database, not in the extract and transform that feed it
@@ -57,8 +60,8 @@ def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine 
         nonlocal writing
         started = time.monotonic()
         with store.engine.begin() as connection:
-            store.bulk_insert(connection, tables.staged_items, items)
-            store.bulk_insert(connection, tables.staged_subitems, subitems)
+            store.bulk_insert(connection, tables.staged_items, ITEM_COLUMNS, items)
+            store.bulk_insert(connection, tables.staged_subitems, SUBITEM_COLUMNS, subitems)
             store.record_errors(connection, run_id, errors + warnings)
         writing += time.monotonic() - started
         outcome.items += len(items)
@@ -84,7 +87,7 @@ def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine 
         if isinstance(admitted, RowError):
             errors.append(admitted.as_record())
         else:
-            items.append(_item_record(run_id, admitted.item))
+            items.append(_item_record(run_id, admitted.item, fingerprints))
             subitems.extend(_subitem_record(run_id, subitem) for subitem in admitted.subitems)
             warnings.extend(warning.as_record() for warning in admitted.warnings)
         if len(items) + len(errors) >= batch_size or len(subitems) >= batch_size * 10:
@@ -154,22 +157,26 @@ class _KeyClaims:
                         item_key=item.item_key, customer=item.customer)
 
 
-def _item_record(run_id: int, item) -> dict:
-    return {
-        "run_id": run_id, "item_key": item.item_key, "customer": item.customer, "group_name": item.group_name,
-        "item_name": item.item_name, "po_number": item.po_number, "aag_season": item.aag_season,
-        "customer_season": item.customer_season, "cancelled": item.cancelled,
-        "column_values": dumps(item.column_values), "row_hash": item.row_hash, "source_row": item.source_row,
-        "state": None, "operation": None, "status": RowStatus.PENDING.value, "monday_item_id": None, "attempts": 0,
-    }
+# Staged rows are written as tuples in these column orders (`StateStore.bulk_insert`); the diff sets
+# `state` and `operation`, apply the rest.
+ITEM_COLUMNS = ("run_id", "item_key", "customer", "group_name", "item_name", "po_number", "aag_season",
+                "customer_season", "cancelled", "column_values", "row_hash", "source_row", "status", "attempts",
+                "fingerprint")
+SUBITEM_COLUMNS = ("run_id", "item_key", "size", "customer", "name", "quantity", "position", "status", "attempts")
+_PENDING = RowStatus.PENDING.value
 
 
-def _subitem_record(run_id: int, subitem) -> dict:
-    return {
-        "run_id": run_id, "item_key": subitem.item_key, "size": subitem.size, "customer": subitem.customer,
-        "name": subitem.name, "quantity": subitem.quantity, "position": subitem.position,
-        "state": None, "operation": None, "status": RowStatus.PENDING.value, "monday_subitem_id": None, "attempts": 0,
-    }
+def _item_record(run_id: int, item, fingerprints: Mapping[str, str] | None) -> tuple:
+    return (run_id, item.item_key, item.customer, item.group_name, item.item_name, item.po_number, item.aag_season,
+            item.customer_season, item.cancelled,
+            item.column_values_json if item.column_values_json is not None else dumps(item.column_values),
+            item.row_hash, item.source_row, _PENDING, 0,
+            fingerprints.get(item.item_key) if fingerprints is not None else None)
+
+
+def _subitem_record(run_id: int, subitem) -> tuple:
+    return (run_id, subitem.item_key, subitem.size, subitem.customer, subitem.name, subitem.quantity,
+            subitem.position, _PENDING, 0)
 
 
 def _unstage_collisions(store: StateStore, run_id: int, collided: dict[str, str | None],

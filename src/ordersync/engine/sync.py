@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from ordersync.config import Config, load_token
-from ordersync.engine.adopt import Adoption, adopt_board_items, record_board_mark
+from ordersync.engine.adopt import Adoption, adopt_board_items, board_vouches, record_board_mark
 from ordersync.engine.apply import Applier, ApplyOptions, Checkpoint, CustomerResult, Progress
 from ordersync.engine.clients import client_for, token_budget
 from ordersync.engine.failures import unresolved_failures
@@ -76,6 +76,7 @@ class SyncOptions:
     checkpoint: Checkpoint | None = None
     allow_removals: bool = False  # --allow-removals: pass the removal guard (engine/guards.py)
     accept_source_changes: bool = False  # --accept-source-changes: record the source's new shape
+    full: bool = False  # --full: every order line read and compared, not only those whose fingerprint changed
 
 
 @dataclass
@@ -431,7 +432,9 @@ async def _prepare_board(run: _BoardRun, databases: Databases, options: SyncOpti
                                                  group_ids={title: group_id for title, group_id in board.groups},
                                                  archive_wait_seconds=config.items.bulk_archive_wait_seconds)
         refresh_groups(store, board)
-    staged = stage_lines(config, databases, options.filters, kind=kind, board_id=board_id, run_id=run_id)
+    # Skipping the lines whose fingerprint is unchanged trusts the mirror: only while it vouches for the board.
+    full = options.full or not (options.dry_run or board_vouches(store, board))
+    staged = stage_lines(config, databases, options.filters, kind=kind, board_id=board_id, run_id=run_id, full=full)
     run.adoption = None if options.dry_run else await adopt_board_items(
         config, store, client, board, run_id,
         source_keys=lambda: all_source_keys(databases.source, staged.source_table, config))

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from itertools import compress, repeat
+from operator import itemgetter
 from typing import Any
 
 from ordersync.config import ColumnMapping, Config, template_fields
 from ordersync.engine.filters import canonical_customer, canonical_customers
 from ordersync.errors import ErrorCategory
-from ordersync.monday.codec import MAX_ITEM_NAME, TooLong, as_text, clean, cut, encode, parse_number
+from ordersync.monday.codec import MAX_ITEM_NAME, TooLong, as_text, clean, cut, encode, encoder, parse_number
 from ordersync.state import KEY_LENGTH, MAX_QUANTITY, NAME_LENGTH, TITLE_LENGTH
 
 KEY_SEPARATOR = " | "
@@ -44,6 +46,7 @@ class ItemRow:
     column_values: dict[str, Any]
     row_hash: str
     source_row: int
+    column_values_json: str | None = None  # `column_values` as the state tables store it, when already written
 
 
 @dataclass(frozen=True)
@@ -117,9 +120,30 @@ class TransformRules:
                      | dict.fromkeys(self.name_fields))
 
     @cached_property
+    def encodings(self) -> _Encodings:
+        """The mapped columns' encoders and the values they encoded so far."""
+        return _Encodings(self)
+
+    @cached_property
+    def size_values(self) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+        """A line's size quantities, in size column order."""
+        return values_getter(self.size_columns)
+
+    @cached_property
+    def subitem_names(self) -> tuple[str, ...]:
+        return tuple(subitem_name(self.subitem_name, size) for size in self.size_columns)
+
+    @cached_property
     def hashed_unmapped(self) -> tuple[str, ...]:
         """Hashed columns no board column shows: hashed by their text."""
         return tuple(sorted(self.hash_columns - self.mapped_sources))
+
+
+def values_getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The values of `names` in a line, as a tuple, read in one call (KeyError when one is missing)."""
+    if len(names) == 1:
+        return lambda line: (line[names[0]],)
+    return itemgetter(*names) if names else lambda line: ()
 
 
 def rules_from_config(config: Config, size_columns: Sequence[str]) -> TransformRules:
@@ -241,9 +265,18 @@ def item_name(values: Mapping[str, str | None], fields: Sequence[str], separator
 
 def row_hash(name: str, group: str, hashed: Mapping[str, Any]) -> str:
     """Hash of what the board shows: name, group, and the hashed columns as they are encoded for Monday."""
-    payload = json.dumps({"name": name, "group": group, "values": dict(sorted(hashed.items()))},
-                         sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _row_hash_of(name, group, _VALUE_JSON.encode(hashed))
+
+
+def _row_hash_of(name: str, group: str, hashed_json: str) -> str:
+    """`row_hash` with the hashed columns already JSON: `{"group":…,"name":…,"values":…}`, keys sorted."""
+    payload = '{"group":' + _VALUE_JSON.encode(group) + ',"name":' + _VALUE_JSON.encode(name) + \
+        ',"values":' + hashed_json + "}"
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+# Built once (json.dumps with options builds an encoder on every call); what the state tables store.
+_VALUE_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def subitem_name(template: str, size: str) -> str:
@@ -320,7 +353,7 @@ def _transform(order_line: Mapping[str, Any], rules: TransformRules, source_row:
         return texts[column]
 
     cuts: list[tuple[str, str]] = []  # (field, what was cut)
-    column_values, hashed = _encoded_columns(order_line, rules, customer, cuts)
+    column_values, fragments = _encoded_columns(order_line, rules, customer, cuts)
     group, name = _group_and_name({name: text_of(name) for name in rules.text_fields}, rules, cuts)
     for column in (rules.po_column, rules.aag_season_column, rules.customer_season_column):
         text = text_of(column)
@@ -329,8 +362,8 @@ def _transform(order_line: Mapping[str, Any], rules: TransformRules, source_row:
     if len(group) > TITLE_LENGTH:
         raise _Refused("group name", f"the group name is {len(group)} characters; at most {TITLE_LENGTH} fit")
     subitems = _size_rows(order_line, rules, key, customer)
-    for column in rules.hashed_unmapped:
-        hashed[column] = text_of(column)
+    encodings = rules.encodings
+    hashed_json = encodings.hashed_json(fragments, column_values, text_of, rules.hashed_unmapped)
     order_type = text_of(rules.order_type_column)
     item = ItemRow(
         item_key=key,
@@ -342,8 +375,9 @@ def _transform(order_line: Mapping[str, Any], rules: TransformRules, source_row:
         customer_season=text_of(rules.customer_season_column),
         cancelled=bool(order_type and order_type.upper() in rules.cancelled_values),
         column_values=column_values,
-        row_hash=row_hash(name, group, hashed),
+        row_hash=_row_hash_of(name, group, hashed_json),
         source_row=source_row,
+        column_values_json=encodings.values_json(fragments, column_values),
     )
     fields = identify(order_line, rules) if cuts else ()
     warnings = tuple(RowError(source_row, reason, field=field, item_key=key, customer=customer,
@@ -352,27 +386,147 @@ def _transform(order_line: Mapping[str, Any], rules: TransformRules, source_row:
 
 
 def _encoded_columns(order_line: Mapping[str, Any], rules: TransformRules, customer: str,
-                     cuts: list[tuple[str, str]]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Each mapped column encoded for Monday (by the codec), and the values the row hash covers.
-    A value too long for its column is cut when the column says so (noted in `cuts`), else refused."""
-    column_values: dict[str, Any] = {}
-    hashed: dict[str, Any] = {}
-    for mapping in rules.columns:
-        raw = customer if mapping.source == rules.customer_column else order_line.get(mapping.source)
+                     cuts: list[tuple[str, str]]) -> tuple[dict[str, Any], list[str]]:
+    """Each mapped column encoded for Monday (by the codec) by column id, and each one's JSON (`"id":value`),
+    in id order. A value too long for its column is cut when the column says so (noted in `cuts`), else
+    refused.
+
+    A source repeats its labels, seasons, prices and dates on many lines: each (column, value) is
+    encoded — and written as JSON — once, then looked up, all the line's columns in one pass."""
+    encodings = rules.encodings
+    raws = encodings.raw_values(order_line)
+    if encodings.customer_at is not None and raws[encodings.customer_at] is not None:
+        raws = (*raws[:encodings.customer_at], customer, *raws[encodings.customer_at + 1:])
+    try:
+        encoded = list(map(dict.get, encodings.known, raws, repeat(_UNKNOWN)))
+        fragments = list(map(dict.get, encodings.known_json, raws, repeat("")))
+    except TypeError:  # a value that cannot be a dict key (a list, say): every column encoded afresh
+        encoded, fragments = [_UNKNOWN] * len(raws), [""] * len(raws)
+    if _UNKNOWN in encoded:
+        _encode_unknown(encoded, fragments, raws, encodings, cuts)
+    return dict(compress(zip(encodings.ids, encoded, strict=True), encoded)), fragments  # never a falsy value
+
+
+def _encode_unknown(encoded: list[Any], fragments: list[str], raws: Sequence[Any], encodings: _Encodings,
+                    cuts: list[tuple[str, str]]) -> None:
+    """Encode the values not seen before, in the config's column order (a line is refused for its first bad
+    column), and remember them."""
+    unknown = sorted((position for position, value in enumerate(encoded) if value is _UNKNOWN),
+                     key=encodings.config_rank.__getitem__)
+    for position in unknown:
+        mapping, encode_value = encodings.encoders[position]
+        raw = raws[position]
         try:
-            encoded = None if raw is None else encode(raw, mapping)
+            value = encode_value(raw)
         except TooLong as problem:
             if mapping.on_too_long == "reject":
                 raise _Refused(mapping.source, f'{_column(mapping)}: {problem} (on_too_long = "reject")') from None
-            encoded = encode(raw, mapping, cut_to_fit=True)
+            encoded[position] = value = encode(raw, mapping, cut_to_fit=True)
+            fragments[position] = encodings.fragment(position, value)
             cuts.append((mapping.source, f"{_column(mapping)}: {problem}; cut to fit"))
+            continue
         except ValueError as problem:
             raise _Refused(mapping.source, f"{_column(mapping)}: {problem}") from None
-        if encoded is not None:
-            column_values[mapping.id] = encoded
-        if mapping.source in rules.hash_columns:
-            hashed[mapping.id] = encoded
-    return column_values, hashed
+        encoded[position], fragments[position] = value, encodings.remember(position, raw, value)
+
+
+class _Encodings:
+    """The mapped columns in column id order (the order JSON with sorted keys writes them), each with its
+    codec encoder; and the values each encoded so far with their JSON, keyed by (column, type, value):
+    the type keeps True apart from 1, which a text column shows differently.
+
+    The row hash (`row_hash`) covers name, group and the hashed columns as sorted-key JSON; its "values"
+    object is made here from the same pieces as the staged column values, byte for byte what `row_hash`
+    writes — so a line is encoded and written as JSON once, and every recorded hash stays valid."""
+
+    def __init__(self, rules: TransformRules) -> None:
+        order = sorted(range(len(rules.columns)), key=lambda index: rules.columns[index].id)
+        mappings = [rules.columns[index] for index in order]
+        self.encoders = tuple((mapping, encoder(mapping)) for mapping in mappings)
+        self.config_rank = tuple(order)  # position → the mapping's place in the config
+        self.positions = tuple(range(len(mappings)))
+        self.ids = tuple(mapping.id for mapping in mappings)
+        self.keys_json = tuple(_VALUE_JSON.encode(mapping.id) + ":" for mapping in mappings)
+        self.raw_values = values_getter(tuple(mapping.source for mapping in mappings))
+        customer = [position for position, mapping in enumerate(mappings) if mapping.source == rules.customer_column]
+        self.customer_at = customer[0] if len(customer) == 1 else None
+        if len(customer) > 1:
+            self.raw_values = self._customer_everywhere(self.raw_values, customer)
+        hashed = {mapping.id: position for position, mapping in enumerate(mappings)
+                  if mapping.source in rules.hash_columns}
+        unmapped = {column: None for column in rules.hashed_unmapped}
+        # Each hashed key once, sorted: a column id, or an unmapped column hashed by its text.
+        self.hash_layout = tuple((_VALUE_JSON.encode(name) + ":", hashed.get(name)) for name in sorted(
+            {**dict.fromkeys(hashed), **unmapped}))
+        self.hash_is_every_column = len(hashed) == len(mappings) and not unmapped and len(set(self.ids)) == len(
+            self.ids)
+        self.exact = len(set(self.ids)) == len(self.ids) and not set(unmapped) & set(hashed)
+        # Per column, source value → encoded value, and → its JSON fragment (None: empty, `"id":null`).
+        self.known: tuple[dict[Any, Any], ...] = tuple({None: None} for _ in mappings)
+        self.known_json: tuple[dict[Any, str], ...] = tuple({None: key + "null"} for key in self.keys_json)
+        self._room = _KNOWN_VALUES
+
+    @staticmethod
+    def _customer_everywhere(read: Callable[[Mapping[str, Any]], tuple[Any, ...]],
+                             positions: list[int]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+        def raw_values(order_line: Mapping[str, Any]) -> tuple[Any, ...]:  # the canonical name in each
+            raws = list(read(order_line))
+            for position in positions[1:]:
+                raws[position] = raws[positions[0]]
+            return tuple(raws)
+
+        return raw_values
+
+    def fragment(self, position: int, value: Any) -> str:
+        return self.keys_json[position] + _VALUE_JSON.encode(value)
+
+    def remember(self, position: int, raw: Any, value: Any) -> str:
+        """`value`'s JSON fragment, remembered with it while there is room."""
+        fragment = self.fragment(position, value)
+        if self._room > 0 and _rememberable(raw):
+            self.known[position][raw] = value
+            self.known_json[position][raw] = fragment
+            self._room -= 1
+        return fragment
+
+    def values_json(self, fragments: Sequence[str], encoded: Mapping[str, Any]) -> str:
+        """The staged column values as JSON: the fragments of the columns with a value."""
+        if not self.exact:
+            return dumps_sorted(encoded)
+        return "{" + ",".join(compress(fragments, (fragment[-5:] != ":null" for fragment in fragments))) + "}"
+
+    def hashed_json(self, fragments: Sequence[str], encoded: Mapping[str, Any],
+                    unmapped_text: Callable[[str], str | None], unmapped: Sequence[str]) -> str:
+        """The "values" object `row_hash` covers, as JSON."""
+        if self.hash_is_every_column:
+            return "{" + ",".join(fragments) + "}"
+        if not self.exact:
+            hashed = {self.ids[position]: encoded.get(self.ids[position]) for _, position in self.hash_layout
+                      if position is not None}
+            return dumps_sorted(hashed | {column: unmapped_text(column) for column in unmapped})
+        return "{" + ",".join(fragments[position] if position is not None
+                              else key + _VALUE_JSON.encode(unmapped_text(json.loads(key[:-1])))
+                              for key, position in self.hash_layout) + "}"
+
+
+def _rememberable(raw: Any) -> bool:
+    """A value looked up by equality gets the encoding of any equal value: True equals 1 (and 1.0, and
+    Decimal 1) but a text column shows "true" — so a bool, and what equals one, is encoded each time."""
+    if type(raw) is str:
+        return True
+    try:
+        hash(raw)
+        return type(raw) is not bool and not (raw == 0 or raw == 1)
+    except TypeError:  # unhashable, or a value that will not compare with a number
+        return False
+
+
+def dumps_sorted(value: Any) -> str:
+    return _VALUE_JSON.encode(value)
+
+
+_UNKNOWN = object()
+_KNOWN_VALUES = 200_000  # memory stays bounded whatever the source holds
 
 
 def _column(mapping: ColumnMapping) -> str:
@@ -398,20 +552,22 @@ def _group_and_name(values: Mapping[str, str | None], rules: TransformRules,
 
 def _size_rows(order_line: Mapping[str, Any], rules: TransformRules, key: str, customer: str) -> list[SubitemRow]:
     """Wide → tall: one subitem per size column with a quantity above zero."""
+    try:
+        values = rules.size_values(order_line)
+    except KeyError:  # a line without some size column: not ordered in that size
+        values = tuple(order_line.get(size) for size in rules.size_columns)
     subitems: list[SubitemRow] = []
-    for position, size in enumerate(rules.size_columns):
-        value = order_line.get(size)
-        if value is None:
-            continue
+    for position in compress(range(len(values)), values):  # None, 0 and "" are never a quantity above zero
+        value = values[position]
         if type(value) is int and 0 <= value <= MAX_QUANTITY:  # what an INTEGER column gives: nothing to parse
             quantity = value
         else:
+            size = rules.size_columns[position]
             try:
                 quantity = parse_quantity(value)
             except ValueError as problem:
                 raise _Refused(size, f"size {size}: {problem}") from None
         if quantity > 0 and rules.subitems_enabled:
-            subitems.append(SubitemRow(key, customer, size, subitem_name(rules.subitem_name, size), quantity,
-                                       position))
+            subitems.append(SubitemRow(key, customer, rules.size_columns[position], rules.subitem_names[position],
+                                       quantity, position))
     return subitems
-

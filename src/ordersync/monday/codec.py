@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from ordersync.config import ColumnMapping, SubitemsConfig
@@ -175,6 +176,82 @@ def encode(value: Any, mapping: ColumnMapping, *, cut_to_fit: bool = False) -> A
             raise ValueError(f"{text!r} contains a comma, which Monday reads as two dropdown labels")
         return {"labels": [text]}
     raise ValueError(f"column type {kind!r} is not supported")  # pragma: no cover - config forbids it
+
+
+def encoder(mapping: ColumnMapping) -> Callable[[Any], Any]:
+    """`encode` for one mapped column, resolved once: the transform calls it for every line.
+
+    The common source values (a plain string, an int, a Decimal, a date) take a short path decided
+    here from the column's type; anything else, and every refusal, goes through `encode` itself, so
+    both always give the same value or the same error."""
+    def general(value: Any) -> Any:
+        return encode(value, mapping)
+
+    if mapping.transform is None and mapping.type in _TEXT_WRAPPERS:
+        return _text_encoder(_TEXT_WRAPPERS[mapping.type], general)
+    if mapping.type == "numbers":
+        return _number_encoder(general)
+    if mapping.type == "date":
+        def date_value(value: Any) -> Any:
+            return {"date": value.isoformat()} if type(value) is dt.date else general(value)
+
+        return date_value
+    return general
+
+
+def _text_encoder(wrap: Callable[[str], Any] | None, general: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def text_value(value: Any) -> Any:
+        if type(value) is not str:
+            return general(value)
+        text = value.strip()
+        if len(text) <= _LONGEST_EMPTY and text.lower() in _EMPTY_STRINGS:
+            return None
+        if wrap is None:
+            return text
+        return wrap(text) if "," not in text else general(value)
+
+    return text_value
+
+
+def _number_encoder(general: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def number_value(value: Any) -> Any:
+        if type(value) is str:
+            return _number_from_text(value)
+        if type(value) is int and -_BIGGEST_PLAIN < value < _BIGGEST_PLAIN:
+            return str(value)
+        if type(value) is Decimal and value.is_finite() and (not value or value.adjusted() <= MAX_NUMBER_DIGITS):
+            return format_number(value)
+        return general(value)
+
+    return number_value
+
+
+@lru_cache(maxsize=65536)  # a source repeats its prices and fees on many lines
+def _number_from_text(text: str) -> str | None:
+    value = clean(text)
+    return None if value is None else format_number(parse_number(value))
+
+
+_LONGEST_EMPTY = max(len(text) for text in _EMPTY_STRINGS)
+_BIGGEST_PLAIN = 10 ** MAX_NUMBER_DIGITS  # an int this small is its own number text
+
+
+def _long_text(text: str) -> dict[str, Any]:
+    return {"text": fit(text, MAX_LONG_TEXT, "a long text column", cut_to_fit=False)}
+
+
+def _status(text: str) -> dict[str, Any]:
+    return {"label": text}
+
+
+def _dropdown(text: str) -> dict[str, Any]:
+    return {"labels": [text]}
+
+
+# The text-like column types and how each wraps its text (None: the text itself); a comma in a dropdown
+# label goes to `encode`, which refuses it.
+_TEXT_WRAPPERS: dict[str, Callable[[str], Any] | None] = {
+    "text": None, "long_text": _long_text, "status": _status, "dropdown": _dropdown}
 
 
 def subitem_values(size: str, quantity: int, subitems: SubitemsConfig) -> dict[str, Any]:

@@ -162,14 +162,22 @@ class StateStore:
             connection.execute(sa.insert(meta).values(name=_mark_name(board_id), value=mark))
 
     # -- bulk load ---------------------------------------------------------------------------
-    def bulk_insert(self, connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Each engine's fast path: PostgreSQL COPY, SQL Server fast_executemany, SQLite executemany."""
+    def bulk_insert(self, connection: Connection, table: sa.Table, columns: Sequence[str],
+                    rows: Sequence[Sequence[Any]]) -> None:
+        """Each engine's fast path: PostgreSQL COPY, SQL Server fast_executemany, SQLite executemany.
+
+        `rows` are tuples in `columns` order: a staging of 100,000 lines writes them without a dict per
+        row, through the INSERT SQLAlchemy compiles for the table (or COPY)."""
         if not rows:
             return
         if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
-            _copy_rows(connection, table, rows)
+            _copy_rows(connection, table, columns, rows)
+        elif connection.dialect.paramstyle == "qmark":
+            compiled = sa.insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
+            assert list(compiled.positiontup or ()) == list(columns), "the INSERT takes the values in column order"
+            connection.exec_driver_sql(str(compiled), [tuple(row) for row in rows])
         else:
-            connection.execute(sa.insert(table), list(rows))
+            connection.execute(sa.insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
 
     # -- runs --------------------------------------------------------------------------------
     def start_run(self, kind: RunKind, board_id: str | None, filters: Mapping[str, Any]) -> int:
@@ -240,9 +248,11 @@ class StateStore:
             record_shape(connection, self.tables, board_id, shape, run_id)
 
     def refresh_mirror_scope(self, run_id: int, board_id: str) -> None:
-        """See `Mirror.refresh_scope`."""
+        """After a sync's writes: see `Mirror.refresh_scope` and `Mirror.record_fingerprints`."""
         with self.engine.begin() as connection:
-            Mirror(self.tables, board_id).refresh_scope(connection, run_id)
+            board_mirror = Mirror(self.tables, board_id)
+            board_mirror.refresh_scope(connection, run_id)
+            board_mirror.record_fingerprints(connection, run_id)
 
     def prune_staged_rows(self, board_id: str, *, keep_runs: int = 5) -> int:
         """Staged rows are a run's working set: keep the last few runs' (for reports and retry),
@@ -262,6 +272,8 @@ class StateStore:
                 chunk = old[start:start + 500]
                 for table in (self.tables.staged_subitems, self.tables.staged_items):
                     removed += connection.execute(sa.delete(table).where(table.c.run_id.in_(chunk))).rowcount
+                unchanged = self.tables.unchanged_lines
+                connection.execute(sa.delete(unchanged).where(unchanged.c.run_id.in_(chunk)))
         return removed
 
     # -- errors ------------------------------------------------------------------------------
@@ -279,9 +291,8 @@ def _mark_name(board_id: str) -> str:
     return f"board_mark:{board_id}"
 
 
-def _copy_rows(connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def _copy_rows(connection: Connection, table: sa.Table, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """PostgreSQL COPY through psycopg 3: values travel as data, never as SQL text."""
-    names = list(rows[0].keys())
     preparer = connection.dialect.identifier_preparer
     statement = "COPY {} ({}) FROM STDIN".format(
         preparer.format_table(table), ", ".join(preparer.quote(name) for name in names)
@@ -290,7 +301,7 @@ def _copy_rows(connection: Connection, table: sa.Table, rows: Sequence[Mapping[s
     assert raw is not None, "a checked-out connection has its driver connection"
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row([row[name] for name in names])
+            copy.write_row(row)
 
 
 def _new_id(primary_key: Any) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ordersync.state.schema import SCOPE_FIELDS, DiffState, StateTables, utcnow
+from ordersync.state.schema import SCOPE_FIELDS, DiffState, Operation, RowStatus, StateTables, utcnow
 
 
 def item_row(board_id: str, staged: Mapping[str, Any], monday_id: str, group_id: str | None,
@@ -60,13 +60,14 @@ class Mirror:
     def record_subitems(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Rows from `subitem_row`, replacing any row with the same key and size."""
         self._replace(connection, self.tables.synced_subitems, rows, ("item_key", "size"))
+        self._unconfirm(connection, (row["item_key"] for row in rows))
 
     def record_item_part(self, connection: Connection, item_key: str, *, values: Mapping[str, Any] | None = None,
                          group: tuple[str, str] | None = None) -> None:
         """Half of an update landed (its column values and name, or its move to a group): the mirror
         learns that half, but not the new row hash, so the rest is sent again next time."""
         synced = self.tables.synced_items
-        changes: dict[str, Any] = dict(values or {})
+        changes: dict[str, Any] = dict(values or {}) | {"fingerprint": None}
         if group is not None:
             changes |= {"group_name": group[0], "group_id": group[1]}
         connection.execute(sa.update(synced).where(
@@ -89,6 +90,33 @@ class Mirror:
         connection.execute(sa.delete(synced).where(
             synced.c.board_id == self.board_id, synced.c.item_key == sa.bindparam("k_key"),
             synced.c.size == sa.bindparam("k_size")), rows)
+        self._unconfirm(connection, (row["k_key"] for row in rows))
+
+    # -- fingerprints ----------------------------------------------------------------------------
+    def _unconfirm(self, connection: Connection, item_keys: Iterable[str]) -> None:
+        """Something of these lines was written: their fingerprints no longer say what the board shows
+        (an item row replaced by `record_items` starts without one)."""
+        keys = [{"k_key": key} for key in dict.fromkeys(item_keys)]
+        if keys:
+            synced = self.tables.synced_items
+            connection.execute(sa.update(synced).where(
+                synced.c.board_id == self.board_id, synced.c.item_key == sa.bindparam("k_key"),
+                synced.c.fingerprint.is_not(None)).values(fingerprint=None), keys)
+
+    def record_fingerprints(self, connection: Connection, run_id: int) -> None:
+        """The lines run `run_id` confirmed whole — the item written or unchanged, every size written or
+        unchanged — now show what their source fingerprint describes: the next run may skip them while it
+        stays the same. A line with anything failed, unsent or unanswered keeps none, and is read again."""
+        staged, sizes, synced = self.tables.staged_items, self.tables.staged_subitems, self.tables.synced_items
+        done, none = RowStatus.DONE.value, Operation.NONE.value
+        size_open = sa.select(sa.literal(1)).where(
+            sizes.c.run_id == run_id, sizes.c.item_key == staged.c.item_key, sizes.c.status != done,
+            sa.or_(sizes.c.operation.is_(None), sizes.c.operation != none)).exists()
+        connection.execute(sa.update(synced).where(
+            synced.c.board_id == self.board_id, staged.c.run_id == run_id, staged.c.item_key == synced.c.item_key,
+            staged.c.fingerprint.is_not(None), staged.c.state != DiffState.REMOVED.value,
+            sa.or_(staged.c.status == done, staged.c.operation == none), ~size_open,
+        ).values(fingerprint=staged.c.fingerprint))
 
     def refresh_scope(self, connection: Connection, run_id: int) -> None:
         """Lines the board shows unchanged may still have moved in what scopes a filtered run (an AAG

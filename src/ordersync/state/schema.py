@@ -114,6 +114,7 @@ class StateTables:
     source_shapes: sa.Table
     budget_ledger: sa.Table
     board_registry: sa.Table
+    unchanged_lines: sa.Table
 
 
 def build_tables(prefix: str = "ordersync_") -> StateTables:
@@ -160,6 +161,7 @@ def build_tables(prefix: str = "ordersync_") -> StateTables:
         sa.Column("status", sa.Unicode(12), nullable=False, default=RowStatus.PENDING.value),
         sa.Column("monday_item_id", sa.Unicode(20)),
         sa.Column("attempts", sa.Integer, nullable=False, default=0),
+        sa.Column("fingerprint", sa.Unicode(64)),  # the source line's, recorded in the mirror once all confirmed
         sa.Index(f"ix_{p}staged_items_customer", "run_id", "customer"),
     )
     staged_subitems = sa.Table(
@@ -195,6 +197,9 @@ def build_tables(prefix: str = "ordersync_") -> StateTables:
         sa.Column("row_hash", sa.Unicode(64)),
         sa.Column("run_id", sa.Integer),
         sa.Column("synced_at", sa.DateTime, nullable=False),
+        # The source line's fingerprint (engine/fingerprints.py) when a run last confirmed every write of
+        # it; NULL once anything of it is written again, until a run confirms it whole.
+        sa.Column("fingerprint", sa.Unicode(64)),
         sa.Index(f"ix_{p}synced_items_monday_id", "monday_item_id"),
         sa.Index(f"ix_{p}synced_items_customer", "board_id", "customer"),
     )
@@ -290,8 +295,18 @@ def build_tables(prefix: str = "ordersync_") -> StateTables:
         sa.Column("requested_at", sa.DateTime, nullable=False),
         sa.Column("created_at", sa.DateTime),
     )
+    # Per run and customer, the lines a run did not stage because their fingerprints had not changed
+    # (counted as unchanged with the staged ones, engine/plan.py).
+    unchanged_lines = sa.Table(
+        f"{p}unchanged_lines", md,
+        sa.Column("run_id", sa.Integer, primary_key=True),
+        sa.Column("customer", sa.Unicode(NAME_LENGTH), primary_key=True),
+        sa.Column("items", sa.Integer, nullable=False),
+        sa.Column("subitems", sa.Integer, nullable=False),
+    )
     return StateTables(md, meta, runs, staged_items, staged_subitems, synced_items, synced_subitems,
-                       groups, errors, write_intents, locks, source_shapes, budget_ledger, board_registry)
+                       groups, errors, write_intents, locks, source_shapes, budget_ledger, board_registry,
+                       unchanged_lines)
 
 
 def process_owner() -> str:
@@ -300,6 +315,10 @@ def process_owner() -> str:
 
 def dumps(value: Any) -> str:
     """JSON as stored in the state tables: stable key order so equal values compare equal."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _STATE_JSON.encode(value)
+
+
+# Built once: json.dumps with options builds an encoder on every call, and staging calls this once a line.
+_STATE_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 

@@ -1,0 +1,287 @@
+"""Which source lines changed since the board was last confirmed to show them: line fingerprints.
+
+A line's fingerprint covers exactly the source columns the config reads (`source.columns_read`),
+computed where it is cheapest — in SQL on PostgreSQL (`md5` over the row) and SQL Server
+(`HASHBYTES('MD5', …)` over the columns as text; never `CHECKSUM`, which collides), and in Python over
+the row as SQLite writes it out (`quote()` of each column, joined in SQL) — and is prefixed by a
+fingerprint of the config itself, so a mapping change, a size column added or dropped, or a new
+release of the transform (`FORMAT`) makes every line differ.
+
+The mirror records a line's fingerprint only once a run confirmed every write of it
+(`state.mirror.Mirror.record_fingerprints`), and forgets it whenever any of its rows is written again:
+a line whose last write failed, was cut short or is unknown is read again whatever its fingerprint.
+A resync reads the key columns and fingerprints of the whole scope, compares them with the mirror's,
+and only new and changed lines go through the wide extract, transform and staging.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ordersync.config import Config
+from ordersync.engine.filters import Filters
+from ordersync.engine.routes import route_columns
+from ordersync.engine.source import SourceTable, columns_read, scoped_query
+from ordersync.engine.transform import TransformRules, business_key
+from ordersync.errors import SourceError
+from ordersync.state import StateStore
+
+log = logging.getLogger(__name__)
+
+FORMAT = "1"  # raise when the transform's output for the same line and config changes
+CONFIG_PREFIX = 16  # characters of the config's fingerprint that lead every line's
+MAX_KEYS_IN_QUERY = 5000  # changed lines read by key in one query; more, and the whole scope is read
+MSSQL_MAX_KEYS_IN_QUERY = 600  # SQL Server takes 2,100 parameters, and has no (a, b) IN ((…)) form
+
+
+def config_fingerprint(config: Config, rules: TransformRules) -> str:
+    """What decides how a line becomes an item: the transform's rules, the routes, the items, groups and
+    subitems settings. Any change to them makes every line's fingerprint differ."""
+    described = {
+        "format": FORMAT,
+        "rules": {name: _canonical(getattr(rules, name)) for name in rules.__dataclass_fields__},
+        "items": config.items.model_dump(mode="json"), "groups": config.groups.model_dump(mode="json"),
+        "subitems": config.subitems.model_dump(mode="json"), "key_column": config.monday.key_column,
+        "routes": [route.model_dump(mode="json") for route in config.routes],
+    }
+    text = json.dumps(described, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:CONFIG_PREFIX]
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    if isinstance(value, Mapping):
+        return sorted(value.items())
+    if isinstance(value, tuple | list):
+        return [_canonical(item) for item in value]
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return value
+
+
+def fingerprinted_columns(source_table: SourceTable, config: Config) -> tuple[str, ...]:
+    """Exactly the columns the config reads (and the routes), in table order."""
+    return columns_read(source_table, config, also=route_columns(config))
+
+
+# -- the fingerprint of each row, by dialect -------------------------------------------------------------
+
+def fingerprint_expression(columns: Sequence[sa.ColumnElement], dialect: sa.Dialect) -> sa.ColumnElement | None:
+    """A SQL expression for the row's fingerprint (32 hex digits), or the row's text for Python to hash
+    (SQLite), or None: Python hashes the raw values."""
+    if dialect.name == "postgresql":
+        return sa.func.md5(sa.cast(sa.func.row(*columns), sa.Text))
+    if dialect.name == "mssql":
+        # Each column as text (NULL as a character no text holds), separated by another such character;
+        # CONCAT takes at most 254 arguments, so hundreds of columns are joined as a tree.
+        texts = [sa.func.coalesce(_mssql_text(column), sa.literal_column("NCHAR(30)")) for column in columns]
+        separator: sa.ColumnElement = sa.literal_column("NCHAR(31)")
+        joined = _balanced(texts, lambda parts: sa.func.concat(*_separated(parts, separator)), 100)
+        return sa.func.lower(sa.func.convert(sa.literal_column("VARCHAR(32)"),
+                                             sa.func.hashbytes(sa.literal_column("'MD5'"), joined),
+                                             sa.literal_column("2")))
+    if dialect.name == "sqlite":  # quote(): NULL, numbers and 'text' (quotes doubled), each unambiguous
+        quoted = [sa.func.quote(column) for column in columns]
+        return _balanced(quoted, lambda parts: _concat(_separated(parts, sa.literal_column("','"))), 2)
+    return None
+
+
+def _mssql_text(column: sa.ColumnElement) -> sa.ColumnElement:
+    """A column as text that keeps its value whole: floats with 17 digits, times to the microsecond."""
+    kind = column.type
+    style = 3 if isinstance(kind, sa.Float) else 126 if isinstance(kind, sa.DateTime | sa.Date | sa.Time) else None
+    target: sa.ColumnElement = sa.literal_column("NVARCHAR(MAX)")
+    return sa.func.convert(target, column, sa.literal_column(str(style))) if style is not None \
+        else sa.func.convert(target, column)
+
+
+def _separated(parts: Sequence[sa.ColumnElement], separator: sa.ColumnElement) -> list[sa.ColumnElement]:
+    separated: list[sa.ColumnElement] = []
+    for part in parts:
+        if separated:
+            separated.append(separator)
+        separated.append(part)
+    return separated
+
+
+def _concat(parts: Sequence[sa.ColumnElement]) -> sa.ColumnElement:
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.op("||")(part)
+    return joined
+
+
+def _balanced(parts: Sequence[sa.ColumnElement], join, width: int) -> sa.ColumnElement:
+    """`join` over `parts` as a tree `width` wide, so hundreds of columns never nest hundreds deep."""
+    level = list(parts)
+    while len(level) > 1:
+        level = [join(level[start:start + width]) if len(level[start:start + width]) > 1 else level[start]
+                 for start in range(0, len(level), width)]
+    return level[0]
+
+
+def _python_fingerprint(values: Iterable[Any]) -> str:
+    return hashlib.md5(repr(tuple(values)).encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def _text_fingerprint(text: str | None) -> str:
+    return hashlib.md5((text or "").encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+# -- the lines of a run and what changed -----------------------------------------------------------------
+
+@dataclass
+class SourceLines:
+    """The lines in a run's scope, read by key: each row's key columns as stored, its business key and its
+    fingerprint, in read order (the numbers reports give the lines)."""
+
+    raw_keys: list[tuple[Any, ...]] = field(default_factory=list)
+    keys: list[str | None] = field(default_factory=list)
+    fingerprints: list[str] = field(default_factory=list)
+
+    def fingerprint_of(self) -> dict[str, str]:
+        return {key: fingerprint for key, fingerprint in zip(self.keys, self.fingerprints, strict=True)
+                if key is not None}
+
+
+def read_source_lines(engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
+                      rules: TransformRules) -> SourceLines:
+    """Every line of the run's scope: key columns and fingerprint only (the wide columns stay in the database
+    unless the fingerprint is computed in Python)."""
+    started = time.monotonic()
+    table = source_table.table
+    key_names = list(config.source.business_key)
+    columns = [table.c[name] for name in fingerprinted_columns(source_table, config)]
+    expression = fingerprint_expression(columns, engine.dialect)
+    prefix = config_fingerprint(config, rules)
+    selected = [table.c[name] for name in key_names] + ([expression.label("fingerprint")] if expression is not None
+                                                         else columns)
+    query = scoped_query(engine, source_table, config, filters, selected)
+    finish = (lambda value: prefix + _text_fingerprint(value)) if engine.dialect.name == "sqlite" else (
+        lambda value: prefix + str(value))
+    lines = SourceLines()
+    width = len(key_names)
+    try:
+        with engine.connect() as connection:
+            result = connection.execution_options(stream_results=True, yield_per=config.source.chunk_size)
+            for row in result.execute(query):
+                raw = tuple(row[:width])
+                lines.raw_keys.append(raw)
+                lines.keys.append(business_key(dict(zip(key_names, raw, strict=True)), key_names)[0])
+                lines.fingerprints.append(finish(row[width]) if expression is not None
+                                          else prefix + _python_fingerprint(row[width:]))
+    except sa.exc.OperationalError as error:
+        raise SourceError(f"reading the source table failed: {error.orig}") from None
+    log.info("fingerprints: %d order lines read by key in %.2f s", len(lines.keys), time.monotonic() - started,
+             extra={"stage": "fingerprints", "order_lines": len(lines.keys),
+                    "seconds": round(time.monotonic() - started, 3)})
+    return lines
+
+
+@dataclass
+class Changes:
+    """What a run must read of its scope: the rows of new and changed lines (by their key columns as stored,
+    with the number each has in the whole scope), and the lines it leaves unstaged."""
+
+    rows: list[tuple[tuple[Any, ...], int]]  # (key columns as stored, line number), in read order
+    unchanged: set[str]  # business keys whose fingerprint is the one the mirror recorded
+    fingerprints: dict[str, str]  # every line's, by business key
+
+    def numbers(self) -> dict[tuple[Any, ...], deque[int]]:
+        """The line numbers of each stored key, in read order (two rows may store the same key)."""
+        numbers: dict[tuple[Any, ...], deque[int]] = defaultdict(deque)
+        for raw, number in self.rows:
+            numbers[raw].append(number)
+        return numbers
+
+
+def changed_lines(lines: SourceLines, recorded: Mapping[str, str | None]) -> Changes:
+    """Compare the scope's fingerprints with those the mirror recorded: a line is read again when it is new,
+    changed, has no recorded fingerprint, has no business key, or shares its key with another line."""
+    counts = Counter(lines.keys)
+    rows: list[tuple[tuple[Any, ...], int]] = []
+    unchanged: set[str] = set()
+    for number, (raw, key, fingerprint) in enumerate(zip(lines.raw_keys, lines.keys, lines.fingerprints,
+                                                         strict=True), 1):
+        if key is not None and counts[key] == 1 and recorded.get(key) == fingerprint:
+            unchanged.add(key)
+        else:
+            rows.append((raw, number))
+    return Changes(rows, unchanged, lines.fingerprint_of())
+
+
+def recorded_fingerprints(store: StateStore, boards: Sequence[str]) -> dict[str, str | None]:
+    """The fingerprint each line's mirror row recorded, over the given boards (a line two boards hold, or
+    held with two fingerprints, has none)."""
+    synced = store.tables.synced_items
+    recorded: dict[str, str | None] = {}
+    with store.engine.connect() as connection:
+        for key, fingerprint in connection.execute(sa.select(synced.c.item_key, synced.c.fingerprint).where(
+                synced.c.board_id.in_(list(boards)))):
+            recorded[key] = fingerprint if key not in recorded else None
+    return recorded
+
+
+def changed_rows_filter(source_table: SourceTable, config: Config, changes: Changes,
+                        dialect: sa.Dialect) -> sa.ColumnElement | None:
+    """The WHERE clause that reads only the changed rows by their key columns as stored (a key column that
+    is NULL, a line without a business key, is read by that); None when there are too many to name."""
+    limit = MSSQL_MAX_KEYS_IN_QUERY if dialect.name == "mssql" else MAX_KEYS_IN_QUERY
+    raws = list(dict.fromkeys(raw for raw, _ in changes.rows))
+    if len(raws) > limit:
+        return None
+    key_columns = [source_table.table.c[name] for name in config.source.business_key]
+    complete = [raw for raw in raws if None not in raw]
+    conditions: list[sa.ColumnElement] = []
+    if complete:
+        if dialect.name == "mssql":
+            conditions += [sa.and_(*(column == value for column, value in zip(key_columns, raw, strict=True)))
+                           for raw in complete]
+        else:
+            conditions.append(sa.tuple_(*key_columns).in_(complete))
+    for index, column in enumerate(key_columns):
+        if any(raw[index] is None for raw in raws):
+            conditions.append(column.is_(None))
+    return sa.or_(*conditions) if conditions else sa.false()
+
+
+def record_unchanged(store: StateStore, run_id: int, board_id: str, unchanged: Set[str]) -> dict[str, int]:
+    """Count, per customer, the lines of this board the run leaves unstaged (and their sizes), so plans,
+    outcomes and reports count them as unchanged like staged ones. Returns the items per customer."""
+    tables = store.tables
+    synced, sizes, counted = tables.synced_items, tables.synced_subitems, tables.unchanged_lines
+    items: Counter[str] = Counter()
+    others: list[str] = []  # this board's lines the run does stage or remove: few, usually
+    with store.engine.begin() as connection:
+        for key, customer in connection.execute(sa.select(synced.c.item_key, synced.c.customer).where(
+                synced.c.board_id == board_id)):
+            if key in unchanged:
+                items[customer] += 1
+            else:
+                others.append(key)
+        subitems: Counter[str] = Counter(dict(connection.execute(
+            sa.select(synced.c.customer, sa.func.count()).select_from(sizes.join(synced, sa.and_(
+                synced.c.board_id == sizes.c.board_id, synced.c.item_key == sizes.c.item_key)))
+            .where(sizes.c.board_id == board_id).group_by(synced.c.customer)).all()))
+        for start in range(0, len(others), 500):
+            subitems.subtract(dict(connection.execute(
+                sa.select(synced.c.customer, sa.func.count()).select_from(sizes.join(synced, sa.and_(
+                    synced.c.board_id == sizes.c.board_id, synced.c.item_key == sizes.c.item_key)))
+                .where(sizes.c.board_id == board_id, sizes.c.item_key.in_(others[start:start + 500]))
+                .group_by(synced.c.customer)).all()))
+        rows = [{"run_id": run_id, "customer": customer, "items": count, "subitems": max(subitems[customer], 0)}
+                for customer, count in sorted(items.items())]
+        if rows:
+            connection.execute(sa.insert(counted), rows)
+    return dict(items)
