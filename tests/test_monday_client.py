@@ -88,16 +88,20 @@ def test_mixed_costs_fill_each_request_up_to_the_cap_in_order() -> None:
     assert batches == [[0, 1, 2], [3, 4, 5]]  # 30k+60k+10k = 100k; then 30k+30k+10k
 
 
-@pytest.mark.parametrize("left, back_in, size", [
-    (400_000, 59.0, 40),  # room for 40 now, for a whole request only when our last one leaves: 40 now
-    (100_000, 59.0, 100),  # room for a sliver only: wait for the whole request
-    (400_000, 0.5, 100),  # the whole request fits in half a second: wait for it
-    (2_000_000, 59.0, 100),  # room for all of it
+@pytest.mark.parametrize("left, back_in, learnt, size", [
+    (400_000, 59.0, True, 40),  # room for 40 now, for a whole request only when our last one leaves: 40 now
+    (400_000, 59.0, False, 39),  # the same at an estimated cost: 1% headroom, an estimate a little low fits too
+    (100_000, 59.0, True, 100),  # room for a sliver only: wait for the whole request
+    (400_000, 0.5, True, 100),  # the whole request fits in half a second: wait for it
+    (2_000_000, 59.0, True, 100),  # room for all of it
 ])
-def test_a_request_is_cut_to_the_room_the_budget_has_when_the_whole_would_wait_long(left, back_in, size) -> None:
+def test_a_request_is_cut_to_the_room_the_budget_has_when_the_whole_would_wait_long(left, back_in, learnt,
+                                                                                    size) -> None:
     clock = FakeClock()
-    client = make_client(never_called, clock=clock, max_complexity_per_request=1_000_000)
-    client._mutation_cost["create_item"] = 10_000
+    client = make_client(never_called, clock=clock, max_complexity_per_request=1_000_000,
+                         estimated_mutation_cost=10_000)
+    if learnt:
+        client._mutation_cost["create_item"] = 10_000
     budget = client.budget
     budget.observe_headers({"ratelimit-policy": '"complexityMinute";q=2000000;w=60'})
 

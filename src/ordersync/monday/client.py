@@ -363,17 +363,19 @@ class MondayClient:
         affordable = self.budget.largest_affordable()
         return min(self.max_complexity_per_request, affordable) if affordable else self.max_complexity_per_request
 
-    def _fill(self, mutations: Sequence[Mutation], start: int, limit: int, *, at_least_one: bool = True) -> int:
-        """The end of the longest run of `mutations` from `start` costing at most `limit` (a mutation that
-        alone costs more goes alone). A run holding a kind whose cost is still our estimate keeps a
-        little headroom under the per-query cap, so a first estimate a little low is not refused."""
+    def _fill(self, mutations: Sequence[Mutation], start: int, limit: int, *, room: bool = False) -> int:
+        """The end of the longest run of `mutations` from `start` costing at most `limit`; a mutation that
+        alone costs more goes alone, unless `limit` is the `room` the budget has now (then none goes). A
+        run holding a kind whose cost is still our estimate keeps a little headroom under the per-query
+        cap and under the room, so a first estimate a little low is neither too complex nor over budget."""
         end, cost, estimated = start, 0, False
+        tight = int(limit * ESTIMATE_HEADROOM) if room else min(limit, int(self.max_complexity_per_request
+                                                                           * ESTIMATE_HEADROOM))
         while end < len(mutations) and end - start < self.max_mutations_per_request:
             kind = mutations[end].document
             estimated = estimated or kind not in self._mutation_cost
             cost += self.mutation_cost(kind)
-            cap = min(limit, int(self.max_complexity_per_request * ESTIMATE_HEADROOM)) if estimated else limit
-            if cost > cap and (end > start or not at_least_one):
+            if cost > (tight if estimated else limit) and (end > start or room):
                 break
             end += 1
         return end
@@ -391,7 +393,7 @@ class MondayClient:
         wait = self.budget.seconds_until(whole)
         if wait is not None and wait <= FILL_HORIZON * self.budget.window_seconds():
             return end
-        fits = self._fill(mutations, start, min(room, whole), at_least_one=False)
+        fits = self._fill(mutations, start, min(room, whole), room=True)
         return fits if fits > start and self._cost(mutations[start:fits]) >= MIN_FILL * whole else end
 
     def _board_lock(self, board_id: str) -> asyncio.Lock:
