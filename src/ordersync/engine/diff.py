@@ -141,8 +141,15 @@ def _removed_items(connection, store: StateStore, run_id: int, board_id: str, sc
     if not scope.is_filtered and unchanged is None:
         stage_removed(removed)
         return
-    unread = [key for key in connection.execute(sa.select(synced.c.item_key).where(*conditions)).scalars()
-              if unchanged is None or key not in unchanged]
+    if unchanged is None:
+        unread = list(connection.execute(sa.select(synced.c.item_key).where(*conditions)).scalars())
+    else:  # the mirror's lines in scope but the unchanged ones (most, in a resync), then the full test on those
+        in_scope = conditions[:1] + conditions[3:]
+        others = [key for key in connection.execute(sa.select(synced.c.item_key).where(*in_scope)).scalars()
+                  if key not in unchanged]
+        unread = [key for start in range(0, len(others), 500) for key in connection.execute(
+            sa.select(synced.c.item_key).where(*conditions, synced.c.item_key.in_(others[start:start + 500])))
+            .scalars()]
     if scope.is_filtered and unread and scope.source_keys is not None:
         still_in_source = scope.source_keys()
         gone = [key for key in unread if key not in still_in_source]
