@@ -290,6 +290,11 @@ def main() -> None:
                 run(contender, base_url)
                 print(f"{contender.name}: synced in {contender.seconds:.1f} s; done at {time.monotonic() - began:.0f} s",
                       file=sys.stderr)
+                # each contender's figures as soon as they are known: a long run stopped later keeps them
+                print(json.dumps(contender.as_row(window)), file=sys.stderr)
+                if args.json:
+                    done = [each.as_row(window) for each in contenders if each.reconciled]
+                    args.json.write_text(json.dumps(done, indent=2), encoding="utf-8")
     rows = [contender.as_row(window) for contender in contenders]
     print(markdown(rows, args, lines))
     if args.json:
