@@ -265,3 +265,28 @@ def test_what_another_client_spent_comes_back_at_the_reset_the_api_reported() ->
     asyncio.run(budget.acquire(2_000_000))
     assert clock.slept == pytest.approx([30 + PAD])  # the API's reset, then all but our own request has left
     assert budget.remaining == 10_000_000 - 1_000_000 - 2_000_000
+
+
+@pytest.mark.parametrize("before", [
+    5_000_000,  # Monday still counted B when it charged C: B's points come back as expected (not lost)
+    10_000_000,  # it had already let B go, so `after` counts them free: not counted a second time
+])
+def test_a_request_whose_window_closed_around_the_next_charge_is_counted_as_the_api_says(before) -> None:
+    clock = FakeClock()
+    budget = budget_on(clock)
+    budget.observe_headers({"ratelimit-policy": '"complexityMinute";q=10000000;w=20'})
+
+    async def send(answer_in: float, told_before: int) -> None:
+        reservation = await budget.acquire(5_000_000)
+        clock.now += answer_in
+        budget.observe({"before": told_before, "after": told_before - 5_000_000, "query": 5_000_000,
+                        "reset_in_x_seconds": 1})
+        budget.settle(reservation, 5_000_000)
+
+    asyncio.run(send(0, 10_000_000))  # A, at 1000
+    clock.now += 0.1
+    asyncio.run(send(0, 5_000_000))  # B, at 1000.1: back at 1020.1
+    clock.now = 1020.0  # A is back
+    asyncio.run(send(0.5, before))  # C, answered at 1020.5: did Monday still count B when it charged C?
+    assert budget.room() == 5_000_000
+    assert budget.seconds_until(10_000_000) == pytest.approx(20.0)  # C leaves the window a window after its answer

@@ -121,6 +121,7 @@ class ComplexityBudget:
         self._sent_at: dict[int, float] = {}  # request number → when it was sent, until it is settled
         self._charged: list[_Charged] = []  # answered requests counted as spent in `remaining`
         self._heard = 0  # the number of the newest request whose answer said what is left
+        self._heard_exactly: int | None = None  # ... if its `complexity` said so (with `before`)
 
     def now(self) -> float:
         """The clock this budget (and its client's circuit breaker) reads."""
@@ -247,7 +248,7 @@ class ComplexityBudget:
         now = self._clock()
         after, before = complexity.get("after"), complexity.get("before")
         if isinstance(after, int):
-            self._told_left(after)
+            self._told_left(after, before if isinstance(before, int) else None)
         if isinstance(before, int) and (self.limit is None or before > self.limit):
             self.limit = before
         reset = complexity.get("reset_in_x_seconds")
@@ -265,34 +266,57 @@ class ComplexityBudget:
             self.window = float(window)
         for name, params in parse_rate_limit_header(headers.get("ratelimit", "")).items():
             remaining, reset = params.get("r"), params.get("t")
-            if name == "complexityMinute" and remaining and remaining.lstrip("-").isdigit():
+            if name == "complexityMinute" and remaining and remaining.lstrip("-").isdigit() \
+                    and not self._told_exactly():
                 self._told_left(int(remaining))
                 if reset and _is_number(reset):
                     self.reset_at = now + float(reset)
             elif remaining == "0" and reset and _is_number(reset):
                 self.block(float(reset))  # minute rate or concurrency used up
 
+    def _told_exactly(self) -> bool:
+        """This request's `complexity` (with `before`) already said what is left: its header adds nothing."""
+        number = self._sending()
+        return number is not None and number == self._heard_exactly
+
     def _sending(self) -> int | None:
         """The number of the request this task is sending on this budget, if any."""
         sending = _SENDING.get()
         return sending[1] if sending is not None and sending[0] == id(self) else None
 
-    def _told_left(self, left: int) -> None:
+    def _told_left(self, left: int, before: int | None = None) -> None:
         """An answer says `left` points are left: less what was sent after its request (not yet charged
-        when it was answered). An answer to a request older than one already heard from is out of date."""
+        when it was answered). An answer to a request older than one already heard from is out of date.
+
+        Which of our answered requests `left` still counts as spent: those sent less than a window before
+        this answer surely; those whose window may have closed around its charge, as many (newest first)
+        as the spending `before` reports and nothing else explains; the others not (never counted twice)."""
         number = self._sending()
         number = self._sent if number is None else number
         if number < self._heard:
             return
         self._heard = number
-        now = self._clock()
-        # An answered request of ours is in `left` as spent only if it was surely still in the window
-        # when Monday counted this one (sent less than a window ago); the others may have left already,
-        # so they are not expected back (never counted twice).
-        self._charged = [charged for charged in self._charged
-                         if charged.number > number or charged.sent_at + self.window_seconds() > now]
+        if before is not None:
+            self._heard_exactly = number
+        now, window = self._clock(), self.window_seconds()
+        sent_at = self._sent_at.get(number, now)
+        older = [charged for charged in self._charged if charged.number < number]
+        newer = [charged for charged in self._charged if charged.number > number]
+        sure = [charged for charged in older if charged.sent_at + window > now]
+        maybe = sorted((charged for charged in older if charged.sent_at + window <= now and charged.back_at > sent_at),
+                       key=lambda charged: charged.sent_at, reverse=True)
+        kept: list[_Charged] = []
+        if maybe and before is not None and self.limit is not None:
+            unexplained = self.limit - before - sum(charged.points for charged in sure) \
+                - sum(cost for sent, cost in self._in_flight.items() if sent < number)
+            for charged in maybe:
+                if charged.points > unexplained:
+                    break
+                kept.append(charged)
+                unexplained -= charged.points
+        self._charged = sure + kept + newer
         self.remaining = left - sum(cost for sent, cost in self._in_flight.items() if sent > number) \
-            - sum(charged.points for charged in self._charged if charged.number > number)
+            - sum(charged.points for charged in newer)
 
     def block(self, seconds: float) -> None:
         """Send nothing for `seconds` (a rate-limit answer said so); neither do the other workers."""

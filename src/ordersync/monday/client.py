@@ -208,9 +208,9 @@ class MondayClient:
                 raise NetworkError(f"HTTP {response.status_code} with an unreadable body: the answer was cut off") \
                     from None
             body = None
-        self.budget.observe_headers(lowered)
         parsed = parse_response(response.status_code, lowered, body)
-        self.budget.observe(parsed.complexity)
+        self.budget.observe(parsed.complexity)  # first: its `before` says which of our requests it counts
+        self.budget.observe_headers(lowered)
         if parsed.complexity and isinstance(parsed.complexity.get("query"), int):
             self.stats.complexity_spent += parsed.complexity["query"]
         return parsed
