@@ -45,7 +45,11 @@ def test_right_after_a_sync_the_board_equals_the_source(project):
     assert result["drift"]["board"] == {"items": result["drift"]["source"]["items"],
                                         "subitems": result["drift"]["source"]["subitems"]}
     printed = project.run("reconcile")
-    assert printed.exit_code == 0 and "no drift" in printed.stdout
+    assert printed.exit_code == 0 and "no drift" in " ".join(printed.stdout.split())
+    for width in ("60", "80"):  # prose folds at a narrow terminal's width (COLUMNS), words whole
+        narrow = project.run("reconcile", env={"COLUMNS": width})
+        assert "no drift" in " ".join(narrow.stdout.split()), narrow.stdout
+        assert all(len(line) <= int(width) for line in narrow.stdout.splitlines()), narrow.stdout
 
 
 def test_drift_made_by_hand_is_reported_then_fixed_by_reconcile_fix(project):

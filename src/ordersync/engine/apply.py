@@ -22,6 +22,7 @@ recorded, the job may still be running), "between_items_and_subitems",
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -44,6 +45,7 @@ from ordersync.errors import (
     TerminalError,
     Unauthorized,
 )
+from ordersync.logs import bound
 from ordersync.monday.board import BoardInfo, subitem_board_of
 from ordersync.monday.client import MondayClient, Mutation, MutationResult, derive_idempotency_key
 from ordersync.monday.jobs import JOB_ITEMS_MAX, archive_outcome, bulk_archive, job_id_of, wait_for_job
@@ -220,7 +222,9 @@ class Applier:
             return customers
         started, done_before, count = time.monotonic(), self.progress.done, len(customers)
         try:
-            await step(customers)
+            # a phase of one customer names it on its log lines, as the per-customer loop did
+            with bound(customer=customers[0]) if count == 1 else contextlib.nullcontext():
+                await step(customers)
         except (Unauthorized, ApiUnavailable):
             raise  # the token was refused or the API is down: the whole run stops (see engine.sync)
         except MondayError as error:
