@@ -173,7 +173,6 @@ class ItemsConfig(_Section):
     # how long a run waits for a bulk job to end before leaving it to the next run to settle
     bulk_archive_wait_seconds: Annotated[float, Field(gt=0, le=3_600)] = 300.0
 
-
     @field_validator("name_fields")
     @classmethod
     def _some_fields(cls, value: list[str]) -> list[str]:
