@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cli_project import Project, _create_board, cli_project
+from cli_project import TOKEN, Project, _create_board, cli_project
 from ordersync.emulator import EmulatorSettings
 
 KEY_COLUMN = "text_ordersync_key"
@@ -38,6 +38,19 @@ def routed_project(directory: Path, *, settings: EmulatorSettings | None = None,
                  f'\n[[routes]]\nboard_id = "{rest}"\n')
         project.config_path.write_text(text, encoding="utf-8")
         project.boards = [fall, holiday, rest]  # type: ignore[attr-defined]
+        yield project
+
+
+@contextmanager
+def template_project(directory: Path, *, cap: int, rollover_at: int, rows: int = 100) -> Iterator[Project]:
+    """One route by template (issue 11's rollover): the demo board is the template (it stays empty),
+    the emulator's item cap lowered to `cap`, the route's `rollover_at` as given."""
+    settings = EmulatorSettings(tokens=[TOKEN], complexity_budget=10**9, mutations_per_window=10**6,
+                                requests_per_minute=10**6, items_per_board_limit=cap)
+    with cli_project(directory, rows=rows, settings=settings) as project:
+        text = re.sub(r'(?m)^board_id = "\d+"\n', "", project.config_path.read_text())
+        text += f'\n[[routes]]\ntemplate_board_id = "{project.board_id}"\nrollover_at = {rollover_at}\n'
+        project.config_path.write_text(text, encoding="utf-8")
         yield project
 
 

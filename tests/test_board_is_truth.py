@@ -15,24 +15,14 @@ import sqlalchemy as sa
 
 from cli_project import Project, cli_project, copy_sqlite
 from ordersync.state import StateStore
+from routed_boards import keys_on
 
 KEY_COLUMN = "text_ordersync_key"
 
 
 def board_keys(project: Project) -> Counter[str]:
     """How many active items carry each business key, read through the API."""
-    keys: Counter[str] = Counter()
-    query = ("query ($ids: [ID!], $cursor: String) { boards(ids: $ids) { items_page(limit: 500, cursor: $cursor) "
-             "{ cursor items { id state column_values(ids: [\"" + KEY_COLUMN + "\"]) { text } } } } }")
-    cursor = None
-    while True:
-        page = project.graphql(query, ids=[project.board_id], cursor=cursor)["boards"][0]["items_page"]
-        for item in page["items"]:
-            if item["state"] == "active" and item["column_values"][0]["text"]:
-                keys[item["column_values"][0]["text"]] += 1
-        cursor = page["cursor"]
-        if not cursor:
-            return keys
+    return keys_on(project, project.board_id)
 
 
 def items_count(project: Project) -> int:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import signal
 import sqlite3
 import subprocess
@@ -27,11 +26,10 @@ from collections import Counter
 
 import pytest
 
-from cli_project import TOKEN, Project, cli_project
-from ordersync.emulator import EmulatorSettings
+from cli_project import Project
 from ordersync.engine.transform import business_key
 from reliability import ORDERSYNC
-from routed_boards import BUSINESS_KEY, keys_on
+from routed_boards import BUSINESS_KEY, keys_on, template_project
 
 CAP, ROLLOVER_AT = 30, 20
 PREFIX = "Customer Master Schedule "
@@ -40,12 +38,7 @@ PREFIX = "Customer Master Schedule "
 @pytest.fixture
 def rolling(tmp_path):
     """One template route over the demo board (which stays empty); items rolled over every 20."""
-    settings = EmulatorSettings(tokens=[TOKEN], complexity_budget=10**9, mutations_per_window=10**6,
-                                requests_per_minute=10**6, items_per_board_limit=CAP)
-    with cli_project(tmp_path / "project", rows=100, settings=settings) as project:
-        text = re.sub(r'(?m)^board_id = "\d+"\n', "", project.config_path.read_text())
-        text += f'\n[[routes]]\ntemplate_board_id = "{project.board_id}"\nrollover_at = {ROLLOVER_AT}\n'
-        project.config_path.write_text(text, encoding="utf-8")
+    with template_project(tmp_path / "project", cap=CAP, rollover_at=ROLLOVER_AT) as project:
         project.emulator("PATCH", "/emulator/config", json={"faults": {"latency_ms": 15}})
         yield project
 

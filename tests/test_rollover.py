@@ -7,30 +7,23 @@ an intent: a kill right after Monday made it, then a rerun, still leaves exactly
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 
 import pytest
 
-from cli_project import TOKEN, Project, cli_project
+from cli_project import Project
 from ordersync.config import parse_config
-from ordersync.emulator import EmulatorSettings
 from ordersync.errors import ConfigError
 from ordersync.state.board_registry import BoardRegistry
+from routed_boards import keys_on, template_project
 
-KEY_COLUMN = "text_ordersync_key"
 CAP, ROLLOVER_AT = 60, 50
 
 
 @pytest.fixture
 def template_route(tmp_path):
     """One route, by template: the demo board is the template (it stays empty); the emulator's cap 60."""
-    settings = EmulatorSettings(tokens=[TOKEN], complexity_budget=10**9, mutations_per_window=10**6,
-                                requests_per_minute=10**6, items_per_board_limit=CAP)
-    with cli_project(tmp_path / "project", rows=100, settings=settings) as project:
-        text = re.sub(r'(?m)^board_id = "\d+"\n', "", project.config_path.read_text())
-        text += f'\n[[routes]]\ntemplate_board_id = "{project.board_id}"\nrollover_at = {ROLLOVER_AT}\n'
-        project.config_path.write_text(text, encoding="utf-8")
+    with template_project(tmp_path / "project", cap=CAP, rollover_at=ROLLOVER_AT) as project:
         yield project
 
 
@@ -40,19 +33,6 @@ def boards_named(project: Project, prefix: str) -> dict[str, str]:
     named = Counter(board["name"] for board in boards if board["name"].startswith(prefix))
     assert all(count == 1 for count in named.values()), named
     return {board["name"]: board["id"] for board in boards if board["name"].startswith(prefix)}
-
-
-def keys_on(project: Project, board_id: str) -> Counter[str]:
-    keys: Counter[str] = Counter()
-    query = ("query ($ids: [ID!], $cursor: String) { boards(ids: $ids) { items_page(limit: 500, cursor: $cursor) "
-             "{ cursor items { state column_values(ids: [\"" + KEY_COLUMN + "\"]) { text } } } } }")
-    cursor = None
-    while True:
-        page = project.graphql(query, ids=[board_id], cursor=cursor)["boards"][0]["items_page"]
-        keys.update(item["column_values"][0]["text"] for item in page["items"] if item["state"] == "active")
-        cursor = page["cursor"]
-        if not cursor:
-            return keys
 
 
 def structure(project: Project, board_id: str) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
