@@ -29,17 +29,7 @@ def soak_enabled(config) -> bool:
     return bool(config.getoption("--soak")) or os.environ.get("ORDERSYNC_SOAK") == "1"
 
 
-# The files that take longest (real processes, kills, several boards) first: xdist's `--dist loadfile`
-# hands files to its two workers in collection order, so with these first both workers end together
-# instead of one finishing the alphabet's last long files alone (a few minutes of CI).
-LONGEST_FIRST = ("test_reliability_", "test_sync", "test_shared_budget", "test_readme_first_board",
-                 "test_routes", "test_bulk_archive", "test_concurrent_boards", "test_board_is_truth", "test_run_",
-                 "test_rollover", "test_request_packing", "test_cli_board", "test_board_scope")
-
-
 def pytest_collection_modifyitems(config, items) -> None:
-    items.sort(key=lambda item: next((rank for rank, prefix in enumerate(LONGEST_FIRST)
-                                      if item.path.name.startswith(prefix)), len(LONGEST_FIRST)))  # stable
     if soak_enabled(config):
         return
     skip = pytest.mark.skip(reason="soak test: run with --soak or ORDERSYNC_SOAK=1")
