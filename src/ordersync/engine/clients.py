@@ -7,6 +7,9 @@ PostgreSQL) it shares the token's budget with every other process on the state d
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import httpx
 from pydantic import SecretStr
 
@@ -30,3 +33,14 @@ def client_for(config: Config, http: httpx.AsyncClient, token: SecretStr, store:
     """The client for `config` (its `[monday]` limits and retries) on `budget`, else on a new budget
     for its token (`token_budget`)."""
     return make_client(config, http, token, budget=budget or token_budget(config, store, token))
+
+
+@asynccontextmanager
+async def http_for(config: Config, http: httpx.AsyncClient | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP client a command's requests go through: the caller's `http` (left open), else one made
+    here with `[monday] timeout_seconds` and closed when the block ends."""
+    if http is not None:
+        yield http
+        return
+    async with httpx.AsyncClient(timeout=config.monday.timeout_seconds) as own:
+        yield own

@@ -20,7 +20,7 @@ import httpx
 from pydantic import SecretStr
 
 from ordersync.config import Config, format_path, load_token
-from ordersync.engine.clients import client_for
+from ordersync.engine.clients import client_for, http_for
 from ordersync.engine.pipeline import Databases
 from ordersync.errors import ConfigError, NotFound, UsageError
 from ordersync.monday.board import BoardInfo
@@ -124,17 +124,14 @@ async def create_board_async(config: Config, config_path: Path, *, name: str = D
                           hint="run `ordersync init` first")
     token = token or load_token(config.monday)
     databases = Databases.open(config)
-    own_http = http is None
-    http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
     try:
-        client = client_for(config, http, token, databases.state)
-        board_id, made = await _board_for(client, config, name, template)
-        shape = board_shape(config, *_fixed_labels(config, databases))
-        shaped = await ensure_shape(client, board_id, shape)
+        async with http_for(config, http) as session:
+            client = client_for(config, session, token, databases.state)
+            board_id, made = await _board_for(client, config, name, template)
+            shape = board_shape(config, *_fixed_labels(config, databases))
+            shaped = await ensure_shape(client, board_id, shape)
     finally:
         databases.close()
-        if own_http:
-            await http.aclose()
     changed = record_board_in_config(config_path, board_id, profile=config.profile, renamed=shaped.renamed)
     return BoardCreated(board_id, name, shaped.subitem_board_id, made, template if made else None, shaped.columns,
                         shaped.subitem_columns, str(config_path), changed)
@@ -262,12 +259,9 @@ async def describe_board_async(config: Config, board_id: str | None = None, *, h
                          hint="pass --board ID, or run `ordersync board create`")
     token = token or load_token(config.monday)
     databases = Databases.open(config)
-    own_http = http is None
-    http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
     try:
-        board = await read_board_schema(client_for(config, http, token, databases.state), board_id)
+        async with http_for(config, http) as session:
+            board = await read_board_schema(client_for(config, session, token, databases.state), board_id)
     finally:
         databases.close()
-        if own_http:
-            await http.aclose()
     return describe(config, board)
