@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from ordersync.config import Config, load_token
 from ordersync.engine.adopt import Adoption, adopt_board_items, board_vouches, record_board_mark
 from ordersync.engine.apply import Applier, ApplyOptions, Checkpoint, CustomerResult, Progress
-from ordersync.engine.clients import client_for, token_budget
+from ordersync.engine.clients import client_for, http_for, token_budget
 from ordersync.engine.failures import unresolved_failures
 from ordersync.engine.filters import Filters
 from ordersync.engine.guards import check_before_writes
@@ -283,14 +283,11 @@ async def _rolled_over(config: Config, options: SyncOptions, *, http: httpx.Asyn
     token = token or load_token(config.monday)
     register_secret(token.get_secret_value())
     databases = Databases.open(config)
-    own_http = http is None
-    http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
     try:
-        client = client_for(config, http, token, databases.state)
-        return await roll_over(config, databases, client, wait_for_lock=options.wait_for_lock)
+        async with http_for(config, http) as session:
+            client = client_for(config, session, token, databases.state)
+            return await roll_over(config, databases, client, wait_for_lock=options.wait_for_lock)
     finally:
-        if own_http:
-            await http.aclose()
         databases.close()
 
 

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from ordersync.config import Config, format_path, load_token
 from ordersync.engine.capacity import COUNTED_FROM_API, capacity
-from ordersync.engine.clients import client_for
+from ordersync.engine.clients import client_for, http_for
 from ordersync.engine.filters import Filters
 from ordersync.engine.guards import source_drift
 from ordersync.engine.lines import transformed_order_lines
@@ -121,13 +121,9 @@ async def validate_async(config: Config, *, filters: Filters | None = None, http
     token = token or load_token(config.monday)
     databases = Databases.open(config)
     try:
-        own_http = http is None
-        http = http or httpx.AsyncClient(timeout=config.monday.timeout_seconds)
-        try:  # the token's budget, shared as a sync shares it (engine/clients.py)
-            board = await read_board_schema(client_for(config, http, token, databases.state), config.monday.board_id)
-        finally:
-            if own_http:
-                await http.aclose()
+        async with http_for(config, http) as session:  # the token's budget, shared as a sync shares it
+            board = await read_board_schema(client_for(config, session, token, databases.state),
+                                            config.monday.board_id)
         result = check_schema(config, board)
         if board.items_count is not None:  # the board's own count, read with its schema: a warning from 90% full
             result.capacity = capacity(board.board_id, board.items_count, config.monday.items_per_board,
