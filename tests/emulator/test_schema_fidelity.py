@@ -21,7 +21,7 @@ from graphql import (
     validate,
 )
 
-from ordersync.emulator.executor import emulator_schema, schema_sdl
+from ordersync.emulator.executor import SCHEMA_EDITIONS, emulator_schema, schema_sdl
 from ordersync.emulator.resolvers import RESOLVERS, VALUE_TYPES
 
 from .support import MONDAY_SDL
@@ -107,6 +107,25 @@ def _differences(ours: GraphQLSchema, theirs: GraphQLSchema) -> list[str]:
 
 def test_emulator_schema_is_a_subset_of_mondays_published_schema(monday: GraphQLSchema) -> None:
     assert _differences(build_schema(schema_sdl()), monday) == []
+
+
+def _published(version: str) -> GraphQLSchema:
+    """Monday's SDL of one API version, from the reference folder's monday_schema/ (SOURCE.md there)."""
+    path = MONDAY_SDL.parent / "monday_schema" / f"monday_schema_{version}.graphql"
+    if not path.exists():
+        pytest.skip(f"Monday's {version} schema is not here ({path})")
+    return build_schema(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("edition", SCHEMA_EDITIONS)
+def test_the_schema_served_to_each_version_is_a_subset_of_mondays_sdl_of_that_version(edition: str) -> None:
+    assert _differences(emulator_schema(edition), _published(edition)) == []
+
+
+def test_the_2026_07_schema_would_not_pass_as_2026_10_s() -> None:
+    """What 2026-10 removed (User.enabled and the other deprecated User fields) is served to 2026-07 only."""
+    problems = _differences(emulator_schema("2026-07"), _published("2026-10"))
+    assert "field User.enabled not on Monday" in problems and "field User.join_date not on Monday" in problems
 
 
 def test_subset_check_notices_a_field_monday_does_not_have(monday: GraphQLSchema) -> None:

@@ -138,7 +138,7 @@ class Emulator:
     async def graphql(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
         try:
-            version = ApiVersion.parse(request.headers.get("API-Version") or self.settings.default_api_version)
+            version = ApiVersion.requested(request.headers.get("API-Version") or self.settings.default_api_version)
         except ValueError as error:
             rejected = RequestRejected(Code.INVALID_VERSION, str(error), http_status=200)
             return self._send(rejection(rejected, ApiVersion.parse(self.settings.default_api_version),
@@ -155,7 +155,7 @@ class Emulator:
             rejected = RequestRejected(code, str(error) or "Bad request", http_status=400)
             return self._send(rejection(rejected, version, request_id, self.settings.account_id), request_id, token)
 
-        parsed = executor.parse_document(query)
+        parsed = executor.parse_document(query, executor.schema_edition(version))
         operation = parsed.operation(operation_name)
         is_mutation = operation is not None and operation.operation == OperationType.MUTATION
         key = request.headers.get("Idempotency-Key") if is_mutation else None
@@ -314,7 +314,7 @@ def _checked_cost(parsed: executor.ParsedDocument, operation: Any, operation_nam
                    else "Must provide operation name if query contains multiple operations")
         error = {"message": message, "extensions": {"code": str(Code.VALIDATION_FAILED)}}
         return _Outcome(graphql_reply(None, [error], request_id, include_data=False))
-    schema = executor.emulator_schema()
+    schema = executor.emulator_schema(parsed.edition)
     coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
     if isinstance(coerced, list):
         errors = [executor.format_error(error, during_execution=False) for error in coerced]

@@ -27,10 +27,24 @@ from graphql.utilities import value_from_ast_untyped
 from ordersync.emulator.complexity import operation_of
 from ordersync.emulator.errors import ApiError, Code
 from ordersync.emulator.resolvers import RESOLVERS, RequestContext, resolve_value_type
+from ordersync.emulator.responses import ApiVersion
 
 log = logging.getLogger(__name__)
 
 PASS_THROUGH_SCALARS = ("JSON", "CompareValue", "Date", "ISO8601DateTime")
+
+
+SCHEMA_EDITIONS = ("2026-07", "2026-10")
+"""The schemas served: 2026-07's to API versions up to 2026-07, 2026-10's to 2026-10 and 2027-01."""
+REMOVED_IN_2026_10 = {"User": ("enabled", "is_admin", "is_guest", "is_pending", "is_verified", "is_view_only",
+                               "join_date", "photo_original", "photo_small", "photo_thumb", "photo_thumb_small",
+                               "photo_tiny")}
+"""Fields of schema.graphql (2026-07) that Monday's 2026-10 SDL no longer has: deprecated, then removed."""
+
+
+def schema_edition(version: ApiVersion) -> str:
+    """The schema a request of this API version is served (docs/emulator.md, "Versions")."""
+    return "2026-10" if version >= ApiVersion(2026, 10) else "2026-07"
 
 
 def schema_sdl() -> str:
@@ -42,15 +56,18 @@ def _literal(node: Any, variables: dict[str, Any] | None = None) -> Any:
     return value_from_ast_untyped(node, variables)
 
 
-@lru_cache(maxsize=1)
-def emulator_schema() -> GraphQLSchema:
-    """Monday's subset SDL with the emulator's resolvers attached (built once per process)."""
+@lru_cache(maxsize=len(SCHEMA_EDITIONS))
+def emulator_schema(edition: str = "2026-07") -> GraphQLSchema:
+    """Monday's subset SDL with the emulator's resolvers attached (built once per process and edition)."""
     schema = build_schema(schema_sdl())
     for type_name, fields in RESOLVERS.items():
         graphql_type = schema.get_type(type_name)
         for field_name, resolver in fields.items():
             graphql_type.fields[field_name].resolve = resolver  # type: ignore[union-attr]
     schema.get_type("ColumnValue").resolve_type = resolve_value_type  # type: ignore[union-attr]
+    for type_name, removed in (REMOVED_IN_2026_10 if edition == "2026-10" else {}).items():
+        for field_name in removed:
+            del schema.get_type(type_name).fields[field_name]  # type: ignore[union-attr]
     for name in PASS_THROUGH_SCALARS:
         scalar = schema.get_type(name)
         scalar.serialize = scalar.parse_value = lambda value: value  # type: ignore[union-attr]
@@ -64,6 +81,7 @@ class ParsedDocument:
 
     document: DocumentNode | None
     errors: tuple[dict[str, Any], ...]
+    edition: str = "2026-07"  # the schema it was validated against (schema_edition)
 
     def operation(self, operation_name: str | None) -> OperationDefinitionNode | None:
         return operation_of(self.document, operation_name) if self.document else None
@@ -85,13 +103,13 @@ def _parse_error(error: GraphQLSyntaxError, query: str) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=512)
-def parse_document(query: str) -> ParsedDocument:
+def parse_document(query: str, edition: str = "2026-07") -> ParsedDocument:
     try:
         document = parse(query)
     except GraphQLSyntaxError as error:
-        return ParsedDocument(None, (_parse_error(error, query),))
-    errors = validate(emulator_schema(), document)
-    return ParsedDocument(document, tuple(format_error(error, during_execution=False) for error in errors))
+        return ParsedDocument(None, (_parse_error(error, query),), edition)
+    errors = validate(emulator_schema(edition), document)
+    return ParsedDocument(document, tuple(format_error(error, during_execution=False) for error in errors), edition)
 
 
 def format_error(error: GraphQLError, *, during_execution: bool = True) -> dict[str, Any]:
@@ -117,6 +135,6 @@ def format_error(error: GraphQLError, *, during_execution: bool = True) -> dict[
 def run(document: DocumentNode, context: RequestContext, variables: dict[str, Any] | None,
         operation_name: str | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Execute; root mutation fields run one after another, each failing on its own."""
-    result = execute_sync(emulator_schema(), document, context_value=context, variable_values=variables,
-                          operation_name=operation_name)
+    result = execute_sync(emulator_schema(schema_edition(context.version)), document, context_value=context,
+                          variable_values=variables, operation_name=operation_name)
     return result.data, [format_error(error) for error in result.errors or ()]

@@ -15,6 +15,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
+from ordersync.emulator.account_fields import ACCOUNT_RESOLVERS, board_workspace_matches, version_of
 from ordersync.emulator.errors import ApiError, Code, column_value_error, invalid_argument
 from ordersync.emulator.jobs import Job, Jobs
 from ordersync.emulator.limits import Charge
@@ -326,13 +327,22 @@ def _board_items_count(board: Board, info: GraphQLResolveInfo) -> int:
 
 
 def _boards(_: None, info: GraphQLResolveInfo, ids: list[str] | None = None, limit: int = 25, page: int = 1,
-            state: str = "active", board_kind: str | None = None) -> list[Board]:
+            state: str = "active", board_kind: str | None = None, order_by: str | None = None,
+            workspace_ids: list[str | None] | None = None, latest: bool | None = None) -> list[Board]:
+    """`latest` changes nothing: the emulator always answers from its latest data. `order_by` sorts newest
+    first, by creation (`created_at`) or by the last change to the board or its items (`used_at`)."""
     store = _ctx(info).store
     if ids is not None:
         boards = [store.boards[i] for i in dict.fromkeys(ids) if i in store.boards]
     else:
         boards = [b for b in store.boards.values() if not b.is_subitem_board]
     boards = [b for b in boards if (state == "all" or b.state == state) and board_kind in (None, b.kind)]
+    if workspace_ids is not None:
+        boards = [b for b in boards if board_workspace_matches(b, workspace_ids)]
+    if order_by == "created_at":
+        boards.sort(key=lambda b: int(b.id), reverse=True)
+    elif order_by == "used_at":
+        boards.sort(key=lambda b: (b.updated_at, int(b.id)), reverse=True)
     if ids is None:
         start = (max(page, 1) - 1) * limit
         boards = boards[start:start + limit]
@@ -391,17 +401,8 @@ def _me(_: None, info: GraphQLResolveInfo) -> User:
     return _ctx(info).user
 
 
-def _users(_: None, info: GraphQLResolveInfo, ids: list[str] | None = None, limit: int = 200,
-           page: int = 1) -> list[User]:
-    users = list(_ctx(info).store.users.values())
-    if ids is not None:
-        users = [u for u in users if str(u.id) in set(ids)]
-    return users[(max(page, 1) - 1) * limit:][:limit]
-
-
 def _version(_: None, info: GraphQLResolveInfo) -> dict[str, str]:
-    version = str(_ctx(info).version)
-    return {"display_name": version, "kind": "current", "value": version}
+    return version_of(_ctx(info).version)
 
 
 # ---------------------------------------------------------------------------- Mutation
@@ -410,7 +411,9 @@ def _version(_: None, info: GraphQLResolveInfo) -> dict[str, str]:
 def _create_board(_: None, info: GraphQLResolveInfo, board_name: str, board_kind: str,
                   description: str | None = None, folder_id: str | None = None,
                   workspace_id: str | None = None, empty: bool = False) -> Board:
-    return _ctx(info).store.create_board(board_name, board_kind, description=description, workspace_id=workspace_id)
+    store = _ctx(info).store
+    return store.create_board(board_name, board_kind, description=description,
+                              workspace_id=store.records.check_workspace(workspace_id))
 
 
 def _create_column(_: None, info: GraphQLResolveInfo, board_id: str, title: str, column_type: str,
@@ -501,7 +504,8 @@ def _duplicate_board(_: None, info: GraphQLResolveInfo, board_id: str, duplicate
     if duplicate_type != "duplicate_board_with_structure":
         raise invalid_argument("The emulator duplicates a board's structure only "
                                "(duplicate_type: duplicate_board_with_structure)", duplicate_type=duplicate_type)
-    board = _ctx(info).store.duplicate_board(board_id, name=board_name, workspace_id=workspace_id)
+    store = _ctx(info).store
+    board = store.duplicate_board(board_id, name=board_name, workspace_id=store.records.check_workspace(workspace_id))
     return {"board": board, "is_async": False}
 
 
@@ -539,7 +543,7 @@ RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
     "Query": {
         "boards": _boards, "items": _items, "next_items_page": _next_items_page,
         "items_page_by_column_values": _items_page_by_column_values, "complexity": _complexity,
-        "job_status": _job_status, "me": _me, "users": _users, "version": _version,
+        "job_status": _job_status, "me": _me, "version": _version,
     },
     "Mutation": {
         "create_board": _create_board, "create_column": _create_column, "create_group": _create_group,
@@ -566,4 +570,6 @@ RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
     },
     "TimelineValue": {"from": _attribute("from_")},
 }
+for _type_name, _fields in ACCOUNT_RESOLVERS.items():  # the account's fields (account_fields.py)
+    RESOLVERS.setdefault(_type_name, {}).update(_fields)
 """Fields whose value is not simply the attribute of the same name."""

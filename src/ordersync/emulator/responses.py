@@ -53,10 +53,35 @@ class ApiVersion:
             return Era.V2025_01
         return Era.CURRENT
 
+    @classmethod
+    def requested(cls, text: str) -> ApiVersion:
+        """The `API-Version` header: a served version (`SERVED_VERSIONS`), `current`, or a version older
+        than 2025-04, still answered in its era's error shapes; any other value is refused."""
+        if text.strip() == "current":
+            return CURRENT_VERSION
+        version = cls.parse(text)
+        if version.month not in (1, 4, 7, 10) or version > SERVED_VERSIONS[-1]:
+            raise ValueError(f"API version {version} does not exist; versions are quarterly, from 2025-04 "
+                             f"to {SERVED_VERSIONS[-1]} here")
+        return version
+
+    @property
+    def kind(self) -> str:
+        """Monday's `VersionKind` of this version as of December 2026 (2026-10 current since 2026-10-26)."""
+        return _KINDS.get(self, "deprecated")
+
     @property
     def unauthorized_code(self) -> Code:
         """Renamed from UserUnauthorizedException to USER_UNAUTHORIZED in API 2025-07."""
         return Code.USER_UNAUTHORIZED if self.era is Era.CURRENT else Code.USER_UNAUTHORIZED_LEGACY
+
+
+SERVED_VERSIONS = tuple(ApiVersion(year, month) for year, month in (
+    (2025, 4), (2025, 7), (2025, 10), (2026, 1), (2026, 4), (2026, 7), (2026, 10), (2027, 1)))
+"""Every version `versions` lists, oldest first; docs/emulator.md says what each is served."""
+CURRENT_VERSION = ApiVersion(2026, 10)
+_KINDS = {ApiVersion(2027, 1): "release_candidate", CURRENT_VERSION: "current", ApiVersion(2026, 7): "maintenance",
+          ApiVersion(2026, 4): "previous_maintenance", ApiVersion(2026, 1): "old_previous_maintenance"}
 
 
 @dataclass

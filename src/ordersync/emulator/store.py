@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ordersync.emulator.account import AccountRecords
 from ordersync.emulator.errors import (
     ApiError,
     Code,
@@ -102,6 +103,7 @@ class Store:
         self.mint = IdMint(id_seed)
         self.boards: dict[str, Board] = {}
         self.items: dict[str, Item] = {}
+        self.records = AccountRecords()  # workspaces, tags, updates (account.py)
         self.dirty_boards: set[str] = set()
         self.dirty_items: set[str] = set()
         self._active_items: dict[str, int] = defaultdict(int)
@@ -338,6 +340,35 @@ class Store:
             group.deleted = True
         self._touch_board(board)
         return group
+
+    def duplicate_group(self, board_id: Any, group_id: str, *, title: str | None = None,
+                        add_to_top: bool = False) -> Group:
+        """`duplicate_group`: a new group right below the original (or at the top of the board) holding a
+        copy of each of its active items, names and column values; subitems and updates are not copied."""
+        board = self.board(board_id)
+        source = self.group(board, group_id)
+        if board.is_subitem_board:
+            raise invalid_argument("Groups of a subitems board cannot be duplicated", board_id=board.id)
+        items = sorted(self.active_items(board, source.id), key=lambda i: i.position)
+        limit = self.items_per_board_limit
+        if items and limit is not None and self._active_items[board.id] + len(items) > limit:
+            raise ApiError(Code.ITEMS_LIMITATION, f"exceeded the limit of {limit:,} items per board",
+                           error_data={"board_id": board.id, "limit": limit})  # and nothing is duplicated
+        placed = self.create_group(board.id, title or f"Duplicate of {source.title}", color=source.color,
+                                   relative_method=None if add_to_top else "after_at",
+                                   relative_to=None if add_to_top else source.id)
+        for item in items:
+            self._next_position += 1.0
+            stamp = now_iso()
+            copy_of = Item(id=self.mint.item_id(), board_id=board.id, group_id=placed.id, name=item.name,
+                           created_at=stamp, updated_at=stamp, creator_id=item.creator_id,
+                           position=self._next_position, values=dict(item.values))
+            self.items[copy_of.id] = copy_of
+            board.item_ids.append(copy_of.id)
+            self._active_items[board.id] += 1
+            self._add_to_indexes(board, copy_of)
+            self.dirty_items.add(copy_of.id)
+        return placed
 
     # ------------------------------------------------------------------ items
 
