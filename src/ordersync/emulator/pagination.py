@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ordersync.emulator.date_rules import BLANK, date_rule_holds
 from ordersync.emulator.errors import ApiError, Code, invalid_argument, invalid_column
 from ordersync.emulator.model import ACTIVE, Board, Item
 from ordersync.emulator.store import Store
@@ -136,13 +137,16 @@ def _cell_text(board: Board, item: Item, column_id: str) -> str:
 
 
 def _cell_ids(item: Item, column_id: str) -> set[str]:
-    """Label ids of a status/dropdown cell, which `any_of` rules may compare against."""
+    """Label ids of a status/dropdown cell, or `person-<id>`/`team-<id>` of a people cell, which `any_of`
+    rules may compare against."""
     cell = item.values.get(column_id)
     if cell is None or not cell.value or not cell.value.startswith("{"):
         return set()
     stored = json.loads(cell.value)
     if "index" in stored:
         return {str(stored["index"])}
+    if "personsAndTeams" in stored:
+        return {f"{entry.get('kind', 'person')}-{entry['id']}" for entry in stored["personsAndTeams"]}
     return {str(label_id) for label_id in stored.get("ids", [])}
 
 
@@ -162,10 +166,17 @@ def _compare_values(rule: dict[str, Any]) -> list[str]:
 def _rule_holds(board: Board, item: Item, rule: dict[str, Any]) -> bool:
     column_id = str(rule["column_id"])
     operator = rule.get("operator") or "any_of"
+    column = board.columns.get(column_id)
+    if column is not None and column.type in ("date", "timeline"):
+        return date_rule_holds(item, column, operator, rule)
+    if column_id == "group" and column is None and operator in ("any_of", "not_any_of"):
+        hit = item.group_id in _compare_values(rule)  # the board's groups, by id (a column of every board)
+        return hit if operator == "any_of" else not hit
     text = _cell_text(board, item, column_id)
     values = _compare_values(rule)
     if operator in ("any_of", "not_any_of"):
-        hit = text in values or bool(_cell_ids(item, column_id) & set(values)) or (text == "" and "" in values)
+        hit = (text in values or bool(_cell_ids(item, column_id) & set(values))
+               or (text == "" and ("" in values or BLANK in values)))
         return hit if operator == "any_of" else not hit
     if operator == "is_empty":
         return text == ""
