@@ -29,6 +29,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import Receive, Scope, Send
 
 from ordersync.emulator import executor
+from ordersync.emulator.activity import ActivityLog, events_of
 from ordersync.emulator.complexity import DocumentCost, document_cost
 from ordersync.emulator.errors import Code, RequestRejected
 from ordersync.emulator.faults import FAULT_HEADER, FaultInjector, ResponseLost
@@ -36,6 +37,7 @@ from ordersync.emulator.idempotency import REPLAYED_HEADER, IdempotencyCache
 from ordersync.emulator.jobs import Jobs
 from ordersync.emulator.limits import Limiter
 from ordersync.emulator.model import User
+from ordersync.emulator.operator_edits import Operator, edit_form, member_users
 from ordersync.emulator.pagination import CursorRegistry
 from ordersync.emulator.persistence import SqliteMirror
 from ordersync.emulator.resolvers import RequestContext
@@ -43,6 +45,7 @@ from ordersync.emulator.responses import ApiVersion, Reply, graphql_reply, rejec
 from ordersync.emulator.settings import EmulatorSettings
 from ordersync.emulator.store import Store
 from ordersync.emulator.views import board_page, index_page
+from ordersync.emulator.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -89,8 +92,10 @@ class Emulator:
     def __init__(self, settings: EmulatorSettings) -> None:
         self.settings = settings
         self.users = users_for(settings.tokens)
-        self.store = Store(self.users.values(), id_seed=settings.id_seed,
+        self.store = Store(self.account_users(), id_seed=settings.id_seed,
                            items_per_board_limit=settings.items_per_board_limit)
+        self.activity = ActivityLog(lambda: self.settings.account_id)
+        self.webhooks = Webhooks(lambda: self.settings)
         self.mirror = SqliteMirror(settings.db_path) if settings.db_path else None
         if self.mirror:
             self.mirror.load_into(self.store, settings.id_seed)
@@ -101,6 +106,10 @@ class Emulator:
         self.faults = FaultInjector(lambda: self.settings.faults)
         self.idempotency = IdempotencyCache(lambda: self.settings.idempotency_ttl_seconds)
 
+    def account_users(self) -> list[User]:
+        """The tokens' users, then the members without a token (who edit through /operator/edit)."""
+        return [*self.users.values(), *member_users(self.settings.members)]
+
     def reconfigure(self, changes: dict[str, Any]) -> EmulatorSettings:
         """Change limits, costs, faults or tokens of the running emulator (not storage or ids)."""
         fixed = RUNTIME_FIXED & changes.keys()
@@ -108,15 +117,17 @@ class Emulator:
             raise ValueError(f"cannot change {', '.join(sorted(fixed))} on a running emulator")
         self.settings = self.settings.updated(changes)
         self.users = users_for(self.settings.tokens)
-        self.store.users = {user.id: user for user in self.users.values()}
+        self.store.users = {user.id: user for user in self.account_users()}
         self.store.items_per_board_limit = self.settings.items_per_board_limit
         self.cursors.ttl_seconds = self.settings.cursor_ttl_seconds
         return self.settings
 
     def reset(self) -> None:
         """Forget every board, item, counter, cursor and kept response (and the SQLite copy)."""
-        self.store = Store(self.users.values(), id_seed=self.settings.id_seed,
+        self.store = Store(self.account_users(), id_seed=self.settings.id_seed,
                            items_per_board_limit=self.settings.items_per_board_limit)
+        self.activity.clear()
+        self.webhooks.reset()
         if self.mirror:
             self.mirror.clear()
         self.cursors.walks.clear()
@@ -132,6 +143,13 @@ class Emulator:
         else:
             self.store.dirty_boards.clear()
             self.store.dirty_items.clear()
+
+    def record_changes(self, user_id: int) -> None:
+        """What the store journaled, attributed to `user_id`: into the activity log and out to webhooks."""
+        journal, self.store.journal = self.store.journal, []
+        for event in events_of(journal, self.store.items, self.store.boards, user_id):
+            self.activity.add(event)
+            self.webhooks.publish(event)
 
     # ------------------------------------------------------------------ POST /v2
 
@@ -244,11 +262,12 @@ class Emulator:
         context = RequestContext(store=self.store, cursors=self.cursors, settings=settings,
                                  user=self.users[token], version=version,
                                  base_url=str(request.base_url).rstrip("/"), jobs=self.jobs, charge=charge,
-                                 job_failure=plan.job_failure)
+                                 job_failure=plan.job_failure, webhooks=self.webhooks, activity=self.activity)
         self.fields_run.update(node.name.value for node in operation.selection_set.selections
                                if isinstance(node, FieldNode) and node.name.value != "complexity")
         data, errors = executor.run(parsed.document, context, variables, operation_name)  # type: ignore[arg-type]
         self.commit()
+        self.record_changes(context.user.id)
         return _Outcome(graphql_reply(data, errors, request_id), ran=True, lost=plan.lost_response)
 
     def _send(self, reply: Reply, request_id: str, token: str | None = None, *, body: bytes | None = None,
@@ -273,6 +292,7 @@ class Emulator:
             return HTMLResponse("<h1>No such board</h1>", status_code=404)
         page = board_page(self.store, board, request.query_params.get("group"),
                           show_subitems=request.query_params.get("subitems") != "0")
+        page.update(edit_form(self.store, board))
         return TEMPLATES.TemplateResponse(request, "board.html", page)
 
     async def health(self, request: Request) -> JSONResponse:
@@ -293,6 +313,9 @@ class Emulator:
         shown = self.settings.model_dump(mode="json")
         shown["tokens"] = [f"{token[:4]}…" for token in self.settings.tokens]
         return JSONResponse(shown)
+
+    async def webhooks_endpoint(self, request: Request) -> JSONResponse:
+        return JSONResponse(self.webhooks.snapshot())
 
     async def reset_endpoint(self, request: Request) -> JSONResponse:
         self.reset()
@@ -345,6 +368,7 @@ def _request_parts(payload: Any) -> tuple[str, dict[str, Any], str | None]:
 def create_app(settings: EmulatorSettings | None = None) -> Starlette:
     """The emulator's ASGI app; `app.state.emulator` is the `Emulator` behind it."""
     emulator = Emulator(settings or EmulatorSettings())
+    operator = Operator(emulator)
     app = Starlette(routes=[
         Route("/", emulator.index, methods=["GET"]),
         Route("/v2", emulator.graphql, methods=["POST"]),
@@ -353,6 +377,9 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
         Route("/emulator/config", emulator.config, methods=["GET", "PATCH"]),
         Route("/emulator/reset", emulator.reset_endpoint, methods=["POST"]),
         Route("/emulator/stats", emulator.stats, methods=["GET"]),
+        Route("/emulator/webhooks", emulator.webhooks_endpoint, methods=["GET"]),
+        Route("/operator/edit", operator.edit, methods=["POST"]),
+        Route("/operator/users", operator.users, methods=["GET"]),
     ])
     app.state.emulator = emulator
     return app

@@ -16,6 +16,7 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from ordersync.emulator.account_fields import ACCOUNT_RESOLVERS, board_workspace_matches, version_of
+from ordersync.emulator.activity import ACTIVITY_RESOLVERS, ActivityLog
 from ordersync.emulator.errors import ApiError, Code, column_value_error, invalid_argument
 from ordersync.emulator.jobs import Job, Jobs
 from ordersync.emulator.limits import Charge
@@ -25,6 +26,7 @@ from ordersync.emulator.responses import ApiVersion
 from ordersync.emulator.settings import EmulatorSettings
 from ordersync.emulator.store import Store
 from ordersync.emulator.values import empty_text
+from ordersync.emulator.webhooks import WEBHOOK_RESOLVERS, Webhooks
 
 VALUE_TYPES = {
     "text": "TextValue", "long_text": "LongTextValue", "numbers": "NumbersValue", "date": "DateValue",
@@ -50,6 +52,8 @@ class RequestContext:
     jobs: Jobs
     charge: Charge | None = None
     job_failure: bool = False  # the fault header asked that a bulk job started here fail
+    webhooks: Webhooks | None = None  # subscriptions and deliveries (webhooks.py)
+    activity: ActivityLog | None = None  # the boards' activity logs (activity.py)
 
 
 def _ctx(info: GraphQLResolveInfo) -> RequestContext:
@@ -573,3 +577,6 @@ RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
 for _type_name, _fields in ACCOUNT_RESOLVERS.items():  # the account's fields (account_fields.py)
     RESOLVERS.setdefault(_type_name, {}).update(_fields)
 """Fields whose value is not simply the attribute of the same name."""
+
+for _type_name, _fields in (*ACTIVITY_RESOLVERS.items(), *WEBHOOK_RESOLVERS.items()):  # activity.py, webhooks.py
+    RESOLVERS.setdefault(_type_name, {}).update(_fields)

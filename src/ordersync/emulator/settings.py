@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 DEV_TOKEN = "emulator-dev-token"
 """Accepted when no token is configured (CLI: no `--token` and no `MONDAY_API_TOKEN`)."""
@@ -96,6 +96,10 @@ class FaultSettings(BaseModel):
     refuse_item_names: list[str] = Field(default_factory=list, description="a create_item whose name holds one of "
                                          "these is refused (ColumnValueException) alone, the request's other "
                                          "aliases run: a value Monday will not take, on demand")
+    webhook_drop: float = Field(0.0, ge=0, le=1, description="chance a webhook delivery is lost outright: never "
+                                "sent, never retried (at 1.0: every event, while it stays set)")
+    webhook_duplicate: float = Field(0.0, ge=0, le=1, description="chance a webhook delivery is sent twice, "
+                                     "with the same triggerUuid")
     seed: int = 0
 
 
@@ -105,6 +109,8 @@ class EmulatorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     tokens: list[str] = Field(default_factory=lambda: [DEV_TOKEN], min_length=1)
+    members: list[str] = Field(default_factory=list, description="names of the account's other users, people "
+                               "without a token (ids from 71000001), who edit boards through /operator/edit")
     default_api_version: str = "2026-07"
     # complexity
     complexity_budget: int = Field(10_000_000, ge=1, description="points per token per window")
@@ -130,6 +136,11 @@ class EmulatorSettings(BaseModel):
     bulk_job_seconds: float = Field(1.0, ge=0, description="how long a bulk job takes: PENDING for the first "
                                     "half, RUNNING for the second, then done (read when a job is looked at)")
     idempotency_ttl_seconds: float = Field(1_800, gt=0)
+    # webhooks
+    webhook_signing_secret: SecretStr | None = Field(None, description="the app's signing secret: when set, "
+                                                     "every webhook request carries a JWT (HS256) in Authorization")
+    webhook_retries: int = Field(30, ge=0, description="retries of a failed delivery, one per window_seconds "
+                                 "(Monday: once a minute for 30 minutes)")
     # behaviour
     faults: FaultSettings = Field(default_factory=FaultSettings)
     db_path: Path | None = None

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ordersync.emulator.account import AccountRecords
+from ordersync.emulator.activity import Change
 from ordersync.emulator.errors import (
     ApiError,
     Code,
@@ -106,6 +107,7 @@ class Store:
         self.records = AccountRecords()  # workspaces, tags, updates (account.py)
         self.dirty_boards: set[str] = set()
         self.dirty_items: set[str] = set()
+        self.journal: list[Change] = []  # what happened to items, drained and attributed after each request
         self._active_items: dict[str, int] = defaultdict(int)
         self._text_index: dict[tuple[str, str], dict[str, set[str]]] = {}
         self._next_position = 0.0
@@ -418,6 +420,7 @@ class Store:
         self._active_items[board.id] += 1
         self._add_to_indexes(board, item)
         self.dirty_items.add(item.id)
+        self.journal.append(Change("create", item.id))
         self._touch_board(board)
         return item
 
@@ -445,8 +448,10 @@ class Store:
             old = (item.name,)
             item.name = new_name
             self._reindex(board, item, "name", old)
+            self.journal.append(Change("name", item.id, previous_name=old[0]))
         for column_id, cell in cells.items():
             old_keys = self._keys(board, column_id, item) if (board.id, column_id) in self._text_index else None
+            self.journal.append(Change("column_value", item.id, column_id, item.values.get(column_id), cell))
             if cell is None:
                 item.values.pop(column_id, None)
             else:
@@ -479,6 +484,7 @@ class Store:
             raise invalid_argument("Subitems cannot be moved between groups", item_id=item.id)
         group = self.group(board, group_id)
         if item.group_id != group.id:
+            self.journal.append(Change("move_group", item.id, previous_group=item.group_id))
             item.group_id = group.id
             self._next_position += 1.0
             item.position = self._next_position
@@ -571,6 +577,8 @@ class Store:
     def _set_state(self, item: Item, state: str) -> None:
         """An item's subitems follow it into the archive or the bin."""
         self._active_items[item.board_id] += (state == ACTIVE) - (item.state == ACTIVE)
+        if state in (ARCHIVED, DELETED) and item.state != state:
+            self.journal.append(Change("archive" if state == ARCHIVED else "delete", item.id))
         item.state = state
         self._touch_item(item)
         for subitem_id in item.subitem_ids:
