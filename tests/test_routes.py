@@ -4,6 +4,7 @@ before it reaches the new one — a crash between the two passes leaves it on no
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter
 
@@ -232,3 +233,18 @@ def test_a_season_relabelled_moves_its_lines_without_tripping_the_removal_guard(
     refused = routed.run("sync", "--all", "--json")
     assert refused.exit_code not in (0, 1)
     assert "TooManyRemovals" in refused.stdout + refused.stderr
+
+
+def test_a_routed_sync_reads_and_transforms_the_source_once_for_all_its_boards(routed):
+    """Three boards, one read: the transform's log record appears once per sync, counting every line of
+    the source (not once per board, each reading the whole source to keep its share)."""
+    result = routed.run("--log-level", "INFO", "--log-format", "json", "sync", "--all", "--json")
+    assert result.exit_code in (0, 1), result.stderr[-3000:]
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    transforms = [record for record in records if record.get("stage") == "transform"]
+    source_lines = sqlite3.connect(routed.directory / "ordersync.db").execute(
+        "SELECT COUNT(*) FROM ORDERS_UNIFIED").fetchone()[0]
+    assert [record["order_lines"] for record in transforms] == [source_lines]
+    staged = [record for record in records if record.get("stage") == "stage"]
+    assert sorted(record["board_id"] for record in staged) == sorted(routed.boards)
+    assert sum(record["items"] + record["row_errors"] for record in staged) == source_lines

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -29,7 +29,7 @@ from ordersync.engine.lines import transformed_order_lines
 from ordersync.engine.plan import Plan, build_plan
 from ordersync.engine.routes import Router, boards_of, routed_lines, routes_lines
 from ordersync.engine.source import SourceTable, create_source_engine, open_source
-from ordersync.engine.staging import StagingResult, stage_run
+from ordersync.engine.staging import StagingResult, stage_run, stage_runs
 from ordersync.engine.transform import (
     RowError,
     TransformedLine,
@@ -94,18 +94,25 @@ def all_source_keys(engine: Engine, source_table: SourceTable, config: Config) -
 
     A routed config (`engine.routes`): every key whose line routes to this config's board, so a line
     routed to another board counts as gone from this one (and its item here is removed)."""
+    by_board = source_keys_by_board(engine, source_table, config)
+    return by_board.get(config.monday.board_id if routes_lines(config) else None, set())
+
+
+def source_keys_by_board(engine: Engine, source_table: SourceTable, config: Config) -> dict[str | None, set[str]]:
+    """Every business key of the source table, unfiltered, by the board its route names (a config that
+    routes nothing: all under None); only the key and route columns are read."""
     names = list(config.source.business_key)
     router = Router(config) if routes_lines(config) else None
     read = list(dict.fromkeys([*names, *(router.columns if router else [])]))
     query = sa.select(*(source_table.table.c[name] for name in read))
-    keys: set[str] = set()
+    keys: dict[str | None, set[str]] = {}
     with engine.connect() as connection:
         result = connection.execution_options(stream_results=True, yield_per=config.source.chunk_size).execute(query)
         for row in result:
             line = dict(zip(read, row, strict=True))
             key, _ = business_key(line, names)
-            if key is not None and (router is None or router(line) == config.monday.board_id):
-                keys.add(key)
+            if key is not None:
+                keys.setdefault(router(line) if router is not None else None, set()).add(key)
     return keys
 
 
@@ -124,80 +131,98 @@ def stage_lines(config: Config, databases: Databases, filters: Filters, *, kind:
                 board_id: str | None = None, progress: Callable[[int], None] | None = None,
                 run_id: int | None = None, full: bool = False) -> Staged:
     """Start a run (or go on with `run_id`, one a sync started before it read the board) and stage its
-    order lines. Bad rows are recorded in the errors table, never dropped.
+    order lines (`stage_boards` with one board)."""
+    board = board_id or config.monday.board_id or UNASSIGNED_BOARD
+    source_table = open_source(databases.source, config)
+    refuse_unmatched_filters(config, databases.source, source_table, databases.state, board, filters)
+    run_id = run_id if run_id is not None else databases.state.start_run(kind, board, filters.as_dict())
+    return stage_boards(config, databases, filters, {board: run_id}, progress=progress, full=full)[board]
+
+
+def stage_boards(config: Config, databases: Databases, filters: Filters, runs: Mapping[str, int], *,
+                 progress: Callable[[int], None] | None = None, full: bool = False) -> dict[str, Staged]:
+    """Stage the order lines of each board's run (`runs`: board → run id, runs already started) from
+    one read of the source: a routed sync transforms each line once, whatever the number of boards,
+    and stages it under the run of the board its route names. Bad rows are recorded in the errors
+    table, never dropped. An error ends every one of these runs.
 
     Only the new and changed lines are read, transformed and staged (`engine.fingerprints`) unless `full`
     (`--full`, a board the mirror cannot vouch for), the run reads part of its scope (`--limit`, `retry`),
     or nothing is unchanged (a first load, a changed config)."""
-    board = board_id or config.monday.board_id or UNASSIGNED_BOARD
     source_table = open_source(databases.source, config)
     rules = rules_from_config(config, source_table.size_columns)
     store = databases.state
-    refuse_unmatched_filters(config, databases.source, source_table, store, board, filters)
-    run_id = run_id if run_id is not None else store.start_run(kind, board, filters.as_dict())
     try:
         router = Router(config) if routes_lines(config) else None
-        fingerprints, changes = _changes(config, databases, source_table, filters, rules, board,
+        fingerprints, changes = _changes(config, databases, source_table, filters, rules, list(runs),
                                          router is not None, full=full)
         lines = transformed_order_lines(databases.source, source_table, config, filters, rules, router=router,
                                         changes=changes)
         keep = (lambda key: key in filters.item_keys) if filters.item_keys else None
-        here = None
         if router is not None:
-            lines, here = routed_lines(lines, router), _routed_here(store, config, board)
-        staging = stage_run(store, run_id, lines, keep=keep, progress=progress, here=here, fingerprints=fingerprints)
+            outcomes = stage_runs(store, runs, routed_lines(lines, router), board_of=_board_of(store, config),
+                                  keep=keep, progress=progress, fingerprints=fingerprints)
+        else:
+            (board, run_id), = runs.items()
+            outcomes = {board: stage_run(store, run_id, lines, keep=keep, progress=progress,
+                                         fingerprints=fingerprints)}
         if changes is not None:
-            record_unchanged(store, run_id, board, changes.unchanged)
+            for board, run_id in runs.items():
+                record_unchanged(store, run_id, board, changes.unchanged)
     except BaseException as error:
-        end_stopped_run(store, run_id, error)
+        for run_id in runs.values():
+            end_stopped_run(store, run_id, error)
         raise
-    return Staged(run_id, board, staging, source_table,
-                  unchanged=frozenset(changes.unchanged) if changes is not None else None)
+    unchanged = frozenset(changes.unchanged) if changes is not None else None
+    return {board: Staged(run_id, board, outcomes[board], source_table, unchanged=unchanged)
+            for board, run_id in runs.items()}
 
 
 def _changes(config: Config, databases: Databases, source_table: SourceTable, filters: Filters,
-             rules: TransformRules, board: str, routed: bool, *, full: bool) -> tuple[dict[str, str] | None,
-                                                                                  Changes | None]:
+             rules: TransformRules, boards: Sequence[str], routed: bool, *,
+             full: bool) -> tuple[dict[str, str] | None, Changes | None]:
     """Each line's fingerprint, to stage with it, and — on the fast path — which lines changed."""
     if filters.limit is not None or filters.item_keys:
         return None, None
     lines = read_source_lines(databases.source, source_table, config, filters, rules)
     if full:
         return lines.fingerprint_of(), None
-    changes = changed_lines(lines, recorded_fingerprints(databases.state, boards_of(config) if routed else [board]))
+    changes = changed_lines(lines, recorded_fingerprints(databases.state, boards_of(config) if routed else boards))
     log.info("fingerprints: %d of %d order lines new or changed", len(changes.rows), len(lines.keys),
              extra={"stage": "fingerprints", "changed": len(changes.rows), "order_lines": len(lines.keys)})
     return changes.fingerprints, changes if changes.unchanged else None
 
 
-def _routed_here(store: StateStore, config: Config, board: str) -> Callable[[TransformedLine | RowError], bool]:
-    """Which of a routed run's lines are this board's: those routed here, and of the lines no route takes
-    (row errors) those the board holds, else, held nowhere, the first board's — each recorded once, and
+def _board_of(store: StateStore, config: Config) -> Callable[[TransformedLine | RowError], str]:
+    """Whose each of a routed sync's lines is: the board its route names, and for a line no route takes
+    (a row error) the board that holds it, else, held nowhere, the first board — each recorded once, and
     an item whose line lost its route stays where it is."""
     boards = boards_of(config)
     holder: dict[str, str] | None = None
 
-    def here(result: TransformedLine | RowError) -> bool:
+    def board_of(result: TransformedLine | RowError) -> str:
         nonlocal holder
         if result.board_id is not None:
-            return result.board_id == board
+            return result.board_id
         if holder is None:  # read once, and only when a line has no route
             synced = store.tables.synced_items
             with store.engine.connect() as connection:
                 holder = {key: board_id for key, board_id in connection.execute(
                     sa.select(synced.c.item_key, synced.c.board_id).where(synced.c.board_id.in_(boards)))}
         owner = holder.get(result.item.item_key if isinstance(result, TransformedLine) else result.item_key or "")
-        return (owner or boards[0]) == board
+        return owner or boards[0]
 
-    return here
+    return board_of
 
 
-def plan_staged(config: Config, databases: Databases, staged: Staged, filters: Filters) -> Prepared:
-    """Diff a staged run against the mirror and read its plan."""
+def plan_staged(config: Config, databases: Databases, staged: Staged, filters: Filters, *,
+                source_keys: Callable[[], Set[str]] | None = None) -> Prepared:
+    """Diff a staged run against the mirror and read its plan. `source_keys`: every key of the source
+    routed to this board (read here when not given)."""
     store = databases.state
     try:
-        scope = removal_scope(config, filters,
-                              source_keys=lambda: all_source_keys(databases.source, staged.source_table, config))
+        scope = removal_scope(config, filters, source_keys=source_keys or (
+            lambda: all_source_keys(databases.source, staged.source_table, config)))
         diff_run(store, staged.run_id, staged.board_id, scope=scope,
                  on_removed=config.items.on_removed, on_cancelled=config.items.on_cancelled,
                  moved_away=staged.staging.routed_elsewhere, unchanged=staged.unchanged)

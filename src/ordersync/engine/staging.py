@@ -5,6 +5,8 @@ lines; only the business keys seen so far are kept, to find lines that share a k
 sharing a key is recorded as an error and none of them is staged: a silent merge would decide
 which of two different order lines the board shows. A staged line's warnings (values cut to fit)
 go to the errors table too, under their own category, and are counted apart from the errors.
+A routed sync reads the source once for all its boards (`stage_runs`): each line goes to the run of
+the board its route names.
 """
 
 from __future__ import annotations
@@ -38,73 +40,102 @@ class StagingResult:
 def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine | RowError], *,
               batch_size: int = 2000, keep: Callable[[str], bool] | None = None,
               progress: Callable[[int], None] | None = None,
-              here: Callable[[TransformedLine | RowError], bool] | None = None,
               fingerprints: Mapping[str, str] | None = None) -> StagingResult:
-    """Write the transform's output under `run_id`; `keep` narrows to some keys (`retry`).
+    """Write the transform's output under `run_id`, one board's run reading the source alone; `keep`
+    narrows to some keys (`retry`). `fingerprints` (`engine.fingerprints`): each line's, by business key,
+    staged with it."""
+    return stage_runs(store, {"": run_id}, results, board_of=lambda result: "", batch_size=batch_size, keep=keep,
+                      progress=progress, fingerprints=fingerprints)[""]
 
-    `here` (a routed run, `engine.routes`): the lines of this run's board. The others still claim
-    their keys, so two lines sharing a key are refused even when their routes name two boards; each
-    line's error is recorded by the one run whose board it is.
 
-    `fingerprints` (`engine.fingerprints`): each line's, by business key, staged with it."""
-    tables = store.tables
-    outcome = StagingResult()
+def stage_runs(store: StateStore, runs: Mapping[str, int], results: Iterable[TransformedLine | RowError], *,
+               board_of: Callable[[TransformedLine | RowError], str | None],
+               batch_size: int = 2000, keep: Callable[[str], bool] | None = None,
+               progress: Callable[[int], None] | None = None,
+               fingerprints: Mapping[str, str] | None = None) -> dict[str, StagingResult]:
+    """One read of the source staged into several boards' runs (`runs`: board → run id): each line under
+    the run of the board `board_of` names; a line whose board has no run here (another worker's board, or
+    none) is staged by none, and still claims its key, so two lines sharing a key are refused even when
+    their routes name two boards. Returns each board's `StagingResult`."""
     claims = _KeyClaims()
-    items: list[tuple] = []
-    subitems: list[tuple] = []
-    errors: list[dict] = []
-    warnings: list[dict] = []
-    writing = 0.0  # time in the state database, not in the extract and transform that feed it
-
-    def flush() -> None:
-        nonlocal writing
-        started = time.monotonic()
-        with store.engine.begin() as connection:
-            store.bulk_insert(connection, tables.staged_items, ITEM_COLUMNS, items)
-            store.bulk_insert(connection, tables.staged_subitems, SUBITEM_COLUMNS, subitems)
-            store.record_errors(connection, run_id, errors + warnings)
-        writing += time.monotonic() - started
-        outcome.items += len(items)
-        outcome.subitems += len(subitems)
-        outcome.errors += len(errors)
-        outcome.warnings += len(warnings)
-        items.clear()
-        subitems.clear()
-        errors.clear()
-        warnings.clear()
-        if progress:
-            progress(outcome.order_lines)
-
+    batches = _Batches(store, runs, fingerprints, progress)
     for result in results:
         if keep is not None:
             key = result.item.item_key if isinstance(result, TransformedLine) else result.item_key
             if key is None or not keep(key):
                 continue
-        admitted = claims.admit(result, mine=here is None or here(result))
-        if admitted is None:
-            continue
+        board = board_of(result)
+        board = board if board in runs else None
+        admitted = claims.admit(result, board=board)
+        if admitted is not None and board is not None:
+            batches.add(board, admitted)
+            if batches.size >= batch_size or len(batches.subitems) >= batch_size * 10:
+                batches.flush()
+    batches.flush()
+    for board, outcome in batches.outcomes.items():
+        collided = {key: customer for key, customer in claims.collided.items() if claims.first_board.get(key) == board}
+        outcome.routed_elsewhere = {key for key, placed in claims.placed.items()
+                                    if placed != board and key not in claims.collided}
+        if collided:
+            outcome.subitems -= _unstage_collisions(store, runs[board], collided, claims.first_row_of)
+            outcome.items -= len(collided.keys() - claims.failed_first)
+            outcome.duplicate_keys = len(collided)
+            outcome.errors += len(collided)
+        log.info("stage: %d items and %d subitems staged, %d row errors (%d duplicate keys), in %.2f s",
+                 outcome.items, outcome.subitems, outcome.errors, outcome.duplicate_keys, batches.writing,
+                 extra={"stage": "stage", "board_id": board or None, "items": outcome.items,
+                        "subitems": outcome.subitems, "row_errors": outcome.errors,
+                        "seconds": round(batches.writing, 3)})
+    return batches.outcomes
+
+
+class _Batches:
+    """The staged rows and error records not yet written, each under its board's run, written in one
+    transaction per batch (memory stays flat)."""
+
+    def __init__(self, store: StateStore, runs: Mapping[str, int], fingerprints: Mapping[str, str] | None,
+                 progress: Callable[[int], None] | None) -> None:
+        self.store, self.runs, self.fingerprints, self.progress = store, runs, fingerprints, progress
+        self.outcomes = {board: StagingResult() for board in runs}
+        self.items: list[tuple] = []
+        self.subitems: list[tuple] = []
+        self.records: dict[str, list[dict]] = {board: [] for board in runs}  # errors and warnings
+        self.size = 0  # items and errors held
+        self.lines = 0
+        self.writing = 0.0  # time in the state database, not in the extract and transform that feed it
+
+    def add(self, board: str, admitted: TransformedLine | RowError) -> None:
+        outcome = self.outcomes[board]
         outcome.order_lines += 1
+        self.lines += 1
+        self.size += 1
         if isinstance(admitted, RowError):
-            errors.append(admitted.as_record())
-        else:
-            items.append(_item_record(run_id, admitted.item, fingerprints))
-            subitems.extend(_subitem_record(run_id, subitem) for subitem in admitted.subitems)
-            warnings.extend(warning.as_record() for warning in admitted.warnings)
-        if len(items) + len(errors) >= batch_size or len(subitems) >= batch_size * 10:
-            flush()
-    flush()
-    collided = {key: customer for key, customer in claims.collided.items() if key in claims.first_here}
-    outcome.routed_elsewhere = claims.elsewhere - claims.collided.keys()
-    if collided:
-        outcome.subitems -= _unstage_collisions(store, run_id, collided, claims.first_row_of)
-        outcome.items -= len(collided.keys() - claims.failed_first)
-        outcome.duplicate_keys = len(collided)
-        outcome.errors += len(collided)
-    log.info("stage: %d items and %d subitems staged, %d row errors (%d duplicate keys), in %.2f s", outcome.items,
-             outcome.subitems, outcome.errors, outcome.duplicate_keys, writing,
-             extra={"stage": "stage", "items": outcome.items, "subitems": outcome.subitems,
-                    "row_errors": outcome.errors, "seconds": round(writing, 3)})
-    return outcome
+            self.records[board].append(admitted.as_record())
+            outcome.errors += 1
+            return
+        run_id = self.runs[board]
+        self.items.append(_item_record(run_id, admitted.item, self.fingerprints))
+        self.subitems.extend(_subitem_record(run_id, subitem) for subitem in admitted.subitems)
+        self.records[board].extend(warning.as_record() for warning in admitted.warnings)
+        outcome.items += 1
+        outcome.subitems += len(admitted.subitems)
+        outcome.warnings += len(admitted.warnings)
+
+    def flush(self) -> None:
+        started = time.monotonic()
+        tables = self.store.tables
+        with self.store.engine.begin() as connection:
+            self.store.bulk_insert(connection, tables.staged_items, ITEM_COLUMNS, self.items)
+            self.store.bulk_insert(connection, tables.staged_subitems, SUBITEM_COLUMNS, self.subitems)
+            for board, run_id in self.runs.items():
+                self.store.record_errors(connection, run_id, self.records[board])
+                self.records[board].clear()
+        self.writing += time.monotonic() - started
+        self.items.clear()
+        self.subitems.clear()
+        self.size = 0
+        if self.progress:
+            self.progress(self.lines)
 
 
 class _KeyClaims:
@@ -114,25 +145,25 @@ class _KeyClaims:
         self.first_row_of: dict[str, int] = {}
         self.failed_first: set[str] = set()  # keys whose first line failed the transform, so was never staged
         self.collided: dict[str, str | None] = {}  # key → customer
-        self.first_here: set[str] = set()  # keys whose first line is this run's (a routed run: its board's)
-        self.elsewhere: set[str] = set()  # keys of good lines another board's run stages
+        self.first_board: dict[str, str] = {}  # key → the board whose run staged (or recorded) its first line
+        self.placed: dict[str, str] = {}  # key → the board a good line's route names
 
-    def admit(self, result: TransformedLine | RowError, *, mine: bool) -> TransformedLine | RowError | None:
-        """What this run stages or records for a line: the line, or its error (its own, or a duplicate
-        key's); None for a line of another board's run, which still claims its key."""
+    def admit(self, result: TransformedLine | RowError, *, board: str | None) -> TransformedLine | RowError | None:
+        """What `board`'s run stages or records for a line: the line, or its error (its own, or a duplicate
+        key's); None for a line no run here stages (`board` None), which still claims its key."""
         if isinstance(result, RowError):
             first = result.item_key is not None and result.item_key not in self.first_row_of
             self.failed(result)
-            if mine and first:
-                self.first_here.add(result.item_key or "")
-            return result if mine else None
+            if board is not None and first:
+                self.first_board[result.item_key or ""] = board
+            return result if board is not None else None
         duplicate = self.claim(result.item)
-        if not mine:
-            if result.board_id is not None:
-                self.elsewhere.add(result.item.item_key)
+        if result.board_id is not None:
+            self.placed[result.item.item_key] = result.board_id
+        if board is None:
             return None
         if duplicate is None:
-            self.first_here.add(result.item.item_key)
+            self.first_board[result.item.item_key] = board
             return result
         return duplicate
 

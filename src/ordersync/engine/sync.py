@@ -30,17 +30,20 @@ from ordersync.engine.intents import resolve_open_intents
 from ordersync.engine.pipeline import (
     Databases,
     Prepared,
-    all_source_keys,
+    Staged,
     discard_staged_rows,
     end_stopped_run,
     plan_staged,
-    stage_lines,
+    source_keys_by_board,
+    stage_boards,
 )
 from ordersync.engine.plan import Plan, build_outcome
 from ordersync.engine.report import write_run_reports
 from ordersync.engine.rollover import has_template_routes, placed_config, roll_over
-from ordersync.engine.routes import board_config, boards_of
+from ordersync.engine.routes import board_config, boards_of, routes_lines
+from ordersync.engine.source import open_source
 from ordersync.engine.summary import RunSummary
+from ordersync.engine.unmatched import refuse_unmatched_filters
 from ordersync.errors import (
     ApiUnavailable,
     ConfigError,
@@ -231,6 +234,7 @@ class _BoardRun:
     board: BoardInfo | None = None
     settled: dict[str, int] = field(default_factory=dict)
     adoption: Adoption | None = None
+    staged: Staged | None = None
     prepared: Prepared | None = None
     shape: SourceShape | None = None
     applier: Applier | None = None
@@ -338,11 +342,15 @@ async def sync_boards(config: Config, board_ids: Sequence[str], options: SyncOpt
 
 async def _sync_runs(runs: Sequence[_BoardRun], databases: Databases, options: SyncOptions, kind: RunKind,
                      token: SecretStr, progressed: Callable[[Progress], None]) -> list[SyncResult]:
-    """Plan every board; with several, apply every board's removals first; then the rest. Each pass
-    runs up to `[monday] concurrent_boards` boards at once (`_each_board`); the next pass starts once
-    every board has finished this one, so no board creates before every board has removed."""
+    """Plan every board — open each (lock, board, open intents), stage all of them from one read of the
+    source, then adopt, diff and plan each; with several, apply every board's removals first; then the
+    rest. Each pass runs up to `[monday] concurrent_boards` boards at once (`_each_board`); the next pass
+    starts once every board has finished this one, so no board creates before every board has removed."""
     at_once = runs[0].config.monday.concurrent_boards if runs else 1
-    await _each_board(runs, at_once, lambda run: _prepare_board(run, databases, options, kind, progressed))
+    await _each_board(runs, at_once, lambda run: _open_board(run, databases, options, kind))
+    _stage_every_board(runs, databases, options)
+    source_keys = _SourceKeys(databases, runs[0].config) if runs else None
+    await _each_board(runs, at_once, lambda run: _plan_board(run, databases, options, source_keys, progressed))
     if not options.dry_run:
         if len(runs) > 1:
             await _each_board(runs, at_once, _remove_first)
@@ -413,14 +421,13 @@ def _record_stops(runs: Sequence[_BoardRun], store: StateStore, token: SecretStr
                          refused=(kind, run.board_id, filters))
 
 
-async def _prepare_board(run: _BoardRun, databases: Databases, options: SyncOptions, kind: RunKind,
-                         progressed: Callable[[Progress], None]) -> None:
-    """Everything before a board's first write: lock, read and check the board, settle what an earlier
-    run left open, stage, adopt, diff, plan, the guards. A dry run ends here, PLANNED."""
+async def _open_board(run: _BoardRun, databases: Databases, options: SyncOptions, kind: RunKind) -> None:
+    """A board's run up to its staging: lock, read and check the board, settle what an earlier run left
+    open, refuse filters that match nothing."""
     config, store, client, board_id = run.config, databases.state, run.client, run.board_id
     if not options.dry_run:
         run.lock = await acquire_lock(store, board_id, wait_seconds=options.wait_for_lock)
-    run.run_id = run_id = _start_run(store, run.lock, kind, board_id, options.filters)
+    run.run_id = _start_run(store, run.lock, kind, board_id, options.filters)
     board = run.board = await read_board_schema(client, board_id)
     check_board(config, board)
     if not options.dry_run:
@@ -429,13 +436,50 @@ async def _prepare_board(run: _BoardRun, databases: Databases, options: SyncOpti
                                                  group_ids={title: group_id for title, group_id in board.groups},
                                                  archive_wait_seconds=config.items.bulk_archive_wait_seconds)
         refresh_groups(store, board)
-    # Skipping the lines whose fingerprint is unchanged trusts the mirror: only while it vouches for the board.
-    full = options.full or not (options.dry_run or board_vouches(store, board))
-    staged = stage_lines(config, databases, options.filters, kind=kind, board_id=board_id, run_id=run_id, full=full)
+    refuse_unmatched_filters(config, databases.source, open_source(databases.source, config), store, board_id,
+                             options.filters)
+
+
+def _stage_every_board(runs: Sequence[_BoardRun], databases: Databases, options: SyncOptions) -> None:
+    """Every board's order lines staged from one read of the source (`stage_boards`). Skipping the lines
+    whose fingerprint is unchanged trusts the mirror: only while it vouches for every board."""
+    if not runs:
+        return
+    full = options.full or not (options.dry_run or all(board_vouches(databases.state, run.board)
+                                                       for run in runs if run.board is not None))
+    staged = stage_boards(runs[0].config, databases, options.filters,
+                          {run.board_id: run.run_id for run in runs if run.run_id is not None}, full=full)
+    for run in runs:
+        run.staged = staged[run.board_id]
+
+
+class _SourceKeys:
+    """Every business key of the source, read once per sync (key and route columns only) and answered
+    per board: what adoption and the removal scope compare the board with."""
+
+    def __init__(self, databases: Databases, config: Config) -> None:
+        self.databases, self.config = databases, config
+        self.by_board: dict[str | None, set[str]] | None = None
+
+    def of(self, board_id: str) -> set[str]:
+        if self.by_board is None:
+            self.by_board = source_keys_by_board(self.databases.source,
+                                                 open_source(self.databases.source, self.config), self.config)
+        return self.by_board.get(board_id if routes_lines(self.config) else None, set())
+
+
+async def _plan_board(run: _BoardRun, databases: Databases, options: SyncOptions,
+                      source_keys: _SourceKeys | None, progressed: Callable[[Progress], None]) -> None:
+    """A staged board's run up to its first write: adopt, diff, plan, the guards. A dry run ends here,
+    PLANNED."""
+    config, store, client, board_id, staged = run.config, databases.state, run.client, run.board_id, run.staged
+    assert run.run_id is not None and run.board is not None and staged is not None and source_keys is not None
+    run_id = run.run_id
+    RUN_ID.set(run_id)
     run.adoption = None if options.dry_run else await adopt_board_items(
-        config, store, client, board, run_id,
-        source_keys=lambda: all_source_keys(databases.source, staged.source_table, config))
-    prepared = run.prepared = plan_staged(config, databases, staged, options.filters)
+        config, store, client, run.board, run_id, source_keys=lambda: source_keys.of(board_id))
+    prepared = run.prepared = plan_staged(config, databases, staged, options.filters,
+                                          source_keys=lambda: source_keys.of(board_id))
     if options.dry_run:
         store.set_run_status(run_id, RunStatus.PLANNED,
                              summary=RunSummary.model_validate(prepared.plan.as_dict()).as_dict())
@@ -444,7 +488,7 @@ async def _prepare_board(run: _BoardRun, databases: Databases, options: SyncOpti
                                 run.settled)
         return
     run.shape = _pass_guards(store, config, prepared, options)
-    run.applier = Applier(config, store, client, board, run_id,
+    run.applier = Applier(config, store, client, run.board, run_id,
                           ApplyOptions(skip_subitems=options.skip_subitems, checkpoint=options.checkpoint),
                           on_progress=progressed)
 
