@@ -84,6 +84,14 @@ def emulator_command(  # noqa: PLR0913 - one parameter per `ordersync emulator` 
                                                             "mutation requests (a fault in mid-run).")] = 0,
     fault_seed: Annotated[int, typer.Option(help="Seed of the fault draws, for repeatable runs.")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of generated board/item/group ids.")] = 0,
+    member: Annotated[list[str] | None, typer.Option(
+        "--member", help="Name of an account user without a token (repeatable), who edits boards through "
+                         "POST /operator/edit; ids from 71000001.")] = None,
+    webhook_signing_secret: Annotated[str | None, typer.Option(
+        envvar="MONDAY_SIGNING_SECRET", show_default=False,
+        help="The app's signing secret: webhook requests then carry a JWT (HS256) in Authorization.")] = None,
+    webhook_retries: Annotated[int, typer.Option(help="Retries of a failed webhook delivery, one per window "
+                                                      "(Monday: once a minute for 30 minutes).")] = 30,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve a local Monday.com API emulator: POST /v2 (GraphQL), board views at /boards/<id>.
@@ -92,7 +100,9 @@ def emulator_command(  # noqa: PLR0913 - one parameter per `ordersync emulator` 
 
     Fault injection: the --fault-* rates apply at random (seeded by --fault-seed); a request can also force faults with the header `X-Emulator-Fault: rate_limit|server_error|board_locked|unauthorized|lost_response|latency=<ms>` (comma-separated). A lost response means the write committed and then the connection dropped.
 
-    Admin endpoints (no token): GET /emulator/health, GET|PATCH /emulator/config (change limits and fault rates live), POST /emulator/reset, GET /emulator/stats.
+    Admin endpoints (no token): GET /emulator/health, GET|PATCH /emulator/config (change limits and fault rates live), POST /emulator/reset, GET /emulator/stats, GET /emulator/webhooks.
+
+    People: POST /operator/edit changes a value or a name as one of the account's users (--member adds people without a token); the edit shows in the API, the activity log and webhooks as theirs.
 
     A board holds at most 10,000 active items, as on Monday (--items-per-board to change it; 0 or 'off': no cap).
 
@@ -114,6 +124,7 @@ def emulator_command(  # noqa: PLR0913 - one parameter per `ordersync emulator` 
         tokens=tokens, db_path=db, default_api_version=api_version, window_seconds=window_seconds,
         query_complexity_cap=query_cap, mutations_per_window=mutations_per_window, costs=costs,
         items_per_board_limit=items_cap, idempotency_ttl_seconds=idempotency_ttl, id_seed=seed,
+        members=member or [], webhook_signing_secret=webhook_signing_secret, webhook_retries=webhook_retries,
         faults=FaultSettings(rate_limit=fault_rate_limit, rate_limit_burst_seconds=fault_burst_seconds,
                              server_error=fault_server_error, board_locked=fault_board_locked,
                              lost_response=fault_lost_response, unauthorized=fault_unauthorized,

@@ -257,22 +257,23 @@ class Webhooks:
             self._wakeup.notify_all()
 
     def _work(self) -> None:
-        """Deliver what is due, oldest first; the thread ends when nothing is left to deliver."""
-        while True:
-            with self._wakeup:
-                while True:
-                    if not self._queue.due:
-                        self._worker = None
-                        return
-                    wait = self._queue.due[0][0] - self._clock()
-                    if wait <= 0:
-                        delivery = heapq.heappop(self._queue.due)[2]
-                        generation = self._queue.generation
-                        break
-                    self._wakeup.wait(timeout=wait)
-            self._attempt(delivery, generation)
+        """Deliver what is due, oldest first, through one client; the thread ends when nothing is left."""
+        with self._client() as client:
+            while True:
+                with self._wakeup:
+                    while True:
+                        if not self._queue.due:
+                            self._worker = None
+                            return
+                        wait = self._queue.due[0][0] - self._clock()
+                        if wait <= 0:
+                            delivery = heapq.heappop(self._queue.due)[2]
+                            generation = self._queue.generation
+                            break
+                        self._wakeup.wait(timeout=wait)
+                self._attempt(client, delivery, generation)
 
-    def _attempt(self, delivery: Delivery, generation: int) -> None:
+    def _attempt(self, client: httpx.Client, delivery: Delivery, generation: int) -> None:
         if delivery.subscription_id not in self.subscriptions:
             self.counts["cancelled"] += 1  # deleted meanwhile: Monday sends nothing more
             return
@@ -280,9 +281,8 @@ class Webhooks:
         delivery.event["isRetry"] = delivery.attempts > 1
         status: int | str
         try:
-            with self._client() as client:
-                response = client.post(delivery.url, json={"event": delivery.event},
-                                       headers=self._headers(delivery.url, delivery.user_id))
+            response = client.post(delivery.url, json={"event": delivery.event},
+                                   headers=self._headers(delivery.url, delivery.user_id))
             status = response.status_code
         except httpx.HTTPError as error:
             status = type(error).__name__
