@@ -144,3 +144,23 @@ async def test_versions_lists_every_version_served_oldest_first(api: Api) -> Non
                                               "2026-10", "2027-01"]
     assert versions[-2] == {"value": "2026-10", "kind": "current", "display_name": "Current"}
     assert json.dumps(versions).count('"current"') == 1
+
+
+async def test_workspaces_tags_and_updates_survive_a_restart_with_a_sqlite_file(in_process, tmp_path) -> None:
+    settings = EmulatorSettings(db_path=tmp_path / "emulator.db")
+    async with in_process(settings) as client:
+        api = Api(client)
+        workspace = (await api.data('mutation { create_workspace(name: "Mill", kind: closed) { id } }'))[
+            "create_workspace"]["id"]
+        tag = (await api.data('mutation { create_or_get_tag(tag_name: "rush") { id } }'))["create_or_get_tag"]["id"]
+        item_id = await api.item(await api.board())
+        post = (await api.data(POST, {"i": item_id, "t": "Cut"}))["create_update"]["id"]
+        await api.data(POST, {"p": post, "t": "When?"})
+    async with in_process(settings) as client:
+        api = Api(client)
+        read = await api.data("query($w: [ID!]) { workspaces(ids: $w) { name kind } tags { id name } "
+                              "updates { id body replies { body } } }", {"w": [workspace]})
+        assert read == {"workspaces": [{"name": "Mill", "kind": "closed"}], "tags": [{"id": tag, "name": "rush"}],
+                        "updates": [{"id": post, "body": "Cut", "replies": [{"body": "When?"}]}]}
+        newer = (await api.data(POST, {"i": item_id, "t": "Sewn"}))["create_update"]["id"]
+        assert int(newer) > int(post) + 1  # ids keep growing across the restart

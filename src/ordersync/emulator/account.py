@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from ordersync.emulator.errors import ApiError, Code, invalid_argument
 from ordersync.emulator.model import ACTIVE, User, now_iso
@@ -76,7 +77,8 @@ class Update:
 
 
 class AccountRecords:
-    """Workspaces, tags and updates of one emulated account."""
+    """Workspaces, tags and updates of one emulated account. `dirty` says a change waits for
+    persistence.py, which keeps them all as one JSON document (`as_json` / `from_json`)."""
 
     def __init__(self) -> None:
         self.workspaces: dict[str, Workspace] = {
@@ -86,6 +88,22 @@ class AccountRecords:
         self._next_workspace = int(MAIN_WORKSPACE_ID)
         self._next_tag = 19_000_000
         self._next_update = 4_100_000_000
+        self.dirty = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"workspaces": [asdict(w) for w in self.workspaces.values()],
+                "tags": [asdict(t) for t in self.tags.values()],
+                "updates": [asdict(u) for u in self.updates.values()],
+                "next": [self._next_workspace, self._next_tag, self._next_update]}
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> AccountRecords:
+        records = cls()
+        records.workspaces = {w["id"]: Workspace(**w) for w in body["workspaces"]}
+        records.tags = {t["id"]: Tag(**t) for t in body["tags"]}
+        records.updates = {u["id"]: Update(**u) for u in body["updates"]}
+        records._next_workspace, records._next_tag, records._next_update = body["next"]
+        return records
 
     # ------------------------------------------------------------------ workspaces
 
@@ -95,6 +113,7 @@ class AccountRecords:
         self._next_workspace += 1
         workspace = Workspace(str(self._next_workspace), name, kind, now_iso(), description)
         self.workspaces[workspace.id] = workspace
+        self.dirty = True
         return workspace
 
     def check_workspace(self, workspace_id: str | None) -> str | None:
@@ -117,6 +136,7 @@ class AccountRecords:
             self._next_tag += 1
             found = Tag(str(self._next_tag), name, TAG_COLORS[len(self.tags) % len(TAG_COLORS)])
             self.tags[found.id] = found
+            self.dirty = True
         return found
 
     # ------------------------------------------------------------------ updates
@@ -135,6 +155,7 @@ class AccountRecords:
         self.updates[update.id] = update
         if parent is not None:
             parent.reply_ids.append(update.id)
+        self.dirty = True
         return update
 
     def update(self, update_id: str | None) -> Update:
@@ -150,6 +171,7 @@ class AccountRecords:
         update = self.update(update_id)
         update.body = body
         update.updated_at = now_iso()
+        self.dirty = True
         return update
 
     def delete(self, update_id: str) -> Update:
@@ -160,6 +182,7 @@ class AccountRecords:
         del self.updates[update.id]
         if update.parent_id is not None and update.parent_id in self.updates:
             self.updates[update.parent_id].reply_ids.remove(update.id)
+        self.dirty = True
         return update
 
     def posts(self, item_ids: set[str] | None = None) -> list[Update]:

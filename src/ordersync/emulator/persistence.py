@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert
 
+from ordersync.emulator.account import AccountRecords
 from ordersync.emulator.model import Board, CellValue, Column, Group, Item
 from ordersync.emulator.store import Store
 
@@ -77,16 +78,20 @@ class SqliteMirror:
             boards = [_board_from(json.loads(body)) for body in connection.execute(sa.select(boards_table.c.body)).scalars()]
             items = [_item_from(json.loads(body)) for body in connection.execute(sa.select(items_table.c.body)).scalars()]
         store.load(boards, items, int(meta["next_board"]), int(meta["next_item"]), id_seed)
+        if "account_records" in meta:  # workspaces, tags, updates (account.py)
+            store.records = AccountRecords.from_json(json.loads(meta["account_records"]))
 
     def flush(self, store: Store) -> None:
         """Write the boards and items touched since the last flush, in one transaction."""
-        if not store.dirty_boards and not store.dirty_items:
+        if not store.dirty_boards and not store.dirty_items and not store.records.dirty:
             return
         board_rows = [{"id": i, "body": _board_body(store.boards[i])} for i in store.dirty_boards]
         item_rows = [{"id": i, "board_id": store.items[i].board_id, "body": _item_body(store.items[i])}
                      for i in store.dirty_items]
         meta_rows = [{"key": "next_board", "value": str(store.mint.next_board)},
                      {"key": "next_item", "value": str(store.mint.next_item)}]
+        if store.records.dirty:
+            meta_rows.append({"key": "account_records", "value": json.dumps(store.records.as_json())})
         with self.engine.begin() as connection:
             for table, rows, updated in ((boards_table, board_rows, ("body",)),
                                          (items_table, item_rows, ("board_id", "body")),
@@ -100,6 +105,7 @@ class SqliteMirror:
                     connection.execute(statement, rows)
         store.dirty_boards.clear()
         store.dirty_items.clear()
+        store.records.dirty = False
 
     def clear(self) -> None:
         with self.engine.begin() as connection:
