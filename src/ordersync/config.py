@@ -37,6 +37,8 @@ ColumnType = Literal["text", "long_text", "numbers", "date", "status", "dropdown
 RemovalPolicy = Literal["archive", "delete", "leave"]
 TooLongPolicy = Literal["truncate", "reject"]  # a value longer than its column holds: cut it (a warning), or fail the line
 CancelledPolicy = Literal["keep", "archive"]
+ColumnOwner = Literal["source", "board"]  # who writes a board column: the sync, or the people on the board
+EditPolicy = Literal["restore", "keep"]  # a person's edit of a source-owned column: written back, or kept
 
 
 class _Section(BaseModel):
@@ -182,14 +184,41 @@ class ItemsConfig(_Section):
 
 
 class ColumnMapping(_Section):
-    """One source column written to one board column."""
+    """One board column: written from one source column (`owner = "source"`, the default), or owned by the
+    board (`owner = "board"`: people write it, the sync never sends it — with `initial = true` the source
+    column's value once, on create — and `ordersync pull` brings it back to the warehouse).
 
-    source: Annotated[str, Field(min_length=1)]
+    A person's edit of a source-owned column is a conflict, settled by `on_edit`: "restore" (the next sync
+    writes the source value back) or "keep" (the sync leaves that item's column alone until the source
+    value changes)."""
+
+    source: str = ""
     id: Annotated[str, Field(min_length=1)]
     type: ColumnType
+    owner: ColumnOwner = "source"
+    on_edit: EditPolicy = "restore"
+    initial: bool = False
     create_labels_if_missing: bool = False
     transform: Literal["upper", "lower"] | None = None
     on_too_long: TooLongPolicy = "truncate"  # a value over what the column type holds (long text: 2,000)
+
+    @model_validator(mode="after")
+    def _ownership(self) -> ColumnMapping:
+        if self.owner == "source" and not self.source:
+            raise ValueError("a source-owned column names its `source` column (or set owner = \"board\")")
+        if self.owner == "source" and self.initial:
+            raise ValueError("`initial` is for a board-owned column: a source-owned one is always written")
+        if self.owner == "board" and "on_edit" in self.model_fields_set:
+            raise ValueError("`on_edit` is for a source-owned column: a person's edit of a board-owned one "
+                             "is the board's truth")
+        if self.owner == "board" and self.initial and not self.source:
+            raise ValueError("`initial = true` sends the `source` column's value on create: name the source")
+        return self
+
+    @property
+    def sent_on_create(self) -> bool:
+        """The sync writes this column when it creates an item."""
+        return self.owner == "source" or self.initial
 
     @field_validator("id")
     @classmethod
@@ -199,6 +228,15 @@ class ColumnMapping(_Section):
         return value
 
 
+class SubitemColumn(_Section):
+    """A subitem column people fill on the board (Cut, Sew, Packed Qty): never sent, pulled back.
+    The size and quantity columns are the source's."""
+
+    id: Annotated[str, Field(min_length=1)]
+    type: ColumnType
+    owner: Literal["board"] = "board"
+
+
 class SubitemsConfig(_Section):
     enabled: bool = True
     name: str = "Size {size}"
@@ -206,6 +244,14 @@ class SubitemsConfig(_Section):
     size_type: Literal["dropdown", "text", "status"] = "dropdown"
     quantity_column: str = "numeric_mkra7j8e"
     create_labels_if_missing: bool = True
+    columns: list[SubitemColumn] = []  # `[[subitems.columns]]`: board-owned subitem columns
+
+    @model_validator(mode="after")
+    def _board_columns_are_not_the_sources(self) -> SubitemsConfig:
+        for column in self.columns:
+            if column.id in (self.size_column, self.quantity_column):
+                raise ValueError(f"{column.id!r} is the size or quantity column, written from the source")
+        return self
 
     @field_validator("name")
     @classmethod
@@ -343,7 +389,15 @@ class Config(_Section):
     def hash_columns(self) -> list[str]:
         if self.hash.columns:
             return list(self.hash.columns)
-        return [column.source for column in self.columns]
+        return [column.source for column in self.columns if column.owner == "source"]
+
+    def synced_columns(self) -> list[ColumnMapping]:
+        """The columns a sync encodes from the source: the source-owned ones, and board-owned ones with an
+        initial value (sent on create only)."""
+        return [column for column in self.columns if column.sent_on_create]
+
+    def board_owned_columns(self) -> list[ColumnMapping]:
+        return [column for column in self.columns if column.owner == "board"]
 
     def referenced_source_columns(self) -> dict[tuple[str | int, ...], str]:
         """Every source column the config names, keyed by where it is named."""
@@ -359,8 +413,8 @@ class Config(_Section):
                 named[("groups", "rules", index, field)] = field
         for index, name in enumerate(self.items.name_fields):
             named[("items", "name_fields", index)] = name
-        for index, column in enumerate(self.columns):
-            named[("columns", index, "source")] = column.source
+        named |= {("columns", index, "source"): column.source for index, column in enumerate(self.columns)
+                  if column.source}
         for index, name in enumerate(self.hash.columns):
             named[("hash", "columns", index)] = name
         named |= {("routes", index, "when", name): name for index, route in enumerate(self.routes)

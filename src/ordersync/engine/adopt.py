@@ -110,6 +110,8 @@ def correct_mirror(connection: Connection, board_mirror: Mirror, config: Config,
     values: dict[str, Any] = {}
     item_differs = on_board.name != item.item_name or on_board.group != item.group_name
     for mapping in config.columns:
+        if mapping.owner == "board":  # what people wrote there is the board's truth, never a difference
+            continue
         value = item.column_values.get(mapping.id)
         if same_text(on_board.texts.get(mapping.id, ""), expected_text(value, mapping), mapping):
             if value is not None:

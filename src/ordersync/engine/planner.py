@@ -9,7 +9,7 @@ with the staged row it speaks for, and the rows refused before sending, each wit
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,11 @@ class LabelRules:
                             f"in the config")
         return None
 
+    @property
+    def board_owned(self) -> frozenset[str]:
+        """Columns people own: an update never sends them (a create may, with `initial`)."""
+        return frozenset(column_id for column_id, mapping in self.mappings.items() if mapping.owner == "board")
+
     def create_labels(self, values: Mapping[str, Any]) -> bool:
         return any(self.mappings[column_id].create_labels_if_missing for column_id in values
                    if column_id in self.mappings)
@@ -119,13 +124,14 @@ def item_creates(rows: Sequence[Row], group_ids: Mapping[str, str], labels: Labe
     return batch
 
 
-def changed_values(row: Row) -> dict[str, Any]:
+def changed_values(row: Row, board_owned: Set[str] = frozenset()) -> dict[str, Any]:
     """What an update sends: the columns whose value differs from the mirror's (a column the source
-    no longer fills is cleared), and the name when it changed."""
+    no longer fills is cleared), and the name when it changed — never a board-owned column."""
     new = json.loads(row["column_values"] or "{}")
     old = json.loads(row["synced_values"] or "{}")
-    changes = {column_id: value for column_id, value in new.items() if old.get(column_id) != value}
-    changes |= {column_id: "" for column_id in old if column_id not in new}
+    changes = {column_id: value for column_id, value in new.items()
+               if old.get(column_id) != value and column_id not in board_owned}
+    changes |= {column_id: "" for column_id in old if column_id not in new and column_id not in board_owned}
     if row["item_name"] != row["synced_name"]:
         changes["name"] = row["item_name"]
     return changes
@@ -136,7 +142,7 @@ def item_updates(rows: Sequence[Row], group_ids: Mapping[str, str], labels: Labe
     (item_key, "values") and (item_key, "move"): an update is done when all its parts are."""
     batch = Batch()
     for row in rows:
-        changes = changed_values(row)
+        changes = changed_values(row, labels.board_owned)
         moved = row["group_name"] != row["synced_group"]
         if moved and row["group_name"] not in group_ids:
             batch.refused.append(Refusal(row, f"group {row['group_name']!r} could not be created, so the item "

@@ -161,12 +161,12 @@ def rules_from_config(config: Config, size_columns: Sequence[str]) -> TransformR
         group_fallback=config.groups.fallback,
         name_fields=tuple(config.items.name_fields),
         name_separator=config.items.separator,
-        columns=tuple(config.columns),
+        columns=tuple(config.synced_columns()),
         hash_columns=frozenset(config.hash_columns()),
         size_columns=tuple(size_columns),
         subitem_name=config.subitems.name,
         subitems_enabled=config.subitems.enabled,
-        mapped_sources=frozenset(column.source for column in config.columns),
+        mapped_sources=frozenset(column.source for column in config.synced_columns()),
         cut_long_names=config.items.on_too_long == "truncate",
     )
 

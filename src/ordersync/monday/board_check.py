@@ -86,8 +86,9 @@ def _check_mapped_columns(config: Config, board: BoardInfo, result: Validation) 
         column = board.columns.get(mapping.id)
         if column is None:
             result.mismatches.append(Mismatch(f"{path}.id", mapping.id,
-                                              f"the board has no column {mapping.id!r} (mapped from source column "
-                                              f"{mapping.source!r})"))
+                                              f"the board has no column {mapping.id!r} "
+                                              + (f"(mapped from source column {mapping.source!r})"
+                                                 if mapping.source else "(owned by the board)")))
             continue
         problem = type_problem(column, mapping.type)
         if problem:

@@ -1,0 +1,91 @@
+"""Two-way (issue 13): board-owned columns are never sent after create, and what people change on the board
+comes back to the warehouse (`ordersync pull`, `ordersync webhooks`) — through the CLI, against the emulator."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli_project import TOKEN, Project, cli_project
+from ordersync.emulator import EmulatorSettings
+
+PLANNER = 71000001  # the emulator's first member: a person without a token
+EX_FACTORY = "date_mkr57811"
+NOTES = "long_text_mkr5hass"
+PO_ALT = "text_mkrh94rx"  # CUSTOMER ALT PO: stays source-owned
+
+
+def two_way_config(project: Project) -> None:
+    """EX FACTORY DATE owned by the board (no source: people fill it), NOTES by the board with the source's
+    value on create."""
+    project.edit_config('source = "EX FACTORY DATE"\nid = "date_mkr57811"   # CUSTOMER EX FACTORY DATE\n',
+                        'id = "date_mkr57811"   # CUSTOMER EX FACTORY DATE\nowner = "board"\n')
+    project.edit_config('source = "NOTES"\nid = "long_text_mkr5hass"   # NOTES\n',
+                        'source = "NOTES"\nid = "long_text_mkr5hass"   # NOTES\nowner = "board"\ninitial = true\n')
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Project]:
+    settings = EmulatorSettings(tokens=[TOKEN], complexity_budget=1_000_000_000, mutations_per_window=1_000_000,
+                                requests_per_minute=1_000_000, members=["Pat Planner"])
+    with cli_project(tmp_path / "project", rows=100, settings=settings) as made:
+        two_way_config(made)
+        yield made
+
+
+def board_items(project: Project) -> dict[str, dict[str, Any]]:
+    """item key → {id, name, column id → text} of every item on the board."""
+    data = project.graphql("""query ($b: [ID!]) { boards(ids: $b) { items_page(limit: 500) { items {
+        id name column_values { id text } } } } }""", b=[project.board_id])
+    key_column = project.config().monday.key_column
+    found = {}
+    for item in data["boards"][0]["items_page"]["items"]:
+        texts = {value["id"]: value["text"] or "" for value in item["column_values"]}
+        found[texts[key_column]] = {"id": item["id"], "name": item["name"], **texts}
+    return found
+
+
+def edit_as_planner(project: Project, item_id: str, column_id: str, value: Any) -> None:
+    project.emulator("POST", "/operator/edit", json={"board_id": project.board_id, "item_id": item_id,
+                                                     "column_id": column_id, "value": value, "user_id": PLANNER})
+
+
+def change_source(project: Project, key: str, **columns: str) -> None:
+    """Set source columns of the order line with business key `key` (its parts joined by ` | `)."""
+    parts = key.split(" | ")
+    business_key = project.config().source.business_key
+    assignments = ", ".join(f'"{name}" = ?' for name in columns)
+    where = " AND ".join(f'"{name}" = ?' for name in business_key)
+    with sqlite3.connect(project.directory / "ordersync.db") as connection:
+        changed = connection.execute(f'UPDATE "ORDERS_UNIFIED" SET {assignments} WHERE {where}',
+                                     [*columns.values(), *parts]).rowcount
+    assert changed == 1
+
+
+def test_config_refuses_ownership_keys_that_do_not_fit(project: Project) -> None:
+    project.edit_config('owner = "board"\ninitial = true\n', 'owner = "board"\ninitial = true\non_edit = "keep"\n')
+    result = project.run("plan")
+    assert result.exit_code != 0
+    assert "on_edit" in result.stderr + result.stdout
+
+
+def test_board_owned_values_survive_a_resync_and_initial_is_sent_on_create_only(project: Project) -> None:
+    assert project.run("sync", "--all").exit_code == 0
+    items = board_items(project)
+    key, item = next((key, item) for key, item in items.items() if item[NOTES])
+    assert item[EX_FACTORY] == ""  # board-owned without a source: nothing sent
+    edit_as_planner(project, item["id"], EX_FACTORY, {"date": "2026-02-10"})
+    edit_as_planner(project, item["id"], NOTES, "packed early, ship by air")
+    change_source(project, key, **{"NOTES": "a new note in the warehouse", "CUSTOMER ALT PO": "ALT-77"})
+
+    result = project.run("sync", "--all", "--json")
+    assert result.exit_code == 0, result.stderr
+
+    after = board_items(project)[key]
+    assert after[EX_FACTORY] == "2026-02-10"
+    assert after[NOTES] == "packed early, ship by air"
+    assert after[PO_ALT] == "ALT-77"  # the line was updated: its source-owned column went
