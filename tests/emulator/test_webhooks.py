@@ -316,3 +316,24 @@ async def test_without_a_signing_secret_deliveries_carry_no_authorization(
         await api.item(board, "PO-1")
         receiver.wait_for(1)
         assert "Authorization" not in receiver.deliveries[0].headers
+
+
+async def test_name_archive_and_delete_events_arrive_in_their_own_shapes(
+        hooked: Callable[..., httpx.AsyncClient], receiver: Receiver) -> None:
+    async with hooked() as client:
+        api = Api(client)
+        board = await api.board()
+        kept, archived, deleted = [await api.item(board, name) for name in ("PO-1", "PO-2", "PO-3")]
+        for event in ("change_name", "item_archived", "item_deleted"):
+            await api.data(CREATE_WEBHOOK, {"b": board, "u": receiver.url(f"/{event}"), "e": event})
+        await client.post("/operator/edit", json={"item_id": kept, "name": "PO-1 (split)", "user_id": PLANNER})
+        await api.data("mutation($i: ID!) { archive_item(item_id: $i) { id } }", {"i": archived})
+        await api.data("mutation($i: ID!) { delete_item(item_id: $i) { id } }", {"i": deleted})
+        [renamed] = receiver.wait_for(1, "/change_name")
+        [gone] = receiver.wait_for(1, "/item_archived")
+        [bin_] = receiver.wait_for(1, "/item_deleted")
+        assert (renamed["type"], renamed["pulseId"], renamed["userId"], renamed["value"], renamed["previousValue"]) == \
+            ("update_name", int(kept), PLANNER, {"name": "PO-1 (split)"}, {"name": "PO-1"})
+        assert (gone["type"], gone["itemId"], gone["itemName"]) == ("archive_pulse", int(archived), "PO-2")
+        assert (bin_["type"], bin_["itemId"], bin_["itemName"]) == ("delete_pulse", int(deleted), "PO-3")
+        assert len(receiver.events()) == 3

@@ -162,6 +162,20 @@ def describe(change: Change, item: Item, board: Board, parent: Item | None, user
     return ItemEvent(**common)
 
 
+def events_of(journal: Iterable[Change], items: Mapping[str, Item], boards: Mapping[str, Board],
+              user_id: int) -> Iterator[ItemEvent]:
+    """The journal's changes as events by `user_id` (the store's `items` and `boards` as they are now),
+    skipping writes that changed nothing."""
+    for change in journal:
+        item = items.get(change.item_id)
+        if item is None:
+            continue
+        parent = items.get(item.parent_id) if item.parent_id else None
+        event = describe(change, item, boards[item.board_id], parent, user_id)
+        if event is not None:
+            yield event
+
+
 # ---------------------------------------------------------------------------- the activity log
 
 
@@ -258,16 +272,3 @@ def _board_activity_logs(board: Board, info: GraphQLResolveInfo, **arguments: An
 ACTIVITY_RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {"Board": {"activity_logs": _board_activity_logs}}
 """Merged into `resolvers.RESOLVERS`."""
 
-
-def events_of(journal: Iterable[Change], items: Mapping[str, Item], boards: Mapping[str, Board],
-              user_id: int) -> Iterator[ItemEvent]:
-    """The journal's changes as events by `user_id` (the store's `items` and `boards` as they are now),
-    skipping writes that changed nothing."""
-    for change in journal:
-        item = items.get(change.item_id)
-        if item is None:
-            continue
-        parent = items.get(item.parent_id) if item.parent_id else None
-        event = describe(change, item, boards[item.board_id], parent, user_id)
-        if event is not None:
-            yield event

@@ -160,6 +160,7 @@ class _Queue:
 
     due: list[tuple[float, int, Delivery]] = field(default_factory=list)
     generation: int = 0
+    in_flight: int = 0  # taken off `due`, being attempted
 
 
 class Webhooks:
@@ -212,9 +213,9 @@ class Webhooks:
             with self._client() as client:
                 response = client.post(url, json={"challenge": challenge}, headers=self._headers(url, user_id))
             echoed = response.status_code == 200 and response.json().get("challenge") == challenge
-        except (httpx.HTTPError, ValueError, AttributeError):
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, AttributeError):
             echoed = False
-        self.counts["challenges"] += 1
+        self._count("challenges")
         if not echoed:
             raise invalid_argument("Failed to verify the webhook URL: it did not answer the challenge",
                                    url=url)
@@ -228,17 +229,24 @@ class Webhooks:
             if not subscription.listens_to(event):
                 continue
             if faults.webhook_drop and self._rng.random() < faults.webhook_drop:
-                self.counts["dropped"] += 1
+                self._count("dropped")
                 continue
             body = payload(subscription, event, uuid.uuid4().hex)
             copies = 2 if faults.webhook_duplicate and self._rng.random() < faults.webhook_duplicate else 1
-            self.counts["duplicated"] += copies - 1
+            if copies > 1:
+                self._count("duplicated")
             for _ in range(copies):
                 self._schedule(Delivery(subscription.id, subscription.url, dict(body), subscription.user_id), 0.0)
 
-    def pending(self) -> int:
+    def _count(self, *outcomes: str) -> None:
+        """Counted under the lock: the request thread and the worker both count."""
         with self._wakeup:
-            return len(self._queue.due)
+            self.counts.update(outcomes)
+
+    def pending(self) -> int:
+        """Deliveries queued (retries included) or being attempted."""
+        with self._wakeup:
+            return len(self._queue.due) + self._queue.in_flight
 
     def reset(self) -> None:
         with self._wakeup:
@@ -268,14 +276,21 @@ class Webhooks:
                         wait = self._queue.due[0][0] - self._clock()
                         if wait <= 0:
                             delivery = heapq.heappop(self._queue.due)[2]
-                            generation = self._queue.generation
+                            queue = self._queue
+                            queue.in_flight += 1
                             break
                         self._wakeup.wait(timeout=wait)
-                self._attempt(client, delivery, generation)
+                try:
+                    self._attempt(client, delivery, queue.generation)
+                except Exception:  # a bug of ours must not stop the worker: the delivery is lost, logged
+                    log.exception("webhook delivery %s failed inside the emulator", delivery.event["triggerUuid"])
+                finally:
+                    with self._wakeup:
+                        queue.in_flight -= 1
 
     def _attempt(self, client: httpx.Client, delivery: Delivery, generation: int) -> None:
         if delivery.subscription_id not in self.subscriptions:
-            self.counts["cancelled"] += 1  # deleted meanwhile: Monday sends nothing more
+            self._count("cancelled")  # deleted meanwhile: Monday sends nothing more
             return
         delivery.attempts += 1
         delivery.event["isRetry"] = delivery.attempts > 1
@@ -284,7 +299,7 @@ class Webhooks:
             response = client.post(delivery.url, json={"event": delivery.event},
                                    headers=self._headers(delivery.url, delivery.user_id))
             status = response.status_code
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL) as error:  # no answer: a failed attempt, as a 5xx
             status = type(error).__name__
         delivered = isinstance(status, int) and 200 <= status < 300
         with self._wakeup:
@@ -295,13 +310,12 @@ class Webhooks:
                                 "attempt": delivery.attempts, "status": status})
         settings = self._settings()
         if delivered:
-            self.counts["delivered"] += 1
+            self._count("delivered")
         elif delivery.attempts <= settings.webhook_retries:
-            self.counts["failed_attempts"] += 1
+            self._count("failed_attempts")
             self._schedule(delivery, settings.window_seconds)
         else:
-            self.counts["failed_attempts"] += 1
-            self.counts["given_up"] += 1
+            self._count("failed_attempts", "given_up")
             log.info("webhook %s gave up on %s after %d attempts", delivery.subscription_id,
                      delivery.event["triggerUuid"], delivery.attempts)
 
@@ -320,9 +334,12 @@ class Webhooks:
 
     def snapshot(self) -> dict[str, Any]:
         """What `GET /emulator/webhooks` shows: subscriptions (with URLs), counts, queue, recent attempts."""
+        with self._wakeup:
+            counts, recent = dict(self.counts), list(self.recent)
+            pending = len(self._queue.due) + self._queue.in_flight
         return {"subscriptions": [{**s.as_graphql(), "url": s.url, "user_id": s.user_id}
-                                  for s in self.subscriptions.values()],
-                "deliveries": dict(self.counts), "pending": self.pending(), "recent": list(self.recent)}
+                                  for s in list(self.subscriptions.values())],
+                "deliveries": counts, "pending": pending, "recent": recent}
 
 
 # ---------------------------------------------------------------------------- GraphQL
