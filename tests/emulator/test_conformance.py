@@ -61,9 +61,12 @@ def client(fresh: str, monkeypatch: pytest.MonkeyPatch) -> MondayClient:
 
 
 def test_gql_fetches_the_schema_of_the_version_it_asks_for(fresh: str) -> None:
-    with _session(fresh, "2026-07") as july, _session(fresh, "2026-10") as october:
+    with _session(fresh, "2026-07") as july, _session(fresh, "2026-10") as october, \
+            _session(fresh, "2027-01") as january:
         assert "enabled" in july.client.schema.type_map["User"].fields  # deprecated in 2026-07 …
         assert "enabled" not in october.client.schema.type_map["User"].fields  # … gone from 2026-10 on
+        assert "items_page" in january.client.schema.type_map["Query"].fields  # the root items_page of 2027-01
+        assert "items_page" not in october.client.schema.type_map["Query"].fields
         assert {"Update", "Team", "Workspace", "Tag", "Account"} <= set(october.client.schema.type_map)
         versions = october.execute(gql("{ version { value kind } versions { value kind } }"))
     assert versions["version"] == {"value": "2026-10", "kind": "current"}

@@ -26,6 +26,7 @@ from graphql.utilities import value_from_ast_untyped
 
 from ordersync.emulator.complexity import operation_of
 from ordersync.emulator.errors import ApiError, Code
+from ordersync.emulator.items_page_2027 import ITEMS_PAGE_RESOLVERS, resolve_items_page_value_type
 from ordersync.emulator.resolvers import RESOLVERS, RequestContext, resolve_value_type
 from ordersync.emulator.responses import ApiVersion
 
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 PASS_THROUGH_SCALARS = ("JSON", "CompareValue", "Date", "ISO8601DateTime")
 
 
-SCHEMA_EDITIONS = ("2026-07", "2026-10")
-"""The schemas served: 2026-07's to API versions up to 2026-07, 2026-10's to 2026-10 and 2027-01."""
+SCHEMA_EDITIONS = ("2026-07", "2026-10", "2027-01")
+"""The schemas served: 2026-07's to API versions up to 2026-07, 2026-10's to 2026-10, and to 2027-01
+2026-10's with the root items_page of schema_2027_01.graphql."""
 REMOVED_IN_2026_10 = {"User": ("enabled", "is_admin", "is_guest", "is_pending", "is_verified", "is_view_only",
                                "join_date", "photo_original", "photo_small", "photo_thumb", "photo_thumb_small",
                                "photo_tiny")}
@@ -43,13 +45,18 @@ REMOVED_IN_2026_10 = {"User": ("enabled", "is_admin", "is_guest", "is_pending", 
 
 
 def schema_edition(version: ApiVersion) -> str:
-    """The schema a request of this API version is served (docs/emulator.md, "Versions")."""
+    """The schema a request of this API version is served (docs/emulator.md, "API versions")."""
+    if version >= ApiVersion(2027, 1):
+        return "2027-01"
     return "2026-10" if version >= ApiVersion(2026, 10) else "2026-07"
 
 
-def schema_sdl() -> str:
-    """The emulator's SDL, a subset of Monday's."""
-    return resources.files("ordersync.emulator").joinpath("schema.graphql").read_text(encoding="utf-8")
+def schema_sdl(edition: str = "2026-07") -> str:
+    """The emulator's SDL, a subset of Monday's: schema.graphql, and for 2027-01 schema_2027_01.graphql after it
+    (the fields REMOVED_IN_2026_10 leave later, in emulator_schema)."""
+    files = ("schema.graphql", "schema_2027_01.graphql") if edition == "2027-01" else ("schema.graphql",)
+    package = resources.files("ordersync.emulator")
+    return "\n".join(package.joinpath(name).read_text(encoding="utf-8") for name in files)
 
 
 def _literal(node: Any, variables: dict[str, Any] | None = None) -> Any:
@@ -59,13 +66,18 @@ def _literal(node: Any, variables: dict[str, Any] | None = None) -> Any:
 @lru_cache(maxsize=len(SCHEMA_EDITIONS))
 def emulator_schema(edition: str = "2026-07") -> GraphQLSchema:
     """Monday's subset SDL with the emulator's resolvers attached (built once per process and edition)."""
-    schema = build_schema(schema_sdl())
+    schema = build_schema(schema_sdl(edition))
     for type_name, fields in RESOLVERS.items():
         graphql_type = schema.get_type(type_name)
         for field_name, resolver in fields.items():
             graphql_type.fields[field_name].resolve = resolver  # type: ignore[union-attr]
     schema.get_type("ColumnValue").resolve_type = resolve_value_type  # type: ignore[union-attr]
-    for type_name, removed in (REMOVED_IN_2026_10 if edition == "2026-10" else {}).items():
+    if edition == "2027-01":
+        for type_name, fields in ITEMS_PAGE_RESOLVERS.items():
+            for field_name, resolver in fields.items():
+                schema.get_type(type_name).fields[field_name].resolve = resolver  # type: ignore[union-attr]
+        schema.get_type("ItemsPageColumnValue").resolve_type = resolve_items_page_value_type  # type: ignore[union-attr]
+    for type_name, removed in (REMOVED_IN_2026_10 if edition != "2026-07" else {}).items():
         for field_name in removed:
             del schema.get_type(type_name).fields[field_name]  # type: ignore[union-attr]
     for name in PASS_THROUGH_SCALARS:
