@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from emulator_process import emulator_process
-from ordersync.emulator import EmulatorSettings
+from ordersync.emulator import EmulatorSettings, create_app
 
 from .support import Api
 from .webhook_receiver import Receiver, webhook_receiver
@@ -337,3 +337,24 @@ async def test_name_archive_and_delete_events_arrive_in_their_own_shapes(
         assert (gone["type"], gone["itemId"], gone["itemName"]) == ("archive_pulse", int(archived), "PO-2")
         assert (bin_["type"], bin_["itemId"], bin_["itemName"]) == ("delete_pulse", int(deleted), "PO-3")
         assert len(receiver.events()) == 3
+
+
+async def test_deliveries_can_go_to_a_transport_instead_of_the_network() -> None:
+    received: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if "challenge" in body:
+            return httpx.Response(200, json=body)
+        received.append(body["event"])
+        return httpx.Response(200)
+
+    app = create_app(EmulatorSettings())
+    app.state.emulator.webhooks.transport = httpx.MockTransport(handler)  # what the challenge and deliveries use
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://emulator") as client:
+        api = Api(client)
+        board = await api.board()
+        await api.data(CREATE_WEBHOOK, {"b": board, "u": "http://receiver.invalid/hooks", "e": "create_item"})
+        await api.item(board, "PO-1")
+        await _settle_async(client, "delivered", 1)
+        assert [event["pulseName"] for event in received] == ["PO-1"]
