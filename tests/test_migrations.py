@@ -32,7 +32,8 @@ BEFORE_MIGRATIONS_POSTGRESQL = FIXTURES / "state_before_migrations.postgresql.sq
 TABLES_BEFORE_MIGRATIONS = ("meta", "runs", "staged_items", "staged_subitems", "synced_items", "synced_subitems",
                             "groups", "errors", "write_intents", "locks")
 TABLES = (*TABLES_BEFORE_MIGRATIONS, "source_shapes", "budget_ledger",  # 0002_source_shape, 0003_budget_ledger
-          "board_registry", "unchanged_lines")  # 0004_board_registry, 0005_line_fingerprints
+          "board_registry", "unchanged_lines",  # 0004_board_registry, 0005_line_fingerprints
+          "board_conflicts")  # 0006_board_conflicts
 LATER_COLUMNS = {"fingerprint"}  # 0005_line_fingerprints: synced_items, staged_items
 SQL_SERVER = mssql.dialect(deprecate_large_types=True)
 
@@ -163,7 +164,7 @@ def test_a_database_at_0002_gains_the_budget_ledger_with_every_row_kept(database
 
     store.ensure_schema()
 
-    assert revisions(store) == (migrations.head(),) == ("0005_line_fingerprints",)
+    assert revisions(store) == (migrations.head(),) == ("0006_board_conflicts",)
     assert all_rows(database_url) == before and store.source_shape("42") == shape
     assert schema_differences(store, "ordersync_") == []
     ledger = BudgetLedger(store.engine, store.tables, token_fingerprint("a-token"))
@@ -189,7 +190,7 @@ def test_a_database_at_0003_gains_the_board_registry_with_every_row_kept(databas
 
     store.ensure_schema()
 
-    assert revisions(store) == (migrations.head(),) == ("0005_line_fingerprints",)
+    assert revisions(store) == (migrations.head(),) == ("0006_board_conflicts",)
     assert all_rows(database_url) == before
     with store.engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(store.tables.budget_ledger)).scalar_one() == 1
@@ -216,7 +217,7 @@ def test_a_database_at_0004_gains_line_fingerprints_with_every_row_kept(database
 
     store.ensure_schema()
 
-    assert revisions(store) == (migrations.head(),) == ("0005_line_fingerprints",)
+    assert revisions(store) == (migrations.head(),) == ("0006_board_conflicts",)
     assert all_rows(database_url) == before
     assert schema_differences(store, "ordersync_") == []
     synced = store.tables.synced_items
@@ -285,7 +286,7 @@ def test_the_migrations_name_every_table_and_index_from_the_prefix():
 
     assert "ordersync_" not in sql
     names = set(re.findall(r"CREATE (?:TABLE|INDEX) (\w+)", sql))
-    assert len(names) == len(TABLES) + 1 + 6
+    assert len(names) == len(TABLES) + 1 + 7  # the alembic version table, the indexes
     assert all(name.startswith(("east_", "ix_east_")) for name in names)
 
 
@@ -318,3 +319,23 @@ def test_an_unversioned_database_with_a_newer_schema_version_is_refused(database
 
     assert refused.value.hint == "upgrade ordersync"
     assert revisions(store) == ()
+
+
+def test_the_head_read_from_the_revision_files_is_alembics_own():
+    from ordersync.state import schema_head
+
+    assert schema_head() == migrations.head()
+
+
+def test_a_state_database_at_head_opens_without_loading_alembic(tmp_path):
+    """The usual start-up (tables already at the newest revision) reads the version table and goes on:
+    Alembic, a second of imports on a resync that has nothing to do, loads only to create or upgrade."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    script = ("import sys; from ordersync.state import StateStore; store = StateStore.from_url(%r, 'ordersync_');"
+              " store.ensure_schema(); print('alembic' in sys.modules)")
+    first = subprocess.run([sys.executable, "-c", script % url], capture_output=True, text=True, check=True)
+    again = subprocess.run([sys.executable, "-c", script % url], capture_output=True, text=True, check=True)
+    assert (first.stdout.strip(), again.stdout.strip()) == ("True", "False")

@@ -14,9 +14,12 @@
 
 from __future__ import annotations
 
+import functools
+import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -100,6 +103,8 @@ class StateStore:
         create it; the one that loses that race sees "already exists" (or a duplicate key) and
         simply looks again, when everything is there.
         """
+        if self._schema_at_head():
+            return  # the usual case, answered without loading Alembic (a second or so of imports)
         for attempt in range(SCHEMA_ATTEMPTS):
             started = time.monotonic()
             try:
@@ -113,6 +118,21 @@ class StateStore:
                     raise StateError(f"cannot reach the state database: {error.orig}",
                                      hint="is the database server running and the URL right?") from None
                 raise
+
+    def _schema_at_head(self) -> bool:
+        """The version table names the newest revision (`schema_head`); False when unsure (no table yet,
+        an older or unknown revision, revisions that do not form one line): Alembic then decides."""
+        head = schema_head()
+        if head is None:
+            return False
+        prefix = self.tables.meta.name.removesuffix("meta")
+        version = sa.table(f"{prefix}alembic_version", sa.column("version_num"))
+        try:
+            with self.engine.connect() as connection:
+                found = connection.execute(sa.select(version.c.version_num)).scalars().all()
+        except sa.exc.DBAPIError:
+            return False
+        return found == [head]
 
     def _create_schema(self) -> None:
         """Alembic upgrades the tables to the newest revision (see state/migrations), in one transaction."""
@@ -301,6 +321,25 @@ def _copy_rows(connection: Connection, table: sa.Table, names: Sequence[str], ro
     assert raw is not None, "a checked-out connection has its driver connection"
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
+MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+_REVISION = re.compile(r'^(down_revision|revision)\s*=\s*(?:"([^"]*)"|\'([^\']*)\'|None)', re.MULTILINE)
+
+
+@functools.cache
+def schema_head() -> str | None:
+    """The newest revision of `state/migrations/versions`, read from the revision files' own
+    `revision`/`down_revision` lines, without Alembic; None unless they form one line of revisions."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in MIGRATIONS.glob("*.py"):
+        for name, double, single in _REVISION.findall(path.read_text(encoding="utf-8")):
+            value = double or single
+            if value:
+                (revisions if name == "revision" else parents).add(value)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and parents <= revisions else None
+
+
             copy.write_row(row)
 
 
