@@ -70,6 +70,16 @@ def keys_on(project: Project, board_id: str) -> Counter[str]:
             return keys
 
 
+def synced_with_cap(project: Project) -> tuple[dict[str, int], int]:
+    """Sync every board, then lower the cap to the fullest board's count: that board is 100% full."""
+    result = project.run("sync", "--all", "--json")
+    assert result.exit_code in (0, 1), result.stderr
+    items = {board_id: len(keys_on(project, board_id)) for board_id in project.boards}  # type: ignore[attr-defined]
+    cap = max(items.values())
+    project.edit_config("[monday]\n", f"[monday]\nitems_per_board = {cap}\n")
+    return items, cap
+
+
 def boards_holding(project: Project) -> dict[str, list[str]]:
     """business key → the boards holding it (each at most once)."""
     held: dict[str, list[str]] = {}

@@ -8,18 +8,8 @@ from ordersync.config import parse_config
 from ordersync.dashboard import dashboard_app
 from ordersync.dashboard.data import dashboard_state
 from ordersync.state import StateStore
-from routed_boards import keys_on
+from routed_boards import keys_on, synced_with_cap
 from test_dashboard import TestClient
-
-
-def synced_with_cap(project) -> tuple[dict[str, int], int]:
-    """Sync every board, then lower the cap to the fullest board's count: that board is 100% full."""
-    result = project.run("sync", "--all", "--json")
-    assert result.exit_code in (0, 1), result.stderr
-    items = {board_id: len(keys_on(project, board_id)) for board_id in project.boards}
-    cap = max(items.values())
-    project.edit_config("[monday]\n", f"[monday]\nitems_per_board = {cap}\n")
-    return items, cap
 
 
 def test_status_shows_each_board_against_its_cap_with_a_warning_from_90_percent(routed):
@@ -77,7 +67,7 @@ def test_the_dashboard_shows_every_routed_board_and_marks_a_nearly_full_one(rout
     fullest = max(items, key=items.__getitem__)
     with TestClient(dashboard_app(config)) as client:
         page = client.get("/").text
-    assert f'<tr data-board="{fullest}" class="nearly-full">' in page and "nearly full" in page
+    assert f'<li class="board nearly-full" data-board="{fullest}">' in page and "nearly full" in page
     assert "boards <strong>" + ", ".join(routed.boards) in page
 
 

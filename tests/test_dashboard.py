@@ -21,6 +21,7 @@ from cli_project import config_file_for, run_cli
 from ordersync.config import parse_config
 from ordersync.dashboard import dashboard_app
 from ordersync.dashboard.app import sse_event
+from ordersync.dashboard.data import scaled
 from ordersync.state import RunKind, StateStore
 from sync_world import make_world
 from test_dashboard_browser import BAD_PRICE
@@ -75,7 +76,8 @@ def test_the_page_shows_runs_customers_errors_and_the_trend(synced):
     assert f'<tr data-run="{run_id}" class="focus">' in page
     assert "COMPLETED" in page and 'data-customer="GREYSON"' in page
     assert "&#39;twelve&#39; is not a number" in page
-    assert '<svg id="trend-chart"' in page and 'class="synced"' in page
+    assert '<ol id="trend-chart"' in page and f'<li class="run" data-run="{run_id}">' in page
+    assert 'class="bar synced" style="--share: 1.0"' in page  # the only run: the longest bar
     assert 'sse-connect="/events"' in page
     assert focused.status_code == 200 and f'sse-connect="/events?run={run_id}"' in focused.text
     assert missing.status_code == 404
@@ -94,10 +96,41 @@ def test_a_run_in_progress_shows_its_progress_and_live_outcome(synced):
         assert "GREYSON" in page and "create subitems" in page
         assert state["current"]["run_id"] == run_id and state["focus"]["run_id"] == run_id
         assert state["runs"][0]["status"] == "RUNNING"
+        # progress while it runs, never a success rate that counts what is still to do as failed
+        assert state["runs"][0]["progress"] == {"done": 75, "total": 300}
+        assert "success" not in state["runs"][0] and "success" not in state["focus"]
+        assert state["focus"]["progress"] == {"done": 75, "total": 300}
+        row = re.search(rf'<tr data-run="{run_id}".*?</tr>', page, flags=re.DOTALL).group(0)
+        assert 'class="run-progress"' in row and "75 / 300" in row and "verdict" not in row
+        heading = re.search(r'<section id="customers".*?</h2>', page, flags=re.DOTALL).group(0)
+        assert "75 / 300" in heading and "verdict" not in heading
     finally:
         with store.engine.begin() as connection:
             connection.execute(sa.delete(store.tables.runs).where(store.tables.runs.c.run_id == run_id))
         store.engine.dispose()
+
+
+def test_a_run_of_a_few_writes_gets_a_bar_you_can_see_beside_one_of_thousands():
+    points = [{"run_id": run_id, "status": "COMPLETED", "started_at": None, "synced": synced, "failed": failed}
+              for run_id, synced, failed in [(1, 7224, 12), (2, 3, 0), (3, 0, 0), (4, 1, 1), (5, 400, 0)]]
+    bars = {point["run_id"]: point for point in scaled(points)}
+    assert bars[1]["synced_share"] == 1.0 and bars[3]["synced_share"] == 0.0 and bars[3]["failed_share"] == 0.0
+    assert bars[2]["synced_share"] >= 0.1  # a linear scale drew it 3/7224 of the way: 0 pixels
+    assert 0 < bars[4]["synced_share"] < bars[2]["synced_share"] < bars[5]["synced_share"] < 1
+    assert bars[4]["failed_share"] == bars[4]["synced_share"]  # one scale for both marks
+    assert [point["synced"] for point in bars.values()] == [7224, 3, 0, 1, 400]  # the numbers themselves kept
+
+
+def test_the_page_has_an_icon_and_favicon_ico_answers(synced):
+    config, *_ = synced
+    with TestClient(dashboard_app(config)) as client:
+        page = client.get("/").text
+        link = re.search(r'<link rel="icon" href="([^"]+)"', page)
+        assert link is not None
+        for address in (link.group(1), "/favicon.ico"):
+            icon = client.get(address)
+            assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml"), address
+            assert icon.text.startswith("<svg")
 
 
 def test_events_send_each_fragment_as_a_named_server_sent_event(synced):

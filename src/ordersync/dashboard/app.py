@@ -7,7 +7,8 @@ htmx swaps into the page, no JavaScript build. It only reads the state tables.
     GET /events[?run=<id>] text/event-stream: `current`, `boards`, `runs`, `customers`, `errors`, `trend`
                            fragments, each sent when it changes (`?once=1`: one snapshot, then end)
     GET /api/state[?run=]  the same data as JSON
-    GET /static/…          htmx and its SSE extension (vendored, pinned), the stylesheet
+    GET /static/…          htmx and its SSE extension (vendored, pinned), the stylesheet, the icon
+    GET /favicon.ico       the icon (an SVG) for browsers that ask for it by that name
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -33,7 +34,7 @@ from ordersync.state import StateStore
 
 HERE = Path(__file__).parent
 FRAGMENTS = ("current", "boards", "runs", "customers", "errors", "trend")
-CHART = {"width": 720, "height": 220, "left": 44, "bottom": 36, "top": 12}
+FAVICON = HERE / "static" / "favicon.svg"
 
 
 def _environment() -> jinja2.Environment:
@@ -41,30 +42,15 @@ def _environment() -> jinja2.Environment:
                                      autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True,
                                      lstrip_blocks=True)
     environment.filters["percent"] = lambda rate: f"{rate * 100:.1f}%" if rate is not None else ""
-    environment.globals["chart"] = chart
+    environment.filters["short_time"] = short_time
     return environment
 
 
-def chart(points: list[dict[str, Any]]) -> dict[str, Any]:
-    """Bar geometry for the trend chart: per run a green bar (items synced) and a red one (failures)."""
-    width, height, left, bottom, top = (CHART[key] for key in ("width", "height", "left", "bottom", "top"))
-    plot_height = height - bottom - top
-    top_value = max([1, *(max(point["synced"], point["failed"]) for point in points)])
-    slot = (width - left - 8) / max(1, len(points))
-    bar = max(2.0, min(18.0, slot / 2 - 2))
-    bars = []
-    for index, point in enumerate(points):
-        x = left + index * slot + (slot - 2 * bar) / 2
-        synced_height = plot_height * point["synced"] / top_value
-        failed_height = plot_height * point["failed"] / top_value
-        started = point["started_at"]
-        label = started.strftime("%m-%d %H:%M") if isinstance(started, datetime) else str(started or "")
-        bars.append({**point, "x": round(x, 1), "bar": round(bar, 1), "label": label,
-                     "synced_y": round(top + plot_height - synced_height, 1), "synced_h": round(synced_height, 1),
-                     "failed_y": round(top + plot_height - failed_height, 1), "failed_h": round(failed_height, 1),
-                     "label_x": round(x + bar, 1)})
-    return {"bars": bars, "max": top_value, "width": width, "height": height, "left": left, "top": top,
-            "baseline": top + plot_height, "mid_y": round(top + plot_height / 2, 1), "mid": round(top_value / 2)}
+def short_time(value: Any) -> str:
+    """A run's start as the chart labels it: `12-03 17:05` (UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.strftime("%m-%d %H:%M") if isinstance(value, datetime) else ""
 
 
 class Dashboard:
@@ -96,6 +82,9 @@ class Dashboard:
             **state, pinned=focus, fragments={name: self.fragment(name, state, focus) for name in FRAGMENTS},
             events_url="/events" + (f"?run={focus}" if focus is not None else ""))
         return HTMLResponse(html)
+
+    async def favicon(self, request: Request) -> Response:
+        return FileResponse(FAVICON, media_type="image/svg+xml")
 
     async def api_state(self, request: Request) -> Response:
         state = await self.state(_run_id(request.query_params.get("run")))
@@ -145,6 +134,7 @@ def create_dashboard_app(store: StateStore, board_id: str | None, *, refresh_sec
         Route("/runs/{run_id:int}", dashboard.page),
         Route("/events", dashboard.events),
         Route("/api/state", dashboard.api_state),
+        Route("/favicon.ico", dashboard.favicon),  # what a browser asks for without a <link rel=icon>
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ])
     app.state.dashboard = dashboard

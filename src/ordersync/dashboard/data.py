@@ -1,11 +1,15 @@
 """What the dashboard shows, read from the state tables only: the runs, the run in progress, the
 per-customer outcome and errors of the run in focus, the trend of items synced and failures, and per
 routed board its items against its cap (the synced mirror), groups, last sync, pending and failed.
+
+A run still RUNNING carries `progress` (done / total) instead of `success`: its rows not yet written
+are not failures, and a rate counting them as such read as a red verdict on a healthy run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,16 +25,28 @@ from ordersync.state import RunKind, RunStatus, StateStore
 RUNS_LISTED = 25
 TREND_RUNS = 30
 ERRORS_SHOWN = 100
+MIN_BAR_SHARE = 0.02  # the shortest bar a positive number gets (the stylesheet adds a pixel floor)
 SYNC_KINDS = (RunKind.SYNC, RunKind.RETRY)
 
 
-def _writes(totals: dict[str, Any] | None) -> tuple[int, int]:
+def _writes(totals: Mapping[str, Any] | None) -> tuple[int, int]:
     """(writes confirmed, rows failed) from a run's totals, items and subitems together."""
     if not totals:
         return 0, 0
     done = sum((totals.get(kind) or {}).get(key, 0) for kind in ("items", "subitems") for key in WRITE_KEYS)
     failed = sum((totals.get(kind) or {}).get("failed", 0) for kind in ("items", "subitems"))
     return done, failed
+
+
+def progress(counts: Mapping[str, Any], recorded: Mapping[str, Any] | None = None) -> dict[str, int]:
+    """How far a run in progress is: `done` of `total` rows to write. What the run recorded (the
+    applier's count, the same the page's progress bar shows) when it has one; else counted from its
+    rows so far — written or failed, of those and the ones still pending (items and subitems)."""
+    if recorded and recorded.get("total"):
+        return {"done": int(recorded.get("done") or 0), "total": int(recorded["total"])}
+    done, failed = _writes(counts)
+    pending = sum((counts.get(kind) or {}).get("pending", 0) for kind in ("items", "subitems"))
+    return {"done": done + failed, "total": done + failed + pending}
 
 
 def _live_totals(store: StateStore, run_id: int) -> dict[str, Any]:
@@ -42,22 +58,52 @@ def _listed(store: StateStore, run: dict[str, Any]) -> dict[str, Any]:
     if entry["items"] is None and run["kind"] != RunKind.PLAN.value:  # running, or stopped before its summary
         totals = _live_totals(store, run["run_id"])
         entry["items"], entry["subitems"] = totals["items"], totals["subitems"]
-    if entry["items"] is not None and run["kind"] != RunKind.PLAN.value:
-        entry["success"] = success({"items": entry["items"], "subitems": entry["subitems"] or {}})
+    if entry["items"] is None or run["kind"] == RunKind.PLAN.value:
+        return entry
+    counts = {"items": entry["items"], "subitems": entry["subitems"] or {}}
+    if run["status"] == RunStatus.RUNNING.value:
+        entry["progress"] = progress(counts, entry.get("progress"))
+    else:
+        entry["success"] = success(counts)
     return entry
 
 
+def _in_progress(report: dict[str, Any], recorded: Mapping[str, Any] | None) -> None:
+    """A running run's report: progress for the run and each customer in place of a success rate."""
+    report["progress"] = progress(report["totals"], recorded)
+    report.pop("success", None)
+    for entry in report["customers"].values():
+        entry["progress"] = progress(entry)
+        entry.pop("success", None)
+
+
 def trend(store: StateStore, board_id: str | None, runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """Items synced (confirmed writes) and failures per sync run, oldest first."""
+    """Items synced (confirmed writes) and failures per sync run, oldest first, scaled for the chart."""
     runs = runs if runs is not None else recent_runs(store, board_id, limit=TREND_RUNS, kinds=SYNC_KINDS)
     points = []
     for run in reversed(runs):
         summary = RunSummary.from_stored(run.get("summary"))
         totals = summary.totals.model_dump(mode="json") if summary else _live_totals(store, run["run_id"])
         done, failed = _writes(totals)
-        points.append({"run_id": run["run_id"], "status": run["status"], "started_at": run["started_at"],
-                       "synced": done, "failed": failed})
-    return points
+        points.append({"run_id": run["run_id"], "board_id": run["board_id"], "status": run["status"],
+                       "started_at": run["started_at"], "synced": done, "failed": failed})
+    return scaled(points)
+
+
+def bar_share(value: int, top: int) -> float:
+    """A bar's length as a share of the longest bar's, on a log scale: a run of 3 writes stays visible
+    beside one of 7,000 (a linear scale drew it 0 pixels long); 0 draws nothing, any other number at
+    least MIN_BAR_SHARE. The exact number is printed beside each bar."""
+    if value <= 0 or top <= 0:
+        return 0.0
+    return round(max(MIN_BAR_SHARE, math.log1p(value) / math.log1p(top)), 4)
+
+
+def scaled(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The trend's points with `synced_share` and `failed_share` (bar_share), both on one scale."""
+    top = max([0, *(max(point["synced"], point["failed"]) for point in points)])
+    return [{**point, "synced_share": bar_share(point["synced"], top), "failed_share": bar_share(point["failed"], top)}
+            for point in points]
 
 
 def tables_exist(store: StateStore) -> bool:
@@ -92,6 +138,9 @@ def dashboard_state(store: StateStore, board_id: str | None, *, focus: int | Non
                     "runs": [_listed(store, run) for run in runs], "focus": None, "trend": []}
         errors = [error for entry in focus_report["customers"].values() for error in entry["errors"]]
         focus_report["error_list"] = errors[:ERRORS_SHOWN]
+        if focus_report["status"] == RunStatus.RUNNING.value:
+            recorded = current["progress"] if current and current["run_id"] == focus_id else None
+            _in_progress(focus_report, recorded)
     sync_runs = [run for run in runs if run["kind"] in {kind.value for kind in SYNC_KINDS}][:TREND_RUNS]
     return {
         "board_id": board_id,
