@@ -307,20 +307,6 @@ class StateStore:
         return len(rows)
 
 
-def _mark_name(board_id: str) -> str:
-    return f"board_mark:{board_id}"
-
-
-def _copy_rows(connection: Connection, table: sa.Table, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """PostgreSQL COPY through psycopg 3: values travel as data, never as SQL text."""
-    preparer = connection.dialect.identifier_preparer
-    statement = "COPY {} ({}) FROM STDIN".format(
-        preparer.format_table(table), ", ".join(preparer.quote(name) for name in names)
-    )
-    raw = connection.connection.driver_connection
-    assert raw is not None, "a checked-out connection has its driver connection"
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
 MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 _REVISION = re.compile(r'^(down_revision|revision)\s*=\s*(?:"([^"]*)"|\'([^\']*)\'|None)', re.MULTILINE)
 
@@ -340,6 +326,20 @@ def schema_head() -> str | None:
     return heads.pop() if len(heads) == 1 and parents <= revisions else None
 
 
+def _mark_name(board_id: str) -> str:
+    return f"board_mark:{board_id}"
+
+
+def _copy_rows(connection: Connection, table: sa.Table, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """PostgreSQL COPY through psycopg 3: values travel as data, never as SQL text."""
+    preparer = connection.dialect.identifier_preparer
+    statement = "COPY {} ({}) FROM STDIN".format(
+        preparer.format_table(table), ", ".join(preparer.quote(name) for name in names)
+    )
+    raw = connection.connection.driver_connection
+    assert raw is not None, "a checked-out connection has its driver connection"
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
             copy.write_row(row)
 
 
