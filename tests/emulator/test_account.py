@@ -164,3 +164,32 @@ async def test_workspaces_tags_and_updates_survive_a_restart_with_a_sqlite_file(
                         "updates": [{"id": post, "body": "Cut", "replies": [{"body": "When?"}]}]}
         newer = (await api.data(POST, {"i": item_id, "t": "Sewn"}))["create_update"]["id"]
         assert int(newer) > int(post) + 1  # ids keep growing across the restart
+
+
+async def test_a_tags_cell_holds_the_accounts_tags_only(api: Api) -> None:
+    tag = (await api.data('mutation { create_or_get_tag(tag_name: "rush") { id } }'))["create_or_get_tag"]["id"]
+    board_id = await api.board()
+    await api.column(board_id, "tags", "labels")
+    item_id = await api.item(board_id, "Order", {"labels": {"tag_ids": [int(tag)]}})
+    read = await api.data("query($i: [ID!]) { items(ids: $i) { column_values(ids: [\"labels\"]) "
+                          "{ text ... on TagsValue { tag_ids tags { name } } } } }", {"i": [item_id]})
+    assert read["items"][0]["column_values"] == [{"text": "rush", "tag_ids": [int(tag)], "tags": [{"name": "rush"}]}]
+    refused = await api.errors('mutation($b: ID!) { create_item(board_id: $b, item_name: "X", '
+                               'column_values: "{\\"labels\\": {\\"tag_ids\\": [42]}}") { id } }', {"b": board_id})
+    assert refused[0]["extensions"]["code"] == "ColumnValueException"
+
+
+async def test_a_people_cell_can_hold_the_accounts_team(api: Api) -> None:
+    team = (await api.data("{ teams { id name } }"))["teams"][0]
+    board_id = await api.board()
+    await api.column(board_id, "people", "owner")
+    item_id = await api.item(board_id, "Order", {"owner": {"personsAndTeams": [{"id": int(team["id"]),
+                                                                                 "kind": "team"}]}})
+    read = await api.data("query($i: [ID!]) { items(ids: $i) { column_values(ids: [\"owner\"]) "
+                          "{ text ... on PeopleValue { persons_and_teams { id kind } } } } }", {"i": [item_id]})
+    assert read["items"][0]["column_values"] == [{"text": team["name"],
+                                                  "persons_and_teams": [{"id": team["id"], "kind": "team"}]}]
+    refused = await api.errors('mutation($b: ID!) { create_item(board_id: $b, item_name: "X", column_values: '
+                               '"{\\"owner\\": {\\"personsAndTeams\\": [{\\"id\\": 5, \\"kind\\": \\"team\\"}]}}") '
+                               "{ id } }", {"b": board_id})
+    assert refused[0]["extensions"]["code"] == "ColumnValueException"

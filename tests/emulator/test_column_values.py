@@ -49,7 +49,6 @@ VALID: list[tuple[str, Any, str | None, dict[str, Any] | str | None]] = [
     ("phone", {"phone": "+12025550169", "countryShortName": "US"}, "+12025550169", {"countryShortName": "US"}),
     ("timeline", {"from": "2025-01-01", "to": "2025-02-01"}, "2025-01-01 - 2025-02-01", {"from": "2025-01-01"}),
     ("country", {"countryCode": "PT", "countryName": "Portugal"}, "Portugal", {"countryCode": "PT"}),
-    ("tags", {"tag_ids": [1]}, "", {"tag_ids": [1]}),
 ]
 
 INVALID: list[tuple[str, Any]] = [
@@ -79,6 +78,8 @@ INVALID: list[tuple[str, Any]] = [
     ("timeline", {"from": "2025-02-01", "to": "2025-01-01"}),
     ("country", {"countryCode": "Portugal"}),
     ("board_relation", {"item_ids": [1]}),
+    ("tags", {"tag_ids": [1]}),  # no such tag: tags come from create_or_get_tag (test_account.py)
+    ("tags", ["rush"]),
 ]
 
 READ_ONLY = ["mirror", "formula", "item_id", "last_updated"]

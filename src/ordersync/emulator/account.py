@@ -18,6 +18,7 @@ MAIN_WORKSPACE_ID = "1000001"
 """The account's main workspace. Boards created without `workspace_id` live in it, and Monday reports
 them with `workspace_id: null` and `workspace: null` ("null for main workspace", its SDL)."""
 TEAM_ID = "900001"
+TEAM_NAME = "Emulator Team"
 TAG_COLORS = ("#579bfc", "#00c875", "#fdab3d", "#e2445c", "#a25ddc", "#037f4c", "#ffcb00", "#9cd326")
 _TAG = re.compile(r"<[^>]+>")
 

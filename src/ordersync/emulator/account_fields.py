@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from graphql import GraphQLResolveInfo
 
-from ordersync.emulator.account import MAIN_WORKSPACE_ID, TEAM_ID, Tag, Team, Update, Workspace
+from ordersync.emulator.account import MAIN_WORKSPACE_ID, TEAM_ID, TEAM_NAME, Tag, Team, Update, Workspace
 from ordersync.emulator.errors import invalid_argument
 from ordersync.emulator.model import ACTIVE, Board, Group, Item, User
 from ordersync.emulator.responses import SERVED_VERSIONS, ApiVersion
@@ -55,7 +55,7 @@ def _is_admin(user: User, info: GraphQLResolveInfo) -> bool:
 
 def _team(info: GraphQLResolveInfo) -> Team:
     users = _users_of(info)
-    return Team(TEAM_ID, "Emulator Team", [u.id for u in users])
+    return Team(TEAM_ID, TEAM_NAME, [u.id for u in users])
 
 
 def filter_users(users: list[User], *, ids: list[str] | None = None, name: str | None = None,
@@ -175,6 +175,17 @@ def _create_or_get_tag(_: None, info: GraphQLResolveInfo, tag_name: str | None =
     return _ctx(info).store.records.tag(tag_name or "")
 
 
+def _value_tag_ids(view: Any, info: GraphQLResolveInfo) -> list[int]:
+    """`TagsValue.tag_ids` of a tags cell (`resolvers.ColumnValueView`)."""
+    stored = json.loads(view.value) if view.value else {}
+    return [int(tag_id) for tag_id in stored.get("tag_ids") or ()] if isinstance(stored, dict) else []
+
+
+def _value_tags(view: Any, info: GraphQLResolveInfo) -> list[Tag]:
+    tags = _ctx(info).store.records.tags
+    return [tags[str(tag_id)] for tag_id in _value_tag_ids(view, info) if str(tag_id) in tags]
+
+
 def _board_tags(board: Board, info: GraphQLResolveInfo) -> list[Tag]:
     """The tags the board's items carry in its tags columns (`{"tag_ids": [...]}`), in tag id order."""
     store = _ctx(info).store
@@ -280,5 +291,6 @@ ACCOUNT_RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
     "Update": {**UPDATE_FIELDS, "item": _update_item,
                "replies": lambda update, info: _ctx(info).store.records.replies(update)},
     "Reply": {**UPDATE_FIELDS, "kind": _constant("text")},
+    "TagsValue": {"tag_ids": _value_tag_ids, "tags": _value_tags},
 }
 """The account's fields, merged into `resolvers.RESOLVERS`."""

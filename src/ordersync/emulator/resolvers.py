@@ -34,7 +34,7 @@ VALUE_TYPES = {
     "link": "LinkValue", "people": "PeopleValue", "phone": "PhoneValue", "timeline": "TimelineValue",
     "country": "CountryValue", "board_relation": "BoardRelationValue", "mirror": "MirrorValue",
     "formula": "FormulaValue", "item_id": "ItemIdValue", "last_updated": "LastUpdatedValue",
-    "subtasks": "SubtasksValue",
+    "subtasks": "SubtasksValue", "tags": "TagsValue",
 }
 """Column type → the `ColumnValue` implementation Monday returns for it (others: UnsupportedValue)."""
 

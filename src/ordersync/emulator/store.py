@@ -462,7 +462,8 @@ class Store:
 
     def _validate_values(self, board: Board, column_values: dict[str, Any],
                          create_labels: bool) -> tuple[str | None, dict[str, CellValue | None]]:
-        ctx = ValueContext(create_labels_if_missing=create_labels, users=self.users, item_name=self.item_name)
+        ctx = ValueContext(create_labels_if_missing=create_labels, users=self.users, item_name=self.item_name,
+                           tags=self.records.tags)
         new_name: str | None = None
         cells: dict[str, CellValue | None] = {}
         for column_id, raw in column_values.items():
@@ -525,7 +526,8 @@ class Store:
     def _relocate(self, item: Item, source: Board, target: Board, group_id: str, mapping: dict[str, str]) -> None:
         """One item (or subitem) leaves `source` for `target`, its values carried per `mapping`."""
         self._drop_from_indexes(source, item)
-        ctx = ValueContext(create_labels_if_missing=True, users=self.users, item_name=self.item_name)
+        ctx = ValueContext(create_labels_if_missing=True, users=self.users, item_name=self.item_name,
+                           tags=self.records.tags)
         values: dict[str, CellValue] = {}
         for source_id, target_id in mapping.items():
             cell = item.values.get(source_id)

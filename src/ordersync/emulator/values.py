@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ordersync.emulator.account import TEAM_ID, TEAM_NAME, Tag
 from ordersync.emulator.errors import column_value_error
 from ordersync.emulator.model import CellValue, Column, User, now_iso
 
@@ -38,12 +39,13 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 @dataclass(frozen=True)
 class ValueContext:
-    """What validation needs beyond the column: the label flag, the account's people, and a way
-    to check that a linked item exists (`item_name` returns None for an unknown id)."""
+    """What validation needs beyond the column: the label flag, the account's people and tags, and a
+    way to check that a linked item exists (`item_name` returns None for an unknown id)."""
 
     create_labels_if_missing: bool
     users: Mapping[int, User]
     item_name: Callable[[str], str | None]
+    tags: Mapping[str, Tag] = field(default_factory=dict)
 
 
 def _dump(value: Any) -> str:
@@ -318,6 +320,10 @@ def _parse_people(column: Column, raw: Any, ctx: ValueContext) -> CellValue | No
     people: list[dict[str, Any]] = []
     names: list[str] = []
     for raw_id, kind in entries:
+        if kind == "team" and str(raw_id) == TEAM_ID:  # the account's one team (account.py)
+            people.append({"id": int(TEAM_ID), "kind": "team"})
+            names.append(TEAM_NAME)
+            continue
         user_id = _label_id(raw_id)
         user = ctx.users.get(user_id) if user_id is not None and kind == "person" else None
         if user is None:
@@ -382,6 +388,20 @@ def _parse_board_relation(column: Column, raw: Any, ctx: ValueContext) -> CellVa
     return CellValue(_dump(stored), None)
 
 
+def _parse_tags(column: Column, raw: Any, ctx: ValueContext) -> CellValue | None:
+    """`{"tag_ids": [...]}` of the account's tags (create_or_get_tag makes them); text is their names."""
+    tag_ids = raw.get("tag_ids") if isinstance(raw, dict) else None
+    if not isinstance(tag_ids, list):
+        raise _refuse(column, raw, 'expected {"tag_ids": [...]}')
+    tags = [ctx.tags.get(str(tag_id)) for tag_id in dict.fromkeys(tag_ids)]
+    if None in tags:
+        raise _refuse(column, raw, "a tag does not exist in this account (create it with create_or_get_tag)")
+    if not tags:
+        return None
+    stored = {"tag_ids": [int(tag.id) for tag in tags if tag is not None]}
+    return CellValue(_dump(stored), ", ".join(tag.name for tag in tags if tag is not None))
+
+
 def _parse_unvalidated(column: Column, raw: Any, ctx: ValueContext) -> CellValue:
     """Types the emulator does not model: stored as sent, with an empty display text."""
     return CellValue(_dump(raw), raw if isinstance(raw, str) else "")
@@ -402,6 +422,7 @@ _PARSERS: dict[str, Callable[[Column, Any, ValueContext], CellValue | None]] = {
     "timeline": _parse_timeline,
     "country": _parse_country,
     "board_relation": _parse_board_relation,
+    "tags": _parse_tags,
 }
 
 
