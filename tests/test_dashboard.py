@@ -110,6 +110,29 @@ def test_a_run_in_progress_shows_its_progress_and_live_outcome(synced):
         store.engine.dispose()
 
 
+def test_an_error_for_a_line_without_a_key_names_its_po_style_and_colour(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ordersync.db'}"
+
+    async def one_sync() -> str:
+        async with make_world(url, rows=100) as world:
+            world.execute("UPDATE \"ORDERS_UNIFIED\" SET \"AAG ORDER NUMBER\" = NULL WHERE rowid = "
+                          "(SELECT min(rowid) FROM \"ORDERS_UNIFIED\")")
+            await world.sync()
+            return world.board_id
+
+    board_id = asyncio.run(one_sync())
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        po, style = connection.execute(sa.text(
+            "SELECT \"PO NUMBER\", \"CUSTOMER STYLE\" FROM \"ORDERS_UNIFIED\" WHERE \"AAG ORDER NUMBER\" IS NULL")).one()
+    engine.dispose()
+    config = parse_config(config_file_for(url, board_id, tmp_path / "ordersync.toml").read_text())
+    with TestClient(dashboard_app(config)) as client:
+        errors = re.search(r'<table id="errors-table">.*?</table>', client.get("/").text, flags=re.DOTALL).group(0)
+    assert "source row" not in errors  # no one finds a source row number in SQL
+    assert f"PO NUMBER {po} · " in errors and f"CUSTOMER STYLE {style}" in errors
+
+
 def test_a_run_of_a_few_writes_gets_a_bar_you_can_see_beside_one_of_thousands():
     points = [{"run_id": run_id, "status": "COMPLETED", "started_at": None, "synced": synced, "failed": failed}
               for run_id, synced, failed in [(1, 7224, 12), (2, 3, 0), (3, 0, 0), (4, 1, 1), (5, 400, 0)]]

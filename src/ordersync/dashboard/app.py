@@ -29,7 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ordersync.dashboard.data import dashboard_state
-from ordersync.engine.report import ITEMS_PER_BOARD
+from ordersync.engine.report import ITEMS_PER_BOARD, line_words
 from ordersync.state import StateStore
 
 HERE = Path(__file__).parent
@@ -43,6 +43,7 @@ def _environment() -> jinja2.Environment:
                                      lstrip_blocks=True)
     environment.filters["percent"] = lambda rate: f"{rate * 100:.1f}%" if rate is not None else ""
     environment.filters["short_time"] = short_time
+    environment.filters["line_words"] = line_words  # a keyless line's PO, style, colour, as the reports say it
     return environment
 
 
