@@ -193,3 +193,27 @@ async def test_a_people_cell_can_hold_the_accounts_team(api: Api) -> None:
                                '"{\\"owner\\": {\\"personsAndTeams\\": [{\\"id\\": 5, \\"kind\\": \\"team\\"}]}}") '
                                "{ id } }", {"b": board_id})
     assert refused[0]["extensions"]["code"] == "ColumnValueException"
+
+
+async def test_a_dependency_links_items_of_the_same_board(api: Api) -> None:
+    board_id = await api.board()
+    await api.column(board_id, "dependency", "dependent_on")
+    cut = await api.item(board_id, "Cut")
+    sew = await api.item(board_id, "Sew", {"dependent_on": {"item_ids": [int(cut)]}})
+    read = await api.data("query($i: [ID!]) { items(ids: $i) { column_values(ids: [\"dependent_on\"]) "
+                          "{ text value ... on DependencyValue { display_value linked_item_ids linked_items { name } "
+                          "updated_at } } } }", {"i": [sew]})
+    [value] = read["items"][0]["column_values"]
+    assert value["updated_at"]
+    assert {**value, "updated_at": None} == {"text": None, "value": None, "display_value": "Cut",
+                                             "linked_item_ids": [cut], "linked_items": [{"name": "Cut"}],
+                                             "updated_at": None}
+    found = await api.data("query($b: [ID!], $q: ItemsQuery) { boards(ids: $b) { items_page(query_params: $q) "
+                           "{ items { name } } } }",
+                           {"b": [board_id], "q": {"rules": [{"column_id": "dependent_on", "compare_value": [cut]}]}})
+    assert found["boards"][0]["items_page"]["items"] == [{"name": "Sew"}]
+    elsewhere = await api.item(await api.board("Other"), "Elsewhere")
+    refused = await api.errors("mutation($b: ID!, $i: ID!, $v: JSON!) { change_multiple_column_values(board_id: $b, "
+                               "item_id: $i, column_values: $v) { id } }",
+                               {"b": board_id, "i": sew, "v": json.dumps({"dependent_on": {"item_ids": [elsewhere]}})})
+    assert refused[0]["extensions"]["code"] == "ColumnValueException"

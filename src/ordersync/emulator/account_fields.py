@@ -186,6 +186,13 @@ def _value_tags(view: Any, info: GraphQLResolveInfo) -> list[Tag]:
     return [tags[str(tag_id)] for tag_id in _value_tag_ids(view, info) if str(tag_id) in tags]
 
 
+def _linked_items(view: Any, info: GraphQLResolveInfo) -> list[Item]:
+    """`DependencyValue.linked_items`: the linked items that still exist (`resolvers.ColumnValueView`)."""
+    items = _ctx(info).store.items
+    found = (items.get(item_id) for item_id in view.linked_item_ids)
+    return [item for item in found if item is not None and item.state == ACTIVE]
+
+
 def _board_tags(board: Board, info: GraphQLResolveInfo) -> list[Tag]:
     """The tags the board's items carry in its tags columns (`{"tag_ids": [...]}`), in tag id order."""
     store = _ctx(info).store
@@ -292,5 +299,6 @@ ACCOUNT_RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
                "replies": lambda update, info: _ctx(info).store.records.replies(update)},
     "Reply": {**UPDATE_FIELDS, "kind": _constant("text")},
     "TagsValue": {"tag_ids": _value_tag_ids, "tags": _value_tags},
+    "DependencyValue": {"linked_items": _linked_items, "value": _constant(None)},
 }
 """The account's fields, merged into `resolvers.RESOLVERS`."""

@@ -145,6 +145,8 @@ def _cell_ids(item: Item, column_id: str) -> set[str]:
     stored = json.loads(cell.value)
     if "index" in stored:
         return {str(stored["index"])}
+    if "linkedPulseIds" in stored:  # connect boards and dependency: the linked items' ids
+        return {str(entry["linkedPulseId"]) for entry in stored["linkedPulseIds"]}
     if "personsAndTeams" in stored:
         return {f"{entry.get('kind', 'person')}-{entry['id']}" for entry in stored["personsAndTeams"]}
     return {str(label_id) for label_id in stored.get("ids", [])}

@@ -34,7 +34,7 @@ VALUE_TYPES = {
     "link": "LinkValue", "people": "PeopleValue", "phone": "PhoneValue", "timeline": "TimelineValue",
     "country": "CountryValue", "board_relation": "BoardRelationValue", "mirror": "MirrorValue",
     "formula": "FormulaValue", "item_id": "ItemIdValue", "last_updated": "LastUpdatedValue",
-    "subtasks": "SubtasksValue", "tags": "TagsValue",
+    "subtasks": "SubtasksValue", "tags": "TagsValue", "dependency": "DependencyValue",
 }
 """Column type → the `ColumnValue` implementation Monday returns for it (others: UnsupportedValue)."""
 
@@ -224,7 +224,7 @@ class ColumnValueView:
 
     @property
     def display_value(self) -> str:
-        if self.type == "board_relation":
+        if self.type in ("board_relation", "dependency"):
             names = (self._store.item_name(item_id) for item_id in self.linked_item_ids)
             return ", ".join(name for name in names if name)
         return (self.cell.text if self.cell else None) or ""

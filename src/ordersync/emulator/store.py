@@ -127,6 +127,10 @@ class Store:
             raise invalid_item(item_id)
         return item
 
+    def _on_board(self, item_id: str, board: Board) -> bool:
+        item = self.items.get(item_id)
+        return item is not None and item.board_id == board.id and item.state != DELETED
+
     def item_name(self, item_id: str) -> str | None:
         item = self.items.get(item_id)
         return item.name if item is not None and item.state != DELETED else None
@@ -463,7 +467,7 @@ class Store:
     def _validate_values(self, board: Board, column_values: dict[str, Any],
                          create_labels: bool) -> tuple[str | None, dict[str, CellValue | None]]:
         ctx = ValueContext(create_labels_if_missing=create_labels, users=self.users, item_name=self.item_name,
-                           tags=self.records.tags)
+                           tags=self.records.tags, on_this_board=lambda item_id: self._on_board(item_id, board))
         new_name: str | None = None
         cells: dict[str, CellValue | None] = {}
         for column_id, raw in column_values.items():

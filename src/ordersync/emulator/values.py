@@ -22,7 +22,7 @@ from ordersync.emulator.model import CellValue, Column, User, now_iso
 
 READ_ONLY_TYPES = frozenset(
     {"mirror", "formula", "item_id", "last_updated", "subtasks", "creation_log", "auto_number",
-     "button", "progress", "dependency", "item_assignees", "name"}
+     "button", "progress", "item_assignees", "name"}
 )
 """Computed by Monday (or, for `name`, written through the item name): writing one is refused."""
 
@@ -46,6 +46,7 @@ class ValueContext:
     users: Mapping[int, User]
     item_name: Callable[[str], str | None]
     tags: Mapping[str, Tag] = field(default_factory=dict)
+    on_this_board: Callable[[str], bool] = lambda item_id: False  # a dependency's items: of the item's board
 
 
 def _dump(value: Any) -> str:
@@ -388,6 +389,19 @@ def _parse_board_relation(column: Column, raw: Any, ctx: ValueContext) -> CellVa
     return CellValue(_dump(stored), None)
 
 
+def _parse_dependency(column: Column, raw: Any, ctx: ValueContext) -> CellValue | None:
+    """`{"item_ids": [...]}` of items on the same board (Monday: "connections between items in the same
+    board"); stored as a connect-boards value is."""
+    cell = _parse_board_relation(column, raw, ctx)
+    if cell is None:
+        return None
+    stored = json.loads(cell.value or "{}")
+    for entry in stored["linkedPulseIds"]:
+        if not ctx.on_this_board(str(entry["linkedPulseId"])):
+            raise _refuse(column, raw, f"item {entry['linkedPulseId']} is not on this board")
+    return CellValue(_dump({**stored, "changed_at": now_iso(millis=True)}), None)  # changed_at: updated_at
+
+
 def _parse_tags(column: Column, raw: Any, ctx: ValueContext) -> CellValue | None:
     """`{"tag_ids": [...]}` of the account's tags (create_or_get_tag makes them); text is their names."""
     tag_ids = raw.get("tag_ids") if isinstance(raw, dict) else None
@@ -423,6 +437,7 @@ _PARSERS: dict[str, Callable[[Column, Any, ValueContext], CellValue | None]] = {
     "country": _parse_country,
     "board_relation": _parse_board_relation,
     "tags": _parse_tags,
+    "dependency": _parse_dependency,
 }
 
 
