@@ -21,7 +21,7 @@ from cli_project import config_file_for, run_cli
 from ordersync.config import parse_config
 from ordersync.dashboard import dashboard_app
 from ordersync.dashboard.app import sse_event
-from ordersync.dashboard.data import scaled
+from ordersync.dashboard.data import progress, scaled
 from ordersync.state import RunKind, StateStore
 from sync_world import make_world
 from test_dashboard_browser import BAD_PRICE
@@ -131,6 +131,13 @@ def test_an_error_for_a_line_without_a_key_names_its_po_style_and_colour(tmp_pat
         errors = re.search(r'<table id="errors-table">.*?</table>', client.get("/").text, flags=re.DOTALL).group(0)
     assert "source row" not in errors  # no one finds a source row number in SQL
     assert f"PO NUMBER {po} · " in errors and f"CUSTOMER STYLE {style}" in errors
+
+
+def test_progress_is_what_the_run_recorded_else_its_rows_written_or_failed_of_all_it_has_to_write():
+    counts = {"items": {"create": 2, "failed": 1, "pending": 3, "unchanged": 50}, "subitems": {"update": 4, "pending": 10}}
+    assert progress(counts) == {"done": 7, "total": 20}  # unchanged rows are not work
+    assert progress(counts, {"done": 75, "total": 300, "phase": "create items"}) == {"done": 75, "total": 300}
+    assert progress(counts, {"done": 0, "total": 0, "phase": "planning"}) == {"done": 7, "total": 20}
 
 
 def test_a_run_of_a_few_writes_gets_a_bar_you_can_see_beside_one_of_thousands():
