@@ -192,9 +192,14 @@ def parse_quantity(value: Any) -> int:
 
 def business_key(order_line: Mapping[str, Any], key_columns: Sequence[str]) -> tuple[str | None, str | None]:
     """(key, None) or (None, the first empty key column)."""
+    return key_of_values([order_line.get(column) for column in key_columns], key_columns)
+
+
+def key_of_values(values: Sequence[Any], key_columns: Sequence[str]) -> tuple[str | None, str | None]:
+    """`business_key` of the key columns' values as read, in `key_columns` order."""
     parts = []
-    for column in key_columns:
-        text = as_text(order_line.get(column))
+    for column, value in zip(key_columns, values, strict=True):
+        text = as_text(value)
         if text is None:
             return None, column
         parts.append(key_part(text))
