@@ -159,6 +159,7 @@ def measure_resync(url: str, full: bool) -> Resync:
     databases = Databases.open(config)
     discard_staged_rows(databases.state, prepared.run_id)
     databases.close()
+    vacuum(url)
     return Resync(seconds=seconds, staged=prepared.staging.order_lines, updates=totals["items"]["update"]
                   + totals["subitems"]["update"], unchanged=totals["items"]["unchanged"], peak_rss_mb=peak)
 
@@ -196,6 +197,19 @@ def _confirm_as_synced(url: str, run_id: int, board_id: str) -> None:
             .where(sizes.c.run_id == run_id)))
     discard_staged_rows(databases.state, run_id)
     databases.close()
+    vacuum(url)
+
+
+def vacuum(url: str) -> None:
+    """PostgreSQL: reclaim the discarded staged rows and refresh the planner's statistics, as autovacuum
+    would between two syncs (this machine's server runs with autovacuum off: without this, every resync
+    scanned the first prepare's dead rows)."""
+    if not url.startswith("postgresql"):
+        return
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text("VACUUM ANALYZE"))
+    engine.dispose()
 
 
 def change_one_percent(url: str) -> int:
