@@ -89,3 +89,55 @@ def test_board_owned_values_survive_a_resync_and_initial_is_sent_on_create_only(
     assert after[EX_FACTORY] == "2026-02-10"
     assert after[NOTES] == "packed early, ship by air"
     assert after[PO_ALT] == "ALT-77"  # the line was updated: its source-owned column went
+
+
+PATTERN = "text_mkr5cz8m"  # PATTERN ID: source-owned, a person's edit kept
+
+
+def warehouse_rows(project: Project, table: str) -> list[dict[str, Any]]:
+    with sqlite3.connect(project.directory / "ordersync.db") as connection:
+        connection.row_factory = sqlite3.Row
+        return [dict(row) for row in connection.execute(f'SELECT * FROM "ordersync_{table}" ORDER BY 1')]
+
+
+def test_pull_brings_board_owned_edits_back_once_and_settles_conflicts_by_policy(project: Project) -> None:
+    project.edit_config('id = "text_mkr5cz8m"   # PATTERN ID\n', 'id = "text_mkr5cz8m"   # PATTERN ID\non_edit = "keep"\n')
+    assert project.run("sync", "--all").exit_code == 0
+    first = project.run("pull", "--json")
+    assert first.exit_code == 0, first.stderr
+    assert first.json()["edits"] == 0 and first.json()["conflicts"] == 0  # the initial NOTES were ordersync's
+    assert first.json()["echoes"] > 0
+    assert all(row["value_text"] for row in warehouse_rows(project, "board_current"))
+
+    items = board_items(project)
+    (key_a, a), (key_b, b), (key_c, c), (key_d, d) = list(items.items())[:4]
+    edit_as_planner(project, a["id"], EX_FACTORY, {"date": "2026-02-10"})
+    edit_as_planner(project, b["id"], NOTES, "needs a second fitting")
+    edit_as_planner(project, c["id"], PO_ALT, "PERSON-ALT")  # source-owned, restore
+    edit_as_planner(project, d["id"], PATTERN, "PERSON-PATTERN")  # source-owned, keep
+
+    pulled = project.run("pull", "--json").json()
+    assert (pulled["edits"], pulled["conflicts"], pulled["restore"], pulled["keep"]) == (2, 2, 1, 1)
+    edits = {(row["item_key"], row["column_id"]): row for row in warehouse_rows(project, "board_edits")}
+    assert set(edits) == {(key_a, EX_FACTORY), (key_b, NOTES)}
+    assert edits[(key_a, EX_FACTORY)]["value_date"] == "2026-02-10"
+    assert edits[(key_a, EX_FACTORY)]["user_id"] == str(PLANNER)
+    assert edits[(key_b, NOTES)]["value_text"] == "needs a second fitting"
+    current = {(row["item_key"], row["column_id"]): row["value_text"] for row in warehouse_rows(project, "board_current")}
+    assert current[(key_a, EX_FACTORY)] == "2026-02-10"
+
+    again = project.run("pull", "--json").json()
+    assert (again["edits"], again["conflicts"]) == (0, 0)
+    assert len(warehouse_rows(project, "board_edits")) == 2
+
+    assert project.run("sync", "--all").exit_code == 0
+    after = board_items(project)
+    assert after[key_c][PO_ALT] == c[PO_ALT]  # restored
+    assert after[key_d][PATTERN] == "PERSON-PATTERN"  # kept
+    assert after[key_a][EX_FACTORY] == "2026-02-10" and after[key_b][NOTES] == "needs a second fitting"
+    quiet = project.run("pull", "--json").json()
+    assert (quiet["edits"], quiet["conflicts"]) == (0, 0)  # the restore was ordersync's own write
+
+    change_source(project, key_d, **{"PATTERN ID": "PAT-NEW"})
+    assert project.run("sync", "--all").exit_code == 0
+    assert board_items(project)[key_d][PATTERN] == "PAT-NEW"  # the source changed: the person's value goes

@@ -45,10 +45,12 @@ from ordersync.ops.board import DEFAULT_BOARD_NAME, BoardCreated, BoardDescripti
 from ordersync.ops.reconcile import ReconcileResult
 from ordersync.ops.validate import Validation
 from ordersync.state.schema import RunStatus
+from ordersync.twoway import pull as _pull
+from ordersync.twoway.pull import PullResult
 
 __all__ = [
-    "BoardCreated", "BoardDescription", "BoardResults", "Config", "PlanResult", "Progress", "ReconcileResult", "ReportResult", "RoutedSyncResult", "RunStatus",
-    "RunSummary", "StatusResult", "SyncResult", "Validation", "boards", "create_board", "create_board_async", "describe_board", "describe_board_async", "load_config", "plan", "reconcile", "reconcile_async", "report", "retry",
+    "BoardCreated", "BoardDescription", "BoardResults", "Config", "PlanResult", "Progress", "PullResult", "ReconcileResult", "ReportResult", "RoutedSyncResult", "RunStatus",
+    "RunSummary", "StatusResult", "SyncResult", "Validation", "boards", "create_board", "create_board_async", "describe_board", "describe_board_async", "load_config", "plan", "pull", "pull_async", "reconcile", "reconcile_async", "report", "retry",
     "retry_async", "status", "sync", "sync_async", "validate", "validate_async",
 ]
 
@@ -285,6 +287,22 @@ async def reconcile_async(  # noqa: PLR0913 — one keyword argument per option 
 def reconcile(config: Config, **options: Any) -> ReconcileResult | BoardResults:
     """`ordersync reconcile`, run to the end: the keyword arguments of `reconcile_async`."""
     return asyncio.run(reconcile_async(config, **options))
+
+
+# -- two-way: what people write on the board, back to the warehouse --------------------------------
+
+async def pull_async(config: Config, *, full: bool = False, http: httpx.AsyncClient | None = None,
+                     token: SecretStr | None = None, board: str | None = None) -> PullResult | BoardResults:
+    """`ordersync pull`: what changed on the board since the last pull — board-owned values into the
+    warehouse's `board_edits` / `board_current`, people's edits of source-owned columns as conflicts settled
+    by their `on_edit`; ordersync's own writes are never taken for edits. `full=True` reads every item."""
+    return _one_or_all([await _pull.pull_async(each, full=full, http=http, token=token)
+                        for each in each_board(config, board)])
+
+
+def pull(config: Config, **options: Any) -> PullResult | BoardResults:
+    """`ordersync pull`, run to the end: the keyword arguments of `pull_async`."""
+    return asyncio.run(pull_async(config, **options))
 
 
 # -- status and report (state tables only) --------------------------------------------------------

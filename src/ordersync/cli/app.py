@@ -37,6 +37,7 @@ from ordersync.cli.render import (
     render_counts,
     render_demo,
     render_error,
+    render_pull,
     render_reconcile,
     render_report,
     render_status,
@@ -473,6 +474,34 @@ def reconcile(
         for board in _each(result):
             render_reconcile(board)
     raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def pull(
+    context: typer.Context,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Read every item, not only those updated since the last pull.")] = False,
+    only_board: BoardOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Bring what people changed on the board back to the warehouse.
+
+    Reads the items updated since the last pull (its watermark), writes board-owned columns
+    (`owner = "board"`) to <prefix>board_edits (append-only: who, when, the value as text and
+    typed) and <prefix>board_current in the source database, and records a person's edit of a
+    source-owned column as a conflict: `on_edit = "restore"` writes the source value back on the
+    next sync, "keep" leaves it until the source changes. ordersync's own writes are never edits.
+    Run it on a schedule: it catches whatever webhooks missed.
+
+    Example: ordersync pull --json
+    """
+    config = _config(context)
+    result = api.pull(config, full=full, board=only_board)
+    if json_output:
+        print_json(result.as_dict())
+    else:
+        for board in _each(result):
+            render_pull(board)
 
 
 @app.command()

@@ -19,6 +19,7 @@ from rich.text import Text
 from ordersync.api import (
     BoardCreated,
     BoardDescription,
+    PullResult,
     ReconcileResult,
     ReportResult,
     RunStatus,
@@ -256,6 +257,15 @@ def render_reconcile(result: ReconcileResult) -> None:
             stdout_console().print(f"  kept item {kept['id']} for {escape(kept['key'])} (the oldest); later copies archived")
         if result.after is not None:
             render_drift(result.after, title="after the fix")
+
+
+def render_pull(result: PullResult) -> None:
+    counts = result.recorded
+    stdout_console().print(
+        f"board {result.board_id}: read {counts.items} items and {counts.subitems} subitems changed since "
+        f"{result.since.get('items') or 'the start'}; {counts.edits} edit(s) into the warehouse, "
+        f"{counts.conflicts} conflict(s) ({counts.restore} to restore, {counts.keep} kept), "
+        f"{counts.echoes} of ordersync's own writes left out")
 
 
 def render_drift(drift: Any, *, title: str, shown: int = 10) -> None:

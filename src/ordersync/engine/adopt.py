@@ -45,6 +45,7 @@ from ordersync.monday.board import BoardInfo, BoardMark, board_mark
 from ordersync.monday.client import MondayClient
 from ordersync.monday.codec import expected_text, quantity_from_text, same_text, texts_of
 from ordersync.state import StateStore
+from ordersync.state.conflicts import Conflicts
 from ordersync.state.mirror import Mirror, item_row, subitem_row
 from ordersync.state.schema import dumps
 
@@ -96,11 +97,14 @@ def oldest(items: Iterable[BoardItem]) -> BoardItem:
 
 def correct_mirror(connection: Connection, board_mirror: Mirror, config: Config, wanted: ExpectedItem,
                    on_board: BoardItem | None, mirrored: Mapping[str, Any] | None,
-                   mirror_sizes: Mapping[tuple[str, str], Mapping[str, Any]], group_ids: Mapping[str, str]) -> bool:
+                   mirror_sizes: Mapping[tuple[str, str], Mapping[str, Any]], group_ids: Mapping[str, str], *,
+                   kept: Mapping[tuple[str, str], Any] | None = None) -> bool:
     """Make one order line's mirror rows say what the board shows; True when a sync must fix something.
 
     A column the board shows differently is recorded as unknown (JSON null) and a differing line
-    without a row hash, so the next diff sends what the source holds (see `ordersync.state.mirror`)."""
+    without a row hash, so the next diff sends what the source holds (see `ordersync.state.mirror`) —
+    unless a person's value there is kept (`kept`: (key, column) → the source value when the conflict
+    was met, `state/conflicts.py`) and the source still holds that value."""
     item = wanted.item
     key = item.item_key
     if on_board is None:  # the board lacks it: forget it, and the sync creates it with its sizes
@@ -113,6 +117,10 @@ def correct_mirror(connection: Connection, board_mirror: Mirror, config: Config,
         if mapping.owner == "board":  # what people wrote there is the board's truth, never a difference
             continue
         value = item.column_values.get(mapping.id)
+        if kept and (key, mapping.id) in kept and kept[(key, mapping.id)] == value:
+            if value is not None:  # the person's value stays; the mirror keeps the source's
+                values[mapping.id] = value
+            continue
         if same_text(on_board.texts.get(mapping.id, ""), expected_text(value, mapping), mapping):
             if value is not None:
                 values[mapping.id] = value
@@ -331,6 +339,7 @@ def _adopt(config: Config, store: StateStore, run_id: int, board_id: str, keys: 
                 expected[key] = _mirrored_expectation(row, sizes_by_key.get(key, []))
         group_ids = dict(connection.execute(sa.select(tables.groups.c.group_name, tables.groups.c.group_id).where(
             tables.groups.c.board_id == board_id)).all())
+        kept = Conflicts(tables, board_id).kept(connection)
         for key, wanted in expected.items():
             items = by_key.get(key, [])
             if len(items) > 1:
@@ -340,7 +349,8 @@ def _adopt(config: Config, store: StateStore, run_id: int, board_id: str, keys: 
             if keep is None and mirrored is None:
                 continue  # a line to create, nowhere on the board
             adoption.compared += 1
-            differs = correct_mirror(connection, board_mirror, config, wanted, keep, mirrored, mirror_sizes, group_ids)
+            differs = correct_mirror(connection, board_mirror, config, wanted, keep, mirrored, mirror_sizes, group_ids,
+                                     kept=kept)
             if keep is None:
                 adoption.forgotten += 1
                 continue

@@ -36,7 +36,7 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -616,6 +616,43 @@ class MondayClient:
                 if not cursor:
                     break
         return found
+
+    async def me_id(self) -> str:
+        """The token's own user: what ordersync writes is attributed to it."""
+        return str((await self.query("me"))["me"]["id"])
+
+    async def activity_logs(self, board_id: str, *, since: str | None = None, item_ids: Sequence[str] = (),
+                            page_size: int = 500, pages: int = 20) -> list[dict[str, Any]]:
+        """The board's activity log from `since` (an ISO time; None: as far back as Monday keeps it), of
+        `item_ids` only when given, newest first; at most `pages` pages."""
+        found: list[dict[str, Any]] = []
+        variables: dict[str, Any] = {"board_ids": [board_id], "limit": page_size}
+        if since:
+            variables["from"] = since
+        if item_ids:
+            variables["item_ids"] = list(item_ids)
+        for page in range(1, pages + 1):
+            boards = (await self.query("activity_logs", variables | {"page": page}))["boards"] or []
+            entries = (boards[0].get("activity_logs") if boards else None) or []
+            found.extend(entries)
+            if len(entries) < page_size:
+                break
+        return found
+
+    async def webhooks(self, board_id: str) -> list[dict[str, Any]]:
+        return list((await self.query("webhooks", {"board_id": board_id}))["webhooks"] or [])
+
+    async def create_webhook(self, board_id: str, url: str, event: str,
+                             config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Subscribe `url` to the board's `event`: Monday posts a challenge to it first, and refuses a URL that
+        does not answer it."""
+        variables: dict[str, Any] = {"board_id": board_id, "url": url, "event": event}
+        if config is not None:
+            variables["config"] = json.dumps(config)
+        return dict((await self.query("create_webhook", variables))["create_webhook"])
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        await self.query("delete_webhook", {"id": webhook_id})
 
     async def subitems_of(self, item_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """item id → its subitems (at most 100 ids per request, as Monday allows)."""

@@ -181,6 +181,20 @@ class StateStore:
             connection.execute(sa.delete(meta).where(meta.c.name == _mark_name(board_id)))
             connection.execute(sa.insert(meta).values(name=_mark_name(board_id), value=mark))
 
+    def pull_mark(self, board_id: str) -> str | None:
+        """Where `ordersync pull` left the board (JSON: the newest update it read, of items and subitems)."""
+        meta = self.tables.meta
+        with self.engine.connect() as connection:
+            found = connection.execute(sa.select(meta.c.value).where(
+                meta.c.name == f"pull_mark:{board_id}")).scalar_one_or_none()
+        return str(found) if found is not None else None
+
+    def record_pull_mark(self, board_id: str, mark: str) -> None:
+        meta = self.tables.meta
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(meta).where(meta.c.name == f"pull_mark:{board_id}"))
+            connection.execute(sa.insert(meta).values(name=f"pull_mark:{board_id}", value=mark))
+
     # -- bulk load ---------------------------------------------------------------------------
     def bulk_insert(self, connection: Connection, table: sa.Table, columns: Sequence[str],
                     rows: Sequence[Sequence[Any]]) -> None:

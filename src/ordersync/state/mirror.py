@@ -13,13 +13,14 @@ Two facts the mirror can record besides confirmed values:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ordersync.state.schema import SCOPE_FIELDS, DiffState, Operation, RowStatus, StateTables, utcnow
+from ordersync.state.schema import SCOPE_FIELDS, DiffState, Operation, RowStatus, StateTables, dumps, utcnow
 
 
 def item_row(board_id: str, staged: Mapping[str, Any], monday_id: str, group_id: str | None,
@@ -72,6 +73,19 @@ class Mirror:
             changes |= {"group_name": group[0], "group_id": group[1]}
         connection.execute(sa.update(synced).where(
             synced.c.board_id == self.board_id, synced.c.item_key == item_key).values(**changes, synced_at=utcnow()))
+
+    def mark_unknown(self, connection: Connection, item_key: str, column_ids: Iterable[str]) -> None:
+        """A person changed these source-owned columns of the line on the board (a conflict to restore):
+        their values become unknown (JSON null) and the line's row hash and fingerprint go, so the next
+        sync reads the line, sees it CHANGED and writes the source's values back."""
+        synced = self.tables.synced_items
+        where = (synced.c.board_id == self.board_id, synced.c.item_key == item_key)
+        row = connection.execute(sa.select(synced.c.column_values).where(*where)).first()
+        if row is None:  # a line the mirror does not know: the next sync adopts and compares it anyway
+            return
+        values = json.loads(row[0] or "{}") | dict.fromkeys(column_ids)
+        connection.execute(sa.update(synced).where(*where).values(
+            column_values=dumps(values), row_hash=None, fingerprint=None, synced_at=utcnow()))
 
     def forget_items(self, connection: Connection, item_keys: Iterable[str]) -> None:
         """Items archived, deleted or gone from the board: they and their sizes leave the mirror."""

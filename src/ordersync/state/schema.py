@@ -115,6 +115,7 @@ class StateTables:
     budget_ledger: sa.Table
     board_registry: sa.Table
     unchanged_lines: sa.Table
+    board_conflicts: sa.Table
 
 
 def build_tables(prefix: str = "ordersync_") -> StateTables:
@@ -304,9 +305,27 @@ def build_tables(prefix: str = "ordersync_") -> StateTables:
         sa.Column("items", sa.Integer, nullable=False),
         sa.Column("subitems", sa.Integer, nullable=False),
     )
+    # A person's edit of a source-owned column (issue 13): one row per distinct board value met by `pull`
+    # or the webhook receiver (state/conflicts.py, the one writer), settled by the column's `on_edit`.
+    board_conflicts = sa.Table(
+        f"{p}board_conflicts", md,
+        sa.Column("conflict_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("board_id", sa.Unicode(20), nullable=False),
+        sa.Column("item_key", _key(), nullable=False),
+        sa.Column("item_id", sa.Unicode(20), nullable=False),
+        sa.Column("column_id", sa.Unicode(100), nullable=False),
+        sa.Column("policy", sa.Unicode(10), nullable=False),  # EditPolicy: restore | keep
+        sa.Column("source_value", sa.UnicodeText),  # JSON: what the sync last wrote there (the mirror's)
+        sa.Column("board_text", sa.UnicodeText),  # what the person left, as Monday shows it
+        sa.Column("board_value", sa.UnicodeText),  # and as the API's value JSON
+        sa.Column("user_id", sa.Unicode(20)),  # who, when the activity log tells
+        sa.Column("changed_at", sa.DateTime),
+        sa.Column("recorded_at", sa.DateTime, nullable=False),
+        sa.Index(f"ix_{p}board_conflicts_key", "board_id", "item_key", "column_id"),
+    )
     return StateTables(md, meta, runs, staged_items, staged_subitems, synced_items, synced_subitems,
                        groups, errors, write_intents, locks, source_shapes, budget_ledger, board_registry,
-                       unchanged_lines)
+                       unchanged_lines, board_conflicts)
 
 
 def process_owner() -> str:

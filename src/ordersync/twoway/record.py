@@ -1,0 +1,226 @@
+"""Recording what a board shows: the one code path `ordersync pull` and the webhook receiver share.
+
+Given items as the API read them (the `BoardItem` fragment) and the board's activity log, each board-owned
+cell goes to the warehouse (`Warehouse.record`: the current view, and an edit when a person changed it) and
+each source-owned cell that no longer shows what the sync last wrote becomes a conflict, settled by its
+column's `on_edit`. A change made by ordersync's own user (`me`) is never a person's: not an edit, not a
+conflict (echo suppression).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ordersync.config import ColumnMapping, Config
+from ordersync.monday.codec import expected_text, same_text
+from ordersync.state import StateStore
+from ordersync.state.conflicts import Conflict, Conflicts
+from ordersync.state.mirror import Mirror
+from ordersync.twoway.warehouse import BoardValue, Warehouse
+
+Raw = Mapping[str, Any]
+
+
+def monday_time(stamp: Any) -> datetime | None:
+    """A time as Monday writes it — the activity log's 17-digit ten-millionths of a second since the epoch, an
+    ISO text, or epoch seconds — as a naive UTC datetime."""
+    if stamp is None or stamp == "":
+        return None
+    text = str(stamp)
+    try:
+        if text.isdigit() and len(text) >= 16:
+            return datetime.fromtimestamp(int(text) / 10_000_000, UTC).replace(tzinfo=None)
+        if isinstance(stamp, int | float):
+            return datetime.fromtimestamp(float(stamp), UTC).replace(tzinfo=None)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError):
+        return None
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+@dataclass(frozen=True)
+class Change:
+    user_id: str | None
+    at: datetime | None
+
+
+class Attribution:
+    """Who last changed each (item, column), and who made each item, from activity log entries."""
+
+    def __init__(self, entries: Iterable[Raw] = ()) -> None:
+        self.columns: dict[tuple[str, str], Change] = {}
+        self.created: dict[str, Change] = {}
+        for entry in entries:
+            self._add(entry)
+
+    def _add(self, entry: Raw) -> None:
+        try:
+            data = json.loads(entry.get("data") or "{}")
+        except (TypeError, json.JSONDecodeError):
+            return
+        if not isinstance(data, dict):
+            return
+        change = Change(str(entry["user_id"]) if entry.get("user_id") else None, monday_time(entry.get("created_at")))
+        item_id = str(data.get("pulse_id") or "")
+        if entry.get("event") == "create_pulse":
+            self.created.setdefault(item_id, change)
+        elif entry.get("event") == "update_column_value" and data.get("column_id"):
+            known = self.columns.get((item_id, str(data["column_id"])))
+            if known is None or (change.at and known.at and change.at > known.at):
+                self.columns[(item_id, str(data["column_id"]))] = change
+
+    def merge(self, other: Attribution) -> Attribution:
+        for key, change in other.columns.items():
+            known = self.columns.get(key)
+            if known is None or (change.at and known.at and change.at > known.at):
+                self.columns[key] = change
+        for item_id, change in other.created.items():
+            self.created.setdefault(item_id, change)
+        return self
+
+    def of(self, item_id: str, column_id: str) -> Change | None:
+        """The cell's last change; else, for a cell never changed since, the item's creation."""
+        return self.columns.get((item_id, column_id)) or self.created.get(item_id)
+
+
+@dataclass
+class Recorded:
+    """What one pull (or one webhook event) recorded."""
+
+    items: int = 0  # items read
+    subitems: int = 0  # subitems read
+    edits: int = 0  # rows appended to board_edits
+    echoes: int = 0  # differences made by ordersync's own user: not taken for a person's
+    conflicts: int = 0  # people's edits of source-owned columns recorded
+    restore: int = 0  # of them: to be written back by the next sync
+    keep: int = 0  # of them: kept until the source changes
+    not_ours: int = 0  # items without a business key, or subitems of lines ordersync does not know
+
+    def add(self, other: Recorded) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _cells(raw: Raw) -> dict[str, Raw]:
+    return {str(cell["id"]): cell for cell in raw.get("column_values") or []}
+
+
+def _value_json(cell: Raw | None) -> str | None:
+    value = (cell or {}).get("value")
+    return None if value is None else str(value)
+
+
+class BoardRecorder:
+    """Records one board's items for `pull` and the webhook receiver."""
+
+    def __init__(self, config: Config, store: StateStore, warehouse: Warehouse, me: str) -> None:
+        self.config, self.store, self.warehouse, self.me = config, store, warehouse, me
+        self.board_id = config.monday.board_id or ""
+        self.board_owned = config.board_owned_columns()
+        self.source_owned = [column for column in config.columns if column.owner == "source"]
+
+    def record(self, items: Sequence[Raw], subitems: Sequence[Raw], attribution: Attribution, *,
+               via: str) -> Recorded:
+        recorded = Recorded(items=len(items), subitems=len(subitems))
+        values: list[BoardValue] = []
+        with self.store.engine.begin() as connection:
+            mirror = self._mirror(connection, items)
+            for raw in items:
+                key = (_cells(raw).get(self.config.monday.key_column) or {}).get("text") or None
+                if raw.get("state") not in (None, "active") or not key:
+                    recorded.not_ours += raw.get("state") in (None, "active")
+                    continue
+                values += self._board_values(raw, key, None, self.board_owned, attribution)
+                row = mirror.get(key)
+                if row is not None and row["monday_item_id"] == str(raw["id"]):
+                    self._conflicts(connection, raw, row, attribution, recorded)
+            sizes = self._subitem_mirror(connection, subitems)
+            owned = [ColumnMapping(id=column.id, type=column.type, owner="board") for column in
+                     self.config.subitems.columns]
+            for raw in subitems:
+                known = sizes.get(str(raw["id"]))
+                if known is None or raw.get("state") not in (None, "active"):
+                    recorded.not_ours += known is None
+                    continue
+                values += self._board_values(raw, known[0], known[1], owned, attribution)
+        recorded.echoes += sum(value.by_ordersync for value in values)
+        recorded.edits += self.warehouse.record(values, via)
+        return recorded
+
+    def _board_values(self, raw: Raw, key: str, size: str | None, columns: Sequence[ColumnMapping],
+                      attribution: Attribution) -> list[BoardValue]:
+        cells = _cells(raw)
+        item_id = str(raw["id"])
+        updated = monday_time(raw.get("updated_at"))
+        found = []
+        for mapping in columns:
+            cell = cells.get(mapping.id)
+            change = attribution.of(item_id, mapping.id)
+            found.append(BoardValue(
+                board_id=self.board_id, item_id=item_id, item_key=key, size=size, column_id=mapping.id,
+                column_type=mapping.type, text=str((cell or {}).get("text") or ""), value=_value_json(cell),
+                user_id=change.user_id if change else None, changed_at=change.at if change else updated,
+                by_ordersync=change is not None and change.user_id == self.me))
+        return found
+
+    def _conflicts(self, connection: Connection, raw: Raw, row: Mapping[str, Any], attribution: Attribution,
+                   recorded: Recorded) -> None:
+        """Source-owned cells that no longer show what the sync last wrote: a person's edit is a conflict."""
+        synced = json.loads(row["column_values"] or "{}")
+        cells = _cells(raw)
+        item_id, key = str(raw["id"]), row["item_key"]
+        restore: list[str] = []
+        conflicts = Conflicts(self.store.tables, self.board_id)
+        for mapping in self.source_owned:
+            if mapping.id in synced and synced[mapping.id] is None:
+                continue  # already known to differ: the next sync writes it
+            have = str((cells.get(mapping.id) or {}).get("text") or "")
+            if same_text(have, expected_text(synced.get(mapping.id), mapping), mapping):
+                continue
+            change = attribution.columns.get((item_id, mapping.id))
+            if change is not None and change.user_id == self.me:
+                recorded.echoes += 1
+                continue
+            conflict = Conflict(key, item_id, mapping.id, mapping.on_edit, synced.get(mapping.id), have,
+                                _value_json(cells.get(mapping.id)), change.user_id if change else None,
+                                change.at if change else monday_time(raw.get("updated_at")))
+            if not conflicts.record(connection, conflict):
+                continue
+            recorded.conflicts += 1
+            if mapping.on_edit == "restore":
+                restore.append(mapping.id)
+                recorded.restore += 1
+            else:
+                recorded.keep += 1
+        if restore:
+            Mirror(self.store.tables, self.board_id).mark_unknown(connection, key, restore)
+
+    def _mirror(self, connection: Connection, items: Sequence[Raw]) -> dict[str, Mapping[str, Any]]:
+        synced = self.store.tables.synced_items
+        ids = sorted({str(raw["id"]) for raw in items})
+        rows: dict[str, Mapping[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            rows |= {row["item_key"]: row for row in connection.execute(sa.select(synced).where(
+                synced.c.board_id == self.board_id, synced.c.monday_item_id.in_(ids[start:start + 500]))).mappings()}
+        return rows
+
+    def _subitem_mirror(self, connection: Connection, subitems: Sequence[Raw]) -> dict[str, tuple[str, str]]:
+        """subitem id → (item key, size) of the sizes ordersync made."""
+        synced = self.store.tables.synced_subitems
+        ids = sorted({str(raw["id"]) for raw in subitems})
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(ids), 500):
+            found |= {str(row.monday_subitem_id): (row.item_key, row.size) for row in connection.execute(
+                sa.select(synced.c.monday_subitem_id, synced.c.item_key, synced.c.size).where(
+                    synced.c.board_id == self.board_id, synced.c.monday_subitem_id.in_(ids[start:start + 500])))}
+        return found
