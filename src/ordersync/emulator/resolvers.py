@@ -25,6 +25,7 @@ from ordersync.emulator.pagination import CursorRegistry, Page, check_limit, mat
 from ordersync.emulator.responses import ApiVersion
 from ordersync.emulator.settings import EmulatorSettings
 from ordersync.emulator.store import Store
+from ordersync.emulator.typed_values import TYPED_VALUE_RESOLVERS, TYPED_VALUE_TYPES
 from ordersync.emulator.values import empty_text
 from ordersync.emulator.webhooks import WEBHOOK_RESOLVERS, Webhooks
 
@@ -34,7 +35,7 @@ VALUE_TYPES = {
     "link": "LinkValue", "people": "PeopleValue", "phone": "PhoneValue", "timeline": "TimelineValue",
     "country": "CountryValue", "board_relation": "BoardRelationValue", "mirror": "MirrorValue",
     "formula": "FormulaValue", "item_id": "ItemIdValue", "last_updated": "LastUpdatedValue",
-    "subtasks": "SubtasksValue", "tags": "TagsValue", "dependency": "DependencyValue",
+    "subtasks": "SubtasksValue", "tags": "TagsValue", "dependency": "DependencyValue", **TYPED_VALUE_TYPES,
 }
 """Column type → the `ColumnValue` implementation Monday returns for it (others: UnsupportedValue)."""
 
@@ -574,7 +575,7 @@ RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
     },
     "TimelineValue": {"from": _attribute("from_")},
 }
-for _type_name, _fields in ACCOUNT_RESOLVERS.items():  # the account's fields (account_fields.py)
+for _type_name, _fields in (*ACCOUNT_RESOLVERS.items(), *TYPED_VALUE_RESOLVERS.items()):  # account_fields.py, typed_values.py
     RESOLVERS.setdefault(_type_name, {}).update(_fields)
 """Fields whose value is not simply the attribute of the same name."""
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,7 +23,7 @@ from ordersync.emulator.model import CellValue, Column, User, now_iso
 
 READ_ONLY_TYPES = frozenset(
     {"mirror", "formula", "item_id", "last_updated", "subtasks", "creation_log", "auto_number",
-     "button", "progress", "item_assignees", "name"}
+     "button", "progress", "item_assignees", "name", "vote", "group"}
 )
 """Computed by Monday (or, for `name`, written through the item name): writing one is refused."""
 
@@ -416,6 +417,78 @@ def _parse_tags(column: Column, raw: Any, ctx: ValueContext) -> CellValue | None
     return CellValue(_dump(stored), ", ".join(tag.name for tag in tags if tag is not None))
 
 
+def _whole(raw: Any) -> int | None:
+    """An integer, or a string of digits; None for anything else (booleans included)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    return int(raw) if isinstance(raw, str) and raw.strip().isdigit() else None
+
+
+def _parse_hour(column: Column, raw: Any, ctx: ValueContext) -> CellValue:
+    hour, minute = (_whole(raw.get("hour")), _whole(raw.get("minute", 0))) if isinstance(raw, dict) else (None, None)
+    if hour is None or minute is None or not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise _refuse(column, raw, 'expected {"hour": 0-23, "minute": 0-59}')
+    stored = {"hour": hour, "minute": minute, "changed_at": now_iso(millis=True)}
+    return CellValue(_dump(stored), f"{hour:02d}:{minute:02d}")
+
+
+def _parse_rating(column: Column, raw: Any, ctx: ValueContext) -> CellValue | None:
+    rating = _whole(raw.get("rating")) if isinstance(raw, dict) else None
+    top = int(column.settings.get("max", 5))
+    if rating is None or not 0 <= rating <= top:
+        raise _refuse(column, raw, f'expected {{"rating": 1-{top}}}')
+    if rating == 0:
+        return None
+    return CellValue(_dump({"rating": rating, "changed_at": now_iso(millis=True)}), str(rating))
+
+
+def _parse_week(column: Column, raw: Any, ctx: ValueContext) -> CellValue:
+    """`{"week": {"startDate", "endDate"}}`: a Monday and the Sunday after it."""
+    week = raw.get("week") if isinstance(raw, dict) else None
+    start = _valid_date(week.get("startDate")) if isinstance(week, dict) else None
+    end = _valid_date(week.get("endDate")) if isinstance(week, dict) else None
+    first = date.fromisoformat(start) if start else None
+    if first is None or end is None or first.weekday() != 0 or date.fromisoformat(end) != first + timedelta(days=6):
+        raise _refuse(column, raw, 'expected {"week": {"startDate": <a Monday>, "endDate": <the Sunday after>}}')
+    return CellValue(_dump({"week": {"startDate": start, "endDate": end}}), f"{start} - {end}")
+
+
+def _parse_world_clock(column: Column, raw: Any, ctx: ValueContext) -> CellValue:
+    zone = raw.get("timezone") if isinstance(raw, dict) else None
+    if not isinstance(zone, str) or zone not in zoneinfo.available_timezones():
+        raise _refuse(column, raw, 'expected {"timezone": "<an IANA time zone, e.g. Europe/London>"}')
+    return CellValue(_dump({"timezone": zone, "changed_at": now_iso(millis=True)}), zone)
+
+
+def _coordinate(raw: Any, bound: float) -> float | None:
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return number if -bound <= number <= bound else None
+
+
+def _parse_location(column: Column, raw: Any, ctx: ValueContext) -> CellValue:
+    """`{"lat", "lng", "address"}` (the other LocationValue fields may come along and are kept)."""
+    lat = _coordinate(raw.get("lat"), 90) if isinstance(raw, dict) else None
+    lng = _coordinate(raw.get("lng"), 180) if isinstance(raw, dict) else None
+    if lat is None or lng is None:
+        raise _refuse(column, raw, 'expected {"lat": -90..90, "lng": -180..180, "address": "..."}')
+    address = str(raw.get("address") or "")
+    stored = {key: str(value) for key, value in raw.items() if key not in ("lat", "lng", "changed_at")}
+    stored.update({"lat": str(raw["lat"]), "lng": str(raw["lng"]), "changed_at": now_iso(millis=True)})
+    return CellValue(_dump(stored), address or f"{lat}, {lng}")
+
+
+def _parse_team(column: Column, raw: Any, ctx: ValueContext) -> CellValue:
+    team_id = _whole(raw.get("team_id")) if isinstance(raw, dict) else None
+    if team_id is None or str(team_id) != TEAM_ID:
+        raise _refuse(column, raw, f"team {team_id!r} does not exist in this account")
+    return CellValue(_dump({"team_id": team_id, "changed_at": now_iso(millis=True)}), TEAM_NAME)
+
+
 def _parse_unvalidated(column: Column, raw: Any, ctx: ValueContext) -> CellValue:
     """Types the emulator does not model: stored as sent, with an empty display text."""
     return CellValue(_dump(raw), raw if isinstance(raw, str) else "")
@@ -438,6 +511,12 @@ _PARSERS: dict[str, Callable[[Column, Any, ValueContext], CellValue | None]] = {
     "board_relation": _parse_board_relation,
     "tags": _parse_tags,
     "dependency": _parse_dependency,
+    "hour": _parse_hour,
+    "rating": _parse_rating,
+    "week": _parse_week,
+    "world_clock": _parse_world_clock,
+    "location": _parse_location,
+    "team": _parse_team,
 }
 
 
