@@ -252,3 +252,17 @@ def test_monday_client_lists_boards_in_the_order_it_asks_for(client: MondayClien
     in_main = client.boards.fetch_boards(workspace_ids=[1000001])["data"]["boards"]
     assert {b["id"] for b in in_main} == {first, second}
     assert client.boards.fetch_boards(workspace_ids=[42])["data"]["boards"] == []
+
+
+def test_monday_client_round_trip_of_workspaces_tags_and_complexity(client: MondayClient) -> None:
+    created = client.workspaces.create_workspace("Production", "open", "The mill's boards")["data"]
+    workspace_id = created["create_workspace"]["id"]
+    listed = client.workspaces.get_workspaces()["data"]["workspaces"]
+    assert {"id": workspace_id, "name": "Production", "kind": "open", "description": "The mill's boards"} in listed
+    board_id = client.boards.create_board("Orders", BoardKind.PUBLIC, workspace_id)["data"]["create_board"]["id"]
+    in_workspace = client.boards.fetch_boards(workspace_ids=[int(workspace_id)])["data"]["boards"]
+    assert [b["id"] for b in in_workspace] == [board_id]
+    tag_id = client.tags.create_or_get_tag("rush")["data"]["create_or_get_tag"]["id"]
+    assert client.tags.fetch_tags([int(tag_id)])["data"]["tags"][0]["name"] == "rush"
+    complexity = client.complexity.get_complexity()["data"]["complexity"]
+    assert complexity["after"] > 0 and complexity["reset_in_x_seconds"] >= 0
