@@ -3,14 +3,20 @@ comes back to the warehouse (`ordersync pull`, `ordersync webhooks`) — through
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
-from collections.abc import Iterator
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from cli_project import TOKEN, Project, cli_project
+from emulator_process import ORDERSYNC, free_port
 from ordersync.emulator import EmulatorSettings
 
 PLANNER = 71000001  # the emulator's first member: a person without a token
@@ -141,3 +147,85 @@ def test_pull_brings_board_owned_edits_back_once_and_settles_conflicts_by_policy
     change_source(project, key_d, **{"PATTERN ID": "PAT-NEW"})
     assert project.run("sync", "--all").exit_code == 0
     assert board_items(project)[key_d][PATTERN] == "PAT-NEW"  # the source changed: the person's value goes
+
+
+# -- webhooks ---------------------------------------------------------------------------------------
+
+SECRET = "app-signing-secret-5c1d"
+
+
+@contextlib.contextmanager
+def webhook_receiver(project: Project) -> Iterator[str]:
+    """`ordersync webhooks serve` in a process of its own, as a person starts it; yields its URL."""
+    port = free_port()
+    process = subprocess.Popen([ORDERSYNC, "--config", str(project.config_path), "webhooks", "serve", "--port",
+                                str(port)], env={**os.environ, **project.env, "MONDAY_SIGNING_SECRET": SECRET},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.stderr and process.stderr.read()
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "the receiver did not start"
+            time.sleep(0.1)
+        yield url + "/"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def wait_for(condition: Callable[[], Any], what: str, seconds: float = 30) -> Any:
+    """Poll until `condition()` is truthy (a webhook arrives off the request path)."""
+    deadline = time.monotonic() + seconds
+    while not (found := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+    return found
+
+
+@pytest.fixture
+def signed_project(tmp_path: Path) -> Iterator[Project]:
+    settings = EmulatorSettings(tokens=[TOKEN], complexity_budget=1_000_000_000, mutations_per_window=1_000_000,
+                                requests_per_minute=1_000_000, members=["Pat Planner"],
+                                webhook_signing_secret=SECRET)
+    with cli_project(tmp_path / "project", rows=100, settings=settings) as made:
+        two_way_config(made)
+        yield made
+
+
+def test_webhooks_record_a_planners_edit_once_without_echoes_or_duplicates(signed_project: Project) -> None:
+    project = signed_project
+    assert project.run("sync", "--all").exit_code == 0
+    assert project.run("pull").exit_code == 0  # the current view starts from the board as the sync left it
+    with webhook_receiver(project) as url:
+        assert httpx.post(url, json={"challenge": "x"}).status_code == 401  # unsigned: not Monday's
+        installed = project.run("webhooks", "install", url, "--json")
+        assert installed.exit_code == 0, installed.stderr
+        assert len(installed.json()["created"]) == 10
+        assert project.run("webhooks", "install", url, "--json").json()["created"] == []  # kept
+
+        items = list(board_items(project).items())
+        (key_a, a), (key_b, b) = items[0], items[1]
+        edit_as_planner(project, a["id"], EX_FACTORY, {"date": "2026-03-01"})
+        wait_for(lambda: warehouse_rows(project, "board_edits"), "the first edit")
+        assert [(row["item_key"], row["column_id"], row["value_date"], row["user_id"], row["via"])
+                for row in warehouse_rows(project, "board_edits")] == [
+            (key_a, EX_FACTORY, "2026-03-01", str(PLANNER), "webhook")]
+
+        project.emulator("PATCH", "/emulator/config", json={"faults": {"webhook_duplicate": 1.0}})
+        edit_as_planner(project, b["id"], NOTES, "hold for QC")
+        wait_for(lambda: httpx.get(url + "health").json().get("duplicates"), "the duplicate delivery")
+        project.emulator("PATCH", "/emulator/config", json={"faults": {"webhook_duplicate": 0.0}})
+
+        change_source(project, key_b, **{"CUSTOMER ALT PO": "ALT-WEBHOOK"})
+        assert project.run("sync", "--all").exit_code == 0  # ordersync's own write: an echo at the receiver
+        wait_for(lambda: httpx.get(url + "health").json().get("echoes"), "the echo of the sync's write")
+
+        edits = warehouse_rows(project, "board_edits")
+        assert [(row["item_key"], row["column_id"]) for row in edits] == [(key_a, EX_FACTORY), (key_b, NOTES)]
+        assert project.run("pull", "--json").json()["edits"] == 0  # the webhooks left nothing for the backstop
+        assert project.run("webhooks", "uninstall", "--json").json()["deleted"] != []
+    assert project.graphql("query ($b: ID!) { webhooks(board_id: $b) { id } }", b=project.board_id)["webhooks"] == []

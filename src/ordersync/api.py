@@ -46,12 +46,15 @@ from ordersync.ops.reconcile import ReconcileResult
 from ordersync.ops.validate import Validation
 from ordersync.state.schema import RunStatus
 from ordersync.twoway import pull as _pull
+from ordersync.twoway import webhooks as _webhooks
 from ordersync.twoway.pull import PullResult
+from ordersync.twoway.webhooks import WebhookInstall
 
 __all__ = [
     "BoardCreated", "BoardDescription", "BoardResults", "Config", "PlanResult", "Progress", "PullResult", "ReconcileResult", "ReportResult", "RoutedSyncResult", "RunStatus",
-    "RunSummary", "StatusResult", "SyncResult", "Validation", "boards", "create_board", "create_board_async", "describe_board", "describe_board_async", "load_config", "plan", "pull", "pull_async", "reconcile", "reconcile_async", "report", "retry",
-    "retry_async", "status", "sync", "sync_async", "validate", "validate_async",
+    "RunSummary", "StatusResult", "SyncResult", "Validation", "WebhookInstall", "boards", "create_board", "create_board_async", "describe_board", "describe_board_async", "load_config", "plan", "pull", "pull_async", "reconcile", "reconcile_async", "report", "retry",
+    "retry_async", "serve_webhooks", "status", "sync", "sync_async", "validate", "validate_async",
+    "install_webhooks", "install_webhooks_async", "uninstall_webhooks", "uninstall_webhooks_async",
 ]
 
 LinesRead = Callable[[int], None]  # called with the number of order lines read so far
@@ -303,6 +306,44 @@ async def pull_async(config: Config, *, full: bool = False, http: httpx.AsyncCli
 def pull(config: Config, **options: Any) -> PullResult | BoardResults:
     """`ordersync pull`, run to the end: the keyword arguments of `pull_async`."""
     return asyncio.run(pull_async(config, **options))
+
+
+def serve_webhooks(config: Config, *, host: str = "127.0.0.1", port: int = 8790,
+                   on_ready: Callable[[str], None] | None = None, board: str | None = None) -> None:
+    """`ordersync webhooks serve`: receive Monday's webhook events for the board until interrupted (each event
+    a hint: the item is read again and recorded as `pull` records it)."""
+    _webhooks.serve_webhooks(single_board(config, board), host=host, port=port, on_ready=on_ready)
+
+
+async def install_webhooks_async(config: Config, url: str, *, http: httpx.AsyncClient | None = None,
+                                 token: SecretStr | None = None, board: str | None = None) -> WebhookInstall:
+    """`ordersync webhooks install URL`: subscribe the receiver at `url` to the board's events."""
+    return await _webhooks.install_webhooks(single_board(config, board), url, http=http, token=token)
+
+
+def install_webhooks(config: Config, url: str, **options: Any) -> WebhookInstall:
+    """`ordersync webhooks install`, run to the end: the keyword arguments of `install_webhooks_async`."""
+    return asyncio.run(install_webhooks_async(config, url, **options))
+
+
+async def uninstall_webhooks_async(config: Config, *, http: httpx.AsyncClient | None = None,
+                                   token: SecretStr | None = None, board: str | None = None) -> WebhookInstall:
+    """`ordersync webhooks uninstall`: delete the board's subscriptions `install` made."""
+    return await _webhooks.uninstall_webhooks(single_board(config, board), http=http, token=token)
+
+
+def uninstall_webhooks(config: Config, **options: Any) -> WebhookInstall:
+    """`ordersync webhooks uninstall`, run to the end: the keyword arguments of `uninstall_webhooks_async`."""
+    return asyncio.run(uninstall_webhooks_async(config, **options))
+
+
+def single_board(config: Config, board: str | None) -> Config:
+    """Webhooks are one board's: a routed config names it with `--board` (one of `boards(config)`)."""
+    boards_found = each_board(config, board)
+    if len(boards_found) != 1:
+        raise UsageError("webhooks belong to one board: name it with --board",
+                         hint=f"the boards: {', '.join(boards(config))}")
+    return boards_found[0]
 
 
 # -- status and report (state tables only) --------------------------------------------------------

@@ -117,6 +117,8 @@ class MondayConfig(_Section):
     key_column: str = "text_ordersync_key"
     token_env: str = "MONDAY_API_TOKEN"
     token_file: str | None = None
+    # the app's signing secret: `ordersync webhooks serve` verifies the JWT of each request when it is set
+    signing_secret_env: str = "MONDAY_SIGNING_SECRET"
     production: bool = False
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
     # Requests are cut by complexity (max_complexity_per_request, Monday's per-query cap); this count is a safety net
@@ -657,6 +659,15 @@ def token_source(monday: MondayConfig) -> str:
     """Where this config reads the token from, for messages: `environment variable MONDAY_API_TOKEN …`."""
     where = f"environment variable {monday.token_env}"
     return where + (f" or file {monday.token_file}" if monday.token_file else " (or a file named by [monday] token_file)")
+
+
+def load_signing_secret(monday: MondayConfig) -> SecretStr | None:
+    """The webhook signing secret from its environment variable, None when unset. Never logged or printed."""
+    value = os.environ.get(monday.signing_secret_env, "").strip()
+    if not value:
+        return None
+    register_secret(value)
+    return SecretStr(value)
 
 
 def load_token(monday: MondayConfig) -> SecretStr:

@@ -44,6 +44,7 @@ from ordersync.cli.render import (
     render_sync,
     render_validation,
     render_warnings,
+    stdout_console,
 )
 from ordersync.config import DEFAULT_CONFIG_NAME
 from ordersync.emulator.cli import emulator_command
@@ -502,6 +503,73 @@ def pull(
     else:
         for board in _each(result):
             render_pull(board)
+
+
+webhooks_app = typer.Typer(help="Receive Monday's webhook events for the board, and subscribe the board to them.\n\n"
+                                 "Example: ordersync webhooks serve --port 8790 & ordersync webhooks install "
+                                 "https://sync.example.com/",
+                            no_args_is_help=True, rich_markup_mode="rich")
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("serve")
+def webhooks_serve(
+    context: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="The port to listen on.")] = 8790,
+    only_board: BoardOption = None,
+) -> None:
+    """Receive Monday's webhook events until Ctrl-C: POST / (the URL you install), GET /health.
+
+    Answers Monday's URL challenge, verifies the JWT when the app's signing secret is in
+    $MONDAY_SIGNING_SECRET (\\[monday] signing_secret_env), ignores an event seen before (its
+    triggerUuid) or made by ordersync's own user, and reads every other event's item again
+    through the API, recording it as `ordersync pull` does. An event that cannot be recorded
+    is answered 500, so Monday sends it again.
+
+    Example: ordersync webhooks serve --host 0.0.0.0 --port 8790
+    """
+    config = _config(context)
+    with contextlib.suppress(KeyboardInterrupt):
+        api.serve_webhooks(config, host=host, port=port, board=only_board,
+                           on_ready=lambda url: console.print(f"webhooks: listening on [bold]{url}[/]   (Ctrl-C to stop)"))
+    console.print("webhooks: stopped")
+
+
+@webhooks_app.command("install")
+def webhooks_install(
+    context: typer.Context,
+    url: Annotated[str, typer.Argument(help="The receiver's public URL (where `webhooks serve` answers).")],
+    only_board: BoardOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Subscribe the receiver at URL to the board's events.
+
+    Values, names, creates, archives and deletes, of items and subitems. Monday challenges the URL
+    first: start the receiver before. Subscriptions made before for the same URL are kept; for
+    another URL, replaced.
+
+    Example: ordersync webhooks install https://sync.example.com/
+    """
+    result = api.install_webhooks(_config(context), url, board=only_board)
+    if json_output:
+        print_json(result.as_dict())
+    else:
+        stdout_console().print(f"board {result.board_id}: {len(result.created)} webhook(s) created, "
+                               f"{len(result.kept)} kept, {len(result.deleted)} replaced")
+
+
+@webhooks_app.command("uninstall")
+def webhooks_uninstall(context: typer.Context, only_board: BoardOption = None, json_output: JsonOption = False) -> None:
+    """Delete the board's webhook subscriptions that `ordersync webhooks install` made.
+
+    Example: ordersync webhooks uninstall
+    """
+    result = api.uninstall_webhooks(_config(context), board=only_board)
+    if json_output:
+        print_json(result.as_dict())
+    else:
+        stdout_console().print(f"board {result.board_id}: {len(result.deleted)} webhook(s) deleted")
 
 
 @app.command()

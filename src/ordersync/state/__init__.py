@@ -183,17 +183,30 @@ class StateStore:
 
     def pull_mark(self, board_id: str) -> str | None:
         """Where `ordersync pull` left the board (JSON: the newest update it read, of items and subitems)."""
-        meta = self.tables.meta
-        with self.engine.connect() as connection:
-            found = connection.execute(sa.select(meta.c.value).where(
-                meta.c.name == f"pull_mark:{board_id}")).scalar_one_or_none()
-        return str(found) if found is not None else None
+        return self._meta_value(f"pull_mark:{board_id}")
 
     def record_pull_mark(self, board_id: str, mark: str) -> None:
+        self._record_meta_value(f"pull_mark:{board_id}", mark)
+
+    def webhook_subscriptions(self, board_id: str) -> str | None:
+        """The board's webhooks `ordersync webhooks install` made (JSON: the URL's hash and the ids)."""
+        return self._meta_value(f"webhooks:{board_id}")
+
+    def record_webhook_subscriptions(self, board_id: str, subscriptions: str | None) -> None:
+        self._record_meta_value(f"webhooks:{board_id}", subscriptions)
+
+    def _meta_value(self, name: str) -> str | None:
+        meta = self.tables.meta
+        with self.engine.connect() as connection:
+            found = connection.execute(sa.select(meta.c.value).where(meta.c.name == name)).scalar_one_or_none()
+        return str(found) if found is not None else None
+
+    def _record_meta_value(self, name: str, value: str | None) -> None:
         meta = self.tables.meta
         with self.engine.begin() as connection:
-            connection.execute(sa.delete(meta).where(meta.c.name == f"pull_mark:{board_id}"))
-            connection.execute(sa.insert(meta).values(name=f"pull_mark:{board_id}", value=mark))
+            connection.execute(sa.delete(meta).where(meta.c.name == name))
+            if value is not None:
+                connection.execute(sa.insert(meta).values(name=name, value=value))
 
     # -- bulk load ---------------------------------------------------------------------------
     def bulk_insert(self, connection: Connection, table: sa.Table, columns: Sequence[str],
