@@ -4,7 +4,7 @@ column, date and timeline columns with relative days, periods, `EXACT` dates, `$
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -99,3 +99,15 @@ async def test_people_rules_compare_person_ids(api: Api) -> None:
     await api.item(board_id, "nobody's")
     assert await names(api, board_id, {"column_id": "owner", "compare_value": [f"person-{me}"]}) == ["mine"]
     assert await names(api, board_id, {"column_id": "owner", "compare_value": ["$$$blank$$$"]}) == ["nobody's"]
+
+
+async def test_week_rules_read_this_next_and_past_weeks(api: Api) -> None:
+    board_id = await api.board()
+    await api.column(board_id, "week", "week")
+    for name, monday in (("last week", "2026-11-23"), ("this week", "2026-11-30"), ("next week", "2026-12-07")):
+        sunday = (date.fromisoformat(monday) + timedelta(days=6)).isoformat()
+        await api.item(board_id, name, {"week": {"week": {"startDate": monday, "endDate": sunday}}})
+    for word, expected in (("THIS_WEEK", ["this week"]), ("NEXT_WEEKS", ["next week"]),
+                           ("past_weeks", ["last week"])):
+        assert await names(api, board_id, {"column_id": "week", "compare_value": [word], "operator": "any_of"}) == \
+            expected

@@ -3,7 +3,9 @@ relative days (`TODAY`, `TOMORROW`, `YESTERDAY`, `ONE_WEEK_AGO`, `ONE_WEEK_FROM_
 `ONE_MONTH_FROM_NOW`), periods for `any_of` (`THIS_WEEK`, `THIS_MONTH`, `PAST_DATETIME`, `FUTURE_DATETIME`;
 on a timeline `CURRENT`, `DUE_TODAY`, `FUTURE_TIMELINE`, `PAST_TIMELINE`), `"EXACT"` before explicit
 `YYYY-MM-DD` dates, `$$$blank$$$` for an empty cell, and on a timeline `compare_attribute` `START_DATE`
-(the default) or `END_DATE`. Days are UTC days; weeks start on Monday (the account's first day of the week).
+(the default) or `END_DATE`; week columns with `THIS_WEEK`, `NEXT_WEEKS`, `PAST_WEEKS` (any case, as
+Monday's own example writes `past_weeks`). Days are UTC days; weeks start on Monday (the account's first
+day of the week).
 """
 
 from __future__ import annotations
@@ -54,8 +56,13 @@ def _cell_dates(item: Item, column: Column) -> tuple[date | None, date | None]:
     stored = json.loads(cell.value) if cell is not None and cell.value else {}
     if not isinstance(stored, dict):
         return None, None
-    first, last = (stored.get("date"), stored.get("date")) if column.type == "date" else (stored.get("from"),
-                                                                                           stored.get("to"))
+    if column.type == "week":
+        week = stored.get("week") or {}
+        first, last = week.get("startDate"), week.get("endDate")
+    elif column.type == "date":
+        first = last = stored.get("date")
+    else:
+        first, last = stored.get("from"), stored.get("to")
     return (date.fromisoformat(first) if first else None, date.fromisoformat(last) if last else None)
 
 
@@ -71,8 +78,10 @@ def _period(word: str, now: date) -> Callable[[date, date], bool] | None:
         "DUE_TODAY": lambda start, end: end == now,
         "FUTURE_TIMELINE": lambda start, end: start > now,
         "PAST_TIMELINE": lambda start, end: end < now,
+        "NEXT_WEEKS": lambda start, end: start >= week_start + timedelta(days=7),
+        "PAST_WEEKS": lambda start, end: start < week_start,
     }
-    return periods.get(word)
+    return periods.get(word.upper())
 
 
 def date_rule_holds(item: Item, column: Column, operator: str, rule: dict[str, Any]) -> bool:

@@ -169,7 +169,7 @@ def _rule_holds(board: Board, item: Item, rule: dict[str, Any]) -> bool:
     column_id = str(rule["column_id"])
     operator = rule.get("operator") or "any_of"
     column = board.columns.get(column_id)
-    if column is not None and column.type in ("date", "timeline"):
+    if column is not None and column.type in ("date", "timeline", "week"):
         return date_rule_holds(item, column, operator, rule)
     if column_id == "group" and column is None and operator in ("any_of", "not_any_of"):
         hit = item.group_id in _compare_values(rule)  # the board's groups, by id (a column of every board)
