@@ -22,7 +22,7 @@ SYNC = ("sync", "--all", "--json")
 def project(tmp_path):
     settings = EmulatorSettings(tokens=[TOKEN], complexity_budget=10**9, mutations_per_window=10**6,
                                 requests_per_minute=10**6, faults=FaultSettings(latency_ms=20))
-    write_sample_data(f"sqlite:///{tmp_path / 'ordersync.db'}", rows=150)
+    write_sample_data(f"sqlite:///{tmp_path / 'ordersync.db'}", rows=100)
     with running_emulator(settings) as base_url:
         project = ProcessProject(tmp_path, base_url, monday={"max_backoff_seconds": 0.2})
         project.new_board()

@@ -44,7 +44,7 @@ async def test_greyson_po_4755_gets_its_264_subitems(sqlite_url):
 
 
 async def test_items_land_in_one_group_per_customer_and_season_never_all_in_one(sqlite_url):
-    async with make_world(sqlite_url, rows=300) as world:
+    async with make_world(sqlite_url, rows=150) as world:  # 150 lines: over 30 customer-seasons
         await world.sync()
         board = await world.board()
         groups = {item.group for item in board}
@@ -55,7 +55,7 @@ async def test_items_land_in_one_group_per_customer_and_season_never_all_in_one(
 
 
 async def test_groups_are_created_once_and_in_alphabetical_order(sqlite_url):
-    async with make_world(sqlite_url, rows=300) as world:
+    async with make_world(sqlite_url, rows=150) as world:
         result = await world.sync()
         created = [group["name"] for customer in result.customers.values() for group in customer.groups_created]
         assert len(created) == len(set(created))
@@ -148,7 +148,7 @@ async def test_bad_rows_are_recorded_and_every_other_row_syncs(sqlite_url):
 
 
 async def test_cancelled_orders_stay_with_their_new_values_by_default(sqlite_url):
-    async with make_world(sqlite_url, rows=300) as world:
+    async with make_world(sqlite_url, rows=150) as world:
         await world.sync()
         [(aag,)] = world.query('SELECT "AAG ORDER NUMBER" FROM "ORDERS_UNIFIED" WHERE "ORDER TYPE" = \'RECEIVED\' '
                                'AND "AAG ORDER NUMBER" IS NOT NULL ORDER BY "AAG ORDER NUMBER" LIMIT 1')
@@ -160,7 +160,7 @@ async def test_cancelled_orders_stay_with_their_new_values_by_default(sqlite_url
 
 
 async def test_cancelled_orders_are_archived_when_configured(sqlite_url):
-    async with make_world(sqlite_url, rows=300) as world:
+    async with make_world(sqlite_url, rows=150) as world:
         await world.sync()
         [(aag,)] = world.query('SELECT "AAG ORDER NUMBER" FROM "ORDERS_UNIFIED" WHERE "ORDER TYPE" = \'RECEIVED\' '
                                'AND "AAG ORDER NUMBER" IS NOT NULL ORDER BY "AAG ORDER NUMBER" LIMIT 1')
