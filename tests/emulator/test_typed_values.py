@@ -79,3 +79,40 @@ async def test_creation_log_group_and_vote_are_computed(api: Api) -> None:
     assert log["text"] == item["created_at"].replace("T", " ").replace("Z", " UTC")
     assert group == {"type": "group", "text": "Group Title", "group_id": "topics", "group": {"title": "Group Title"}}
     assert vote == {"type": "vote", "text": "0", "vote_count": 0, "voter_ids": [], "voters": []}
+
+
+MIRROR = ("query($i: [ID!]) { items(ids: $i) { column_values(ids: [\"mirror\"]) "
+          "{ text ... on MirrorValue { display_value } } } }")
+
+
+async def test_a_mirror_shows_the_linked_items_columns(api: Api) -> None:
+    catalog = await api.board("Catalog")
+    await api.column(catalog, "text", "fabric")
+    denim = await api.item(catalog, "Denim", {"fabric": "14 oz"})
+    twill = await api.item(catalog, "Twill", {"fabric": "9 oz"})
+    orders = await api.board("Orders")
+    await api.column(orders, "board_relation", "link")
+    await api.column(orders, "mirror", "mirror", defaults={"relation_column": {"link": True},
+                                                           "displayed_linked_columns": {catalog: ["fabric"]}})
+    order = await api.item(orders, "PO-1", {"link": {"item_ids": [int(denim), int(twill)]}})
+    [value] = (await api.data(MIRROR, {"i": [order]}))["items"][0]["column_values"]
+    assert value == {"text": None, "display_value": "14 oz, 9 oz"}
+
+
+async def test_a_mirror_of_the_subitems_shows_their_values(api: Api) -> None:
+    orders = await api.board("Orders")
+    parent = await api.item(orders, "PO-1")
+    first = (await api.data('mutation($p: ID!) { create_subitem(parent_item_id: $p, item_name: "S") '
+                            "{ id board { id } } }", {"p": parent}))["create_subitem"]
+    sub_board = first["board"]["id"]
+    await api.column(sub_board, "numbers", "qty")
+    await api.data('mutation($b: ID!, $i: ID!) { change_multiple_column_values(board_id: $b, item_id: $i, '
+                   'column_values: "{\\"qty\\": 4}") { id } }', {"b": sub_board, "i": first["id"]})
+    await api.data('mutation($p: ID!) { create_subitem(parent_item_id: $p, item_name: "M", '
+                   'column_values: "{\\"qty\\": 6}") { id } }', {"p": parent})
+    subitems_column = (await api.data("query($b: [ID!]) { boards(ids: $b) { columns(types: [subtasks]) { id } } }",
+                                      {"b": [orders]}))["boards"][0]["columns"][0]["id"]
+    await api.column(orders, "mirror", "mirror", defaults={"relation_column": {subitems_column: True},
+                                                           "displayed_linked_columns": {sub_board: ["qty"]}})
+    [value] = (await api.data(MIRROR, {"i": [parent]}))["items"][0]["column_values"]
+    assert value["display_value"] == "4, 6"

@@ -18,6 +18,7 @@ from ordersync.emulator.model import ACTIVE, Item
 from ordersync.emulator.pagination import check_limit, matching_items
 from ordersync.emulator.resolvers import ColumnValueView, RequestContext
 from ordersync.emulator.store import Store
+from ordersync.emulator.typed_values import mirror_display
 
 ITEMS_PAGE_VALUE_TYPES = {
     "text": "ItemsPageTextValue", "long_text": "ItemsPageLongTextValue", "numbers": "ItemsPageNumbersValue",
@@ -78,7 +79,13 @@ class ItemsPageValue(ColumnValueView):
 
     @property
     def mirrored_items(self) -> list[Any]:
-        return []  # mirror columns read back empty in the emulator (docs/emulator.md)
+        return []  # the mirrored values travel in display_value only (docs/emulator.md)
+
+    @property
+    def display_value(self) -> str:
+        if self.type == "mirror":
+            return mirror_display(self._store, self._item, self.column)
+        return super().display_value
 
 
 def _named(store: Store, item_ids: list[str]) -> list[dict[str, str]]:

@@ -1,6 +1,7 @@
 """The `ColumnValue` implementations of the less common column types — hour, rating, week, world clock,
 location, team, vote, creation log and group — read from a `resolvers.ColumnValueView` (its `value` JSON,
-its item). Their writes are checked in values.py; creation log, group and vote are computed, never written.
+its item), and a mirror's `display_value`. Their writes are checked in values.py; creation log, group,
+vote and mirror are computed, never written.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from ordersync.emulator.model import Group, Item, User
+from ordersync.emulator.model import ACTIVE, Column, Group, Item, User
+from ordersync.emulator.store import Store
 
 TYPED_VALUE_TYPES = {
     "hour": "HourValue", "rating": "RatingValue", "week": "WeekValue", "world_clock": "WorldClockValue",
@@ -58,7 +60,46 @@ def _creation_text(view: Any, info: GraphQLResolveInfo) -> str:
     return _item(view, info).created_at.replace("T", " ").replace("Z", " UTC")
 
 
+def mirror_display(store: Store, item: Item, column: Column) -> str:
+    """A mirror column's text: the displayed columns of the items its relation columns link to, joined by
+    ", ", as created with `defaults: {"relation_column": {<column id>: true}, "displayed_linked_columns":
+    {<board id>: [<column ids>]}}`. The relation is a connect-boards or dependency column of the item's
+    board, or its subitems column (a mirror of subitem values). A mirror of a mirror reads empty."""
+    board = store.boards[item.board_id]
+    relations = [board.columns[c] for c, on in (column.settings.get("relation_column") or {}).items()
+                 if on and c in board.columns]
+    shown = {str(b): list(ids) for b, ids in (column.settings.get("displayed_linked_columns") or {}).items()}
+    texts: list[str] = []
+    for relation in relations:
+        for linked in _linked(store, item, relation):
+            linked_board = store.boards[linked.board_id]
+            for column_id in shown.get(linked_board.id, []):
+                target = linked_board.columns.get(column_id)
+                cell = linked.values.get(column_id) if target is not None and target.type != "mirror" else None
+                if column_id == "name":
+                    texts.append(linked.name)
+                elif cell is not None and cell.text:
+                    texts.append(cell.text)
+    return ", ".join(texts)
+
+
+def _linked(store: Store, item: Item, relation: Column) -> list[Item]:
+    if relation.type == "subtasks":
+        ids = item.subitem_ids
+    else:
+        cell = item.values.get(relation.id)
+        stored = json.loads(cell.value) if cell is not None and cell.value else {}
+        ids = [str(entry["linkedPulseId"]) for entry in stored.get("linkedPulseIds", [])]
+    found = (store.items.get(item_id) for item_id in ids)
+    return [linked for linked in found if linked is not None and linked.state == ACTIVE]
+
+
+def _mirror(view: Any, info: GraphQLResolveInfo) -> str:
+    return mirror_display(info.context.store, _item(view, info), view.column)
+
+
 TYPED_VALUE_RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
+    "MirrorValue": {"display_value": _mirror},
     "HourValue": {"hour": _key("hour", int), "minute": _key("minute", int)},
     "RatingValue": {"rating": _key("rating", int)},
     "WeekValue": {"start_date": _week("startDate"), "end_date": _week("endDate")},
