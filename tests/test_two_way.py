@@ -117,24 +117,26 @@ def test_pull_brings_board_owned_edits_back_once_and_settles_conflicts_by_policy
 
     items = board_items(project)
     (key_a, a), (key_b, b), (key_c, c), (key_d, d) = list(items.items())[:4]
-    edit_as_planner(project, a["id"], EX_FACTORY, {"date": "2026-02-10"})
+    edit_as_planner(project, a["id"], EX_FACTORY, {"date": "2026-02-09"})
+    edit_as_planner(project, a["id"], EX_FACTORY, {"date": "2026-02-10"})  # changed again before the pull
     edit_as_planner(project, b["id"], NOTES, "needs a second fitting")
     edit_as_planner(project, c["id"], PO_ALT, "PERSON-ALT")  # source-owned, restore
     edit_as_planner(project, d["id"], PATTERN, "PERSON-PATTERN")  # source-owned, keep
 
     pulled = project.run("pull", "--json").json()
-    assert (pulled["edits"], pulled["conflicts"], pulled["restore"], pulled["keep"]) == (2, 2, 1, 1)
-    edits = {(row["item_key"], row["column_id"]): row for row in warehouse_rows(project, "board_edits")}
-    assert set(edits) == {(key_a, EX_FACTORY), (key_b, NOTES)}
-    assert edits[(key_a, EX_FACTORY)]["value_date"] == "2026-02-10"
-    assert edits[(key_a, EX_FACTORY)]["user_id"] == str(PLANNER)
-    assert edits[(key_b, NOTES)]["value_text"] == "needs a second fitting"
+    assert (pulled["edits"], pulled["conflicts"], pulled["restore"], pulled["keep"]) == (3, 2, 1, 1)
+    edits = [(row["item_key"], row["column_id"], row["value_text"], row["value_date"], row["user_id"])
+             for row in warehouse_rows(project, "board_edits")]
+    assert sorted(edits) == sorted([
+        (key_a, EX_FACTORY, "2026-02-09", "2026-02-09", str(PLANNER)),
+        (key_a, EX_FACTORY, "2026-02-10", "2026-02-10", str(PLANNER)),
+        (key_b, NOTES, "needs a second fitting", None, str(PLANNER))])
     current = {(row["item_key"], row["column_id"]): row["value_text"] for row in warehouse_rows(project, "board_current")}
     assert current[(key_a, EX_FACTORY)] == "2026-02-10"
 
     again = project.run("pull", "--json").json()
     assert (again["edits"], again["conflicts"]) == (0, 0)
-    assert len(warehouse_rows(project, "board_edits")) == 2
+    assert len(warehouse_rows(project, "board_edits")) == 3
 
     assert project.run("sync", "--all").exit_code == 0
     after = board_items(project)
@@ -229,3 +231,29 @@ def test_webhooks_record_a_planners_edit_once_without_echoes_or_duplicates(signe
         assert project.run("pull", "--json").json()["edits"] == 0  # the webhooks left nothing for the backstop
         assert project.run("webhooks", "uninstall", "--json").json()["deleted"] != []
     assert project.graphql("query ($b: ID!) { webhooks(board_id: $b) { id } }", b=project.board_id)["webhooks"] == []
+
+
+def test_the_receiver_accepts_only_an_unexpired_jwt_signed_with_the_secret() -> None:
+    from ordersync.emulator.webhooks import signed_jwt
+    from ordersync.twoway.webhooks import verify_jwt
+
+    claims = {"accountId": 1, "userId": 2, "aud": "https://sync.example.com/", "iat": 1000, "exp": 1300}
+    token = signed_jwt(SECRET, claims)
+    assert verify_jwt(token, SECRET, now=1200) == claims
+    assert verify_jwt("Bearer " + token, SECRET, now=1200) == claims
+    assert verify_jwt(token, SECRET, now=1301) is None  # expired
+    assert verify_jwt(token, "another-secret", now=1200) is None
+    assert verify_jwt(token[:-2] + "AA", SECRET, now=1200) is None
+    assert verify_jwt("not.a.jwt", SECRET) is None
+
+
+def test_log_values_read_as_monday_shows_them() -> None:
+    from ordersync.twoway.record import log_text
+
+    assert log_text("status", {"label": {"index": 1, "text": "Done"}, "post_id": None}) == "Done"
+    assert log_text("dropdown", {"chosenValues": [{"id": 1, "name": "S"}, {"id": 2, "name": "M"}]}) == "S, M"
+    assert log_text("date", {"date": "2026-02-10", "icon": None, "time": None}) == "2026-02-10"
+    assert log_text("numbers", {"value": 12.0}) == "12"
+    assert log_text("text", {"value": "ALT-1"}) == "ALT-1"
+    assert log_text("long_text", {"text": "hold"}) == "hold"
+    assert log_text("text", None) == ""

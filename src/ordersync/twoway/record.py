@@ -51,12 +51,32 @@ class Change:
     at: datetime | None
 
 
+def log_text(column_type: str, value: Any) -> str:
+    """The text Monday shows for a value as the activity log (and webhooks) carry it."""
+    if not isinstance(value, dict):
+        return "" if value is None else str(value)
+    if column_type == "status":
+        return str((value.get("label") or {}).get("text") or "")
+    if column_type == "dropdown":
+        return ", ".join(str(chosen.get("name")) for chosen in value.get("chosenValues") or [])
+    if column_type == "date":
+        return " ".join(str(part) for part in (value.get("date"), value.get("time")) if part)
+    if column_type == "long_text":
+        return str(value.get("text") or "")
+    found = value.get("value")
+    if isinstance(found, float) and found.is_integer():
+        found = int(found)
+    return "" if found is None else str(found)
+
+
 class Attribution:
-    """Who last changed each (item, column), and who made each item, from activity log entries."""
+    """Who last changed each (item, column), every change of it with its value, and who made each item, from
+    activity log entries."""
 
     def __init__(self, entries: Iterable[Raw] = ()) -> None:
         self.columns: dict[tuple[str, str], Change] = {}
         self.created: dict[str, Change] = {}
+        self.history: dict[tuple[str, str], dict[datetime | None, tuple[Change, Any]]] = {}
         for entry in entries:
             self._add(entry)
 
@@ -72,9 +92,11 @@ class Attribution:
         if entry.get("event") == "create_pulse":
             self.created.setdefault(item_id, change)
         elif entry.get("event") == "update_column_value" and data.get("column_id"):
-            known = self.columns.get((item_id, str(data["column_id"])))
+            cell = (item_id, str(data["column_id"]))
+            self.history.setdefault(cell, {})[change.at] = (change, data.get("value"))
+            known = self.columns.get(cell)
             if known is None or (change.at and known.at and change.at > known.at):
-                self.columns[(item_id, str(data["column_id"]))] = change
+                self.columns[cell] = change
 
     def merge(self, other: Attribution) -> Attribution:
         for key, change in other.columns.items():
@@ -83,7 +105,16 @@ class Attribution:
                 self.columns[key] = change
         for item_id, change in other.created.items():
             self.created.setdefault(item_id, change)
+        for cell, changes in other.history.items():
+            self.history.setdefault(cell, {}).update(changes)
         return self
+
+    def earlier(self, item_id: str, column_id: str) -> list[tuple[Change, Any]]:
+        """The cell's changes before its last one, oldest first: what a person wrote and changed again before
+        the board was read (the last one is what the board shows)."""
+        changes = sorted(self.history.get((item_id, column_id), {}).values(),
+                         key=lambda found: found[0].at or datetime.min)
+        return changes[:-1]
 
     def of(self, item_id: str, column_id: str) -> Change | None:
         """The cell's last change; else, for a cell never changed since, the item's creation."""
@@ -164,13 +195,19 @@ class BoardRecorder:
         updated = monday_time(raw.get("updated_at"))
         found = []
         for mapping in columns:
+            found += [BoardValue(board_id=self.board_id, item_id=item_id, item_key=key, size=size,
+                                 column_id=mapping.id, column_type=mapping.type,
+                                 text=log_text(mapping.type, value), value=None if value is None else json.dumps(value),
+                                 user_id=earlier.user_id, changed_at=earlier.at, history=True)
+                      for earlier, value in attribution.earlier(item_id, mapping.id) if earlier.user_id != self.me]
             cell = cells.get(mapping.id)
             change = attribution.of(item_id, mapping.id)
             found.append(BoardValue(
                 board_id=self.board_id, item_id=item_id, item_key=key, size=size, column_id=mapping.id,
                 column_type=mapping.type, text=str((cell or {}).get("text") or ""), value=_value_json(cell),
                 user_id=change.user_id if change else None, changed_at=change.at if change else updated,
-                by_ordersync=change is not None and change.user_id == self.me))
+                by_ordersync=change is not None and change.user_id == self.me,
+                logged=(item_id, mapping.id) in attribution.columns))
         return found
 
     def _conflicts(self, connection: Connection, raw: Raw, row: Mapping[str, Any], attribution: Attribution,

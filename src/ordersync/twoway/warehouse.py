@@ -35,11 +35,15 @@ class BoardValue:
     user_id: str | None
     changed_at: datetime | None
     by_ordersync: bool = False  # written by ordersync's own user (an initial value): never an edit
+    history: bool = False  # a change the activity log lists before the cell's last: an edit, not the view
+    logged: bool = False  # its last change is in the activity log (who and when are the log's)
 
     def change_key(self) -> str:
-        """What makes one change distinct: the cell, its value and when it was made."""
-        stamp = self.changed_at.isoformat() if self.changed_at else ""
-        return hashlib.sha256("\x1f".join((self.text, self.value or "", stamp)).encode()).hexdigest()
+        """What makes one change of a cell distinct: when it was made (the log's time, to a ten-millionth of a
+        second), else — when no log tells — the value it left."""
+        if self.changed_at is not None:
+            return hashlib.sha256(self.changed_at.isoformat().encode()).hexdigest()
+        return hashlib.sha256("\x1f".join((self.text, self.value or "")).encode()).hexdigest()
 
 
 def _cells() -> list[sa.Column[Any]]:
@@ -121,27 +125,44 @@ class Warehouse:
                 return self._record(connection, values, via)
 
     def _record(self, connection: Connection, values: Sequence[BoardValue], via: str) -> int:
-        current, edits = self.current, self.edits
+        current = self.current
         appended = 0
         now = utcnow()
         for cell in values:
+            if cell.history:
+                appended += self._append(connection, cell, via, now)
+                continue
             where = (current.c.board_id == cell.board_id, current.c.item_id == cell.item_id,
                      current.c.column_id == cell.column_id)
             shown = connection.execute(sa.select(current.c.value_text, current.c.value_json).where(*where)).first()
             if shown is not None and (shown.value_text or "") == cell.text and shown.value_json == cell.value:
+                if cell.logged and not cell.by_ordersync:  # changed and changed back since the view was made
+                    appended += self._append(connection, cell, via, now)
                 continue
             if shown is None and not cell.text and cell.value is None:
                 continue  # an empty cell never written: nothing to show
-            number, day = typed(cell.column_type, cell.text)
-            row = {"item_key": cell.item_key, "size": cell.size, "column_type": cell.column_type,
-                   "value_text": cell.text, "value_json": cell.value, "value_number": number, "value_date": day,
-                   "user_id": cell.user_id, "changed_at": cell.changed_at, "pulled_at": now, "via": via}
             connection.execute(sa.delete(current).where(*where))
             connection.execute(sa.insert(current).values(board_id=cell.board_id, item_id=cell.item_id,
-                                                         column_id=cell.column_id, **row))
-            if cell.by_ordersync:
-                continue
-            connection.execute(sa.insert(edits).values(board_id=cell.board_id, item_id=cell.item_id,
-                                                       column_id=cell.column_id, change_key=cell.change_key(), **row))
-            appended += 1
+                                                         column_id=cell.column_id, **_row(cell, via, now)))
+            if not cell.by_ordersync:
+                appended += self._append(connection, cell, via, now)
         return appended
+
+    def _append(self, connection: Connection, cell: BoardValue, via: str, now: datetime) -> int:
+        """The change as an edit, unless it is recorded already (read again from the log or the board)."""
+        edits = self.edits
+        key = cell.change_key()
+        if connection.execute(sa.select(edits.c.edit_id).where(
+                edits.c.board_id == cell.board_id, edits.c.item_id == cell.item_id,
+                edits.c.column_id == cell.column_id, edits.c.change_key == key)).first() is not None:
+            return 0
+        connection.execute(sa.insert(edits).values(board_id=cell.board_id, item_id=cell.item_id,
+                                                   column_id=cell.column_id, change_key=key, **_row(cell, via, now)))
+        return 1
+
+
+def _row(cell: BoardValue, via: str, now: datetime) -> dict[str, Any]:
+    number, day = typed(cell.column_type, cell.text)
+    return {"item_key": cell.item_key, "size": cell.size, "column_type": cell.column_type,
+            "value_text": cell.text, "value_json": cell.value, "value_number": number, "value_date": day,
+            "user_id": cell.user_id, "changed_at": cell.changed_at, "pulled_at": now, "via": via}
