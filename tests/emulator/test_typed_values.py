@@ -116,3 +116,5 @@ async def test_a_mirror_of_the_subitems_shows_their_values(api: Api) -> None:
                                                            "displayed_linked_columns": {sub_board: ["qty"]}})
     [value] = (await api.data(MIRROR, {"i": [parent]}))["items"][0]["column_values"]
     assert value["display_value"] == "4, 6"
+    page = await api.client.get(f"/boards/{orders}")  # and the board shows it, as a person sees it
+    assert page.status_code == 200 and ">4, 6<" in page.text.replace("> ", ">").replace(" <", "<")

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ordersync.emulator.model import ACTIVE, Board, Item
+from ordersync.emulator.model import ACTIVE, Board, Column, Item
 from ordersync.emulator.resolvers import ColumnValueView
 from ordersync.emulator.settings import EmulatorSettings
 from ordersync.emulator.store import Store
+from ordersync.emulator.typed_values import mirror_display
 
 
 def index_page(store: Store, settings: EmulatorSettings) -> dict[str, Any]:
@@ -21,9 +22,17 @@ def index_page(store: Store, settings: EmulatorSettings) -> dict[str, Any]:
     return {"boards": boards, "settings": settings}
 
 
+def _cell(store: Store, board: Board, column: Column, item: Item) -> str:
+    """What a person sees in the cell: the display text; for mirror, connect-boards and dependency columns
+    (whose API text is null) what Monday's board shows, the mirrored values and the linked items' names."""
+    if column.type == "mirror":
+        return mirror_display(store, item, column)
+    view = ColumnValueView(store, board, column, item)
+    return (view.display_value if column.type in ("board_relation", "dependency") else view.text) or ""
+
+
 def _cells(store: Store, board: Board, item: Item) -> list[str]:
-    return [ColumnValueView(store, board, column, item).text or ""
-            for column in board.columns.values() if column.type != "name"]
+    return [_cell(store, board, column, item) for column in board.columns.values() if column.type != "name"]
 
 
 def board_page(store: Store, board: Board, group_id: str | None, *, show_subitems: bool) -> dict[str, Any]:
