@@ -23,6 +23,7 @@ PLANNER = 71000001  # the emulator's first member: a person without a token
 EX_FACTORY = "date_mkr57811"
 NOTES = "long_text_mkr5hass"
 PO_ALT = "text_mkrh94rx"  # CUSTOMER ALT PO: stays source-owned
+CUT_QTY = "numeric_mkrbgdat"  # the subitem board's Cut Qty: people fill it, per size
 
 
 def two_way_config(project: Project) -> None:
@@ -200,6 +201,7 @@ def signed_project(tmp_path: Path) -> Iterator[Project]:
 
 def test_webhooks_record_a_planners_edit_once_without_echoes_or_duplicates(signed_project: Project) -> None:
     project = signed_project
+    add_cut_qty(project)
     assert project.run("sync", "--all").exit_code == 0
     assert project.run("pull").exit_code == 0  # the current view starts from the board as the sync left it
     with webhook_receiver(project) as url:
@@ -226,8 +228,15 @@ def test_webhooks_record_a_planners_edit_once_without_echoes_or_duplicates(signe
         assert project.run("sync", "--all").exit_code == 0  # ordersync's own write: an echo at the receiver
         wait_for(lambda: httpx.get(url + "health").json().get("echoes"), "the echo of the sync's write")
 
+        subitem = project.graphql("query ($i: [ID!]) { items(ids: $i) { subitems { id name } } }",
+                                  i=[a["id"]])["items"][0]["subitems"][0]
+        project.emulator("POST", "/operator/edit", json={"item_id": subitem["id"], "column_id": CUT_QTY,
+                                                         "value": "12", "user_id": PLANNER})
+        wait_for(lambda: len(warehouse_rows(project, "board_edits")) == 3, "the subitem's edit")
+
         edits = warehouse_rows(project, "board_edits")
-        assert [(row["item_key"], row["column_id"]) for row in edits] == [(key_a, EX_FACTORY), (key_b, NOTES)]
+        assert [(row["item_key"], row["size"], row["column_id"]) for row in edits] == [
+            (key_a, None, EX_FACTORY), (key_b, None, NOTES), (key_a, subitem["name"].removeprefix("Size "), CUT_QTY)]
         assert project.run("pull", "--json").json()["edits"] == 0  # the webhooks left nothing for the backstop
         assert project.run("webhooks", "uninstall", "--json").json()["deleted"] != []
     assert project.graphql("query ($b: ID!) { webhooks(board_id: $b) { id } }", b=project.board_id)["webhooks"] == []
@@ -257,3 +266,28 @@ def test_log_values_read_as_monday_shows_them() -> None:
     assert log_text("text", {"value": "ALT-1"}) == "ALT-1"
     assert log_text("long_text", {"text": "hold"}) == "hold"
     assert log_text("text", None) == ""
+
+
+def add_cut_qty(project: Project) -> None:
+    project.edit_config('create_labels_if_missing = true\n\n[hash]',
+                        'create_labels_if_missing = true\n\n[[subitems.columns]]\nid = "numeric_mkrbgdat"\n'
+                        'type = "numbers"\n\n[hash]')
+
+
+def test_pull_brings_a_board_owned_subitem_column_back_with_the_lines_key_and_size(project: Project) -> None:
+    add_cut_qty(project)
+    assert project.run("sync", "--all").exit_code == 0
+    assert project.run("pull", "--json").json()["edits"] == 0
+    data = project.graphql("""query ($b: [ID!]) { boards(ids: $b) { items_page(limit: 1) { items {
+        column_values(ids: ["text_ordersync_key"]) { text } subitems { id name } } } } }""", b=[project.board_id])
+    item = data["boards"][0]["items_page"]["items"][0]
+    subitem = item["subitems"][0]
+    project.emulator("POST", "/operator/edit", json={"item_id": subitem["id"], "column_id": CUT_QTY, "value": "40",
+                                                     "user_id": PLANNER})
+
+    pulled = project.run("pull", "--json").json()
+    assert pulled["edits"] == 1, pulled
+    [edit] = warehouse_rows(project, "board_edits")
+    assert (edit["item_key"], edit["size"], edit["column_id"], edit["value_number"], edit["user_id"]) == (
+        item["column_values"][0]["text"], subitem["name"].removeprefix("Size "), CUT_QTY, 40.0, str(PLANNER))
+    assert project.run("pull", "--json").json()["edits"] == 0
