@@ -128,3 +128,18 @@ async def test_members_are_users_of_the_account_beside_the_tokens_user(api: Api,
         (70_000_001, "Emulator User", True), (PLANNER, "Pat Planner", False), (PACKER, "Kim Packer", False)]
     users = (await api.data("{ users { id name } }"))["users"]
     assert {"id": str(PLANNER), "name": "Pat Planner"} in users
+
+
+async def test_the_activity_log_keeps_its_newest_entries_only(
+        in_process: Callable[[EmulatorSettings], httpx.AsyncClient]) -> None:
+    """A long load (hundreds of thousands of writes) must not grow the emulator without end: the log keeps
+    the newest `activity_log_entries`, all boards together, and forgets the oldest."""
+    async with in_process(EmulatorSettings(members=["Pat Planner"], activity_log_entries=3)) as opened:
+        api = Api(opened)
+        board, column, item = await _board(api)
+        for day in ("2026-02-10", "2026-02-11", "2026-02-12"):
+            await opened.post("/operator/edit", json={"item_id": item, "column_id": column, "value": day,
+                                                      "user_id": PLANNER})
+        logs = (await api.data(LOGS, {"b": [board]}))["boards"][0]["activity_logs"]
+        assert [json.loads(log["data"])["value"]["date"] for log in logs] == ["2026-02-12", "2026-02-11",
+                                                                             "2026-02-10"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -217,11 +218,13 @@ def _entry_data(event: ItemEvent) -> dict[str, Any]:
 
 
 class ActivityLog:
-    """Every board's activity, newest last; in memory only (reset with the store)."""
+    """Every board's activity, newest last; in memory only (reset with the store). The newest `limit`
+    entries are kept (Monday keeps a board's activity for a limited time too): a load of 400,000 writes
+    must not grow the emulator without end."""
 
-    def __init__(self, account_id: Callable[[], int]) -> None:
+    def __init__(self, account_id: Callable[[], int], limit: int | None = None) -> None:
         self._account_id = account_id
-        self.entries: list[ActivityEntry] = []
+        self.entries: deque[ActivityEntry] = deque(maxlen=limit)
 
     def add(self, event: ItemEvent) -> ActivityEntry:
         entry = ActivityEntry(id=str(uuid.uuid4()), event=event.type, entity="pulse",

@@ -94,7 +94,7 @@ class Emulator:
         self.users = users_for(settings.tokens)
         self.store = Store(self.account_users(), id_seed=settings.id_seed,
                            items_per_board_limit=settings.items_per_board_limit)
-        self.activity = ActivityLog(lambda: self.settings.account_id)
+        self.activity = ActivityLog(lambda: self.settings.account_id, settings.activity_log_entries)
         self.webhooks = Webhooks(lambda: self.settings)
         self.mirror = SqliteMirror(settings.db_path) if settings.db_path else None
         if self.mirror:

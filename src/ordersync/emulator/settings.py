@@ -141,6 +141,9 @@ class EmulatorSettings(BaseModel):
                                                      "every webhook request carries a JWT (HS256) in Authorization")
     webhook_retries: int = Field(30, ge=0, description="retries of a failed delivery, one per window_seconds "
                                  "(Monday: once a minute for 30 minutes)")
+    activity_log_entries: int = Field(100_000, ge=1, description="the newest activity log entries kept, all boards "
+                                      "together; older ones are forgotten (a long load must not grow the emulator "
+                                      "without end)")
     # behaviour
     faults: FaultSettings = Field(default_factory=FaultSettings)
     db_path: Path | None = None
