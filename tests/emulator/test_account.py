@@ -217,3 +217,11 @@ async def test_a_dependency_links_items_of_the_same_board(api: Api) -> None:
                                "item_id: $i, column_values: $v) { id } }",
                                {"b": board_id, "i": sew, "v": json.dumps({"dependent_on": {"item_ids": [elsewhere]}})})
     assert refused[0]["extensions"]["code"] == "ColumnValueException"
+
+
+async def test_the_copies_of_a_duplicated_group_are_created_items_in_the_activity_log(api: Api) -> None:
+    board_id = await api.board()
+    await api.item(board_id, "A")
+    await api.data('mutation($b: ID!) { duplicate_group(board_id: $b, group_id: "topics") { id } }', {"b": board_id})
+    logs = await api.data("query($b: [ID!]) { boards(ids: $b) { activity_logs { event } } }", {"b": [board_id]})
+    assert [log["event"] for log in logs["boards"][0]["activity_logs"]].count("create_pulse") == 2

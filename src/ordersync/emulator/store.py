@@ -374,6 +374,7 @@ class Store:
             self._active_items[board.id] += 1
             self._add_to_indexes(board, copy_of)
             self.dirty_items.add(copy_of.id)
+            self.journal.append(Change("create", copy_of.id))  # a new item, for the activity log and webhooks
         return placed
 
     # ------------------------------------------------------------------ items
