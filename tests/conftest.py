@@ -29,7 +29,25 @@ def soak_enabled(config) -> bool:
     return bool(config.getoption("--soak")) or os.environ.get("ORDERSYNC_SOAK") == "1"
 
 
+# The longest files first (a clean-clone run's `--durations=0`, summed per file): `--dist loadfile` hands
+# whole files to the two workers in collection order (pyproject's --no-loadscope-reorder: xdist's default
+# reorder sorts files by their number of tests, which put these long files of one or two tests last, and
+# one worker ran them alone while the other had nothing left). Files not named keep their order, after.
+LONGEST_FIRST = (
+    "test_reliability_crash.py", "test_sync_recovery.py", "test_concurrent_boards.py", "test_sync.py",
+    "test_shared_budget.py", "test_routes.py", "test_reliability_rollover.py", "test_reliability_secrets.py",
+    "test_board_is_truth.py", "test_readme_first_board.py", "test_bulk_archive.py", "test_run_lifecycle.py",
+    "test_reliability_two_databases.py", "test_guards.py", "test_plan_cli.py", "test_sync_fingerprints.py",
+    "test_reliability_overlap.py", "test_rollover.py", "test_logging.py", "test_filters_and_failures.py",
+    "test_staging_diff.py", "test_dashboard_browser.py", "test_cli_reconcile.py", "test_board_capacity.py",
+    "test_reliability_faults.py", "test_request_packing.py", "test_cli_demo.py", "test_board_scope.py",
+    "test_reliability_routes.py", "test_cli_reading.py",
+)
+
+
 def pytest_collection_modifyitems(config, items) -> None:
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0].removeprefix("tests/"), len(rank)))  # stable
     if soak_enabled(config):
         return
     skip = pytest.mark.skip(reason="soak test: run with --soak or ORDERSYNC_SOAK=1")
