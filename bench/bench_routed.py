@@ -12,8 +12,8 @@ every request. Two contenders, one after the other, each with its own token (its
 whole idle window before it starts), its own boards and its own state tables in one PostgreSQL
 database (the budget ledger on, `[monday] shared_budget = "auto"`):
 - 1 worker: one `ordersync sync --all` process over every board (`[monday] concurrent_boards`);
-- 3 workers: three processes started at once, each syncing its third of the boards one after the
-  other (`ordersync sync --all --board ID`), pacing together through the token's ledger row.
+- 3 workers: three processes started at once, each syncing its third of the boards
+  (`ordersync sync --all --board ID --board ID …`), pacing together through the token's ledger row.
 Each ends with `ordersync reconcile` (every board against its share of the source) and the
 emulator's figures for its token: requests refused by a limit, the most complexity spent in one
 window. Throughput is mutations per second against the most the budget allows for the same mix of
@@ -190,10 +190,11 @@ def boards_of_answer(answer: Any) -> list[dict[str, Any]]:
 
 
 def worker(contender: Contender, boards: list[str] | None) -> list[tuple[int, Any, str]]:
-    """One worker process over every board, or one process per board of this worker's share, in turn."""
+    """One worker process: over every board, or over this worker's share (`--board`, repeated), which it
+    reads from the source once."""
     if boards is None:
         return [ordersync(contender, "sync", "--all")]
-    return [ordersync(contender, "sync", "--all", "--board", board_id) for board_id in boards]
+    return [ordersync(contender, "sync", "--all", *(option for board_id in boards for option in ("--board", board_id)))]
 
 
 def run(contender: Contender, base_url: str) -> None:

@@ -248,3 +248,16 @@ def test_a_routed_sync_reads_and_transforms_the_source_once_for_all_its_boards(r
     staged = [record for record in records if record.get("stage") == "stage"]
     assert sorted(record["board_id"] for record in staged) == sorted(routed.boards)
     assert sum(record["items"] + record["row_errors"] for record in staged) == source_lines
+
+
+def test_a_worker_names_its_share_of_the_boards_with_a_repeated_board_option_and_reads_the_source_once(routed):
+    fall, holiday, rest = routed.boards
+    result = routed.run("--log-level", "INFO", "--log-format", "json", "sync", "--all", "--board", holiday,
+                        "--board", fall, "--json")
+    assert result.exit_code in (0, 1), result.stderr[-3000:]
+    assert sorted(board["board_id"] for board in result.json()["boards"]) == sorted([fall, holiday])
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert len([record for record in records if record.get("stage") == "transform"]) == 1
+    assert keys_on(routed, fall) and keys_on(routed, holiday) and not keys_on(routed, rest)  # the rest: another's
+    unknown = routed.run("sync", "--all", "--board", fall, "--board", "123")
+    assert unknown.exit_code == 2 and "123 is not one of this config's routed boards" in unknown.stderr

@@ -18,7 +18,7 @@ Errors are the `ordersync.OrdersyncError` tree, each with a hint and the CLI's e
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,23 +207,25 @@ async def sync_async(  # noqa: PLR0913 — one keyword argument per option of `o
                      dry_run: bool = False, skip_subitems: bool = False, wait_for_lock: float = 0.0,
                      allow_removals: bool = False, accept_source_changes: bool = False,
                      on_progress: OperationsDone | None = None, http: httpx.AsyncClient | None = None,
-                     token: SecretStr | None = None, board: str | None = None,
+                     token: SecretStr | None = None, board: str | Sequence[str] | None = None,
                      full: bool = False) -> SyncResult | RoutedSyncResult:
     """`ordersync sync`: make the board equal the source, settling what an interrupted run left open
     first. A routed config (`[[routes]]`) syncs every board, one run each: with several boards the
     result is a `RoutedSyncResult` (`boards`, summed `totals`, the worst exit code). With no filter it refuses (`UsageError`) unless `all_customers=True`. Before its first write
     it refuses (`SourceShapeChanged`, `TooManyRemovals`) a changed source or too many removals unless
     `accept_source_changes=True` / `allow_removals=True`. `result.exit_code` is the CLI's (1 when rows
-    failed); `result.as_dict()` is what `--json` prints. `board`: that routed board only (`--board`; a
-    line routed to another board is left to that board's run), its `SyncResult`. `full`: read, transform
-    and compare every order line (`--full`), not only those whose fingerprint changed."""
+    failed); `result.as_dict()` is what `--json` prints. `board`: that routed board only, or those boards
+    (`--board`, repeatable: one worker's share, read from the source once; a line routed to another board
+    is left to that board's run). `full`: read, transform and compare every order line (`--full`), not
+    only those whose fingerprint changed."""
     options = SyncOptions(filters=_filters(customers, exclude_customers, po_numbers, aag_seasons, customer_seasons,
                                            limit),
                           all_customers=all_customers, dry_run=dry_run, skip_subitems=skip_subitems,
                           wait_for_lock=wait_for_lock, allow_removals=allow_removals,
                           accept_source_changes=accept_source_changes, full=full)
-    only = None if board is None else check_board(placed_config(config), board)
-    return await sync_routed(config, options, on_progress=on_progress, http=http, token=token, board=only)
+    named = [board] if isinstance(board, str) else list(board or ())
+    only = list(dict.fromkeys(check_board(placed_config(config), name) for name in named)) or None
+    return await sync_routed(config, options, on_progress=on_progress, http=http, token=token, boards=only)
 
 
 def sync(config: Config, **options: Any) -> SyncResult | RoutedSyncResult:

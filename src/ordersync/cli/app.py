@@ -19,6 +19,7 @@ from rich.markup import escape
 from ordersync import api
 from ordersync.cli.options import (
     BoardOption,
+    BoardsOption,
     CustomerOption,
     FilterOptions,
     FullOption,
@@ -278,7 +279,7 @@ def sync(  # noqa: PLR0913 — one option per keyword argument of `api.sync`
         "--accept-source-changes",
         help="The source's size columns or column types changed since the last sync: go on, and record them.")]
     = False,
-    only_board: BoardOption = None,
+    only_board: BoardsOption = None,
     full: FullOption = False,
     json_output: JsonOption = False,
 ) -> None:

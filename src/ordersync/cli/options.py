@@ -32,6 +32,9 @@ FullOption = Annotated[bool, typer.Option(
 WaitOption = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait for the board's lock.")]
 BoardOption = Annotated[str | None, typer.Option(
     "--board", help="Only this routed board (one of `ordersync boards`): how several workers split the boards.")]
+BoardsOption = Annotated[list[str] | None, typer.Option(
+    "--board", help="Only this routed board (one of `ordersync boards`). Repeatable: one worker's share of the "
+    "boards, read from the source once.")]
 CustomerOption = Annotated[list[str] | None, typer.Option(
     "--customer", help="Only this customer (canonical name or any alias). Repeatable.")]
 

@@ -261,16 +261,16 @@ async def sync_async(config: Config, options: SyncOptions, *, http: httpx.AsyncC
 async def sync_routed(config: Config, options: SyncOptions, *, http: httpx.AsyncClient | None = None,
                       token: SecretStr | None = None,
                       on_progress: Callable[[Progress], None] | None = None,
-                      board: str | None = None) -> SyncResult | RoutedSyncResult:
+                      boards: Sequence[str] | None = None) -> SyncResult | RoutedSyncResult:
     """`ordersync sync` over every routed board (`engine.routes`), one run each in route order: one
-    board's `SyncResult` as before, several boards' `RoutedSyncResult`. `board`: that routed board
+    board's `SyncResult` as before, several boards' `RoutedSyncResult`. `boards`: those routed boards
     only (`--board`, checked by the caller), after the template routes rolled over."""
     if not config.routes:
         return await sync_async(config, options, http=http, token=token, on_progress=on_progress)
     _board_to_sync(config, options)
     if has_template_routes(config):
         config = await _rolled_over(config, options, http=http, token=token)
-    board_ids = boards_of(config) if board is None else [board]
+    board_ids = boards_of(config) if boards is None else list(boards)
     if not board_ids:  # a dry run before a template route's first sync: nothing made yet
         raise UsageError("no board yet: a template route's first board is made from its template by the first "
                          "sync", hint="run `ordersync sync` to make it (and sync its lines), or plan a fixed route")
