@@ -291,3 +291,32 @@ def test_pull_brings_a_board_owned_subitem_column_back_with_the_lines_key_and_si
     assert (edit["item_key"], edit["size"], edit["column_id"], edit["value_number"], edit["user_id"]) == (
         item["column_values"][0]["text"], subitem["name"].removeprefix("Size "), CUT_QTY, 40.0, str(PLANNER))
     assert project.run("pull", "--json").json()["edits"] == 0
+
+
+def conflicts(project: Project) -> list[tuple[str, str, str, str | None]]:
+    with sqlite3.connect(project.directory / "ordersync.db") as connection:
+        return [tuple(row) for row in connection.execute(
+            "SELECT item_key, column_id, board_text, user_id FROM ordersync_board_conflicts ORDER BY conflict_id")]
+
+
+def test_a_sync_before_any_pull_keeps_or_restores_by_policy_and_every_edit_is_a_conflict(project: Project) -> None:
+    project.edit_config('id = "text_mkr5cz8m"   # PATTERN ID\n', 'id = "text_mkr5cz8m"   # PATTERN ID\non_edit = "keep"\n')
+    assert project.run("sync", "--all").exit_code == 0
+    assert project.run("pull").exit_code == 0
+    (key_c, c), (key_d, d) = list(board_items(project).items())[:2]
+    edit_as_planner(project, c["id"], PO_ALT, "FIRST-TRY")
+    edit_as_planner(project, c["id"], PO_ALT, "SECOND-TRY")  # restore: changed twice before anything read it
+    edit_as_planner(project, d["id"], PATTERN, "KEEP-ME")  # keep
+
+    assert project.run("sync", "--all").exit_code == 0  # no pull in between: the sync meets the edits itself
+    after = board_items(project)
+    assert after[key_c][PO_ALT] == c[PO_ALT] and after[key_d][PATTERN] == "KEEP-ME"
+    assert sorted(conflicts(project)) == [(key_c, PO_ALT, "SECOND-TRY", None), (key_d, PATTERN, "KEEP-ME", None)]
+
+    pulled = project.run("pull", "--json").json()
+    assert (pulled["conflicts"], pulled["edits"]) == (1, 0)  # the first try, which only the log still shows
+    assert sorted(conflicts(project)) == [(key_c, PO_ALT, "FIRST-TRY", str(PLANNER)),
+                                          (key_c, PO_ALT, "SECOND-TRY", str(PLANNER)),
+                                          (key_d, PATTERN, "KEEP-ME", str(PLANNER))]  # who, once the log tells
+    assert project.run("sync", "--all").exit_code == 0
+    assert board_items(project)[key_d][PATTERN] == "KEEP-ME"

@@ -38,14 +38,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ordersync.config import Config
+from ordersync.config import ColumnMapping, Config
 from ordersync.engine.transform import ItemRow, SubitemRow
 from ordersync.errors import MondayError
 from ordersync.monday.board import BoardInfo, BoardMark, board_mark
 from ordersync.monday.client import MondayClient
 from ordersync.monday.codec import expected_text, quantity_from_text, same_text, texts_of
 from ordersync.state import StateStore
-from ordersync.state.conflicts import Conflicts
+from ordersync.state.conflicts import Conflict, Conflicts
 from ordersync.state.mirror import Mirror, item_row, subitem_row
 from ordersync.state.schema import dumps
 
@@ -98,13 +98,14 @@ def oldest(items: Iterable[BoardItem]) -> BoardItem:
 def correct_mirror(connection: Connection, board_mirror: Mirror, config: Config, wanted: ExpectedItem,
                    on_board: BoardItem | None, mirrored: Mapping[str, Any] | None,
                    mirror_sizes: Mapping[tuple[str, str], Mapping[str, Any]], group_ids: Mapping[str, str], *,
-                   kept: Mapping[tuple[str, str], Any] | None = None) -> bool:
+                   conflicts: Conflicts | None = None) -> bool:
     """Make one order line's mirror rows say what the board shows; True when a sync must fix something.
 
     A column the board shows differently is recorded as unknown (JSON null) and a differing line
-    without a row hash, so the next diff sends what the source holds (see `ordersync.state.mirror`) —
-    unless a person's value there is kept (`kept`: (key, column) → the source value when the conflict
-    was met, `state/conflicts.py`) and the source still holds that value."""
+    without a row hash, so the next diff sends what the source holds (see `ordersync.state.mirror`).
+    A source-owned column the board shows otherwise than the sync last wrote it was changed by someone
+    else: a conflict (recorded in `conflicts` when given), and with `on_edit = "keep"` the person's value
+    stays — the mirror keeps the source's — while the source still holds what the sync wrote."""
     item = wanted.item
     key = item.item_key
     if on_board is None:  # the board lacks it: forget it, and the sync creates it with its sizes
@@ -113,15 +114,14 @@ def correct_mirror(connection: Connection, board_mirror: Mirror, config: Config,
         return True
     values: dict[str, Any] = {}
     item_differs = on_board.name != item.item_name or on_board.group != item.group_name
+    written = _written_values(mirrored, on_board)
     for mapping in config.columns:
         if mapping.owner == "board":  # what people wrote there is the board's truth, never a difference
             continue
         value = item.column_values.get(mapping.id)
-        if kept and (key, mapping.id) in kept and kept[(key, mapping.id)] == value:
-            if value is not None:  # the person's value stays; the mirror keeps the source's
-                values[mapping.id] = value
-            continue
-        if same_text(on_board.texts.get(mapping.id, ""), expected_text(value, mapping), mapping):
+        have = on_board.texts.get(mapping.id, "")
+        if same_text(have, expected_text(value, mapping), mapping) or \
+                _kept_edit(connection, conflicts, mapping, key, on_board, written, value):
             if value is not None:
                 values[mapping.id] = value
         else:
@@ -138,6 +138,29 @@ def correct_mirror(connection: Connection, board_mirror: Mirror, config: Config,
         board_mirror.record_items(connection, [item_row(board_mirror.board_id, shown, on_board.id,
                                                         group_ids.get(on_board.group), run_id=None)])
     return item_differs or sizes_differ
+
+
+def _written_values(mirrored: Mapping[str, Any] | None, on_board: BoardItem) -> dict[str, Any] | None:
+    """What the sync last wrote to this item (None: the mirror holds another item, or none)."""
+    if mirrored is None or mirrored["monday_item_id"] != on_board.id:
+        return None
+    return dict(json.loads(mirrored["column_values"] or "{}"))
+
+
+def _kept_edit(connection: Connection, conflicts: Conflicts | None, mapping: ColumnMapping, key: str,
+               on_board: BoardItem, written: Mapping[str, Any] | None, value: Any) -> bool:
+    """A source-owned cell the board shows otherwise than the sync last wrote it: someone changed it — a
+    conflict, recorded. True when its column keeps the person's value (the source still holds what was
+    written); False when the sync writes the source's value (`restore`, or the source changed)."""
+    if written is None or (mapping.id in written and written[mapping.id] is None):
+        return False  # nothing known to have been written: no one's edit to tell
+    have = on_board.texts.get(mapping.id, "")
+    if same_text(have, expected_text(written.get(mapping.id), mapping), mapping):
+        return False  # the board shows what was written: the source changed, not the board
+    if conflicts is not None:
+        conflicts.record(connection, Conflict(key, on_board.id, mapping.id, mapping.on_edit, written.get(mapping.id),
+                                              have, None, None, None))
+    return mapping.on_edit == "keep" and written.get(mapping.id) == value
 
 
 def _correct_sizes(connection: Connection, board_mirror: Mirror, wanted: ExpectedItem, on_board: BoardItem,
@@ -339,7 +362,7 @@ def _adopt(config: Config, store: StateStore, run_id: int, board_id: str, keys: 
                 expected[key] = _mirrored_expectation(row, sizes_by_key.get(key, []))
         group_ids = dict(connection.execute(sa.select(tables.groups.c.group_name, tables.groups.c.group_id).where(
             tables.groups.c.board_id == board_id)).all())
-        kept = Conflicts(tables, board_id).kept(connection)
+        conflicts = Conflicts(tables, board_id)
         for key, wanted in expected.items():
             items = by_key.get(key, [])
             if len(items) > 1:
@@ -350,7 +373,7 @@ def _adopt(config: Config, store: StateStore, run_id: int, board_id: str, keys: 
                 continue  # a line to create, nowhere on the board
             adoption.compared += 1
             differs = correct_mirror(connection, board_mirror, config, wanted, keep, mirrored, mirror_sizes, group_ids,
-                                     kept=kept)
+                                     conflicts=conflicts)
             if keep is None:
                 adoption.forgotten += 1
                 continue

@@ -109,12 +109,14 @@ class Attribution:
             self.history.setdefault(cell, {}).update(changes)
         return self
 
+    def changes(self, item_id: str, column_id: str) -> list[tuple[Change, Any]]:
+        """Every change of the cell the entries list, oldest first, each with the value it left."""
+        return sorted(self.history.get((item_id, column_id), {}).values(), key=lambda found: found[0].at or datetime.min)
+
     def earlier(self, item_id: str, column_id: str) -> list[tuple[Change, Any]]:
-        """The cell's changes before its last one, oldest first: what a person wrote and changed again before
-        the board was read (the last one is what the board shows)."""
-        changes = sorted(self.history.get((item_id, column_id), {}).values(),
-                         key=lambda found: found[0].at or datetime.min)
-        return changes[:-1]
+        """The cell's changes before its last one: what a person wrote and changed again before the board was
+        read (the last one is what the board shows)."""
+        return self.changes(item_id, column_id)[:-1]
 
     def of(self, item_id: str, column_id: str) -> Change | None:
         """The cell's last change; else, for a cell never changed since, the item's creation."""
@@ -140,6 +142,13 @@ class Recorded:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+def _count(recorded: Recorded, mapping: ColumnMapping, new: bool) -> None:
+    if new:
+        recorded.conflicts += 1
+        recorded.restore += mapping.on_edit == "restore"
+        recorded.keep += mapping.on_edit == "keep"
 
 
 def _cells(raw: Raw) -> dict[str, Raw]:
@@ -212,35 +221,44 @@ class BoardRecorder:
 
     def _conflicts(self, connection: Connection, raw: Raw, row: Mapping[str, Any], attribution: Attribution,
                    recorded: Recorded) -> None:
-        """Source-owned cells that no longer show what the sync last wrote: a person's edit is a conflict."""
+        """People's edits of source-owned cells — every one the activity log lists, and a cell that no longer
+        shows what the sync last wrote — recorded as conflicts; `restore` ones make the next sync write the
+        source value back."""
         synced = json.loads(row["column_values"] or "{}")
         cells = _cells(raw)
         item_id, key = str(raw["id"]), row["item_key"]
-        restore: list[str] = []
         conflicts = Conflicts(self.store.tables, self.board_id)
+        restore: list[str] = []
         for mapping in self.source_owned:
-            if mapping.id in synced and synced[mapping.id] is None:
-                continue  # already known to differ: the next sync writes it
-            have = str((cells.get(mapping.id) or {}).get("text") or "")
-            if same_text(have, expected_text(synced.get(mapping.id), mapping), mapping):
+            for change, value in attribution.changes(item_id, mapping.id):
+                if change.user_id != self.me:
+                    _count(recorded, mapping, conflicts.record(connection, Conflict(
+                        key, item_id, mapping.id, mapping.on_edit, synced.get(mapping.id), log_text(mapping.type, value),
+                        None if value is None else json.dumps(value), change.user_id, change.at)))
+            last = attribution.columns.get((item_id, mapping.id))
+            if not self._edited_by_someone(mapping, synced, cells, last, recorded):
                 continue
-            change = attribution.columns.get((item_id, mapping.id))
-            if change is not None and change.user_id == self.me:
-                recorded.echoes += 1
-                continue
-            conflict = Conflict(key, item_id, mapping.id, mapping.on_edit, synced.get(mapping.id), have,
-                                _value_json(cells.get(mapping.id)), change.user_id if change else None,
-                                change.at if change else monday_time(raw.get("updated_at")))
-            if not conflicts.record(connection, conflict):
-                continue
-            recorded.conflicts += 1
+            cell = cells.get(mapping.id)
+            _count(recorded, mapping, conflicts.record(connection, Conflict(
+                key, item_id, mapping.id, mapping.on_edit, synced.get(mapping.id), str((cell or {}).get("text") or ""),
+                _value_json(cell), last.user_id if last else None, last.at if last else None)))
             if mapping.on_edit == "restore":
                 restore.append(mapping.id)
-                recorded.restore += 1
-            else:
-                recorded.keep += 1
         if restore:
             Mirror(self.store.tables, self.board_id).mark_unknown(connection, key, restore)
+
+    def _edited_by_someone(self, mapping: ColumnMapping, synced: Mapping[str, Any], cells: Mapping[str, Raw],
+                           change: Change | None, recorded: Recorded) -> bool:
+        """The cell no longer shows what the sync last wrote, and its last change was not ordersync's own."""
+        if mapping.id in synced and synced[mapping.id] is None:
+            return False  # already known to differ: the next sync writes it
+        have = str((cells.get(mapping.id) or {}).get("text") or "")
+        if same_text(have, expected_text(synced.get(mapping.id), mapping), mapping):
+            return False
+        if change is not None and change.user_id == self.me:
+            recorded.echoes += 1  # ordersync's own write whose answer was lost: the mirror catches up on a sync
+            return False
+        return True
 
     def _mirror(self, connection: Connection, items: Sequence[Raw]) -> dict[str, Mapping[str, Any]]:
         synced = self.store.tables.synced_items
