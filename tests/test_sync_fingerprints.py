@@ -135,3 +135,12 @@ def test_a_line_whose_write_failed_is_read_again_while_its_fingerprint_is_unchan
     again = sync(project, code=1)  # the source did not change: the line is still sent, and still refused
     assert len(staged_keys(project)) == 1
     assert counts(again, "items")["failed"] == 1 and counts(again, "items")["unchanged"] > 5
+
+
+def test_a_setting_that_does_not_change_how_a_line_becomes_an_item_keeps_the_fingerprints(project):
+    """`[items] on_removed` and the bulk-archive settings act on lines gone from the source, never on how
+    a line reads: changing them (or upgrading to a release that adds such a setting) reads nothing again."""
+    project.edit_config('on_removed = "archive"', 'on_removed = "delete"\nbulk_archive_over = 50')
+    unchanged = sync(project)
+    assert staged_keys(project) == []
+    assert counts(unchanged, "items")["unchanged"] > 5

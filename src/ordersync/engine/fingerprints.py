@@ -45,13 +45,20 @@ MAX_KEYS_IN_QUERY = 5000  # changed lines read by key in one query; more, and th
 MSSQL_MAX_KEYS_IN_QUERY = 600  # SQL Server takes 2,100 parameters, and has no (a, b) IN ((…)) form
 
 
+REMOVAL_SETTINGS = ("on_removed", "bulk_archive_over", "bulk_archive_wait_seconds")
+"""`[items]` settings that act on lines gone from the source (found by a key-only read), never on how a
+line reads: left out of the config's fingerprint, so changing them reads nothing again."""
+
+
 def config_fingerprint(config: Config, rules: TransformRules) -> str:
-    """What decides how a line becomes an item: the transform's rules, the routes, the items, groups and
-    subitems settings. Any change to them makes every line's fingerprint differ."""
+    """What decides how a line becomes an item: the transform's rules, the routes, the items (but
+    `REMOVAL_SETTINGS`), groups and subitems settings. Any change to them makes every line's
+    fingerprint differ."""
     described = {
         "format": FORMAT,
         "rules": {name: _canonical(getattr(rules, name)) for name in rules.__dataclass_fields__},
-        "items": config.items.model_dump(mode="json"), "groups": config.groups.model_dump(mode="json"),
+        "items": config.items.model_dump(mode="json", exclude=set(REMOVAL_SETTINGS)),
+        "groups": config.groups.model_dump(mode="json"),
         "subitems": config.subitems.model_dump(mode="json"), "key_column": config.monday.key_column,
         "routes": [route.model_dump(mode="json") for route in config.routes],
     }
