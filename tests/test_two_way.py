@@ -158,11 +158,13 @@ SECRET = "app-signing-secret-5c1d"
 
 
 @contextlib.contextmanager
-def webhook_receiver(project: Project) -> Iterator[str]:
-    """`ordersync webhooks serve` in a process of its own, as a person starts it; yields its URL."""
+def webhook_receiver(project: Project, secret: str | None = SECRET) -> Iterator[str]:
+    """`ordersync webhooks serve` in a process of its own, as a person starts it (with the app's signing
+    secret when given); yields its URL."""
     port = free_port()
+    signing = {"MONDAY_SIGNING_SECRET": secret} if secret else {}
     process = subprocess.Popen([ORDERSYNC, "--config", str(project.config_path), "webhooks", "serve", "--port",
-                                str(port)], env={**os.environ, **project.env, "MONDAY_SIGNING_SECRET": SECRET},
+                                str(port)], env={**os.environ, **project.env, **signing},
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:

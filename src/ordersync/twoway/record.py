@@ -113,10 +113,15 @@ class Attribution:
         """Every change of the cell the entries list, oldest first, each with the value it left."""
         return sorted(self.history.get((item_id, column_id), {}).values(), key=lambda found: found[0].at or datetime.min)
 
-    def earlier(self, item_id: str, column_id: str) -> list[tuple[Change, Any]]:
-        """The cell's changes before its last one: what a person wrote and changed again before the board was
-        read (the last one is what the board shows)."""
-        return self.changes(item_id, column_id)[:-1]
+    def split(self, item_id: str, mapping: ColumnMapping, text: str) -> tuple[Change | None, list[tuple[Change, Any]]]:
+        """The change that left the cell showing `text` (the latest entry that left that value; the item's
+        creation when no entry tells of the cell), and every other change of it with its value: changes a
+        person made before — or, read after the item, since — the board showed it."""
+        changes = self.changes(item_id, mapping.id)
+        for index in range(len(changes) - 1, -1, -1):
+            if _same_text(log_text(mapping.type, changes[index][1]), text, mapping.type):
+                return changes[index][0], changes[:index] + changes[index + 1:]
+        return (None if changes else self.created.get(item_id)), changes
 
     def of(self, item_id: str, column_id: str) -> Change | None:
         """The cell's last change; else, for a cell never changed since, the item's creation."""
@@ -142,6 +147,15 @@ class Recorded:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+def _same_text(logged: str, shown: str, column_type: str) -> bool:
+    if column_type == "numbers" and logged and shown:
+        try:
+            return float(logged.replace(",", "")) == float(shown.replace(",", ""))
+        except ValueError:
+            return False
+    return logged.strip() == shown.strip()
 
 
 def _count(recorded: Recorded, mapping: ColumnMapping, new: bool) -> None:
@@ -204,19 +218,20 @@ class BoardRecorder:
         updated = monday_time(raw.get("updated_at"))
         found = []
         for mapping in columns:
+            cell = cells.get(mapping.id)
+            text = str((cell or {}).get("text") or "")
+            change, others = attribution.split(item_id, mapping, text)
             found += [BoardValue(board_id=self.board_id, item_id=item_id, item_key=key, size=size,
                                  column_id=mapping.id, column_type=mapping.type,
                                  text=log_text(mapping.type, value), value=None if value is None else json.dumps(value),
-                                 user_id=earlier.user_id, changed_at=earlier.at, history=True)
-                      for earlier, value in attribution.earlier(item_id, mapping.id) if earlier.user_id != self.me]
-            cell = cells.get(mapping.id)
-            change = attribution.of(item_id, mapping.id)
+                                 user_id=other.user_id, changed_at=other.at, history=True)
+                      for other, value in others if other.user_id != self.me]
             found.append(BoardValue(
                 board_id=self.board_id, item_id=item_id, item_key=key, size=size, column_id=mapping.id,
-                column_type=mapping.type, text=str((cell or {}).get("text") or ""), value=_value_json(cell),
+                column_type=mapping.type, text=text, value=_value_json(cell),
                 user_id=change.user_id if change else None, changed_at=change.at if change else updated,
                 by_ordersync=change is not None and change.user_id == self.me,
-                logged=(item_id, mapping.id) in attribution.columns))
+                logged=change is not None and change is not attribution.created.get(item_id)))
         return found
 
     def _conflicts(self, connection: Connection, raw: Raw, row: Mapping[str, Any], attribution: Attribution,
