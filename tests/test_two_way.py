@@ -322,3 +322,13 @@ def test_a_sync_before_any_pull_keeps_or_restores_by_policy_and_every_edit_is_a_
                                           (key_d, PATTERN, "KEEP-ME", str(PLANNER))]  # who, once the log tells
     assert project.run("sync", "--all").exit_code == 0
     assert board_items(project)[key_d][PATTERN] == "KEEP-ME"
+
+
+def test_validate_checks_board_owned_subitem_columns_and_board_owned_columns_pass(project: Project) -> None:
+    add_cut_qty(project)
+    assert project.run("validate", "--json").exit_code == 0  # EX FACTORY (no source), NOTES, Cut Qty on the board
+    project.edit_config('id = "numeric_mkrbgdat"\ntype = "numbers"', 'id = "numeric_mkrbgdat"\ntype = "text"')
+    checked = project.run("validate", "--json")
+    assert checked.exit_code == 2
+    problems = {mismatch["path"]: mismatch["problem"] for mismatch in checked.json()["mismatches"]}
+    assert "is a numbers column, the config says text" in problems["subitems.columns[0].type"]

@@ -104,19 +104,20 @@ def _check_subitem_columns(config: Config, board: BoardInfo, result: Validation)
                                f"its Size ({subitems.size_column}) and Order Qty ({subitems.quantity_column}) "
                                "columns cannot be checked until then")
         return
-    for key_name, column_id, wanted in (("size_column", subitems.size_column, subitems.size_type),
-                                        ("quantity_column", subitems.quantity_column, "numbers")):
+    checks = [("subitems.size_column", "subitems.size_type", subitems.size_column, subitems.size_type),
+              ("subitems.quantity_column", "subitems.quantity_column", subitems.quantity_column, "numbers")]
+    checks += [(f"subitems.columns[{index}].id", f"subitems.columns[{index}].type", column.id, column.type)
+               for index, column in enumerate(subitems.columns)]  # board-owned, pulled back
+    for id_key, type_key, column_id, wanted in checks:
         result.columns_checked += 1
         column = board.subitem_columns.get(column_id)
         if column is None:
-            result.mismatches.append(Mismatch(f"subitems.{key_name}", column_id,
-                                              f"the subitem board {board.subitem_board_id} has no column "
-                                              f"{column_id!r}"))
+            result.mismatches.append(Mismatch(id_key, column_id, f"the subitem board {board.subitem_board_id} has no "
+                                              f"column {column_id!r}"))
             continue
         problem = type_problem(column, wanted)
         if problem:
-            result.mismatches.append(Mismatch(f"subitems.{key_name}" if wanted == "numbers" else "subitems.size_type",
-                                              column_id, problem))
+            result.mismatches.append(Mismatch(type_key, column_id, problem))
 
 
 def check_schema(config: Config, board: BoardInfo) -> Validation:

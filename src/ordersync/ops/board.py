@@ -68,12 +68,13 @@ def board_shape(config: Config, labels: dict[str, set[str]], sizes: set[str]) ->
     source column) and, with subitems, the size and quantity columns; label columns that a sync may not
     extend start with `labels` (column id → the labels the source uses) and `sizes`."""
     columns = [ColumnSpec(config.monday.key_column, KEY_COLUMN_TITLE, "text")]
-    columns += [ColumnSpec(mapping.id, mapping.source, mapping.type, tuple(sorted(labels.get(mapping.id, ()))))
-                for mapping in config.columns]
+    columns += [ColumnSpec(mapping.id, mapping.source or mapping.id, mapping.type,
+                           tuple(sorted(labels.get(mapping.id, ())))) for mapping in config.columns]
     subitems = config.subitems
     subitem_columns = [] if not subitems.enabled else [
         ColumnSpec(subitems.size_column, "Size", subitems.size_type, tuple(sorted(sizes))),
-        ColumnSpec(subitems.quantity_column, "Order Qty", "numbers")]
+        ColumnSpec(subitems.quantity_column, "Order Qty", "numbers"),
+        *(ColumnSpec(column.id, column.id, column.type) for column in subitems.columns)]  # board-owned
     return BoardShape(tuple(columns), tuple(subitem_columns))
 
 
@@ -232,6 +233,8 @@ def config_columns(config: Config) -> tuple[dict[str, list[tuple[str, str | None
     if config.subitems.enabled:
         subitems = {config.subitems.size_column: ["subitems.size_column"],
                     config.subitems.quantity_column: ["subitems.quantity_column"]}
+        for index, column in enumerate(config.subitems.columns):
+            subitems.setdefault(column.id, []).append(f"{format_path(('subitems', 'columns', index))}.id")
     return items, subitems
 
 
