@@ -322,6 +322,10 @@ def test_a_sync_before_any_pull_keeps_or_restores_by_policy_and_every_edit_is_a_
                                           (key_d, PATTERN, "KEEP-ME", str(PLANNER))]  # who, once the log tells
     assert project.run("sync", "--all").exit_code == 0
     assert board_items(project)[key_d][PATTERN] == "KEEP-ME"
+    status = project.run("status", "--json").json()["conflicts"]
+    assert (status["count"], status["restore"], status["keep"]) == (3, 2, 1)
+    assert status["latest"][0]["board_text"] in {"FIRST-TRY", "SECOND-TRY", "KEEP-ME"}
+    assert "conflicts (people's edits of source-owned columns): 3 (2 restored, 1 kept)" in project.run("status").stdout
 
 
 def test_validate_checks_board_owned_subitem_columns_and_board_owned_columns_pass(project: Project) -> None:

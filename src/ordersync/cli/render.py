@@ -352,6 +352,13 @@ def render_status(result: dict[str, Any]) -> None:
     intents = result["open_write_intents"]
     output.print(f"open write intents: {intents['count']}"
                  + (" (the next run looks them up on the board and adopts what it finds)" if intents["count"] else ""))
+    conflicts = result.get("conflicts")
+    if conflicts and conflicts["count"]:
+        output.print(f"conflicts (people's edits of source-owned columns): {conflicts['count']} "
+                     f"({conflicts['restore']} restored, {conflicts['keep']} kept); the latest:")
+        for row in conflicts["latest"][:5]:
+            output.print(f"  {escape(row['item_key'])} {row['column_id']}: {escape(repr(row['board_text']))} by user "
+                         f"{row['user_id'] or '?'} at {row['changed_at'] or row['recorded_at']} ({row['policy']})")
 
 
 def render_capacity(capacity: dict[str, Any], output: Console) -> None:

@@ -25,6 +25,7 @@ from ordersync.engine.report import finished_at
 from ordersync.engine.rollover import board_rollover
 from ordersync.engine.summary import RunSummary
 from ordersync.state import IntentStatus, RunKind, RunStatus, StateStore
+from ordersync.state.conflicts import Conflicts
 from ordersync.state.lock import lock_holder
 
 OPEN_INTENTS_LISTED = 20
@@ -117,6 +118,18 @@ def open_intents(store: StateStore, board_id: str | None) -> dict[str, Any]:
             "oldest": [{**dict(row), "created_at": _iso(row["created_at"])} for row in oldest]}
 
 
+def board_conflicts(store: StateStore, board_id: str, *, listed: int = 10) -> dict[str, Any]:
+    """The board's conflicts: counts per policy and the latest few (who, when, the column, both values)."""
+    conflicts = Conflicts(store.tables, board_id)
+    with store.engine.connect() as connection:
+        latest = conflicts.listing(connection, limit=listed)
+        counts = conflicts.counts(connection)
+    return {**counts, "latest": [{
+        "item_key": row["item_key"], "column_id": row["column_id"], "policy": row["policy"],
+        "board_text": row["board_text"], "source_value": row["source_value"], "user_id": row["user_id"],
+        "changed_at": _iso(row["changed_at"]), "recorded_at": _iso(row["recorded_at"])} for row in latest]}
+
+
 def status(config: Config, *, runs: int = 10, customers: Iterable[str] = ()) -> dict[str, Any]:
     """`ordersync status` from Python: the same data `ordersync status --json` prints."""
     store = open_store(config)
@@ -156,6 +169,8 @@ def status(config: Config, *, runs: int = 10, customers: Iterable[str] = ()) -> 
                        for key in ("synced_items", "synced_subitems", "pending", "failed")},
             "unresolved_failures": failure_counts(failures),  # across runs: what `retry` sends again
             "open_write_intents": open_intents(store, board_id),
+            # people's edits of source-owned columns (two-way), settled by each column's on_edit
+            "conflicts": board_conflicts(store, board_id) if board_id else None,
         }
     finally:
         store.engine.dispose()

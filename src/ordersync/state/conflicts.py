@@ -70,6 +70,14 @@ class Conflicts:
             changed_at=conflict.changed_at, recorded_at=utcnow()))
         return True
 
+    def counts(self, connection: Connection) -> dict[str, int]:
+        """How many conflicts the board has had, in all and per policy."""
+        table = self.table
+        per_policy: dict[str, int] = dict(connection.execute(sa.select(table.c.policy, sa.func.count()).where(
+            table.c.board_id == self.board_id).group_by(table.c.policy)).all())
+        return {"count": sum(per_policy.values()), "restore": int(per_policy.get("restore", 0)),
+                "keep": int(per_policy.get("keep", 0))}
+
     def listing(self, connection: Connection, limit: int = 100) -> list[dict[str, Any]]:
         """The newest conflicts first, for reports."""
         table = self.table
