@@ -325,7 +325,7 @@ def test_a_sync_before_any_pull_keeps_or_restores_by_policy_and_every_edit_is_a_
     status = project.run("status", "--json").json()["conflicts"]
     assert (status["count"], status["restore"], status["keep"]) == (3, 2, 1)
     assert status["latest"][0]["board_text"] in {"FIRST-TRY", "SECOND-TRY", "KEEP-ME"}
-    assert "conflicts (people's edits of source-owned columns): 3 (2 restored, 1 kept)" in project.run("status").stdout
+    assert "conflicts (people's edits of source-owned columns): 3 (2 by restore, 1 by keep)" in project.run("status").stdout
 
 
 def test_validate_checks_board_owned_subitem_columns_and_board_owned_columns_pass(project: Project) -> None:

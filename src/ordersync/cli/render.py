@@ -355,7 +355,7 @@ def render_status(result: dict[str, Any]) -> None:
     conflicts = result.get("conflicts")
     if conflicts and conflicts["count"]:
         output.print(f"conflicts (people's edits of source-owned columns): {conflicts['count']} "
-                     f"({conflicts['restore']} restored, {conflicts['keep']} kept); the latest:")
+                     f"({conflicts['restore']} by restore, {conflicts['keep']} by keep); the latest:")
         for row in conflicts["latest"][:5]:
             output.print(f"  {escape(row['item_key'])} {row['column_id']}: {escape(repr(row['board_text']))} by user "
                          f"{row['user_id'] or '?'} at {row['changed_at'] or row['recorded_at']} ({row['policy']})")
