@@ -261,3 +261,18 @@ def test_a_worker_names_its_share_of_the_boards_with_a_repeated_board_option_and
     assert keys_on(routed, fall) and keys_on(routed, holiday) and not keys_on(routed, rest)  # the rest: another's
     unknown = routed.run("sync", "--all", "--board", fall, "--board", "123")
     assert unknown.exit_code == 2 and "123 is not one of this config's routed boards" in unknown.stderr
+
+
+def test_reconcile_transforms_only_the_lines_routed_to_its_board(routed):
+    fall, holiday, rest = routed.boards
+    assert routed.run("sync", "--all").exit_code in (0, 1)
+    assert keys_on(routed, holiday) and keys_on(routed, rest)
+    result = routed.run("--log-level", "INFO", "--log-format", "json", "reconcile", "--board", fall, "--json")
+    assert result.exit_code == 0, result.stderr[-3000:]
+    assert result.json()["clean"] is True
+    [transform] = [json.loads(line) for line in result.stderr.splitlines()
+                   if line.startswith("{") and json.loads(line).get("stage") == "transform"]
+    source_lines = sqlite3.connect(routed.directory / "ordersync.db").execute(
+        "SELECT COUNT(*) FROM ORDERS_UNIFIED").fetchone()[0]
+    assert transform["order_lines"] == source_lines  # every line read (its key counted) ...
+    assert transform["items"] == len(keys_on(routed, fall))  # ... only this board's transformed

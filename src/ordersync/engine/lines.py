@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
@@ -23,6 +24,7 @@ from ordersync.engine.transform import (
     RowError,
     TransformedLine,
     TransformRules,
+    key_of_values,
     transform_order_line,
     values_getter,
 )
@@ -34,19 +36,23 @@ def transformed_order_lines(source_engine: Engine, source_table: SourceTable, co
                             rules: TransformRules, *,
                             progress: Callable[[int], None] | None = None,
                             router: Callable[[Mapping[str, Any]], str | None] | None = None,
-                            changes: Changes | None = None) -> Iterator[TransformedLine | RowError]:
+                            changes: Changes | None = None, board: str | None = None,
+                            other_keys: Counter[str] | None = None) -> Iterator[TransformedLine | RowError]:
     """Every order line in `filters`, transformed, numbered from 1 in read order (as reports show them).
 
     `progress`, when given, hears the number of lines read so far after each chunk. `router`, when
     given (a routed config, `engine.routes.Router`), names each line's board in its `board_id`.
     `changes` (`engine.fingerprints`): only the new and changed lines, read by key in the SQL (or, when
     there are too many to name, skipped before the transform), each with its number in the whole scope.
+    `board` (with `router`): only the lines routed to that board are transformed and yielded; the business
+    key of each other line is counted in `other_keys` (a key two lines share belongs on no board).
     """
     row, items, subitems, errors, transforming = 0, 0, 0, 0, 0.0
     columns = columns_read(source_table, config, also=IDENTIFYING_COLUMNS)
     only = None if changes is None else changed_rows_filter(source_table, config, changes, source_engine.dialect)
     numbers = None if changes is None else changes.numbers()
-    key_of = values_getter(tuple(config.source.business_key))
+    key_names = tuple(config.source.business_key)
+    key_of = values_getter(key_names)
     for chunk in extract_order_lines(source_engine, source_table, config, filters, columns=columns, only=only):
         for order_line in chunk:
             row += 1
@@ -58,10 +64,15 @@ def transformed_order_lines(source_engine: Engine, source_table: SourceTable, co
                         continue
                 else:
                     number = found.popleft()
+            routed = router(order_line) if router is not None else None
+            if board is not None and routed != board:
+                if other_keys is not None:
+                    other_keys[key_of_values(key_of(order_line), key_names)[0] or ""] += 1
+                continue
             started = time.monotonic()
             result = transform_order_line(order_line, rules, number)
             if router is not None:
-                result = replace(result, board_id=router(order_line))
+                result = replace(result, board_id=routed)
             transforming += time.monotonic() - started
             if isinstance(result, RowError):
                 errors += 1

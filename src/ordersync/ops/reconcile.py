@@ -80,19 +80,19 @@ def expected_items(config: Config, databases: Databases, filters: Filters | None
     expected: dict[str, ExpectedItem] = {}
     seen: dict[str, int] = defaultdict(int)
     router = Router(config) if routes_lines(config) else None  # a routed board holds only its lines
+    others: Counter[str] = Counter()  # keys of lines routed elsewhere: read, never transformed
     for result in transformed_order_lines(databases.source, source_table, config, filters or Filters(), rules,
-                                          router=router):
+                                          router=router, board=config.monday.board_id if router else None,
+                                          other_keys=others):
         if not isinstance(result, TransformedLine):
             continue
         seen[result.item.item_key] += 1
-        if router is not None and result.board_id != config.monday.board_id:
-            continue
         if result.item.cancelled and config.items.on_cancelled == "archive":
             continue
         expected[result.item.item_key] = ExpectedItem(
             result.item, {subitem.name: subitem for subitem in result.subitems})
     for key, count in seen.items():
-        if count > 1:
+        if count + others[key] > 1:
             expected.pop(key, None)  # a duplicate key is a row error: neither line belongs on the board
     return expected
 
