@@ -128,25 +128,45 @@ class Warehouse:
         current = self.current
         appended = 0
         now = utcnow()
+        shown_now = self._shown(connection, values)
         for cell in values:
             if cell.history:
                 appended += self._append(connection, cell, via, now)
                 continue
-            where = (current.c.board_id == cell.board_id, current.c.item_id == cell.item_id,
-                     current.c.column_id == cell.column_id)
-            shown = connection.execute(sa.select(current.c.value_text, current.c.value_json).where(*where)).first()
-            if shown is not None and (shown.value_text or "") == cell.text and shown.value_json == cell.value:
+            shown = shown_now.get((cell.board_id, cell.item_id, cell.column_id))
+            if shown is not None and (shown[0] or "") == cell.text and shown[1] == cell.value:
                 if cell.logged and not cell.by_ordersync:  # changed and changed back since the view was made
                     appended += self._append(connection, cell, via, now)
                 continue
             if shown is None and not cell.text and cell.value is None:
                 continue  # an empty cell never written: nothing to show
-            connection.execute(sa.delete(current).where(*where))
-            connection.execute(sa.insert(current).values(board_id=cell.board_id, item_id=cell.item_id,
-                                                         column_id=cell.column_id, **_row(cell, via, now)))
+            if shown is not None:
+                connection.execute(sa.update(current).where(
+                    current.c.board_id == cell.board_id, current.c.item_id == cell.item_id,
+                    current.c.column_id == cell.column_id).values(**_row(cell, via, now)))
+            else:
+                connection.execute(sa.insert(current).values(board_id=cell.board_id, item_id=cell.item_id,
+                                                             column_id=cell.column_id, **_row(cell, via, now)))
+            shown_now[(cell.board_id, cell.item_id, cell.column_id)] = (cell.text, cell.value)
             if not cell.by_ordersync:
                 appended += self._append(connection, cell, via, now)
         return appended
+
+    def _shown(self, connection: Connection, values: Sequence[BoardValue]) -> dict[tuple[str, str, str],
+                                                                                      tuple[str | None, str | None]]:
+        """What the current view shows of these cells' items, read in bulk."""
+        current = self.current
+        shown: dict[tuple[str, str, str], tuple[str | None, str | None]] = {}
+        items = sorted({(cell.board_id, cell.item_id) for cell in values})
+        for board_id in sorted({board for board, _ in items}):
+            ids = [item_id for board, item_id in items if board == board_id]
+            for start in range(0, len(ids), 500):
+                shown |= {(row.board_id, row.item_id, row.column_id): (row.value_text, row.value_json)
+                          for row in connection.execute(sa.select(
+                              current.c.board_id, current.c.item_id, current.c.column_id, current.c.value_text,
+                              current.c.value_json).where(current.c.board_id == board_id,
+                                                          current.c.item_id.in_(ids[start:start + 500])))}
+        return shown
 
     def _append(self, connection: Connection, cell: BoardValue, via: str, now: datetime) -> int:
         """The change as an edit, unless it is recorded already (read again from the log or the board)."""
