@@ -5,7 +5,7 @@ The emulator is served over HTTP by the test process, so it outlives each killed
 follow a seeded schedule: half start a fresh board (the killed run was creating groups, items and
 subitems), half edit the source first (it was creating, updating and archiving); some kill the
 rerun too. A kill leaves the board's lock behind; the rerun takes it over because its holder's
-process is gone. CI runs 4 kills; `--soak` runs 50.
+process is gone. CI runs 6 kills; `--soak` runs 50.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def rerun(project: ProcessProject) -> None:
 
 
 @pytest.mark.timeout(1800)
-@pytest.mark.parametrize("trials", [4, pytest.param(50, marks=pytest.mark.slow)], ids=["4-kills", "50-kills"])
+@pytest.mark.parametrize("trials", [6, pytest.param(50, marks=pytest.mark.slow)], ids=["6-kills", "50-kills"])
 def test_a_sync_killed_at_random_moments_and_rerun_leaves_the_board_equal_to_the_source(project, trials):
     rng = random.Random(4755 + trials)
     timings = {"fresh board": timed_sync(project)}  # uninterrupted runs of each kind: where kills can land
