@@ -43,7 +43,7 @@ class Conflicts:
         """Record the conflict unless it is recorded already; True when recorded.
 
         A change the activity log dates is one conflict per cell and time; one met on the board without a
-        date (a sync's adopt) is the one its cell's latest conflict already shows, if that shows the same
+        date (a sync's adopt) is the one its cell's newest conflict already shows, if that shows the same
         value — and a dated one that matches an undated one of the same value dates it (who, when)."""
         table = self.table
         cell = (table.c.board_id == self.board_id, table.c.item_key == conflict.item_key,
@@ -59,8 +59,9 @@ class Conflicts:
                     user_id=conflict.user_id, changed_at=conflict.changed_at))
                 return False
         else:
-            latest = connection.execute(sa.select(table.c.board_text).where(*cell).order_by(
-                table.c.conflict_id.desc()).limit(1)).first()
+            latest = connection.execute(sa.select(table.c.board_text).where(*cell).order_by(  # the newest change
+                sa.func.coalesce(table.c.changed_at, table.c.recorded_at).desc(), table.c.conflict_id.desc()
+            ).limit(1)).first()
             if latest is not None and latest.board_text == conflict.board_text:
                 return False
         connection.execute(sa.insert(table).values(
