@@ -310,7 +310,8 @@ def test_a_sync_before_any_pull_keeps_or_restores_by_policy_and_every_edit_is_a_
     edit_as_planner(project, c["id"], PO_ALT, "SECOND-TRY")  # restore: changed twice before anything read it
     edit_as_planner(project, d["id"], PATTERN, "KEEP-ME")  # keep
 
-    assert project.run("sync", "--all").exit_code == 0  # no pull in between: the sync meets the edits itself
+    synced = project.run("sync", "--all", "--json")  # no pull in between: the sync meets the edits itself
+    assert synced.exit_code == 0 and synced.json()["adopted"]["conflicts"] == 2
     after = board_items(project)
     assert after[key_c][PO_ALT] == c[PO_ALT] and after[key_d][PATTERN] == "KEEP-ME"
     assert sorted(conflicts(project)) == [(key_c, PO_ALT, "SECOND-TRY", None), (key_d, PATTERN, "KEEP-ME", None)]

@@ -205,7 +205,8 @@ def failed_words(totals: dict[str, Any]) -> str:
 
 def render_adoption(adopted: dict[str, Any] | None) -> None:
     """What the sync found on the board before it created anything, when it found something."""
-    if not adopted or not any(adopted.get(name) for name in ("adopted", "forgotten", "gone", "duplicates")):
+    if not adopted or not any(adopted.get(name) for name in ("adopted", "forgotten", "gone", "duplicates",
+                                                               "conflicts")):
         return
     how = {"read": "read the whole board", "changed": "read the items edited since the last sync",
            "vouched": "looked up the lines to create"}.get(adopted["how"], adopted["how"])
@@ -215,6 +216,9 @@ def render_adoption(adopted: dict[str, Any] | None) -> None:
     if adopted.get("duplicates"):
         console.print(f"[yellow]{adopted['duplicates']} business keys are on the board more than once[/]: the oldest "
                       "item is used; `ordersync reconcile --fix` archives the later copies")
+    if adopted.get("conflicts"):
+        console.print(f"[yellow]{adopted['conflicts']} edit(s) by people of source-owned columns[/] met on the board: "
+                      "recorded as conflicts and settled by each column's on_edit (`ordersync status` lists them)")
 
 
 def render_demo(result: Any) -> None:

@@ -204,12 +204,13 @@ class Adoption:
     differing: int = 0  # compared lines whose board values differ: the sync sends the source's
     forgotten: int = 0  # lines the mirror knew whose item the board no longer has: created again
     gone: int = 0  # items whose line the source no longer has, adopted so the diff removes them
+    conflicts: int = 0  # people's edits of source-owned columns met on the board (state/conflicts.py)
     duplicates: list[str] = field(default_factory=list)  # keys held by more than one item
 
     def as_dict(self) -> dict[str, Any]:
         return {"how": self.how, "board_items": self.board_items, "compared": self.compared,
                 "adopted": self.adopted, "differing": self.differing, "forgotten": self.forgotten,
-                "gone": self.gone, "duplicates": len(self.duplicates)}
+                "gone": self.gone, "duplicates": len(self.duplicates), "conflicts": self.conflicts}
 
 
 def _mark(mark: BoardMark | None, subitem_mark: BoardMark | None) -> dict[str, Any] | None:
@@ -363,6 +364,7 @@ def _adopt(config: Config, store: StateStore, run_id: int, board_id: str, keys: 
         group_ids = dict(connection.execute(sa.select(tables.groups.c.group_name, tables.groups.c.group_id).where(
             tables.groups.c.board_id == board_id)).all())
         conflicts = Conflicts(tables, board_id)
+        conflicts_before = conflicts.counts(connection)["count"]
         for key, wanted in expected.items():
             items = by_key.get(key, [])
             if len(items) > 1:
@@ -379,6 +381,7 @@ def _adopt(config: Config, store: StateStore, run_id: int, board_id: str, keys: 
                 continue
             adoption.adopted += mirrored is None or mirrored["monday_item_id"] != keep.id
             adoption.differing += differs
+        adoption.conflicts += conflicts.counts(connection)["count"] - conflicts_before
 
 
 def _mirror_sizes(connection: Connection, store: StateStore, board_id: str,
