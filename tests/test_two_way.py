@@ -323,6 +323,8 @@ def test_a_sync_before_any_pull_keeps_or_restores_by_policy_and_every_edit_is_a_
                                           (key_d, PATTERN, "KEEP-ME", str(PLANNER))]  # who, once the log tells
     assert project.run("sync", "--all").exit_code == 0
     assert board_items(project)[key_d][PATTERN] == "KEEP-ME"
+    reconciled = project.run("reconcile", "--json")  # a kept value is the people's, not drift
+    assert reconciled.exit_code == 0, reconciled.json()["drift"]["findings"]
     status = project.run("status", "--json").json()["conflicts"]
     assert (status["count"], status["restore"], status["keep"]) == (3, 2, 1)
     assert status["latest"][0]["board_text"] in {"FIRST-TRY", "SECOND-TRY", "KEEP-ME"}

@@ -7,6 +7,7 @@ what a person sees: item names, groups, cell texts, subitems and their quantitie
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
@@ -98,7 +99,9 @@ def expected_items(config: Config, databases: Databases, filters: Filters | None
 
 
 def compare(config: Config, expected: Mapping[str, ExpectedItem], board: Iterable[BoardItem], *,
-            check_values: bool = True) -> Drift:
+            check_values: bool = True, mirror: Mapping[str, Mapping[str, Any]] | None = None) -> Drift:
+    """The board against the source. With the `mirror`, a source-owned value a person changed on a column
+    whose `on_edit` keeps it (the source still holds what the sync wrote) is no drift."""
     drift = Drift(source_items=len(expected), source_subitems=sum(len(e.subitems) for e in expected.values()))
     by_key: dict[str, list[BoardItem]] = defaultdict(list)
     for item in board:
@@ -114,13 +117,25 @@ def compare(config: Config, expected: Mapping[str, ExpectedItem], board: Iterabl
             continue
         if len(found) > 1:
             drift.duplicates.append(f"{key}: items {', '.join(item.id for item in found)}")
-        _compare_item(config, key, wanted, found[0], drift, check_values=check_values)
+        _compare_item(config, key, wanted, found[0], drift, check_values=check_values,
+                      kept=_kept_columns(config, wanted, found[0], (mirror or {}).get(key)))
     return drift
 
 
 
+def _kept_columns(config: Config, wanted: ExpectedItem, item: BoardItem,
+                  mirrored: Mapping[str, Any] | None) -> set[str]:
+    """Keep-columns whose board value is a person's, kept: the sync wrote the value the source still holds."""
+    if mirrored is None or mirrored.get("monday_item_id") != item.id:
+        return set()
+    written = json.loads(mirrored.get("column_values") or "{}")
+    return {mapping.id for mapping in config.columns if mapping.owner == "source" and mapping.on_edit == "keep"
+            and not (mapping.id in written and written[mapping.id] is None)
+            and written.get(mapping.id) == wanted.item.column_values.get(mapping.id)}
+
+
 def _compare_item(config: Config, key: str, wanted: ExpectedItem, item: BoardItem, drift: Drift, *,
-                  check_values: bool) -> None:
+                  check_values: bool, kept: Set[str] = frozenset()) -> None:
     """One order line's item on the board against what the source expects: group, name, values, sizes."""
     if item.group != wanted.item.group_name:
         drift.wrong_group.append(f"{key}: in {item.group!r}, should be in {wanted.item.group_name!r}")
@@ -128,7 +143,7 @@ def _compare_item(config: Config, key: str, wanted: ExpectedItem, item: BoardIte
         drift.wrong_name.append(f"{key}: named {item.name!r}, should be {wanted.item.item_name!r}")
     if check_values:
         for mapping in config.columns:
-            if mapping.owner == "board":  # people write it: what it shows is the board's truth, not drift
+            if mapping.owner == "board" or mapping.id in kept:  # people's values: the board's truth, not drift
                 continue
             want = expected_text(wanted.item.column_values.get(mapping.id), mapping)
             have = item.texts.get(mapping.id, "")
@@ -235,7 +250,7 @@ async def _drift(config: Config, filters: Filters, client: MondayClient, databas
             sa.select(synced).where(synced.c.board_id == config.monday.board_id)).mappings()}
     scoped = _board_in_scope(config, filters, board, expected, source_keys, mirror)
     not_ours = sum(item.key is None for item in board)
-    return compare(config, expected, scoped), scoped, expected, source_keys, mirror, not_ours
+    return compare(config, expected, scoped, mirror=mirror), scoped, expected, source_keys, mirror, not_ours
 
 
 async def _reconcile(config: Config, filters: Filters, fix: bool, http: Any, token: Any, wait_for_lock: float,
