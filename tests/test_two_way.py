@@ -4,6 +4,7 @@ comes back to the warehouse (`ordersync pull`, `ordersync webhooks`) — through
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -339,3 +340,36 @@ def test_validate_checks_board_owned_subitem_columns_and_board_owned_columns_pas
     assert checked.exit_code == 2
     problems = {mismatch["path"]: mismatch["problem"] for mismatch in checked.json()["mismatches"]}
     assert "is a numbers column, the config says text" in problems["subitems.columns[0].type"]
+
+
+@pytest.mark.parametrize("ordersync_exit", [0, 3])
+def test_the_pull_cron_line_runs_a_pull_with_the_token_and_reports_exit_codes_above_1(tmp_path: Path,
+                                                                                      ordersync_exit: int) -> None:
+    cron = Path(__file__).parents[1] / "deploy" / "cron" / "ordersync-pull.cron"
+    [entry] = [line for line in cron.read_text().splitlines() if line and not line.startswith("#")]
+    minute, _, _, _, _, user, command = entry.split(maxsplit=6)
+    assert (minute, user) == ("*/10", "ordersync")
+    assert ".venv/bin/ordersync --profile prod pull --json >>" in command
+    assert "`ordersync --profile prod pull --json`" in (Path(__file__).parents[1] / "README.md").read_text()
+    home, logs, etc, bin_dir = (tmp_path / name for name in ("srv", "log", "etc", "bin"))
+    for folder in (home / ".venv" / "bin", logs, etc, bin_dir):
+        folder.mkdir(parents=True)
+    stub = home / ".venv" / "bin" / "ordersync"
+    stub.write_text(f"""#!/bin/sh
+[ "$MONDAY_API_TOKEN" = "token-from-a-file" ] || {{ echo "no token" >&2; exit 99; }}
+[ "$*" = "--profile prod pull --json" ] || {{ echo "unexpected arguments: $*" >&2; exit 98; }}
+echo '{{"board_id": "1", "edits": 2, "exit": {ordersync_exit}}}'
+exit {ordersync_exit}
+""")
+    stub.chmod(0o755)
+    (etc / "monday-token").write_text("token-from-a-file\n")
+    (bin_dir / "logger").write_text(f"#!/bin/sh\necho \"$@\" >> {tmp_path / 'syslog'}\n")
+    (bin_dir / "logger").chmod(0o755)
+    command = (command.replace("/srv/ordersync", str(home)).replace("/var/log/ordersync", str(logs))
+               .replace("/etc/ordersync", str(etc)))
+    finished = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, timeout=30,
+                              env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads((logs / "pull.json.log").read_text())["exit"] == ordersync_exit
+    syslog = tmp_path / "syslog"
+    assert syslog.exists() == (ordersync_exit > 1)
