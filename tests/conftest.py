@@ -33,9 +33,11 @@ def soak_enabled(config) -> bool:
 # whole files to the two workers in collection order (pyproject's --no-loadscope-reorder: xdist's default
 # reorder sorts files by their number of tests, which put these long files of one or two tests last, and
 # one worker ran them alone while the other had nothing left). Files not named keep their order, after.
+# The first files are in-process ones: the kill and budget tests time themselves against the machine,
+# and the workers' start (collection, imports) is its busiest moment.
 LONGEST_FIRST = (
-    "test_reliability_crash.py", "test_sync_recovery.py", "test_concurrent_boards.py", "test_sync.py",
-    "test_shared_budget.py", "test_routes.py", "test_reliability_rollover.py", "test_reliability_secrets.py",
+    "test_sync_recovery.py", "test_sync.py", "test_routes.py", "test_reliability_crash.py",
+    "test_concurrent_boards.py", "test_shared_budget.py", "test_reliability_rollover.py", "test_reliability_secrets.py",
     "test_board_is_truth.py", "test_readme_first_board.py", "test_bulk_archive.py", "test_run_lifecycle.py",
     "test_reliability_two_databases.py", "test_guards.py", "test_plan_cli.py", "test_sync_fingerprints.py",
     "test_reliability_overlap.py", "test_rollover.py", "test_logging.py", "test_filters_and_failures.py",

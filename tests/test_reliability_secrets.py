@@ -81,7 +81,7 @@ def recorded_errors(url: str) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def project(tmp_path):
-    write_sample_data(f"sqlite:///{tmp_path / 'ordersync.db'}", rows=100)  # break_some_rows needs 47
+    write_sample_data(f"sqlite:///{tmp_path / 'ordersync.db'}", rows=150)
     break_some_rows(f"sqlite:///{tmp_path / 'ordersync.db'}")
     settings = EmulatorSettings(tokens=[SECRET], complexity_budget=10**9, mutations_per_window=10**6,
                                 requests_per_minute=10**6)
