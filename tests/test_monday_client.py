@@ -54,7 +54,7 @@ def never_called(request: httpx.Request) -> httpx.Response:
     ("mutations-per-request-cap", 250, 100, 5_000_000, None, {}, [100, 100, 50]),
     ("exactly-the-cap", 200, 100, 5_000_000, None, {}, [100, 100]),
     ("complexity-per-request-cap", 10, 100, 100_000, None, {}, [3, 3, 3, 1]),  # 30,000 each
-    ("the-window-budget-caps-a-request", 10, 100, 5_000_000, 60_000, {}, [2, 2, 2, 2, 2]),
+    ("a-quarter-of-the-window-budget-caps-a-request", 10, 100, 5_000_000, 240_000, {}, [2, 2, 2, 2, 2]),
     ("the-learned-cost-is-used", 10, 100, 100_000, None, {"create_item": 10_000}, [10]),
     ("one-per-request", 3, 1, 5_000_000, None, {}, [1, 1, 1]),
     ("nothing-to-send", 0, 100, 5_000_000, None, {}, []),
@@ -103,16 +103,45 @@ def test_a_request_is_cut_to_the_room_the_budget_has_when_the_whole_would_wait_l
     if learnt:
         client._mutation_cost["create_item"] = 10_000
     budget = client.budget
-    budget.observe_headers({"ratelimit-policy": '"complexityMinute";q=2000000;w=60'})
+    budget.observe_headers({"ratelimit-policy": '"complexityMinute";q=4000000;w=60'})
 
     async def one_request(cost: int) -> None:  # answered now: it leaves the window in 60 s
         reservation = await budget.acquire(cost)
         budget.observe({"before": left + cost, "after": left, "query": cost, "reset_in_x_seconds": 60})
         budget.settle(reservation, cost)
 
-    asyncio.run(one_request(2_000_000 - left))
+    asyncio.run(one_request(4_000_000 - left))
     clock.now += 60 - back_in
     assert len(next(client.pack([create(index) for index in range(300)]))) == size
+
+
+def test_a_request_costs_at_most_a_quarter_of_the_window_so_a_read_beside_it_never_idles_half_the_budget() -> None:
+    """Monday: 10,000,000 points a minute, 5,000,000 a query. Requests of half the budget fill a window
+    only if nothing else spends: one read beside them, and the second waited a whole window."""
+    clock = FakeClock()
+    client = make_client(never_called, clock=clock, max_complexity_per_request=5_000_000,
+                         max_mutations_per_request=1_000, estimated_mutation_cost=10_000)
+    client._mutation_cost["create_item"] = 10_000
+    budget = client.budget
+    budget.observe_headers({"ratelimit-policy": '"complexityMinute";q=10000000;w=60'})
+    left = 10_000_000
+
+    async def answered(cost: int) -> None:
+        nonlocal left
+        reservation = await budget.acquire(cost)
+        budget.observe({"before": left, "after": left - cost, "query": cost, "reset_in_x_seconds": 60})
+        budget.settle(reservation, cost)
+        left -= cost
+
+    requests = client.pack([create(index) for index in range(2_000)])
+    first = next(requests)
+    assert len(first) == 250  # 2,500,000 points
+    asyncio.run(answered(len(first) * 10_000))
+    asyncio.run(answered(1_000))  # a read (the board's schema, a job's status)
+    for _ in range(2):  # the next ones go at once: the budget still has room for three
+        following = next(requests)
+        assert len(following) == 250 and budget.seconds_until(len(following) * 10_000) == 0
+        asyncio.run(answered(len(following) * 10_000))
 
 
 # -- the retry budget ---------------------------------------------------------------------------------------
