@@ -46,6 +46,7 @@ class Conflicts:
         date (a sync's adopt) is the one its cell's newest conflict already shows, if that shows the same
         value — and a dated one that matches an undated one of the same value dates it (who, when)."""
         table = self.table
+        self._hold(connection)
         cell = (table.c.board_id == self.board_id, table.c.item_key == conflict.item_key,
                 table.c.column_id == conflict.column_id)
         if conflict.changed_at is not None:
@@ -70,6 +71,21 @@ class Conflicts:
             board_text=conflict.board_text, board_value=conflict.board_value, user_id=conflict.user_id,
             changed_at=conflict.changed_at, recorded_at=utcnow()))
         return True
+
+    def _hold(self, connection: Connection) -> None:
+        """The board's conflicts held until the caller's transaction ends, before anything is read: a sync's
+        adopt and the webhook receiver (two processes) recording the same edit at once would otherwise both
+        find it missing and record it twice. SQLite: a write (that changes nothing) takes the database's
+        write lock; PostgreSQL: a transaction-scoped advisory lock per board; SQL Server: an applock."""
+        resource = f"{self.table.name}:{self.board_id}"
+        dialect = connection.dialect.name
+        if dialect == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(resource))))
+        elif dialect == "mssql":
+            connection.execute(sa.text("EXEC sp_getapplock @Resource = :resource, @LockMode = 'Exclusive', "
+                                       "@LockOwner = 'Transaction'"), {"resource": resource})
+        else:
+            connection.execute(sa.update(self.table).where(sa.false()).values(policy=self.table.c.policy))
 
     def counts(self, connection: Connection) -> dict[str, int]:
         """How many conflicts the board has had, in all and per policy."""
