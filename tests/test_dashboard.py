@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -21,8 +22,10 @@ from cli_project import config_file_for, run_cli
 from ordersync.config import parse_config
 from ordersync.dashboard import dashboard_app
 from ordersync.dashboard.app import sse_event
-from ordersync.dashboard.data import progress, scaled
+from ordersync.dashboard.data import dashboard_state, progress, scaled
+from ordersync.engine.report import column_titles
 from ordersync.state import RunKind, StateStore
+from ordersync.state.conflicts import Conflict, Conflicts
 from sync_world import make_world
 from test_dashboard_browser import BAD_PRICE
 
@@ -131,6 +134,40 @@ def test_an_error_for_a_line_without_a_key_names_its_po_style_and_colour(tmp_pat
         errors = re.search(r'<table id="errors-table">.*?</table>', client.get("/").text, flags=re.DOTALL).group(0)
     assert "source row" not in errors  # no one finds a source row number in SQL
     assert f"PO NUMBER {po} · " in errors and f"CUSTOMER STYLE {style}" in errors
+
+
+def test_each_board_shows_its_conflicts_per_policy_and_the_latest_ones(synced):
+    config, _, url, _ = synced
+    store = StateStore.from_url(url)
+    board_id = config.monday.board_id
+    conflicts = Conflicts(store.tables, board_id)
+    try:
+        with store.engine.begin() as connection:
+            conflicts.record(connection, Conflict("PO-1 | OCEAN | ST-1", "101", "text_mkrh94rx", "restore", "ALT-1",
+                                                  "PLANNER'S PO", '"PLANNER\'S PO"', "71000001", datetime(2026, 12, 3, 12)))
+            conflicts.record(connection, Conflict("PO-2 | AIR | ST-2", "102", "text_mkrh94rx", "keep", "ALT-2",
+                                                  "KEEP-ME", '"KEEP-ME"', None, None))
+        state = dashboard_state(store, board_id, boards=[board_id], titles=column_titles(config))
+        with TestClient(dashboard_app(config)) as client:
+            page = client.get("/").text
+            api = client.get("/api/state").json()
+    finally:
+        with store.engine.begin() as connection:
+            connection.execute(sa.delete(store.tables.board_conflicts))
+        store.engine.dispose()
+    [board] = state["boards"]
+    assert (board["conflicts"]["count"], board["conflicts"]["restore"], board["conflicts"]["keep"]) == (2, 1, 1)
+    assert [(row["item_key"], row["column"], row["board_text"], row["source_text"], row["policy"], row["user_id"])
+            for row in board["conflicts"]["latest"]] == [
+        ("PO-2 | AIR | ST-2", "CUSTOMER ALT PO", "KEEP-ME", "ALT-2", "keep", None),  # newest first
+        ("PO-1 | OCEAN | ST-1", "CUSTOMER ALT PO", "PLANNER'S PO", "ALT-1", "restore", "71000001")]
+    assert api["boards"][0]["conflicts"]["count"] == 2
+    boards = re.search(r'<section id="boards".*?</section>', page, flags=re.DOTALL).group(0)
+    assert "2 conflicts (1 restore · 1 keep)" in boards
+    table = re.search(rf'<table class="conflicts" data-board="{board_id}">.*?</table>', boards, flags=re.DOTALL).group(0)
+    assert "PLANNER&#39;S PO" in table and "KEEP-ME" in table and "CUSTOMER ALT PO" in table
+    # on a phone the source's value, who and when are left out, as the other tables' lower-value columns
+    assert re.findall(r'<th class="wide">([^<]+)</th>', table) == ["source's value", "who", "when"]
 
 
 def test_progress_is_what_the_run_recorded_else_its_rows_written_or_failed_of_all_it_has_to_write():

@@ -332,6 +332,26 @@ def test_a_sync_before_any_pull_keeps_or_restores_by_policy_and_every_edit_is_a_
     assert "conflicts (people's edits of source-owned columns): 3 (2 by restore, 1 by keep)" in project.run("status").stdout
 
 
+def test_the_run_report_lists_the_conflicts_its_sync_met_by_column_name(project: Project) -> None:
+    assert project.run("sync", "--all").exit_code == 0
+    key, item = next(iter(board_items(project).items()))
+    edit_as_planner(project, item["id"], PO_ALT, "PLANNER-PO")
+    synced = project.run("sync", "--all", "--json")
+    assert synced.exit_code == 0 and synced.json()["adopted"]["conflicts"] == 1
+
+    report = project.run("report", "--json").json()
+    assert report["run_id"] == synced.json()["run_id"]
+    assert (report["conflicts"]["count"], report["conflicts"]["restore"], report["conflicts"]["keep"]) == (1, 1, 0)
+    [conflict] = report["conflicts"]["during_run"]
+    assert (conflict["item_key"], conflict["column_id"], conflict["column"], conflict["board_text"],
+            conflict["source_text"], conflict["policy"]) == (key, PO_ALT, "CUSTOMER ALT PO", "PLANNER-PO",
+                                                             item[PO_ALT], "restore")
+    written = (project.directory / "reports" / f"run-{report['run_id']}" / "summary.md").read_text()
+    assert "## Conflicts (1 during this run)" in written and "| CUSTOMER ALT PO | PLANNER-PO |" in written
+    earlier = project.run("report", str(report["run_id"] - 1), "--json").json()["conflicts"]
+    assert earlier["count"] == 1 and earlier["during_run"] == []  # the board's, but not met by that run
+
+
 def test_validate_checks_board_owned_subitem_columns_and_board_owned_columns_pass(project: Project) -> None:
     add_cut_qty(project)
     assert project.run("validate", "--json").exit_code == 0  # EX FACTORY (no source), NOTES, Cut Qty on the board

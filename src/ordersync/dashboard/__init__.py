@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from ordersync.config import Config, state_url
 from ordersync.dashboard.app import create_dashboard_app
+from ordersync.engine.report import column_titles
 from ordersync.engine.rollover import registered_boards
 from ordersync.errors import StateError, UsageError
 from ordersync.state import StateStore
@@ -30,7 +31,8 @@ def open_state(config: Config) -> StateStore:
 def dashboard_app(config: Config, *, refresh_seconds: float = 1.0) -> Starlette:
     store = open_state(config)
     return create_dashboard_app(store, config.monday.board_id, refresh_seconds=refresh_seconds,
-                                boards=registered_boards(config, store), items_per_board=config.monday.items_per_board)
+                                boards=registered_boards(config, store), items_per_board=config.monday.items_per_board,
+                                titles=column_titles(config))
 
 
 def serve_dashboard(config: Config, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,

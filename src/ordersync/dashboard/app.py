@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -58,8 +58,10 @@ class Dashboard:
     """Renders the state of one board's syncs (or every routed board's); one per served app."""
 
     def __init__(self, store: StateStore, board_id: str | None, *, refresh_seconds: float = 1.0,
-                 boards: Sequence[str] = (), items_per_board: int = ITEMS_PER_BOARD) -> None:
+                 boards: Sequence[str] = (), items_per_board: int = ITEMS_PER_BOARD,
+                 titles: Mapping[str, str] | None = None) -> None:
         self.store = store
+        self.titles = dict(titles or {})
         self.board_id = board_id
         self.boards = tuple(boards)
         self.items_per_board = items_per_board
@@ -68,7 +70,7 @@ class Dashboard:
 
     async def state(self, focus: int | None) -> dict[str, Any]:
         return await run_in_threadpool(dashboard_state, self.store, self.board_id, focus=focus, boards=self.boards,
-                                       items_per_board=self.items_per_board)
+                                       items_per_board=self.items_per_board, titles=self.titles)
 
     def fragment(self, name: str, state: dict[str, Any], focus: int | None) -> str:
         return self.templates.get_template(f"_{name}.html").render(**state, pinned=focus)
@@ -127,9 +129,10 @@ def _run_id(value: Any) -> int | None:
 
 
 def create_dashboard_app(store: StateStore, board_id: str | None, *, refresh_seconds: float = 1.0,
-                         boards: Sequence[str] = (), items_per_board: int = ITEMS_PER_BOARD) -> Starlette:
+                         boards: Sequence[str] = (), items_per_board: int = ITEMS_PER_BOARD,
+                         titles: Mapping[str, str] | None = None) -> Starlette:
     dashboard = Dashboard(store, board_id, refresh_seconds=refresh_seconds, boards=boards,
-                          items_per_board=items_per_board)
+                          items_per_board=items_per_board, titles=titles)
     app = Starlette(routes=[
         Route("/", dashboard.page),
         Route("/runs/{run_id:int}", dashboard.page),

@@ -1,6 +1,7 @@
 """What the dashboard shows, read from the state tables only: the runs, the run in progress, the
 per-customer outcome and errors of the run in focus, the trend of items synced and failures, and per
-routed board its items against its cap (the synced mirror), groups, last sync, pending and failed.
+routed board its items against its cap (the synced mirror), groups, last sync, pending and failed, and its
+conflicts (people's edits of source-owned columns: per policy, the latest few).
 
 A run still RUNNING carries `progress` (done / total) instead of `success`: its rows not yet written
 are not failures, and a rate counting them as such read as a red verdict on a healthy run.
@@ -16,15 +17,17 @@ import sqlalchemy as sa
 
 from ordersync.engine.capacity import board_overview
 from ordersync.engine.plan import build_outcome
-from ordersync.engine.report import ITEMS_PER_BOARD, WRITE_KEYS, run_report, success
+from ordersync.engine.report import ITEMS_PER_BOARD, WRITE_KEYS, conflict_entry, run_report, success
 from ordersync.engine.summary import RunSummary
 from ordersync.errors import UsageError
 from ordersync.ops.status import recent_runs, run_summary
 from ordersync.state import RunKind, RunStatus, StateStore
+from ordersync.state.conflicts import Conflicts
 
 RUNS_LISTED = 25
 TREND_RUNS = 30
 ERRORS_SHOWN = 100
+CONFLICTS_SHOWN = 5  # per board; `ordersync status` and the run reports list more
 MIN_BAR_SHARE = 0.02  # the shortest bar a positive number gets (the stylesheet adds a pixel floor)
 SYNC_KINDS = (RunKind.SYNC, RunKind.RETRY)
 
@@ -110,15 +113,31 @@ def tables_exist(store: StateStore) -> bool:
     return sa.inspect(store.engine).has_table(store.tables.runs.name)
 
 
+def board_conflicts(store: StateStore, board_id: str, titles: Mapping[str, str]) -> dict[str, Any]:
+    """A board's conflicts: `count`, `restore`, `keep` and the `latest` few, newest first (none on a state
+    database older than the table: the dashboard only reads, it upgrades nothing)."""
+    conflicts = Conflicts(store.tables, board_id)
+    with store.engine.connect() as connection:
+        if not sa.inspect(connection).has_table(conflicts.table.name):
+            return {"count": 0, "restore": 0, "keep": 0, "latest": []}
+        counts = conflicts.counts(connection)
+        latest = conflicts.listing(connection, limit=CONFLICTS_SHOWN) if counts["count"] else []
+    return {**counts, "latest": [conflict_entry(row, titles) for row in latest]}
+
+
 def dashboard_state(store: StateStore, board_id: str | None, *, focus: int | None = None,
-                    boards: Sequence[str] = (), items_per_board: int = ITEMS_PER_BOARD) -> dict[str, Any]:
+                    boards: Sequence[str] = (), items_per_board: int = ITEMS_PER_BOARD,
+                    titles: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Everything on the page. `focus`: the run whose customers and errors are shown (default: the
     run in progress, else the last sync). `boards`: the routed boards (`engine.routes.boards_of`), each
-    shown with its items against `items_per_board` (a warning from 90% full); with routes `board_id`
-    is None and the runs are every board's."""
+    shown with its items against `items_per_board` (a warning from 90% full) and its `conflicts`; with
+    routes `board_id` is None and the runs are every board's. `titles`: column id → config name
+    (`engine.report.column_titles`), naming the conflicts' columns."""
     if not tables_exist(store):
         return {"board_id": board_id, "boards": [], "current": None, "runs": [], "focus": None, "trend": []}
-    overview = [board_overview(store, each, items_per_board) for each in boards]
+    titles = titles or {}
+    overview = [{**board_overview(store, each, items_per_board), "conflicts": board_conflicts(store, each, titles)}
+                for each in boards]
     runs = recent_runs(store, board_id, limit=RUNS_LISTED)
     running = next((run for run in runs if run["status"] == RunStatus.RUNNING.value), None)
     current = None
@@ -132,7 +151,7 @@ def dashboard_state(store: StateStore, board_id: str | None, *, focus: int | Non
     focus_report = None
     if focus_id is not None:
         try:
-            focus_report = run_report(store, focus_id, items_per_board=items_per_board)
+            focus_report = run_report(store, focus_id, items_per_board=items_per_board, titles=titles)
         except UsageError:  # no such run: the page says so
             return {"board_id": board_id, "boards": overview, "current": current,
                     "runs": [_listed(store, run) for run in runs], "focus": None, "trend": []}

@@ -11,6 +11,9 @@ failed, or left pending by an aborted customer). Unchanged rows were never at ri
 counted. A run with nothing to do is 100%. At least 95% is ok, 80–95% needs attention, below
 80% is critical. Warnings (a value cut to fit its column: the line is on the board) are listed
 apart from the errors and never count against the rate.
+
+Conflicts (two-way: a person's edit of a source-owned column, `state/conflicts.py`) are the board's, not
+the run's: the report counts the board's per policy and lists those recorded while the run ran.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from ordersync.engine.plan import COUNT_KEYS, build_outcome
 from ordersync.engine.summary import RunSummary
 from ordersync.errors import WARNING_CATEGORIES, UsageError
 from ordersync.state import RunKind, RunStatus, StateStore
+from ordersync.state.conflicts import Conflicts
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,7 @@ OK_THRESHOLD = 0.95
 ATTENTION_THRESHOLD = 0.80
 WRITE_KEYS = ("create", "update", "archive")
 MARKDOWN_ERROR_LIMIT = 200  # the JSON holds every error; the Markdown stays readable
+MARKDOWN_CONFLICT_LIMIT = 200  # likewise every conflict the run saw
 ITEMS_PER_BOARD = MondayConfig.model_fields["items_per_board"].default  # Monday's cap, 10,000
 
 
@@ -92,10 +97,61 @@ def _redact(value: Any, secrets: Iterable[str]) -> Any:
     return json.loads(text) if hidden else value
 
 
+def column_titles(config: Config) -> dict[str, str]:
+    """Board column id → the name people know it by in the config: the source column it is written from
+    (a conflict is always on a source-owned column, which names its source), the item's name and a
+    size's quantity."""
+    return {"name": "item name", config.subitems.quantity_column: "size quantity",
+            **{column.id: column.source for column in config.columns if column.source}}
+
+
+def value_text(value: Any) -> str:
+    """What the sync wrote to a cell (the mirror's value: a column value as sent) as a person reads it:
+    `{"date": "2026-02-10"}` → `2026-02-10`, `{"label": "Shipped"}` → `Shipped`."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        for key in ("label", "date", "text", "index"):
+            if value.get(key) not in (None, ""):
+                return str(value[key])
+        if isinstance(value.get("labels"), list):
+            return ", ".join(str(label) for label in value["labels"])
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def conflict_entry(row: Mapping[str, Any], titles: Mapping[str, str]) -> dict[str, Any]:
+    """One conflict as the reports, `status` and the dashboard list it: the line, the column (its config
+    name), the person's value and the source's (what the sync wrote there), the policy, who and when —
+    `changed_at` from the activity log, None while only a sync's adopt has met the value (`recorded_at`)."""
+    source_value = json.loads(row["source_value"]) if row["source_value"] else None
+    return {"item_key": row["item_key"], "size": row.get("size"), "item_id": row["item_id"],
+            "column_id": row["column_id"], "column": titles.get(row["column_id"], row["column_id"]),
+            "policy": row["policy"],
+            "board_text": row["board_text"], "source_value": source_value, "source_text": value_text(source_value),
+            "user_id": row["user_id"], "changed_at": _iso(row["changed_at"]), "recorded_at": _iso(row["recorded_at"])}
+
+
+def run_conflicts(store: StateStore, run: Mapping[str, Any], titles: Mapping[str, str]) -> dict[str, Any] | None:
+    """The run's board's conflicts per policy (`count`, `restore`, `keep`: all it has had) and `during_run`,
+    those recorded from the run's start to its end (engine/adopt.py meeting people's edits, or a pull or
+    webhook at the same time). None without a board, or on a state database older than the table."""
+    if not run["board_id"] or run["started_at"] is None:
+        return None
+    conflicts = Conflicts(store.tables, run["board_id"])
+    with store.engine.connect() as connection:
+        if not sa.inspect(connection).has_table(conflicts.table.name):
+            return None
+        counts = conflicts.counts(connection)
+        during = conflicts.recorded_between(connection, run["started_at"], finished_at(run)) if counts["count"] else []
+    return {**counts, "during_run": [conflict_entry(row, titles) for row in during]}
+
+
 def run_report(store: StateStore, run_id: int, *, secrets: Iterable[str] = (),
-               items_per_board: int = ITEMS_PER_BOARD) -> dict[str, Any]:
+               items_per_board: int = ITEMS_PER_BOARD, titles: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The report of one run as plain data: the JSON that is written and printed. `capacity`: the
-    run's board against its cap when the report is made (engine/capacity.py: the synced mirror)."""
+    run's board against its cap when the report is made (engine/capacity.py: the synced mirror).
+    `titles`: column id → config name (`column_titles`), naming the columns of its conflicts."""
     tables = store.tables
     run = store.run(run_id)
     if run is None:
@@ -157,6 +213,7 @@ def run_report(store: StateStore, run_id: int, *, secrets: Iterable[str] = (),
         "customers": customers, "errors": sum(len(listed) for listed in errors_by_customer.values()),
         "warnings": sum(len(listed) for listed in warnings_by_customer.values()), "api": api,
         "capacity": board_capacity(store, run["board_id"], items_per_board) if run["board_id"] else None,
+        "conflicts": run_conflicts(store, run, titles or {}),
     }
     return _redact(report, secrets)
 
@@ -241,6 +298,33 @@ def _warnings_section(warnings: list[Mapping[str, Any]]) -> list[str]:
             ] + _errors_section(warnings)
 
 
+def _conflicts_section(conflicts: Mapping[str, Any] | None, board_id: str) -> list[str]:
+    """The board's conflicts per policy and the ones recorded while the run ran: a person's value in a
+    source-owned column, and what the column's `on_edit` does with it."""
+    if not conflicts:
+        return []
+    during = conflicts["during_run"]
+    if not conflicts["count"]:
+        return ["", "## Conflicts (0 during this run)", "", f"No one has edited a source-owned column on board {board_id}."]
+    lines = ["", f"## Conflicts ({len(during)} during this run)", "",
+             f"People's edits of source-owned columns on board {board_id}: {conflicts['count']} in all "
+             f"({conflicts['restore']} restore: the sync writes the source value back; {conflicts['keep']} keep: "
+             "the sync leaves the person's value until the source changes).", ""]
+    if not during:
+        return [*lines, "None recorded during this run."]
+    lines += ["| order line | column | person's value | source's value | on_edit | who | when |",
+              "|---|---|---|---|---|---|---|"]
+    for conflict in during[:MARKDOWN_CONFLICT_LIMIT]:
+        when = conflict["changed_at"] or f"met {conflict['recorded_at']}"
+        line = conflict["item_key"] + (f" size {conflict['size']}" if conflict.get("size") else "")
+        lines.append(f"| {_cell(line)} | {_cell(conflict['column'])} | {_cell(conflict['board_text'])} | "
+                     f"{_cell(conflict['source_text'])} | {conflict['policy']} | {_cell(conflict['user_id'] or '—')} | "
+                     f"{when} |")
+    if len(during) > MARKDOWN_CONFLICT_LIMIT:
+        lines.append(f"\n…and {len(during) - MARKDOWN_CONFLICT_LIMIT} more in the JSON report.")
+    return lines
+
+
 def _failed_words(counts: Mapping[str, Any]) -> str:
     """`7 order lines and 12 sizes failed or not sent`, as a planner counts them: items and subitems apart."""
     lines, sizes = ((counts.get(kind) or {}).get("failed", 0) + (counts.get(kind) or {}).get("pending", 0)
@@ -301,6 +385,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines += ["", f"## Errors ({len(errors)})", ""] + _errors_section(errors)
     lines += _warnings_section([warning for entry in report["customers"].values()
                                 for warning in entry.get("warnings", [])])
+    lines += _conflicts_section(report.get("conflicts"), report["board_id"])
     return "\n".join(lines) + "\n"
 
 
@@ -325,9 +410,9 @@ def run_directory(config: Config, run_id: int) -> Path:
 
 
 def write_reports(store: StateStore, run_id: int, directory: Path, *, secrets: Iterable[str] = (),
-                  items_per_board: int = ITEMS_PER_BOARD) -> Path:
+                  items_per_board: int = ITEMS_PER_BOARD, titles: Mapping[str, str] | None = None) -> Path:
     """Write summary.md/json and customers/<slug>.md/json for one run; returns the run's folder."""
-    report = run_report(store, run_id, secrets=list(secrets), items_per_board=items_per_board)
+    report = run_report(store, run_id, secrets=list(secrets), items_per_board=items_per_board, titles=titles)
     folder = Path(directory) / f"run-{run_id}"
     (folder / "customers").mkdir(parents=True, exist_ok=True)
     _write(folder / "summary.json", json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
@@ -352,7 +437,7 @@ def write_run_reports(config: Config, store: StateStore, run_id: int, *, secrets
     logged, never fails the run (nor hides the error that ended it)."""
     try:
         return write_reports(store, run_id, Path(config.reports.directory), secrets=secrets,
-                             items_per_board=config.monday.items_per_board)
+                             items_per_board=config.monday.items_per_board, titles=column_titles(config))
     except (OSError, sa.exc.SQLAlchemyError) as error:
         log.warning("could not write the reports of run %s to %s: %s", run_id, config.reports.directory, error)
         return None

@@ -11,7 +11,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersync.config import Config
-from ordersync.engine.report import customer_report, render_customer_markdown, render_markdown, run_report
+from ordersync.engine.report import (
+    column_titles,
+    customer_report,
+    render_customer_markdown,
+    render_markdown,
+    run_report,
+)
 from ordersync.errors import UsageError
 from ordersync.state import RunKind, StateStore
 
@@ -27,7 +33,8 @@ def report(config: Config, run_id: int | None = None, *, customer: str | None = 
         store = databases.state
         if run_id is None:
             run_id = last_run_id(store, config.monday.board_id)
-        result = run_report(store, run_id, items_per_board=config.monday.items_per_board)
+        result = run_report(store, run_id, items_per_board=config.monday.items_per_board,
+                            titles=column_titles(config))
     finally:
         databases.close()
     if customer is None:

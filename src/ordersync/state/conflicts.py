@@ -100,3 +100,16 @@ class Conflicts:
         table = self.table
         return [dict(row) for row in connection.execute(sa.select(table).where(
             table.c.board_id == self.board_id).order_by(table.c.conflict_id.desc()).limit(limit)).mappings()]
+
+    def recorded_between(self, connection: Connection, start: datetime,
+                         end: datetime | None = None) -> list[dict[str, Any]]:
+        """The conflicts recorded from `start` to `end` (no end: until now), oldest first — a run's report
+        lists those recorded while it ran. The table names no run: a pull or the webhook receiver recording
+        in the same minutes is listed too, and a conflict a pull later dates (who, when) stays where its
+        first recording put it."""
+        table = self.table
+        where = [table.c.board_id == self.board_id, table.c.recorded_at >= start]
+        if end is not None:
+            where.append(table.c.recorded_at <= end)
+        return [dict(row) for row in connection.execute(
+            sa.select(table).where(*where).order_by(table.c.conflict_id)).mappings()]
