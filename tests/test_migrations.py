@@ -24,6 +24,7 @@ from ordersync.errors import StateError
 from ordersync.state import SCHEMA_VERSION, StateStore, build_tables, migrations
 from ordersync.state.board_registry import BoardRegistry
 from ordersync.state.budget_ledger import BudgetLedger, token_fingerprint
+from ordersync.state.conflicts import Conflict, Conflicts
 from ordersync.state.shapes import SourceShape
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -164,7 +165,7 @@ def test_a_database_at_0002_gains_the_budget_ledger_with_every_row_kept(database
 
     store.ensure_schema()
 
-    assert revisions(store) == (migrations.head(),) == ("0006_board_conflicts",)
+    assert revisions(store) == (migrations.head(),) == ("0007_conflict_sizes",)
     assert all_rows(database_url) == before and store.source_shape("42") == shape
     assert schema_differences(store, "ordersync_") == []
     ledger = BudgetLedger(store.engine, store.tables, token_fingerprint("a-token"))
@@ -190,7 +191,7 @@ def test_a_database_at_0003_gains_the_board_registry_with_every_row_kept(databas
 
     store.ensure_schema()
 
-    assert revisions(store) == (migrations.head(),) == ("0006_board_conflicts",)
+    assert revisions(store) == (migrations.head(),) == ("0007_conflict_sizes",)
     assert all_rows(database_url) == before
     with store.engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(store.tables.budget_ledger)).scalar_one() == 1
@@ -217,13 +218,42 @@ def test_a_database_at_0004_gains_line_fingerprints_with_every_row_kept(database
 
     store.ensure_schema()
 
-    assert revisions(store) == (migrations.head(),) == ("0006_board_conflicts",)
+    assert revisions(store) == (migrations.head(),) == ("0007_conflict_sizes",)
     assert all_rows(database_url) == before
     assert schema_differences(store, "ordersync_") == []
     synced = store.tables.synced_items
     with store.engine.connect() as connection:  # every line the mirror held is read again by the next sync
         assert connection.execute(sa.select(sa.func.count()).where(synced.c.fingerprint.is_not(None))).scalar() == 0
         assert connection.execute(sa.select(sa.func.count()).select_from(synced)).scalar() > 0
+
+
+def test_a_database_at_0006_gains_the_conflicts_size_with_every_conflict_kept(database_url, stores):
+    database_before_migrations(database_url)
+    store = stores(database_url)
+    with store.engine.begin() as connection:
+        command.upgrade(migrations.alembic_config("ordersync_", connection=connection), "0006_board_conflicts")
+        assert "size" not in {column["name"] for column in sa.inspect(connection).get_columns(
+            "ordersync_board_conflicts")}
+        connection.execute(sa.text(
+            "INSERT INTO ordersync_board_conflicts (board_id, item_key, item_id, column_id, policy, board_text, "
+            "recorded_at) VALUES ('42', 'PO-1 | OCEAN | ST-1', '101', 'text_pattern', 'keep', 'B', "
+            "'2026-12-03 12:00:00')"))
+
+    store.ensure_schema()
+
+    assert revisions(store) == (migrations.head(),) == ("0007_conflict_sizes",)
+    assert schema_differences(store, "ordersync_") == []
+    conflicts = Conflicts(store.tables, "42")
+    with store.engine.begin() as connection:
+        [kept] = conflicts.listing(connection)
+        assert (kept["item_key"], kept["column_id"], kept["size"], kept["board_text"]) == (
+            "PO-1 | OCEAN | ST-1", "text_pattern", None, "B")
+        # the same column of a size is a conflict of its own: the size tells the subitem
+        assert conflicts.record(connection, Conflict("PO-1 | OCEAN | ST-1", "201", "text_pattern", "keep", 1, "B",
+                                                     None, None, None, size="M"))
+        assert not conflicts.record(connection, Conflict("PO-1 | OCEAN | ST-1", "201", "text_pattern", "keep", 1,
+                                                         "B", None, None, None, size="M"))
+        assert [row["size"] for row in conflicts.listing(connection)] == ["M", None]
 
 
 def test_a_new_database_gets_exactly_the_declared_tables_from_the_migrations(database_url, stores):
@@ -262,6 +292,9 @@ def test_the_migrations_write_the_declared_ddl_for_sql_server():
     tables = build_tables()
     for table in tables.metadata.sorted_tables:  # exactly what build_tables() compiles to there
         created = _normalized(str(sa.schema.CreateTable(table).compile(dialect=SQL_SERVER)))
+        if table.name == "ordersync_board_conflicts":  # its size added by 0007_conflict_sizes
+            created = created.replace(" size NVARCHAR(30) NULL,", "")
+            assert f"ALTER TABLE {table.name} ADD size NVARCHAR(30) NULL" in text
         assert created.replace(" fingerprint NVARCHAR(64) NULL,", "") in text  # added by 0005_line_fingerprints:
         if "fingerprint" in table.c:
             assert f"ALTER TABLE {table.name} ADD fingerprint NVARCHAR(64) NULL" in text

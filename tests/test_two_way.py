@@ -393,3 +393,138 @@ exit {ordersync_exit}
     assert json.loads((logs / "pull.json.log").read_text())["exit"] == ordersync_exit
     syslog = tmp_path / "syslog"
     assert syslog.exists() == (ordersync_exit > 1)
+
+
+# -- the item's name and a size's quantity: source-owned, a person's edit is a conflict -------------------
+
+ORDER_QTY = "numeric_mkra7j8e"  # the subitem board's Order Qty: the source's, per size
+
+
+def rename_as_planner(project: Project, item_id: str, name: str) -> None:
+    project.emulator("POST", "/operator/edit", json={"board_id": project.board_id, "item_id": item_id,
+                                                     "name": name, "user_id": PLANNER})
+
+
+def first_size(project: Project, item_id: str) -> dict[str, Any]:
+    """The item's first subitem: id, name, Order Qty text."""
+    [item] = project.graphql("query ($i: [ID!]) { items(ids: $i) { subitems { id name column_values { id text } } } }",
+                             i=[item_id])["items"]
+    subitem = item["subitems"][0]
+    texts = {value["id"]: value["text"] or "" for value in subitem["column_values"]}
+    return {"id": subitem["id"], "size": subitem["name"].removeprefix("Size "), "quantity": texts[ORDER_QTY]}
+
+
+def edit_quantity_as_planner(project: Project, subitem_id: str, quantity: str) -> None:
+    project.emulator("POST", "/operator/edit", json={"item_id": subitem_id, "column_id": ORDER_QTY,
+                                                     "value": quantity, "user_id": PLANNER})
+
+
+def name_and_quantity_conflicts(project: Project) -> list[tuple[Any, ...]]:
+    """(item key, column, size, the person's value, the source's as the sync wrote it, who, dated) of every
+    conflict, in the order recorded."""
+    with sqlite3.connect(project.directory / "ordersync.db") as connection:
+        return [(key, column, size, text, json.loads(source), user, changed_at is not None)
+                for key, column, size, text, source, user, changed_at in connection.execute(
+                    "SELECT item_key, column_id, size, board_text, source_value, user_id, changed_at "
+                    "FROM ordersync_board_conflicts ORDER BY conflict_id")]
+
+
+def test_a_rename_and_a_quantity_edit_are_conflicts_by_pull_and_the_next_sync_restores_them(project: Project) -> None:
+    assert project.run("sync", "--all").exit_code == 0
+    assert project.run("pull").exit_code == 0
+    (key_a, a), (key_b, b) = list(board_items(project).items())[:2]
+    size = first_size(project, b["id"])
+    rename_as_planner(project, a["id"], "RUSH - " + a["name"])
+    edit_quantity_as_planner(project, size["id"], str(int(size["quantity"]) + 900))
+
+    pulled = project.run("pull", "--json").json()
+    assert (pulled["conflicts"], pulled["restore"], pulled["keep"], pulled["edits"]) == (2, 2, 0, 0), pulled
+    assert name_and_quantity_conflicts(project) == [
+        (key_a, "name", None, "RUSH - " + a["name"], a["name"], str(PLANNER), True),
+        (key_b, ORDER_QTY, size["size"], str(int(size["quantity"]) + 900), int(size["quantity"]), str(PLANNER), True)]
+    assert project.run("pull", "--json").json()["conflicts"] == 0  # read again: the same two
+
+    assert project.run("sync", "--all").exit_code == 0
+    assert board_items(project)[key_a]["name"] == a["name"]  # restored
+    assert first_size(project, b["id"])["quantity"] == size["quantity"]
+    quiet = project.run("pull", "--json").json()
+    assert quiet["conflicts"] == 0 and len(name_and_quantity_conflicts(project)) == 2  # the restores: ordersync's
+
+
+def test_a_rename_and_a_quantity_edit_met_first_by_a_sync_are_recorded_once(project: Project) -> None:
+    assert project.run("sync", "--all").exit_code == 0
+    assert project.run("pull").exit_code == 0
+    (key_a, a), (key_b, b) = list(board_items(project).items())[:2]
+    size = first_size(project, b["id"])
+    rename_as_planner(project, a["id"], "RENAMED BY PAT")
+    edit_quantity_as_planner(project, size["id"], str(int(size["quantity"]) + 7))
+
+    synced = project.run("sync", "--all", "--json")  # no pull in between: the sync's adopt meets them
+    assert synced.exit_code == 0 and synced.json()["adopted"]["conflicts"] == 2, synced.stderr
+    assert board_items(project)[key_a]["name"] == a["name"]
+    assert first_size(project, b["id"])["quantity"] == size["quantity"]
+    assert name_and_quantity_conflicts(project) == [
+        (key_a, "name", None, "RENAMED BY PAT", a["name"], None, False),
+        (key_b, ORDER_QTY, size["size"], str(int(size["quantity"]) + 7), int(size["quantity"]), None, False)]
+
+    pulled = project.run("pull", "--json").json()
+    assert pulled["conflicts"] == 0, pulled  # the pull dates the two (who, when), it adds none
+    assert name_and_quantity_conflicts(project) == [
+        (key_a, "name", None, "RENAMED BY PAT", a["name"], str(PLANNER), True),
+        (key_b, ORDER_QTY, size["size"], str(int(size["quantity"]) + 7), int(size["quantity"]), str(PLANNER), True)]
+    assert project.run("sync", "--all", "--json").json()["adopted"]["conflicts"] == 0
+
+
+def test_on_name_edit_and_on_quantity_edit_keep_the_persons_values_until_the_source_changes(project: Project) -> None:
+    project.edit_config("[items]\n", '[items]\non_name_edit = "keep"\n')
+    project.edit_config("[subitems]\n", '[subitems]\non_quantity_edit = "keep"\n')
+    assert project.run("sync", "--all").exit_code == 0
+    assert project.run("pull").exit_code == 0
+    (key_a, a), (key_b, b) = list(board_items(project).items())[:2]
+    size = first_size(project, b["id"])
+    rename_as_planner(project, a["id"], "KEEP THIS NAME")
+    edit_quantity_as_planner(project, size["id"], str(int(size["quantity"]) + 11))
+
+    pulled = project.run("pull", "--json").json()
+    assert (pulled["conflicts"], pulled["restore"], pulled["keep"]) == (2, 0, 2), pulled
+    assert project.run("sync", "--all").exit_code == 0
+    assert project.run("sync", "--all").exit_code == 0
+    assert board_items(project)[key_a]["name"] == "KEEP THIS NAME"
+    assert first_size(project, b["id"])["quantity"] == str(int(size["quantity"]) + 11)
+    assert len(name_and_quantity_conflicts(project)) == 2
+
+    change_source(project, key_b, **{size["size"]: str(int(size["quantity"]) + 3)})
+    assert project.run("sync", "--all").exit_code == 0
+    assert first_size(project, b["id"])["quantity"] == str(int(size["quantity"]) + 3)  # the source changed
+
+
+def test_config_refuses_an_unknown_policy_for_renames_and_quantity_edits(project: Project) -> None:
+    project.edit_config("[items]\n", '[items]\non_name_edit = "ignore"\n')
+    result = project.run("plan")
+    assert result.exit_code != 0
+    assert "on_name_edit" in result.stderr + result.stdout and "'restore' or 'keep'" in result.stderr + result.stdout
+    project.edit_config('on_name_edit = "ignore"\n', "")
+    project.edit_config("[subitems]\n", '[subitems]\non_quantity_edit = "sometimes"\n')
+    result = project.run("plan")
+    assert result.exit_code != 0
+    assert "on_quantity_edit" in result.stderr + result.stdout and "'restore' or 'keep'" in result.stderr + result.stdout
+
+
+def test_webhooks_record_a_rename_and_a_quantity_edit_as_conflicts_once(signed_project: Project) -> None:
+    project = signed_project
+    assert project.run("sync", "--all").exit_code == 0
+    assert project.run("pull").exit_code == 0
+    with webhook_receiver(project) as url:
+        assert project.run("webhooks", "install", url).exit_code == 0
+        (key_a, a), (key_b, b) = list(board_items(project).items())[:2]
+        size = first_size(project, b["id"])
+        rename_as_planner(project, a["id"], "RENAMED ON THE BOARD")
+        edit_quantity_as_planner(project, size["id"], str(int(size["quantity"]) + 55))
+        wait_for(lambda: len(name_and_quantity_conflicts(project)) == 2, "the two conflicts")
+        assert name_and_quantity_conflicts(project) == [
+            (key_a, "name", None, "RENAMED ON THE BOARD", a["name"], str(PLANNER), True),
+            (key_b, ORDER_QTY, size["size"], str(int(size["quantity"]) + 55), int(size["quantity"]), str(PLANNER), True)]
+        assert project.run("pull", "--json").json()["conflicts"] == 0  # nothing left for the backstop
+        assert project.run("sync", "--all", "--json").json()["adopted"]["conflicts"] == 0
+        assert board_items(project)[key_a]["name"] == a["name"]
+        assert first_size(project, b["id"])["quantity"] == size["quantity"]

@@ -171,6 +171,8 @@ class ItemsConfig(_Section):
     on_removed: RemovalPolicy = "archive"
     on_cancelled: CancelledPolicy = "keep"
     on_too_long: TooLongPolicy = "truncate"  # an item name over Monday's 255 characters
+    # a person's rename of an item (its name is the source's): a conflict, restored or kept (as `on_edit`)
+    on_name_edit: EditPolicy = "restore"
     # more archives than this for one customer in a run go as bulk_archive_items jobs (polled with
     # job_status) instead of one archive_item each; 0: every archive goes as a job
     bulk_archive_over: Annotated[int, Field(ge=0)] = 10
@@ -246,6 +248,8 @@ class SubitemsConfig(_Section):
     size_type: Literal["dropdown", "text", "status"] = "dropdown"
     quantity_column: str = "numeric_mkra7j8e"
     create_labels_if_missing: bool = True
+    # a person's edit of a size's quantity (the source's): a conflict, restored or kept (as `on_edit`)
+    on_quantity_edit: EditPolicy = "restore"
     columns: list[SubitemColumn] = []  # `[[subitems.columns]]`: board-owned subitem columns
 
     @model_validator(mode="after")

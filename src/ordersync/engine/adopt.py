@@ -113,7 +113,8 @@ def correct_mirror(connection: Connection, board_mirror: Mirror, config: Config,
             board_mirror.forget_items(connection, [key])
         return True
     values: dict[str, Any] = {}
-    item_differs = on_board.name != item.item_name or on_board.group != item.group_name
+    kept_name = _kept_name(connection, conflicts, config, item, on_board, mirrored)
+    item_differs = (on_board.name != item.item_name and not kept_name) or on_board.group != item.group_name
     written = _written_values(mirrored, on_board)
     for mapping in config.columns:
         if mapping.owner == "board":  # what people wrote there is the board's truth, never a difference
@@ -127,10 +128,11 @@ def correct_mirror(connection: Connection, board_mirror: Mirror, config: Config,
         else:
             values[mapping.id] = None
             item_differs = True
-    sizes_differ = _correct_sizes(connection, board_mirror, wanted, on_board, mirror_sizes)
+    sizes_differ = _correct_sizes(connection, board_mirror, config, wanted, on_board, mirror_sizes, conflicts)
     if item_differs or mirrored is None or mirrored["monday_item_id"] != on_board.id:
         shown = {
-            "item_key": key, "customer": item.customer, "group_name": on_board.group, "item_name": on_board.name,
+            "item_key": key, "customer": item.customer, "group_name": on_board.group,
+            "item_name": item.item_name if kept_name else on_board.name,
             "po_number": item.po_number, "aag_season": item.aag_season, "customer_season": item.customer_season,
             "cancelled": item.cancelled, "column_values": dumps(values),
             "row_hash": None if item_differs else item.row_hash,
@@ -163,9 +165,41 @@ def _kept_edit(connection: Connection, conflicts: Conflicts | None, mapping: Col
     return mapping.on_edit == "keep" and written.get(mapping.id) == value
 
 
-def _correct_sizes(connection: Connection, board_mirror: Mirror, wanted: ExpectedItem, on_board: BoardItem,
-                   mirror_sizes: Mapping[tuple[str, str], Mapping[str, Any]]) -> bool:
-    """The sizes of one order line, as the board shows them under its item; True when any differs."""
+def _kept_name(connection: Connection, conflicts: Conflicts | None, config: Config, item: ItemRow,
+               on_board: BoardItem, mirrored: Mapping[str, Any] | None) -> bool:
+    """The item's name (built from the source) is not the one the sync last wrote: a person renamed it — a
+    conflict (column `name`), recorded. True when `[items] on_name_edit = "keep"` keeps the person's name
+    (the source still makes the name that was written)."""
+    if mirrored is None or mirrored["monday_item_id"] != on_board.id or not mirrored["item_name"] \
+            or on_board.name == mirrored["item_name"]:
+        return False
+    policy = config.items.on_name_edit
+    if conflicts is not None:
+        conflicts.record(connection, Conflict(item.item_key, on_board.id, "name", policy, mirrored["item_name"],
+                                              on_board.name, None, None, None))
+    return policy == "keep" and mirrored["item_name"] == item.item_name
+
+
+def _kept_quantity(connection: Connection, conflicts: Conflicts | None, config: Config, subitem: SubitemRow,
+                   sub_id: str, text: str, quantity: int | None, known: Mapping[str, Any] | None) -> bool:
+    """A size's quantity (the source's) is not the one the sync last wrote: a person changed it — a conflict
+    (the quantity column, with the size), recorded. True when `[subitems] on_quantity_edit = "keep"` keeps
+    the person's quantity (the source still holds what was written)."""
+    if known is None or known["monday_subitem_id"] != sub_id or known["quantity"] is None \
+            or quantity == known["quantity"]:
+        return False
+    policy = config.subitems.on_quantity_edit
+    if conflicts is not None:
+        conflicts.record(connection, Conflict(subitem.item_key, sub_id, config.subitems.quantity_column, policy,
+                                              known["quantity"], text, None, None, None, size=subitem.size))
+    return policy == "keep" and known["quantity"] == subitem.quantity
+
+
+def _correct_sizes(connection: Connection, board_mirror: Mirror, config: Config, wanted: ExpectedItem,
+                   on_board: BoardItem, mirror_sizes: Mapping[tuple[str, str], Mapping[str, Any]],
+                   conflicts: Conflicts | None = None) -> bool:
+    """The sizes of one order line, as the board shows them under its item; True when any differs. A size
+    whose quantity a person changed is a conflict, settled by `[subitems] on_quantity_edit`."""
     key = wanted.item.item_key
     differ = False
     for name, subitem in wanted.subitems.items():
@@ -178,7 +212,10 @@ def _correct_sizes(connection: Connection, board_mirror: Mirror, wanted: Expecte
             continue
         sub_id = known["monday_subitem_id"] if known and any(e[0] == known["monday_subitem_id"] for e in entries) \
             else entries[0][0]
-        quantity = quantity_from_text(next(text for entry_id, text in entries if entry_id == sub_id))
+        text = next(text for entry_id, text in entries if entry_id == sub_id)
+        quantity = quantity_from_text(text)
+        if _kept_quantity(connection, conflicts, config, subitem, sub_id, text, quantity, known):
+            continue  # the mirror keeps the quantity written, which the source still holds
         differ = differ or quantity != subitem.quantity
         if known and (known["monday_subitem_id"], known["quantity"], known["parent_item_id"]) == \
                 (sub_id, quantity, on_board.id):

@@ -48,6 +48,9 @@ MSSQL_MAX_KEYS_IN_QUERY = 600  # SQL Server takes 2,100 parameters, and has no (
 REMOVAL_SETTINGS = ("on_removed", "bulk_archive_over", "bulk_archive_wait_seconds")
 """`[items]` settings that act on lines gone from the source (found by a key-only read), never on how a
 line reads: left out of the config's fingerprint, so changing them reads nothing again."""
+EDIT_SETTINGS = {"items": {"on_name_edit"}, "subitems": {"on_quantity_edit"}}
+"""Policies for people's edits met on the board (by adopt and pull), never how a line reads: left out too —
+a new policy settles the edits met from then on."""
 
 
 def config_fingerprint(config: Config, rules: TransformRules) -> str:
@@ -57,9 +60,10 @@ def config_fingerprint(config: Config, rules: TransformRules) -> str:
     described = {
         "format": FORMAT,
         "rules": {name: _canonical(getattr(rules, name)) for name in rules.__dataclass_fields__},
-        "items": config.items.model_dump(mode="json", exclude=set(REMOVAL_SETTINGS)),
+        "items": config.items.model_dump(mode="json", exclude={*REMOVAL_SETTINGS, *EDIT_SETTINGS["items"]}),
         "groups": config.groups.model_dump(mode="json"),
-        "subitems": config.subitems.model_dump(mode="json"), "key_column": config.monday.key_column,
+        "subitems": config.subitems.model_dump(mode="json", exclude=EDIT_SETTINGS["subitems"]),
+        "key_column": config.monday.key_column,
         "routes": [route.model_dump(mode="json") for route in config.routes],
     }
     text = json.dumps(described, sort_keys=True, ensure_ascii=False, default=str)

@@ -30,6 +30,7 @@ class Conflict:
     board_value: str | None
     user_id: str | None
     changed_at: datetime | None
+    size: str | None = None  # a size's conflict (its quantity, `column_id` the quantity column); None: the item's
 
 
 class Conflicts:
@@ -48,7 +49,8 @@ class Conflicts:
         table = self.table
         self._hold(connection)
         cell = (table.c.board_id == self.board_id, table.c.item_key == conflict.item_key,
-                table.c.column_id == conflict.column_id)
+                table.c.column_id == conflict.column_id,
+                table.c.size.is_(None) if conflict.size is None else table.c.size == conflict.size)
         if conflict.changed_at is not None:
             if connection.execute(sa.select(table.c.conflict_id).where(
                     *cell, table.c.changed_at == conflict.changed_at)).first() is not None:
@@ -67,7 +69,8 @@ class Conflicts:
                 return False
         connection.execute(sa.insert(table).values(
             board_id=self.board_id, item_key=conflict.item_key, item_id=conflict.item_id,
-            column_id=conflict.column_id, policy=conflict.policy, source_value=dumps(conflict.source_value),
+            column_id=conflict.column_id, size=conflict.size, policy=conflict.policy,
+            source_value=dumps(conflict.source_value),
             board_text=conflict.board_text, board_value=conflict.board_value, user_id=conflict.user_id,
             changed_at=conflict.changed_at, recorded_at=utcnow()))
         return True

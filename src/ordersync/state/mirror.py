@@ -74,18 +74,31 @@ class Mirror:
         connection.execute(sa.update(synced).where(
             synced.c.board_id == self.board_id, synced.c.item_key == item_key).values(**changes, synced_at=utcnow()))
 
-    def mark_unknown(self, connection: Connection, item_key: str, column_ids: Iterable[str]) -> None:
-        """A person changed these source-owned columns of the line on the board (a conflict to restore):
-        their values become unknown (JSON null) and the line's row hash and fingerprint go, so the next
-        sync reads the line, sees it CHANGED and writes the source's values back."""
+    def mark_unknown(self, connection: Connection, item_key: str, column_ids: Iterable[str], *,
+                     name: str | None = None) -> None:
+        """A person changed these source-owned columns of the line on the board — or renamed its item to
+        `name` — (a conflict to restore): their values become unknown (JSON null), the name the board's, and
+        the line's row hash and fingerprint go, so the next sync reads the line, sees it CHANGED and writes
+        the source's values (and name) back."""
         synced = self.tables.synced_items
         where = (synced.c.board_id == self.board_id, synced.c.item_key == item_key)
         row = connection.execute(sa.select(synced.c.column_values).where(*where)).first()
         if row is None:  # a line the mirror does not know: the next sync adopts and compares it anyway
             return
         values = json.loads(row[0] or "{}") | dict.fromkeys(column_ids)
+        renamed = {} if name is None else {"item_name": name}
         connection.execute(sa.update(synced).where(*where).values(
-            column_values=dumps(values), row_hash=None, fingerprint=None, synced_at=utcnow()))
+            column_values=dumps(values), row_hash=None, fingerprint=None, synced_at=utcnow(), **renamed))
+
+    def mark_quantity_unknown(self, connection: Connection, item_key: str, size: str) -> None:
+        """A person changed the size's quantity on the board (a conflict to restore): it becomes unknown
+        (NULL equals no quantity) and the line's fingerprint goes, so the next sync reads the line, sees
+        the size CHANGED and writes the source's quantity back."""
+        subitems = self.tables.synced_subitems
+        connection.execute(sa.update(subitems).where(
+            subitems.c.board_id == self.board_id, subitems.c.item_key == item_key, subitems.c.size == size).values(
+            quantity=None, synced_at=utcnow()))
+        self._unconfirm(connection, [item_key])
 
     def forget_items(self, connection: Connection, item_keys: Iterable[str]) -> None:
         """Items archived, deleted or gone from the board: they and their sizes leave the mirror."""

@@ -313,7 +313,8 @@ def build_tables(prefix: str = "ordersync_") -> StateTables:
         sa.Column("board_id", sa.Unicode(20), nullable=False),
         sa.Column("item_key", _key(), nullable=False),
         sa.Column("item_id", sa.Unicode(20), nullable=False),
-        sa.Column("column_id", sa.Unicode(100), nullable=False),
+        sa.Column("column_id", sa.Unicode(100), nullable=False),  # `name` for the item's name
+        sa.Column("size", sa.Unicode(SIZE_LENGTH)),  # a subitem's (the size's quantity); NULL for the item's
         sa.Column("policy", sa.Unicode(10), nullable=False),  # EditPolicy: restore | keep
         sa.Column("source_value", sa.UnicodeText),  # JSON: what the sync last wrote there (the mirror's)
         sa.Column("board_text", sa.UnicodeText),  # what the person left, as Monday shows it

@@ -4,7 +4,7 @@ for webhooks (Monday retries a delivery for 30 minutes only).
 Items are read most recently updated first (`items_page` ordered by `__last_updated__`) down to the watermark
 the last pull left (the newest `updated_at` it read, kept in the state database's meta table, re-read from
 that second on: recording the same cell twice is no change), and attributed through the board's activity log
-from there. Board-owned subitem columns are read the same way from the subitem board.
+from there. The subitem board is read the same way: its board-owned columns, and the sizes' quantities.
 """
 
 from __future__ import annotations
@@ -66,7 +66,9 @@ async def pull_board(config: Config, databases: Databases, client: MondayClient,
     items = await client.items_updated_since(board_id, mark.get("items", ""))
     attribution = Attribution(await client.activity_logs(board_id, since=_log_since(mark.get("items", ""))))
     subitems: list[dict[str, Any]] = []
-    subitem_board = subitem_board_of(await client.board_schema(board_id)) if config.subitems.columns else None
+    # the sizes' quantities are the source's (a person's edit is a conflict), their other columns the board's
+    subitem_board = subitem_board_of(await client.board_schema(board_id)) \
+        if config.subitems.enabled or config.subitems.columns else None
     if subitem_board:
         subitems = await client.items_updated_since(subitem_board, mark.get("subitems", ""))
         attribution.merge(Attribution(await client.activity_logs(

@@ -3,7 +3,8 @@
 Given items as the API read them (the `BoardItem` fragment) and the board's activity log, each board-owned
 cell goes to the warehouse (`Warehouse.record`: the current view, and an edit when a person changed it) and
 each source-owned cell that no longer shows what the sync last wrote becomes a conflict, settled by its
-column's `on_edit`. A change made by ordersync's own user (`me`) is never a person's: not an edit, not a
+column's `on_edit` — the item's name (column `name`, `[items] on_name_edit`) and a size's quantity (the
+quantity column with the size, `[subitems] on_quantity_edit`) too, both built from the source. A change made by ordersync's own user (`me`) is never a person's: not an edit, not a
 conflict (echo suppression).
 """
 
@@ -19,13 +20,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ordersync.config import ColumnMapping, Config
-from ordersync.monday.codec import expected_text, same_text
+from ordersync.monday.codec import expected_text, quantity_from_text, same_text
 from ordersync.state import StateStore
 from ordersync.state.conflicts import Conflict, Conflicts
 from ordersync.state.mirror import Mirror
 from ordersync.twoway.warehouse import BoardValue, Warehouse
 
 Raw = Mapping[str, Any]
+NAME = "name"  # the item name's column id, as conflicts and the activity log's renames name it
 
 
 def monday_time(stamp: Any) -> datetime | None:
@@ -55,6 +57,8 @@ def log_text(column_type: str, value: Any) -> str:
     """The text Monday shows for a value as the activity log (and webhooks) carry it."""
     if not isinstance(value, dict):
         return "" if value is None else str(value)
+    if column_type == "name":  # a rename: {"name": ...}
+        return str(value.get("name") or "")
     if column_type == "status":
         return str((value.get("label") or {}).get("text") or "")
     if column_type == "dropdown":
@@ -91,8 +95,9 @@ class Attribution:
         item_id = str(data.get("pulse_id") or "")
         if entry.get("event") == "create_pulse":
             self.created.setdefault(item_id, change)
-        elif entry.get("event") == "update_column_value" and data.get("column_id"):
-            cell = (item_id, str(data["column_id"]))
+        elif entry.get("event") in ("update_column_value", "update_name") and \
+                (data.get("column_id") or entry.get("event") == "update_name"):
+            cell = (item_id, str(data.get("column_id") or NAME))
             self.history.setdefault(cell, {})[change.at] = (change, data.get("value"))
             known = self.columns.get(cell)
             if known is None or (change.at and known.at and change.at > known.at):
@@ -158,11 +163,11 @@ def _same_text(logged: str, shown: str, column_type: str) -> bool:
     return logged.strip() == shown.strip()
 
 
-def _count(recorded: Recorded, mapping: ColumnMapping, new: bool) -> None:
+def _count(recorded: Recorded, policy: str, new: bool) -> None:
     if new:
         recorded.conflicts += 1
-        recorded.restore += mapping.on_edit == "restore"
-        recorded.keep += mapping.on_edit == "keep"
+        recorded.restore += policy == "restore"
+        recorded.keep += policy == "keep"
 
 
 def _cells(raw: Raw) -> dict[str, Raw]:
@@ -206,7 +211,8 @@ class BoardRecorder:
                 if known is None or raw.get("state") not in (None, "active"):
                     recorded.not_ours += known is None
                     continue
-                values += self._board_values(raw, known[0], known[1], owned, attribution)
+                values += self._board_values(raw, known["item_key"], known["size"], owned, attribution)
+                self._quantity_conflicts(connection, raw, known, attribution, recorded)
         recorded.echoes += sum(value.by_ordersync for value in values)
         recorded.edits += self.warehouse.record(values, via)
         return recorded
@@ -247,20 +253,71 @@ class BoardRecorder:
         for mapping in self.source_owned:
             for change, value in attribution.changes(item_id, mapping.id):
                 if change.user_id != self.me:
-                    _count(recorded, mapping, conflicts.record(connection, Conflict(
+                    _count(recorded, mapping.on_edit, conflicts.record(connection, Conflict(
                         key, item_id, mapping.id, mapping.on_edit, synced.get(mapping.id), log_text(mapping.type, value),
                         None if value is None else json.dumps(value), change.user_id, change.at)))
             last = attribution.columns.get((item_id, mapping.id))
             if not self._edited_by_someone(mapping, synced, cells, last, recorded):
                 continue
             cell = cells.get(mapping.id)
-            _count(recorded, mapping, conflicts.record(connection, Conflict(
+            _count(recorded, mapping.on_edit, conflicts.record(connection, Conflict(
                 key, item_id, mapping.id, mapping.on_edit, synced.get(mapping.id), str((cell or {}).get("text") or ""),
                 _value_json(cell), last.user_id if last else None, last.at if last else None)))
             if mapping.on_edit == "restore":
                 restore.append(mapping.id)
-        if restore:
-            Mirror(self.store.tables, self.board_id).mark_unknown(connection, key, restore)
+        renamed = self._name_conflicts(connection, conflicts, raw, row, attribution, recorded)
+        if restore or renamed is not None:
+            Mirror(self.store.tables, self.board_id).mark_unknown(connection, key, restore, name=renamed)
+
+    def _name_conflicts(self, connection: Connection, conflicts: Conflicts, raw: Raw, row: Mapping[str, Any],
+                        attribution: Attribution, recorded: Recorded) -> str | None:
+        """People's renames of the item (its name is built from the source): every one the log lists, and a
+        name that is not the one the sync last wrote. The board's name when the name is to be restored."""
+        item_id, key, written = str(raw["id"]), row["item_key"], row["item_name"]
+        policy = self.config.items.on_name_edit
+        for change, value in attribution.changes(item_id, NAME):
+            if change.user_id != self.me:
+                _count(recorded, policy, conflicts.record(connection, Conflict(
+                    key, item_id, NAME, policy, written, log_text(NAME, value),
+                    None if value is None else json.dumps(value), change.user_id, change.at)))
+        name = str(raw.get("name") or "")
+        last = attribution.columns.get((item_id, NAME))
+        if not written or name == written:
+            return None
+        if last is not None and last.user_id == self.me:
+            recorded.echoes += 1  # ordersync's own rename whose answer was lost
+            return None
+        _count(recorded, policy, conflicts.record(connection, Conflict(
+            key, item_id, NAME, policy, written, name, None, last.user_id if last else None,
+            last.at if last else None)))
+        return name if policy == "restore" else None
+
+    def _quantity_conflicts(self, connection: Connection, raw: Raw, known: Mapping[str, Any],
+                            attribution: Attribution, recorded: Recorded) -> None:
+        """People's edits of a size's quantity (the source's): every one the log lists, and a quantity that is
+        not the one the sync last wrote — conflicts of the line's key and the size, settled by `[subitems]
+        on_quantity_edit` (`restore`: the mirror's quantity unknown, so the next sync writes it back)."""
+        column, policy = self.config.subitems.quantity_column, self.config.subitems.on_quantity_edit
+        item_id, key, size, written = str(raw["id"]), known["item_key"], known["size"], known["quantity"]
+        conflicts = Conflicts(self.store.tables, self.board_id)
+        for change, value in attribution.changes(item_id, column):
+            if change.user_id != self.me:
+                _count(recorded, policy, conflicts.record(connection, Conflict(
+                    key, item_id, column, policy, written, log_text("numbers", value),
+                    None if value is None else json.dumps(value), change.user_id, change.at, size=size)))
+        cell = _cells(raw).get(column)
+        text = str((cell or {}).get("text") or "")
+        if written is None or quantity_from_text(text) == written:
+            return  # as written — or already known to differ: the next sync writes it
+        last = attribution.columns.get((item_id, column))
+        if last is not None and last.user_id == self.me:
+            recorded.echoes += 1
+            return
+        _count(recorded, policy, conflicts.record(connection, Conflict(
+            key, item_id, column, policy, written, text, _value_json(cell), last.user_id if last else None,
+            last.at if last else None, size=size)))
+        if policy == "restore":
+            Mirror(self.store.tables, self.board_id).mark_quantity_unknown(connection, key, size)
 
     def _edited_by_someone(self, mapping: ColumnMapping, synced: Mapping[str, Any], cells: Mapping[str, Raw],
                            change: Change | None, recorded: Recorded) -> bool:
@@ -284,13 +341,14 @@ class BoardRecorder:
                 synced.c.board_id == self.board_id, synced.c.monday_item_id.in_(ids[start:start + 500]))).mappings()}
         return rows
 
-    def _subitem_mirror(self, connection: Connection, subitems: Sequence[Raw]) -> dict[str, tuple[str, str]]:
-        """subitem id → (item key, size) of the sizes ordersync made."""
+    def _subitem_mirror(self, connection: Connection, subitems: Sequence[Raw]) -> dict[str, Mapping[str, Any]]:
+        """subitem id → its mirror row (item key, size, the quantity last written) of the sizes ordersync made."""
         synced = self.store.tables.synced_subitems
         ids = sorted({str(raw["id"]) for raw in subitems})
-        found: dict[str, tuple[str, str]] = {}
+        found: dict[str, Mapping[str, Any]] = {}
         for start in range(0, len(ids), 500):
-            found |= {str(row.monday_subitem_id): (row.item_key, row.size) for row in connection.execute(
-                sa.select(synced.c.monday_subitem_id, synced.c.item_key, synced.c.size).where(
-                    synced.c.board_id == self.board_id, synced.c.monday_subitem_id.in_(ids[start:start + 500])))}
+            found |= {str(row["monday_subitem_id"]): dict(row) for row in connection.execute(
+                sa.select(synced.c.monday_subitem_id, synced.c.item_key, synced.c.size, synced.c.quantity).where(
+                    synced.c.board_id == self.board_id,
+                    synced.c.monday_subitem_id.in_(ids[start:start + 500]))).mappings()}
         return found

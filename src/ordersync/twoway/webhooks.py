@@ -99,7 +99,8 @@ class Receiver:
         self.counts: Counter[str] = Counter()
         self._lock = asyncio.Lock()  # one event recorded at a time: a person's edits arrive in order
         self.item_columns = {column.id for column in config.columns}
-        self.subitem_columns = {column.id for column in config.subitems.columns}
+        self.subitem_columns = {column.id for column in config.subitems.columns} | \
+            ({config.subitems.quantity_column} if config.subitems.enabled else set())  # a person's: a conflict
 
     async def _ready(self) -> tuple[MondayClient, BoardRecorder]:
         if self._client is None or self._recorder is None:
