@@ -164,7 +164,7 @@ def test_each_board_shows_its_conflicts_per_policy_and_the_latest_ones(synced):
     assert api["boards"][0]["conflicts"]["count"] == 2
     boards = re.search(r'<section id="boards".*?</section>', page, flags=re.DOTALL).group(0)
     assert "2 conflicts (1 restore · 1 keep)" in boards
-    table = re.search(rf'<table class="conflicts" data-board="{board_id}">.*?</table>', boards, flags=re.DOTALL).group(0)
+    table = re.search(r'<table class="conflicts">.*?</table>', boards, flags=re.DOTALL).group(0)
     assert "PLANNER&#39;S PO" in table and "KEEP-ME" in table and "CUSTOMER ALT PO" in table
     # on a phone the source's value, who and when are left out, as the other tables' lower-value columns
     assert re.findall(r'<th class="wide">([^<]+)</th>', table) == ["source's value", "who", "when"]

@@ -26,6 +26,7 @@ from cli_project import cli_project
 from ordersync.dashboard import dashboard_app
 from ordersync.dashboard.data import dashboard_state
 from ordersync.state import StateStore
+from ordersync.state.conflicts import Conflict, Conflicts
 from routed_boards import routed_project, synced_with_cap
 
 pytestmark = pytest.mark.browser
@@ -227,6 +228,7 @@ def test_boards_runs_and_a_small_run_read_at_1280_and_390_pixels(tmp_path):
         config = project.config()
         store = StateStore.from_url(project.source_url)
         try:
+            record_conflicts(store, project.boards[0])
             state = dashboard_state(store, None, boards=project.boards, items_per_board=cap)
         finally:
             store.engine.dispose()
@@ -253,8 +255,40 @@ def test_boards_runs_and_a_small_run_read_at_1280_and_390_pixels(tmp_path):
                 _check_the_trend(page, width, trend, small_runs)
                 for board_id in project.boards:
                     _check_the_board(page, width, board_id, items[board_id], cap)
+                _check_the_conflicts(page, width, project.boards[0])
                 page.screenshot(path=str(ARTIFACTS / f"dashboard-{width}.png"), full_page=True)
                 page.close()
+
+
+LONG_VALUE = "SHIP BY AIR, PLANNER CONFIRMED WITH THE FACTORY ON THE PHONE, PACKED EARLY " * 2
+
+
+def record_conflicts(store: StateStore, board_id: str) -> None:
+    """A planner's edits of source-owned columns, one with a long value: the board's conflicts table."""
+    conflicts = Conflicts(store.tables, board_id)
+    with store.engine.begin() as connection:
+        for number, (policy, text) in enumerate([("restore", "PLANNER-PO"), ("keep", LONG_VALUE)]):
+            conflicts.record(connection, Conflict(f"AAG-{number:05} | EXPRESS | BBWD145-391-LONG-STYLE", str(number),
+                                                  "text_mkrh94rx", policy, "ALT-PO " * 8, text, None, "71000001", None))
+
+
+def _check_the_conflicts(page, width: int, board_id: str) -> None:
+    """The count per policy and the latest; on a phone the source's value, who and when are left out."""
+    from playwright.sync_api import expect
+
+    board = page.locator(f'#boards li[data-board="{board_id}"]')
+    expect(board.locator(".conflict-count")).to_contain_text("2 conflicts (1 restore · 1 keep)")
+    table = board.locator("table.conflicts")
+    expect(table).to_contain_text("PLANNER-PO")
+    expect(table.locator("th", has_text="person's value")).to_be_visible()
+    for hidden in ("source's value", "who", "when"):
+        header = table.locator("th", has_text=hidden)
+        if width > 640:
+            expect(header).to_be_visible()
+        else:
+            expect(header).to_be_hidden()
+    box = table.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= width, (width, box)
 
 
 def _check_the_icon(page, url: str) -> None:
