@@ -36,7 +36,8 @@ def soak_enabled(config) -> bool:
 # The first files are in-process ones: the kill and budget tests time themselves against the machine,
 # and the workers' start (collection, imports) is its busiest moment.
 LONGEST_FIRST = (
-    "test_sync_recovery.py", "test_sync.py", "test_routes.py", "test_reliability_crash.py",
+    "test_sync_recovery.py", "test_two_way_acceptance.py", "test_sync.py", "test_routes.py", "test_two_way.py",
+    "test_reliability_crash.py",
     "test_concurrent_boards.py", "test_shared_budget.py", "test_reliability_rollover.py", "test_reliability_secrets.py",
     "test_board_is_truth.py", "test_readme_first_board.py", "test_bulk_archive.py", "test_run_lifecycle.py",
     "test_reliability_two_databases.py", "test_guards.py", "test_plan_cli.py", "test_sync_fingerprints.py",
