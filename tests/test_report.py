@@ -122,14 +122,18 @@ def test_render_markdown_escapes_table_cells(sqlite_url):
     assert "| A\\|B |" in text and "bad value \\| here" in text
 
 
-def record_conflict(store: StateStore, board_id: str, key: str, column_id: str, policy: str, source_value, board_text,
-                    user_id: str | None = None, changed_at: datetime | None = None, *, shift: timedelta | None = None):
+def edit(key: str, column_id: str, policy: str, source_value, board_text: str, user_id: str | None = None,
+         changed_at: datetime | None = None, size: str | None = None) -> Conflict:
+    return Conflict(key, "101", column_id, policy, source_value, board_text, json.dumps(board_text), user_id,
+                    changed_at, size)
+
+
+def record_conflict(store: StateStore, board_id: str, conflict: Conflict, *, shift: timedelta | None = None) -> None:
     """A person's edit recorded as the pull, the webhook receiver or a sync's adopt records it; `shift` moves
     its recorded_at (before or after a run) so the run's window does not hang on the clock's resolution."""
     table = store.tables.board_conflicts
     with store.engine.begin() as connection:
-        assert Conflicts(store.tables, board_id).record(connection, Conflict(
-            key, "101", column_id, policy, source_value, board_text, json.dumps(board_text), user_id, changed_at))
+        assert Conflicts(store.tables, board_id).record(connection, conflict)
         if shift is not None:
             newest, recorded_at = connection.execute(sa.select(table.c.conflict_id, table.c.recorded_at).order_by(
                 table.c.conflict_id.desc()).limit(1)).one()
@@ -140,41 +144,45 @@ def record_conflict(store: StateStore, board_id: str, key: str, column_id: str, 
 def test_a_run_report_counts_the_boards_conflicts_and_lists_those_recorded_while_it_ran(tmp_path):
     store = StateStore.from_url(f"sqlite:///{tmp_path / 'state.db'}")
     store.ensure_schema()
-    titles = {"text_mkrh94rx": "CUSTOMER ALT PO", "date_mkr5x": "EX FACTORY DATE"}
+    titles = {"text_mkrh94rx": "CUSTOMER ALT PO", "date_mkr5x": "EX FACTORY DATE", "numeric_qty": "size quantity"}
     try:
-        record_conflict(store, "1", "PO-0 | OCEAN | ST-0", "text_mkrh94rx", "restore", "ALT-0", "EARLIER",
+        record_conflict(store, "1", edit("PO-0 | OCEAN | ST-0", "text_mkrh94rx", "restore", "ALT-0", "EARLIER"),
                         shift=timedelta(hours=-1))
         run_id = store.start_run(RunKind.SYNC, "1", {})
-        record_conflict(store, "1", "PO-1 | OCEAN | ST-1", "text_mkrh94rx", "restore", "ALT-1", "A|B", "71000001",
-                        datetime(2026, 12, 3, 12, 0, 0))
-        record_conflict(store, "1", "PO-2 | AIR | ST-2", "date_mkr5x", "keep", {"date": "2026-01-05"}, "2026-02-10")
-        record_conflict(store, "2", "PO-3 | AIR | ST-3", "text_mkrh94rx", "keep", "ALT-3", "OTHER BOARD")
+        record_conflict(store, "1", edit("PO-1 | OCEAN | ST-1", "text_mkrh94rx", "restore", "ALT-1", "A|B",
+                                         "71000001", datetime(2026, 12, 3, 12, 0, 0)))
+        record_conflict(store, "1", edit("PO-2 | AIR | ST-2", "date_mkr5x", "keep", {"date": "2026-01-05"}, "2026-02-10"))
+        record_conflict(store, "1", edit("PO-2 | AIR | ST-2", "numeric_qty", "restore", "24", "30", size="M"))
+        record_conflict(store, "2", edit("PO-3 | AIR | ST-3", "text_mkrh94rx", "keep", "ALT-3", "OTHER BOARD"))
         store.set_run_status(run_id, RunStatus.COMPLETED)
-        record_conflict(store, "1", "PO-4 | AIR | ST-4", "text_mkrh94rx", "keep", "ALT-4", "LATER",
+        record_conflict(store, "1", edit("PO-4 | AIR | ST-4", "text_mkrh94rx", "keep", "ALT-4", "LATER"),
                         shift=timedelta(hours=1))
 
         report = run_report(store, run_id, titles=titles)
     finally:
         store.engine.dispose()
     conflicts = report["conflicts"]
-    assert (conflicts["count"], conflicts["restore"], conflicts["keep"]) == (4, 2, 2)  # board 1's, in all
+    assert (conflicts["count"], conflicts["restore"], conflicts["keep"]) == (5, 3, 2)  # board 1's, in all
     assert [(entry["item_key"], entry["column_id"], entry["column"], entry["board_text"], entry["source_value"],
              entry["source_text"], entry["policy"], entry["user_id"], entry["changed_at"])
             for entry in conflicts["during_run"]] == [
         ("PO-1 | OCEAN | ST-1", "text_mkrh94rx", "CUSTOMER ALT PO", "A|B", "ALT-1", "ALT-1", "restore", "71000001",
          "2026-12-03 12:00:00"),
         ("PO-2 | AIR | ST-2", "date_mkr5x", "EX FACTORY DATE", "2026-02-10", {"date": "2026-01-05"}, "2026-01-05",
-         "keep", None, None)]
+         "keep", None, None),
+        ("PO-2 | AIR | ST-2", "numeric_qty", "size quantity", "30", "24", "24", "restore", None, None)]
+    assert [entry["size"] for entry in conflicts["during_run"]] == [None, None, "M"]
     assert all(entry["recorded_at"] for entry in conflicts["during_run"])
     json.dumps(report)  # the JSON report holds it as it is
 
     markdown = render_markdown(report)
     section = markdown[markdown.index("## Conflicts"):]
-    assert section.startswith("## Conflicts (2 during this run)")
-    assert "4 in all (2 restore" in section and "2 keep" in section
+    assert section.startswith("## Conflicts (3 during this run)")
+    assert "5 in all (3 restore" in section and "2 keep" in section
     assert "| PO-1 \\| OCEAN \\| ST-1 | CUSTOMER ALT PO | A\\|B | ALT-1 | restore | 71000001 | 2026-12-03 12:00:00 |" \
         in section
     assert "| PO-2 \\| AIR \\| ST-2 | EX FACTORY DATE | 2026-02-10 | 2026-01-05 | keep | — | met " in section
+    assert "| PO-2 \\| AIR \\| ST-2 size M | size quantity | 30 | 24 | restore | — | met " in section
     assert "EARLIER" not in section and "LATER" not in section and "OTHER BOARD" not in section
 
 
