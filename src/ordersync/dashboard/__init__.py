@@ -8,8 +8,6 @@ reasons, items synced and failures over time.
 
 from __future__ import annotations
 
-import socket
-
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
@@ -17,7 +15,8 @@ from ordersync.config import Config, state_url
 from ordersync.dashboard.app import create_dashboard_app
 from ordersync.engine.report import column_titles
 from ordersync.engine.rollover import registered_boards
-from ordersync.errors import StateError, UsageError
+from ordersync.errors import StateError
+from ordersync.serving import serve
 from ordersync.state import StateStore
 
 DEFAULT_PORT = 8780
@@ -38,8 +37,6 @@ def dashboard_app(config: Config, *, refresh_seconds: float = 1.0) -> Starlette:
 def serve_dashboard(config: Config, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                     refresh_seconds: float = 1.0, on_ready=None) -> None:
     """Serve in the foreground until interrupted. `on_ready(url)` is called once it listens."""
-    import uvicorn
-
     from ordersync.dashboard.data import dashboard_state
 
     app = dashboard_app(config, refresh_seconds=refresh_seconds)
@@ -48,19 +45,7 @@ def serve_dashboard(config: Config, *, host: str = "127.0.0.1", port: int = DEFA
     except sa.exc.OperationalError as error:
         raise StateError(f"cannot reach the state database: {error.orig}",
                          hint="is the database server running and [state] url (or [source] url) right?") from None
-    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((host, port))
-    except OSError as error:
-        listener.close()
-        raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}",
-                         hint="pick another --port (or stop what uses this one)") from None
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=2))
-    if on_ready:
-        on_ready(f"http://{host}:{listener.getsockname()[1]}")
-    server.run(sockets=[listener])
+    serve(app, host=host, port=port, on_ready=on_ready)
 
 
 __all__ = ["DEFAULT_PORT", "dashboard_app", "serve_dashboard"]

@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import json
 import logging
-import socket
 import time
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -36,8 +35,9 @@ from starlette.routing import Route
 from ordersync.config import Config, load_signing_secret, load_token
 from ordersync.engine.clients import client_for, http_for
 from ordersync.engine.pipeline import Databases
-from ordersync.errors import ConfigError, MondayError, NotFound, OrdersyncError, UsageError
+from ordersync.errors import ConfigError, MondayError, NotFound, OrdersyncError
 from ordersync.monday.client import MondayClient
+from ordersync.serving import serve
 from ordersync.twoway.pull import warehouse_for
 from ordersync.twoway.record import Attribution, BoardRecorder, Recorded
 
@@ -207,21 +207,7 @@ def webhook_app(config: Config, *, http: httpx.AsyncClient | None = None, token:
 def serve_webhooks(config: Config, *, host: str = "127.0.0.1", port: int = 8790,
                    on_ready: Callable[[str], None] | None = None) -> None:
     """Serve the receiver in the foreground until interrupted; `on_ready(url)` once it listens."""
-    import uvicorn
-
-    app = webhook_app(config)
-    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((host, port))
-    except OSError as error:
-        listener.close()
-        raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}",
-                         hint="pick another --port (or stop what uses this one)") from None
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2))
-    if on_ready:
-        on_ready(f"http://{host}:{listener.getsockname()[1]}")
-    server.run(sockets=[listener])
+    serve(webhook_app(config), host=host, port=port, on_ready=on_ready, lifespan="on")
 
 
 # -- install and uninstall ------------------------------------------------------------------------------
