@@ -329,7 +329,10 @@ def test_a_sync_before_any_pull_keeps_or_restores_by_policy_and_every_edit_is_a_
     status = project.run("status", "--json").json()["conflicts"]
     assert (status["count"], status["restore"], status["keep"]) == (3, 2, 1)
     assert status["latest"][0]["board_text"] in {"FIRST-TRY", "SECOND-TRY", "KEEP-ME"}
-    assert "conflicts (people's edits of source-owned columns): 3 (2 by restore, 1 by keep)" in project.run("status").stdout
+    assert {row["column"] for row in status["latest"]} == {"CUSTOMER ALT PO", "PATTERN ID"}  # by their names
+    text = project.run("status").stdout
+    assert "conflicts (people's edits of source-owned columns): 3 (2 by restore, 1 by keep)" in text
+    assert "PATTERN ID: 'KEEP-ME' (the source's" in " ".join(text.split())
 
 
 def test_the_run_report_lists_the_conflicts_its_sync_met_by_column_name(project: Project) -> None:

@@ -361,8 +361,10 @@ def render_status(result: dict[str, Any]) -> None:
         output.print(f"conflicts (people's edits of source-owned columns): {conflicts['count']} "
                      f"({conflicts['restore']} by restore, {conflicts['keep']} by keep); the latest:")
         for row in conflicts["latest"][:5]:
-            output.print(f"  {escape(row['item_key'])} {row['column_id']}: {escape(repr(row['board_text']))} by user "
-                         f"{row['user_id'] or '?'} at {row['changed_at'] or row['recorded_at']} ({row['policy']})")
+            size = f" size {escape(row['size'])}" if row.get("size") else ""
+            output.print(f"  {escape(row['item_key'])}{size} {escape(row['column'])}: {escape(repr(row['board_text']))}"
+                         f" (the source's {escape(repr(row['source_text']))}) by user {row['user_id'] or '?'} at "
+                         f"{row['changed_at'] or row['recorded_at']} ({row['policy']})")
 
 
 def render_capacity(capacity: dict[str, Any], output: Console) -> None:

@@ -9,7 +9,7 @@ holds the board's lock.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from ordersync.engine.capacity import board_capacity
 from ordersync.engine.failures import failure_counts, unresolved_failures
 from ordersync.engine.filters import canonical_customer, canonical_customers
 from ordersync.engine.plan import build_outcome
-from ordersync.engine.report import finished_at
+from ordersync.engine.report import column_titles, conflict_entry, finished_at
 from ordersync.engine.rollover import board_rollover
 from ordersync.engine.summary import RunSummary
 from ordersync.state import IntentStatus, RunKind, RunStatus, StateStore
@@ -118,16 +118,15 @@ def open_intents(store: StateStore, board_id: str | None) -> dict[str, Any]:
             "oldest": [{**dict(row), "created_at": _iso(row["created_at"])} for row in oldest]}
 
 
-def board_conflicts(store: StateStore, board_id: str, *, listed: int = 10) -> dict[str, Any]:
-    """The board's conflicts: counts per policy and the latest few (who, when, the column, both values)."""
+def board_conflicts(store: StateStore, board_id: str, titles: Mapping[str, str], *,
+                    listed: int = 10) -> dict[str, Any]:
+    """The board's conflicts: counts per policy and the latest few, each as the reports list it
+    (`engine.report.conflict_entry`: the line and size, the column's name, both values, who, when)."""
     conflicts = Conflicts(store.tables, board_id)
     with store.engine.connect() as connection:
         latest = conflicts.listing(connection, limit=listed)
         counts = conflicts.counts(connection)
-    return {**counts, "latest": [{
-        "item_key": row["item_key"], "column_id": row["column_id"], "policy": row["policy"],
-        "board_text": row["board_text"], "source_value": row["source_value"], "user_id": row["user_id"],
-        "changed_at": _iso(row["changed_at"]), "recorded_at": _iso(row["recorded_at"])} for row in latest]}
+    return {**counts, "latest": [conflict_entry(row, titles) for row in latest]}
 
 
 def status(config: Config, *, runs: int = 10, customers: Iterable[str] = ()) -> dict[str, Any]:
@@ -170,7 +169,7 @@ def status(config: Config, *, runs: int = 10, customers: Iterable[str] = ()) -> 
             "unresolved_failures": failure_counts(failures),  # across runs: what `retry` sends again
             "open_write_intents": open_intents(store, board_id),
             # people's edits of source-owned columns (two-way), settled by each column's on_edit
-            "conflicts": board_conflicts(store, board_id) if board_id else None,
+            "conflicts": board_conflicts(store, board_id, column_titles(config)) if board_id else None,
         }
     finally:
         store.engine.dispose()
