@@ -11,6 +11,7 @@ test which mode it is in, so one test can run a short schedule in CI and the lon
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 
@@ -18,6 +19,12 @@ import pytest
 import sqlalchemy as sa
 
 from routed_boards import routed_project
+
+# A test suite started as a shell script's background job inherits SIGINT ignored (POSIX: no job control,
+# no Ctrl-C for background jobs), and so would every `ordersync` it starts — which then, as it should,
+# ignores the SIGINT a test sends it on purpose. Handled here, SIGINT is at its default in those children.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_addoption(parser) -> None:
