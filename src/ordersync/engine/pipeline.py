@@ -136,11 +136,13 @@ def stage_lines(config: Config, databases: Databases, filters: Filters, *, kind:
     source_table = open_source(databases.source, config)
     refuse_unmatched_filters(config, databases.source, source_table, databases.state, board, filters)
     run_id = run_id if run_id is not None else databases.state.start_run(kind, board, filters.as_dict())
-    return stage_boards(config, databases, filters, {board: run_id}, progress=progress, full=full)[board]
+    return stage_boards(config, databases, filters, {board: run_id}, progress=progress, full=full,
+                        source_table=source_table)[board]
 
 
 def stage_boards(config: Config, databases: Databases, filters: Filters, runs: Mapping[str, int], *,
-                 progress: Callable[[int], None] | None = None, full: bool = False) -> dict[str, Staged]:
+                 progress: Callable[[int], None] | None = None, full: bool = False,
+                 source_table: SourceTable | None = None) -> dict[str, Staged]:
     """Stage the order lines of each board's run (`runs`: board → run id, runs already started) from
     one read of the source: a routed sync transforms each line once, whatever the number of boards,
     and stages it under the run of the board its route names. Bad rows are recorded in the errors
@@ -148,8 +150,9 @@ def stage_boards(config: Config, databases: Databases, filters: Filters, runs: M
 
     Only the new and changed lines are read, transformed and staged (`engine.fingerprints`) unless `full`
     (`--full`, a board the mirror cannot vouch for), the run reads part of its scope (`--limit`, `retry`),
-    or nothing is unchanged (a first load, a changed config)."""
-    source_table = open_source(databases.source, config)
+    or nothing is unchanged (a first load, a changed config). `source_table`: the table as the caller
+    already opened it (reflected once, not again here)."""
+    source_table = source_table or open_source(databases.source, config)
     rules = rules_from_config(config, source_table.size_columns)
     store = databases.state
     try:
