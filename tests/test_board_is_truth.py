@@ -223,3 +223,22 @@ def test_the_sync_says_what_it_adopted(project):
     printed = project.run("sync", "--customer", "GREYSON")
     assert printed.exit_code == 0, printed.stderr
     assert "board checked first (read the whole board): 81 order lines already on it adopted" in printed.stderr
+
+
+def test_a_resync_with_nothing_changed_costs_the_schema_reads_alone_and_still_sees_a_later_edit(project):
+    """Issue 12: a nothing-changed resync sends at most 2 requests (the board's and its subitem board's
+    schema). Its mark comes from those reads, and a person's edit after it still makes the next run check."""
+    assert project.run("sync", "--customer", "GREYSON", "--json").exit_code == 0
+    for _ in range(2):  # the second no-op trusts the mark the first recorded without a request of its own
+        again = project.run("sync", "--customer", "GREYSON", "--json")
+        assert again.exit_code == 0, again.stderr
+        assert again.json()["adopted"]["how"] == "vouched"
+        assert again.json()["api"]["mutations"] == 0 and again.json()["api"]["requests"] == 2, again.json()["api"]
+    time.sleep(1.1)  # Monday's times have whole seconds
+    item = project.graphql("query ($ids: [ID!]) { boards(ids: $ids) { items_page(limit: 1) { items { id } } } }",
+                           ids=[project.board_id])["boards"][0]["items_page"]["items"][0]
+    project.emulator("POST", "/operator/edit", json={"board_id": project.board_id, "item_id": item["id"],
+                                                     "name": "renamed by a planner", "user_id": 70000001})
+    edited = project.run("sync", "--customer", "GREYSON", "--json")
+    assert edited.exit_code == 0, edited.stderr
+    assert edited.json()["adopted"]["how"] != "vouched"

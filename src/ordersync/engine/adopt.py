@@ -278,9 +278,18 @@ def board_vouches(store: StateStore, board: BoardInfo) -> bool:
     return _vouches(_mark(board.mark, board.subitem_mark), _recorded_mark(store, board.board_id))
 
 
-async def record_board_mark(store: StateStore, client: MondayClient, board: BoardInfo) -> None:
+async def record_board_mark(store: StateStore, client: MondayClient, board: BoardInfo, *,
+                            sent_nothing: bool = False) -> None:
     """The board's mark as a run leaves it, its mirror true to the board: while nobody else changes
-    the board, the next run trusts its mirror and looks up only the lines it would create."""
+    the board, the next run trusts its mirror and looks up only the lines it would create.
+
+    `sent_nothing`: the run sent the board no mutation, so the mark read with its schema is still the
+    board's as far as this run knows — recorded without a request (a nothing-changed resync costs the
+    schema reads alone). Someone else's edit since then leaves a newer mark on the board, which the next
+    run finds different from this one and checks, as it would any edit."""
+    if sent_nothing and (mark := _mark(board.mark, board.subitem_mark)) is not None:
+        store.record_board_mark(board.board_id, dumps(mark))
+        return
     ids = [board.board_id, *([board.subitem_board_id] if board.subitem_board_id else [])]
     try:
         answers = await client.board_marks(ids)

@@ -545,7 +545,7 @@ async def _finish_board(run: _BoardRun, store: StateStore, options: SyncOptions,
     recording = time.monotonic()
     _record_board_state(store, result, run.shape)
     store.set_run_status(run_id, status, summary=result.summary().as_dict())
-    await record_board_mark(store, client, run.board)
+    await record_board_mark(store, client, run.board, sent_nothing=client.stats.mutation_requests == 0)
     result.reports = _write_reports(run.config, store, run_id, token)
     store.prune_staged_rows(run.board_id)
     _log_recorded(result, time.monotonic() - recording)
