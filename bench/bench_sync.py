@@ -5,8 +5,8 @@ The emulator serves Monday's API over HTTP from its own process (`running_emulat
 process, so its CPU is not the client's), with Monday's Pro-plan limits and every per-minute
 window `--speedup` times shorter (3×, the default: 10,000,000 complexity points and 2,000 mutations
 per 20 s), and 50–150 ms of latency on every request (seeded, not scaled). Each contender syncs into
-its own board under its own token (its own budget), after one idle window so that it starts with the
-whole budget, as a scheduled run would.
+its own board under its own token (its own budget); the boards are made first, then one idle window
+passes, so that each contender starts with its whole budget, as a scheduled run would.
 
 Contenders, all the same engine (`sync_async`), only the request shape and pacing differ:
 - ordersync: its defaults — each request filled up to Monday's per-query complexity cap across
@@ -40,6 +40,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import multiprocessing
 import random
 import shutil
@@ -113,6 +114,18 @@ def emulator_process(settings: EmulatorSettings) -> Iterator[str]:
 
 # -- one contender ------------------------------------------------------------------------------------
 
+def sliding_windows(points: int, budget: int, mutations: int = 0, mutation_cap: int | None = None) -> int:
+    """The fewest whole windows between a run's first charge and its last, on a budget that slides: what
+    was spent in the last window must stay within `budget` at every moment (the emulator's and Monday's
+    rule), so a run that starts with an idle window and spends `points` cannot end its spending sooner
+    than ceil(points / budget) − 1 windows after it began — every window-long stretch of the run holds
+    at most one budget's worth. The mutation cap per window binds the same way."""
+    windows = math.ceil(points / budget) if points else 0
+    if mutation_cap:
+        windows = max(windows, math.ceil(mutations / mutation_cap))
+    return max(0, windows - 1)
+
+
 @dataclass(frozen=True)
 class Scale:
     speedup: float
@@ -181,9 +194,8 @@ class ApiRun:
         return self.stats.complexity_spent
 
     def least_seconds(self, scale: Scale) -> float:
-        """The least time the budget allows for the points this run spent: a run starts with a whole
-        window, then each window gives the budget back once (points/budget − 1 windows)."""
-        return max(0.0, self.points / BUDGET - 1) * scale.window
+        """The least time the budget allows for the points (and mutations) this run spent: `sliding_windows`."""
+        return sliding_windows(self.points, BUDGET, self.mutations, MUTATIONS_PER_MINUTE) * scale.window
 
     def budget_share(self, scale: Scale) -> float | None:
         """Share of the budget-bound maximum: the least time over the time taken (None: the run fits in
@@ -249,13 +261,13 @@ async def new_board(api_url: str, token: str) -> str:
         return await create_demo_board(client, customers=[customer.name for customer in SAMPLE_CUSTOMERS])
 
 
-async def run_contender(name: str, sample: str, *, base_url: str, token: str, source_url: str, state_url: str,
-                        filters: Filters, scale: Scale, seed: int, pause: float = 0.0,
+async def run_contender(name: str, sample: str, *, base_url: str, token: str, board_id: str, source_url: str,
+                        state_url: str, filters: Filters, seed: int, pause: float = 0.0,
                         **monday: Any) -> tuple[ApiRun, Config]:
+    """One sync of `board_id` (made earlier, its token's window idle since: the run starts with a whole
+    window's budget, like a scheduled run)."""
     api_url = f"{base_url}/v2"
-    board_id = await new_board(api_url, token)
     config = bench_config(source_url, state_url, api_url, board_id, **monday)
-    await asyncio.sleep(scale.window)  # the board setup spent budget: start with a whole window, like a scheduled run
     clients: list[MondayClient] = []
     transport = FixedPause(httpx.AsyncHTTPTransport(), pause)
     async with httpx.AsyncClient(timeout=120, transport=transport,
@@ -308,20 +320,25 @@ async def compare_api(base_url: str, tokens: dict[str, str], workdir: Path, *, r
     summary = write_sample_data(source_url, rows=rows, seed=seed)
     comparison = ApiComparison(scale, rows, baseline_lines, summary.bad_rows)
     slice_ = Filters(limit=baseline_lines)
-    common = {"base_url": base_url, "source_url": source_url, "scale": scale, "seed": seed}
+    common = {"base_url": base_url, "source_url": source_url, "seed": seed}
+    names = ("ordersync", "slice", "old", "single")
+    boards = dict(zip(names, await asyncio.gather(*(new_board(f"{base_url}/v2", tokens[name]) for name in names)),
+                      strict=True))
+    await asyncio.sleep(scale.window)  # the boards' setup spent budget: each token's window idle again
     everything, config = await run_contender(
-        "ordersync", f"all {rows:,} lines", token=tokens["ordersync"], filters=Filters(),
-        state_url=f"sqlite:///{workdir / 'state-ordersync.db'}", **common)
+        "ordersync", f"all {rows:,} lines", token=tokens["ordersync"], board_id=boards["ordersync"],
+        filters=Filters(), state_url=f"sqlite:///{workdir / 'state-ordersync.db'}", **common)
     comparison.runs.append(everything)
     comparison.verified = await board_equals_source(config, tokens["ordersync"], Filters())
     sample = f"first {baseline_lines:,} lines"
     for name, token, monday, pause in (
-        ("ordersync on the slice", tokens["slice"], {}, 0.0),
-        ("old pacing", tokens["old"], {"max_mutations_per_request": OLD_MUTATIONS_PER_REQUEST}, scale.old_sleep),
-        ("one mutation per request", tokens["single"], {"max_mutations_per_request": 1}, 0.0),
+        ("ordersync on the slice", "slice", {}, 0.0),
+        ("old pacing", "old", {"max_mutations_per_request": OLD_MUTATIONS_PER_REQUEST}, scale.old_sleep),
+        ("one mutation per request", "single", {"max_mutations_per_request": 1}, 0.0),
     ):
-        run, _ = await run_contender(name, sample, token=token, filters=slice_, pause=pause,
-                                     state_url=f"sqlite:///{workdir / f'state-{token}.db'}", **common, **monday)
+        run, _ = await run_contender(name, sample, token=tokens[token], board_id=boards[token], filters=slice_,
+                                     pause=pause, state_url=f"sqlite:///{workdir / f'state-{token}.db'}", **common,
+                                     **monday)
         comparison.runs.append(run)
     return comparison
 
@@ -343,9 +360,12 @@ async def measure_production(workdir: Path, *, rows: int, scale: Scale, seed: in
     source_url = f"sqlite:///{workdir / 'production-source.db'}"
     write_sample_data(source_url, rows=rows, seed=seed)
     with emulator_process(scale.settings([token], item_cap=True)) as base_url:
+        board_id = await new_board(f"{base_url}/v2", token)
+        await asyncio.sleep(scale.window)  # the board's setup spent budget: start with a whole window
         run, _ = await run_contender("production-sized first sync", f"{rows:,} lines", base_url=base_url, token=token,
-                                     source_url=source_url, state_url=f"sqlite:///{workdir / 'state-production.db'}",
-                                     filters=Filters(), scale=scale, seed=seed)
+                                     board_id=board_id, source_url=source_url,
+                                     state_url=f"sqlite:///{workdir / 'state-production.db'}", filters=Filters(),
+                                     seed=seed)
     return Production(scale, rows, run)
 
 
@@ -488,7 +508,7 @@ async def timed_sync(name: str, config: Config, token: str, seed: int, filters: 
     return Resync(name, seconds, result)
 
 
-async def measure_incremental(base_url: str, token: str, url: str, database: str, *, rows: int, scale: Scale,
+async def measure_incremental(base_url: str, token: str, url: str, database: str, *, rows: int,
                               seed: int) -> Incremental:
     measured = Incremental(database, rows)
     if not url.startswith("sqlite"):
@@ -506,7 +526,7 @@ async def measure_incremental(base_url: str, token: str, url: str, database: str
     started = time.perf_counter()
     measured.seeded_items, measured.seeded_subitems = seed_mirror(config, board_id)
     measured.seed_seconds = time.perf_counter() - started
-    await asyncio.sleep(scale.window)
+    await half_window_left(base_url, token)  # the resyncs are timed on their own work, not on the real sync's budget
     measured.resyncs.append(await timed_sync("resync, nothing changed", config, token, seed))
     real_keys = set(_keys_synced_by(config, real.result.run_id))
     measured.changed_lines = change_quantities(config, real_keys)
@@ -515,6 +535,16 @@ async def measure_incremental(base_url: str, token: str, url: str, database: str
         seed))
     measured.verified = await board_equals_source(config, token, Filters(), only_keys=real_keys)
     return measured
+
+
+async def half_window_left(base_url: str, token: str) -> None:
+    """Until the token has spent at most half the window's budget (the emulator's figures for it)."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        while True:
+            usage = (await http.get(f"{base_url}/emulator/stats")).json()["usage"].get(f"{token[:4]}…", {})
+            if usage.get("complexity_used", 0) <= BUDGET / 2:
+                return
+            await asyncio.sleep(0.2)
 
 
 def _keys_synced_by(config: Config, run_id: int) -> list[str]:
@@ -589,7 +619,9 @@ def api_report(comparison: ApiComparison) -> list[str]:
         f"- **Share of the budget-bound maximum** (ordersync, whole sample, window {scale.speedup:g}× shorter than "
         f"Monday's minute): **{'-' if share is None else f'{share:.1%}'}** — it spent {full.points:,} points "
         f"(reads included), which the budget allows in no less than {full.least_seconds(scale):.1f} s "
-        f"({full.points / BUDGET:.2f} windows' worth, less the whole window a run starts with); it took "
+        f"({full.points / BUDGET:.2f} windows' worth: on a sliding window every window-long stretch holds at most "
+        f"one budget, so {full.least_seconds(scale) / scale.window:.0f} windows at the least from the first "
+        f"charge to the last); it took "
         f"{full.seconds:.1f} s, with **{full.stats.rate_limited} rate-limited answers**. "
         f"(The table's last column is the rate against the steady-state ceiling, which a run starting with a "
         f"whole window can exceed.)",
@@ -660,8 +692,9 @@ def incremental_report(measured: Incremental) -> list[str]:
 async def run(options: argparse.Namespace,
               workdir: Path) -> tuple[ApiComparison | None, list[Incremental], Production | None]:
     scale = Scale(options.speedup)
-    tokens = {name: f"bench-{name}" for name in ("ordersync", "slice", "old", "single", "incremental-sqlite",
-                                                 "incremental-postgresql")}
+    # the emulator's figures name a token by its first four characters: each token's own
+    tokens = {name: f"{index:04d}-bench-{name}" for index, name in enumerate((
+        "ordersync", "slice", "old", "single", "incremental-sqlite", "incremental-postgresql"))}
     comparison, incremental = None, []
     with emulator_process(scale.settings(list(tokens.values()))) as base_url:
         if not options.skip_api:
@@ -676,7 +709,7 @@ async def run(options: argparse.Namespace,
             print(f"Incremental on {options.incremental_rows:,} order lines ({database}):", file=sys.stderr)
             incremental.append(await measure_incremental(
                 base_url, tokens[f"incremental-{database}"], url, "SQLite" if database == "sqlite" else "PostgreSQL",
-                rows=options.incremental_rows, scale=scale, seed=options.seed))
+                rows=options.incremental_rows, seed=options.seed))
     production = None
     if not options.skip_api and options.production_rows:
         print(f"Production-sized first sync, {options.production_rows:,} order lines:", file=sys.stderr)
