@@ -118,7 +118,8 @@ class Removals:
 def count_removals(store: StateStore, config: Config, run_id: int, board_id: str, filters: Filters, *,
                    sizes_confirmed: frozenset[str] = frozenset(), moving: Collection[str] = ()) -> list[Removals]:
     """The run's archives and deletes, items and subitems, against the mirror rows in its scope;
-    those of the keys `moving` to another routed board are counted apart."""
+    those of the keys `moving` to another routed board are counted apart. What the board manages is
+    counted only for a kind with removals (a resync that removes nothing skips two scans of the mirror)."""
     tables = store.tables
     staged_items, staged_subitems = tables.staged_items, tables.staged_subitems
     synced_items, synced_subitems = tables.synced_items, tables.synced_subitems
@@ -134,13 +135,17 @@ def count_removals(store: StateStore, config: Config, run_id: int, board_id: str
             staged_subitems.c.run_id == run_id, staged_subitems.c.operation.in_(_REMOVALS),
             staged_subitems.c.size.not_in(sorted(sizes_confirmed)) if sizes_confirmed else sa.true()))}
         items_managed = connection.execute(count.select_from(synced_items).where(
-            synced_items.c.board_id == board_id, *in_scope)).scalar_one()
+            synced_items.c.board_id == board_id, *in_scope)).scalar_one() if _removes(items_removed, moving) else 0
         subitems_managed = connection.execute(count.select_from(synced_subitems.join(synced_items, sa.and_(
             synced_items.c.board_id == synced_subitems.c.board_id,
             synced_items.c.item_key == synced_subitems.c.item_key))).where(
-            synced_subitems.c.board_id == board_id, *in_scope)).scalar_one()
+            synced_subitems.c.board_id == board_id, *in_scope)).scalar_one() if _removes(subitems_removed, moving) else 0
     return [_removals("items", items_removed, items_managed, moving),
             _removals("subitems", subitems_removed, subitems_managed, moving)]
+
+
+def _removes(removed_per_key: dict[str, int], moving: Collection[str]) -> bool:
+    return any(key not in moving for key in removed_per_key)
 
 
 def _removals(kind: str, removed_per_key: dict[str, int], managed: int, moving: Collection[str]) -> Removals:
