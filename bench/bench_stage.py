@@ -352,9 +352,24 @@ def report_resyncs(rows: int, resyncs: dict[str, dict[str, Resync]]) -> str:
     return "\n".join(lines)
 
 
+def report_scaling(rows: int, first: Measurement, more_rows: int, more: Measurement) -> str:
+    """ordersync's first-time prepare at `rows` and at `more_rows` (SQLite): linear cost, flat memory."""
+    per_line = (more.seconds / more.order_lines) / (first.seconds / first.order_lines)
+    return "\n".join([
+        f"## First-time prepare, {rows:,} against {more_rows:,} order lines (SQLite, ordersync alone)", "",
+        "| order lines | subitem rows | seconds | order lines/s | peak RSS MB |", "|---:|---:|---:|---:|---:|",
+        *(f"| {m.order_lines:,} | {m.subitem_rows:,} | {m.seconds:.2f} | {rate(m.order_lines, m.seconds)} "
+          f"| {m.peak_rss_mb:,.0f} |" for m in (first, more)),
+        "", f"{more.order_lines / first.order_lines:.1f}× the lines took {more.seconds / first.seconds:.2f}× the "
+        f"time ({per_line:.2f}× the time per line) and {more.peak_rss_mb / first.peak_rss_mb:.2f}× the peak memory."])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="order lines to generate (at least 100)")
+    parser.add_argument("--scale-rows", type=int, default=0,
+                        help="also a first-time prepare of this many lines (SQLite, ordersync alone): cost and "
+                             "memory against --rows (0: skip; `make bench` gives 500,000)")
     parser.add_argument("--seed", type=int, default=4755)
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL URL of the benchmark database")
     parser.add_argument("--skip-postgres", action="store_true")
@@ -384,12 +399,24 @@ def main(argv: list[str] | None = None) -> int:
             changed = change_one_percent(url)
             resyncs[name] |= {f"{changed:,} lines changed (1%)": in_fresh_process(measure_resync, url, False),
                               f"{changed:,} lines changed (1%) --full": in_fresh_process(measure_resync, url, True)}
+        scaling = None
+        if options.scale_rows:
+            url = f"sqlite:///{workdir / 'scale.db'}"
+            started = time.perf_counter()
+            write_sample_data(url, rows=options.scale_rows, seed=options.seed, force=True)
+            print(f"SQLite: wrote {options.scale_rows:,} sample order lines in {time.perf_counter() - started:.1f} s",
+                  file=sys.stderr)
+            scaling = report_scaling(options.rows, results["SQLite"]["ordersync"], options.scale_rows,
+                                     in_fresh_process(measure_ordersync, url))
     finally:
         if options.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     print(report(options.rows, results))
     print()
     print(report_resyncs(options.rows, resyncs))
+    if scaling:
+        print()
+        print(scaling)
     return 0
 
 

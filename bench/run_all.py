@@ -2,7 +2,8 @@
 (bench_sync.py), each in its own process, their Markdown tables joined under one header into
 bench/results/latest.md and printed.
 
-    make bench                          # the full run: 100,000 lines staged, 3,300 synced, 100,000 resynced
+    make bench                          # the full run: 100,000 lines staged (and 500,000 by ordersync alone),
+                                        # 3,300 synced, 100,000 resynced
     make bench ARGS=--quick             # a small run of everything, a few minutes
     make bench ARGS=--skip-postgres     # SQLite only
 """
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"default: {RESULTS.relative_to(HERE.parent)}")
     options = parser.parse_args(argv)
 
-    stage_args = ["--rows", "2000"] if options.quick else []
+    stage_args = ["--rows", "2000", "--scale-rows", "10000"] if options.quick else ["--scale-rows", "500000"]
     sync_args = ["--quick"] if options.quick else []
     if options.skip_postgres:
         stage_args.append("--skip-postgres")
