@@ -621,7 +621,7 @@ def api_report(comparison: ApiComparison) -> list[str]:
         f"Monday's minute): **{'-' if share is None else f'{share:.1%}'}** — it spent {full.points:,} points "
         f"(reads included), which the budget allows in no less than {full.least_seconds(scale):.1f} s "
         f"({full.points / BUDGET:.2f} windows' worth: on a sliding window every window-long stretch holds at most "
-        f"one budget, so {full.least_seconds(scale) / scale.window:.0f} windows at the least from the first "
+        f"one budget, so {_windows(full.least_seconds(scale) / scale.window)} at the least from the first "
         f"charge to the last); it took "
         f"{full.seconds:.1f} s, with **{full.stats.rate_limited} rate-limited answers**. "
         f"(The table's last column is the rate against the steady-state ceiling, which a run starting with a "
@@ -654,6 +654,10 @@ def api_report(comparison: ApiComparison) -> list[str]:
         f"mutations/s (projections, not measurements).",
     ]
     return lines
+
+
+def _windows(count: float) -> str:
+    return f"{count:.0f} window{'' if round(count) == 1 else 's'}"
 
 
 def _request_seconds(run: ApiRun, pause: float) -> float:
