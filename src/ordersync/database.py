@@ -72,8 +72,11 @@ def _engine_options(url: sa.engine.URL, timeouts: Timeouts) -> dict[str, Any]:
     if url.get_backend_name() == "sqlite":
         return {"connect_args": {"timeout": timeouts.lock_seconds}}
     if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("psycopg", "psycopg2"):
+        # jit off: PostgreSQL compiles a query with JIT when its estimate is large, and the wide source
+        # table's estimates always are — compiling the changed lines' read took 1.4 s of its 1.5 s, to scan
+        # 100,000 rows in 0.07 s (measured, PostgreSQL 15). A URL's `options=-c jit=on` turns it back on.
         options = (f"-c lock_timeout={round(timeouts.lock_seconds * 1000)} "
-                   f"-c statement_timeout={round(timeouts.statement_seconds * 1000)}")
+                   f"-c statement_timeout={round(timeouts.statement_seconds * 1000)} -c jit=off")
         given = url.query.get("options")  # the URL's own options come last: they win
         connect_args: dict[str, Any] = {"options": f"{options} {given}" if isinstance(given, str) else options}
         if "connect_timeout" not in url.query:
