@@ -43,6 +43,7 @@ from ordersync.state import RunKind, RunStatus, StateStore
 
 log = logging.getLogger(__name__)
 UNASSIGNED_BOARD = "unassigned"
+ANALYZE_AFTER_LINES = 2_000  # staged in one run: the staging tables' statistics are refreshed (PostgreSQL)
 
 
 @dataclass
@@ -172,6 +173,8 @@ def stage_boards(config: Config, databases: Databases, filters: Filters, runs: M
         if changes is not None:
             for board, run_id in runs.items():
                 record_unchanged(store, run_id, board, changes.unchanged)
+        if sum(outcome.order_lines for outcome in outcomes.values()) >= ANALYZE_AFTER_LINES:
+            store.refresh_statistics(store.tables.staged_items, store.tables.staged_subitems)
     except BaseException as error:
         for run_id in runs.values():
             end_stopped_run(store, run_id, error)
