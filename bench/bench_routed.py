@@ -46,6 +46,7 @@ from pydantic import SecretStr
 
 from ordersync.config import parse_config
 from ordersync.emulator import EmulatorSettings, FaultSettings
+from ordersync.emulator.settings import token_label
 from ordersync.engine.filters import canonical_customer, canonical_customers
 from ordersync.monday.board_setup import create_demo_board
 from ordersync.monday.connect import make_client
@@ -226,7 +227,7 @@ def empty_database(url: str) -> None:
 
 
 def usage_of(base_url: str, token: str) -> dict[str, Any]:
-    return httpx.get(f"{base_url}/emulator/stats", timeout=30).json()["usage"][f"{token[:4]}…"]
+    return httpx.get(f"{base_url}/emulator/stats", timeout=30).json()["usage"][token_label(token)]
 
 
 def idle_window(base_url: str, token: str) -> None:

@@ -58,6 +58,7 @@ from pydantic import SecretStr
 
 from ordersync.config import Config, parse_config
 from ordersync.emulator import FAULT_HEADER, EmulatorSettings, running_emulator
+from ordersync.emulator.settings import token_label
 from ordersync.engine.filters import Filters
 from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
 from ordersync.engine.source import extract_order_lines, open_source
@@ -525,8 +526,8 @@ async def measure_incremental(base_url: str, token: str, url: str, database: str
     measured.real_sync_seconds = real.seconds
     started = time.perf_counter()
     measured.seeded_items, measured.seeded_subitems = seed_mirror(config, board_id)
-    vacuum(url)  # PostgreSQL: the planner's statistics of the seeded tables, as autovacuum keeps them
     measured.seed_seconds = time.perf_counter() - started
+    vacuum(url)  # PostgreSQL: the planner's statistics of the seeded tables, as autovacuum keeps them
     await half_window_left(base_url, token)  # the resyncs are timed on their own work, not on the real sync's budget
     measured.resyncs.append(await timed_sync("resync, nothing changed", config, token, seed))
     real_keys = set(_keys_synced_by(config, real.result.run_id))
@@ -542,7 +543,7 @@ async def half_window_left(base_url: str, token: str) -> None:
     """Until the token has spent at most half the window's budget (the emulator's figures for it)."""
     async with httpx.AsyncClient(timeout=30) as http:
         while True:
-            usage = (await http.get(f"{base_url}/emulator/stats")).json()["usage"].get(f"{token[:4]}…", {})
+            usage = (await http.get(f"{base_url}/emulator/stats")).json()["usage"].get(token_label(token), {})
             if usage.get("complexity_used", 0) <= BUDGET / 2:
                 return
             await asyncio.sleep(0.2)
@@ -701,7 +702,7 @@ def incremental_report(measured: Incremental) -> list[str]:
 async def run(options: argparse.Namespace,
               workdir: Path) -> tuple[ApiComparison | None, list[Incremental], Production | None]:
     scale = Scale(options.speedup)
-    # the emulator's figures name a token by its first four characters: each token's own
+    # the emulator's figures name a token by its first four characters (`token_label`): each its own
     tokens = {name: f"{index:04d}-bench-{name}" for index, name in enumerate((
         "ordersync", "slice", "old", "single", "incremental-sqlite", "incremental-postgresql"))}
     comparison, incremental = None, []

@@ -42,7 +42,7 @@ from ordersync.emulator.pagination import CursorRegistry
 from ordersync.emulator.persistence import SqliteMirror
 from ordersync.emulator.resolvers import RequestContext
 from ordersync.emulator.responses import ApiVersion, Reply, graphql_reply, rejection
-from ordersync.emulator.settings import EmulatorSettings
+from ordersync.emulator.settings import EmulatorSettings, token_label
 from ordersync.emulator.store import Store
 from ordersync.emulator.views import board_page, index_page
 from ordersync.emulator.webhooks import Webhooks
@@ -311,7 +311,7 @@ class Emulator:
             except ValueError as error:
                 return JSONResponse({"error": str(error)}, status_code=400)
         shown = self.settings.model_dump(mode="json")
-        shown["tokens"] = [f"{token[:4]}…" for token in self.settings.tokens]
+        shown["tokens"] = [token_label(token) for token in self.settings.tokens]
         return JSONResponse(shown)
 
     async def webhooks_endpoint(self, request: Request) -> JSONResponse:
@@ -322,7 +322,7 @@ class Emulator:
         return JSONResponse({"status": "reset"})
 
     async def stats(self, request: Request) -> JSONResponse:
-        usage = {f"{token[:4]}…": self.limiter.snapshot(token) for token in self.settings.tokens}
+        usage = {token_label(token): self.limiter.snapshot(token) for token in self.settings.tokens}
         return JSONResponse({"boards": len(self.store.boards), "items": len(self.store.items), "usage": usage,
                              "fields": dict(self.fields_run), "jobs": self.jobs.counts()})
 

@@ -39,6 +39,12 @@ PLANS: dict[str, dict[str, int]] = {
 }
 
 
+def token_label(token: str) -> str:
+    """How the emulator names a token where it shows one (`/emulator/settings`, `/emulator/stats`): its
+    first four characters, never the whole secret."""
+    return f"{token[:4]}…"
+
+
 class CostTable(BaseModel):
     """Complexity points charged for a document, computed before it runs (see complexity.py).
 
