@@ -11,6 +11,11 @@ PostgreSQL database, then measures, in the same run and on the same rows:
   quantities > 0, and `DataFrame.to_sql` (pandas defaults) both the order lines (every column but
   the sizes) and the size rows. "to_sql only" is the part spent writing.
 
+ordersync runs as `ordersync plan` would with its defaults: a first load of 20,000 lines or more
+extracts and transforms in one worker process per core (`[source] transform_processes = "auto"`,
+`engine.parallel`) while the main process stages; its peak memory is the main process's plus each
+worker's own peak (all resident at once).
+
 Each measurement runs in a fresh process, and its peak memory is that process's own high-water mark
 (`VmHWM` in /proc/self/status, restarted from the current RSS when the measurement starts), never
 `ru_maxrss`: Linux carries that over `exec` from the parent, so a spawned child of the 400 MB process
@@ -112,11 +117,13 @@ class _StageSeconds(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.seconds: dict[str, float] = {}
+        self.worker_peaks_mb: list[float] = []  # each transform process's own peak (`engine.parallel`)
 
     def emit(self, record: logging.LogRecord) -> None:
         stage, seconds = getattr(record, "stage", None), getattr(record, "seconds", None)
         if stage is not None and seconds is not None:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + float(seconds)
+        self.worker_peaks_mb += getattr(record, "peak_mb", [])
 
 
 def _prepared(url: str, *, full: bool) -> tuple[Any, float, dict[str, float], float, float]:
@@ -131,7 +138,7 @@ def _prepared(url: str, *, full: bool) -> tuple[Any, float, dict[str, float], fl
     started = time.perf_counter()
     prepared = prepare(config, databases, Filters(), kind=RunKind.PLAN, full=full)
     seconds = time.perf_counter() - started
-    peak = _peak_mb()
+    peak = _peak_mb() + sum(stages.worker_peaks_mb)  # the transform processes' peaks too: all were resident at once
     databases.state.set_run_status(prepared.run_id, RunStatus.PLANNED)
     databases.close()
     return prepared, seconds, stages.seconds, start_rss, peak

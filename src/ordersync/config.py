@@ -91,6 +91,9 @@ class SourceConfig(_DatabaseSection):
     cancelled_values: list[str] = ["CANCELLED"]
     chunk_size: Annotated[int, Field(ge=1, le=100_000)] = 2000
     sizes: SizeColumnsConfig = SizeColumnsConfig()
+    # A run that reads every line (a first load, --full, a changed config) transforms in this many processes;
+    # "auto": one per core (at most 4) once the scope holds 20,000 lines, else this one. 1: always this one.
+    transform_processes: Literal["auto"] | Annotated[int, Field(ge=1, le=64)] = "auto"
 
     @field_validator("business_key")
     @classmethod

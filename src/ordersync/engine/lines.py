@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ordersync.config import Config
@@ -47,9 +48,26 @@ def transformed_order_lines(source_engine: Engine, source_table: SourceTable, co
     `board` (with `router`): only the lines routed to that board are transformed and yielded; the business
     key of each other line is counted in `other_keys` (a key two lines share belongs on no board).
     """
+    only_board = (board, other_keys if other_keys is not None else Counter()) if board is not None else None
+    for _, result in keyed_order_lines(source_engine, source_table, config, filters, rules, progress=progress,
+                                       router=router, changes=changes, only_board=only_board):
+        yield result
+
+
+def keyed_order_lines(source_engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
+                      rules: TransformRules, *,
+                      progress: Callable[[int], None] | None = None,
+                      router: Callable[[Mapping[str, Any]], str | None] | None = None,
+                      changes: Changes | None = None, only_board: tuple[str, Counter[str]] | None = None,
+                      share: sa.ColumnElement | None = None,
+                      ) -> Iterator[tuple[tuple[Any, ...], TransformedLine | RowError]]:
+    """`transformed_order_lines`, each line with its key columns as read; `only_board`: (board, other_keys);
+    `share`: only the rows it names (a transform process's share of the scope, `engine.parallel`)."""
     row, items, subitems, errors, transforming = 0, 0, 0, 0, 0.0
     columns = columns_read(source_table, config, also=IDENTIFYING_COLUMNS)
     only = None if changes is None else changed_rows_filter(source_table, config, changes, source_engine.dialect)
+    if share is not None:
+        only = share if only is None else sa.and_(only, share)
     numbers = None if changes is None else changes.numbers()
     key_names = tuple(config.source.business_key)
     key_of = values_getter(key_names)
@@ -57,17 +75,17 @@ def transformed_order_lines(source_engine: Engine, source_table: SourceTable, co
         for order_line in chunk:
             row += 1
             number = row
+            raw_key = key_of(order_line)
             if numbers is not None:
-                found = numbers.get(key_of(order_line))
+                found = numbers.get(raw_key)
                 if not found:  # unchanged (read with the whole scope), or come since the scope was read
                     if changes is not None and only is None:
                         continue
                 else:
                     number = found.popleft()
             routed = router(order_line) if router is not None else None
-            if board is not None and routed != board:
-                if other_keys is not None:
-                    other_keys[key_of_values(key_of(order_line), key_names)[0] or ""] += 1
+            if only_board is not None and routed != only_board[0]:
+                only_board[1][key_of_values(raw_key, key_names)[0] or ""] += 1
                 continue
             started = time.monotonic()
             result = transform_order_line(order_line, rules, number)
@@ -78,7 +96,7 @@ def transformed_order_lines(source_engine: Engine, source_table: SourceTable, co
                 errors += 1
             else:
                 items, subitems = items + 1, subitems + len(result.subitems)
-            yield result
+            yield raw_key, result
         if progress:
             progress(row)
     log.info("transform: %d order lines into %d items and %d subitems, %d row errors, in %.2f s", row, items,

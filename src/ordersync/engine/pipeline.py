@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -20,19 +20,19 @@ from ordersync.engine.diff import RemovalScope, diff_run
 from ordersync.engine.filters import Filters, canonical_customers
 from ordersync.engine.fingerprints import (
     Changes,
+    SourceLines,
     changed_lines,
     read_source_lines,
     record_unchanged,
     recorded_fingerprints,
 )
 from ordersync.engine.lines import transformed_order_lines
+from ordersync.engine.parallel import TransformProcesses, transform_processes
 from ordersync.engine.plan import Plan, build_plan
 from ordersync.engine.routes import Router, boards_of, routed_lines, routes_lines
 from ordersync.engine.source import SourceTable, create_source_engine, open_source
-from ordersync.engine.staging import StagingResult, stage_run, stage_runs
+from ordersync.engine.staging import LineRows, StagingResult, line_rows, stage_run, stage_runs
 from ordersync.engine.transform import (
-    RowError,
-    TransformedLine,
     TransformRules,
     business_key,
     rules_from_config,
@@ -156,19 +156,23 @@ def stage_boards(config: Config, databases: Databases, filters: Filters, runs: M
     source_table = source_table or open_source(databases.source, config)
     rules = rules_from_config(config, source_table.size_columns)
     store = databases.state
+    workers: TransformProcesses | None = None
     try:
         router = Router(config) if routes_lines(config) else None
-        fingerprints, changes = _changes(config, databases, source_table, filters, rules, list(runs),
-                                         router is not None, full=full)
-        lines = transformed_order_lines(databases.source, source_table, config, filters, rules, router=router,
-                                        changes=changes)
+        recorded = None if full else recorded_fingerprints(store, boards_of(config) if router else list(runs))
+        scope, fingerprints, changes = _changes(databases, source_table, config, filters, rules, recorded)
+        if scope is not None and changes is None:  # every line is read: by worker processes when it pays
+            processes = transform_processes(config, databases.source.dialect, len(scope.keys))
+            workers = TransformProcesses(config, filters, processes) if processes > 1 else None
+        rows = workers.line_rows(scope) if workers is not None and scope is not None else _line_rows(
+            config, databases, source_table, filters, rules, router, changes)
         keep = (lambda key: key in filters.item_keys) if filters.item_keys else None
         if router is not None:
-            outcomes = stage_runs(store, runs, routed_lines(lines, router), board_of=_board_of(store, config),
+            outcomes = stage_runs(store, runs, rows, board_of=_board_of(store, config),
                                   keep=keep, progress=progress, fingerprints=fingerprints)
         else:
             (board, run_id), = runs.items()
-            outcomes = {board: stage_run(store, run_id, lines, keep=keep, progress=progress,
+            outcomes = {board: stage_run(store, run_id, rows, keep=keep, progress=progress,
                                          fingerprints=fingerprints)}
         if changes is not None:
             for board, run_id in runs.items():
@@ -179,43 +183,55 @@ def stage_boards(config: Config, databases: Databases, filters: Filters, runs: M
         for run_id in runs.values():
             end_stopped_run(store, run_id, error)
         raise
+    finally:
+        if workers is not None:
+            workers.close()
     unchanged = frozenset(changes.unchanged) if changes is not None else None
     return {board: Staged(run_id, board, outcomes[board], source_table, unchanged=unchanged)
             for board, run_id in runs.items()}
 
 
-def _changes(config: Config, databases: Databases, source_table: SourceTable, filters: Filters,
-             rules: TransformRules, boards: Sequence[str], routed: bool, *,
-             full: bool) -> tuple[dict[str, str] | None, Changes | None]:
-    """Each line's fingerprint, to stage with it, and — on the fast path — which lines changed."""
+def _changes(databases: Databases, source_table: SourceTable, config: Config, filters: Filters,
+             rules: TransformRules,
+             recorded: Mapping[str, str | None] | None) -> tuple[SourceLines | None, dict[str, str] | None, Changes | None]:
+    """The scope's key read, each line's fingerprint, to stage with it, and — on the fast path — which lines
+    changed (None: every line is read). `recorded`: the mirror's fingerprints (None: `--full`)."""
     if filters.limit is not None or filters.item_keys:
-        return None, None
+        return None, None, None
     lines = read_source_lines(databases.source, source_table, config, filters, rules)
-    if full:
-        return lines.fingerprint_of(), None
-    changes = changed_lines(lines, recorded_fingerprints(databases.state, boards_of(config) if routed else boards))
+    if recorded is None:
+        return lines, lines.fingerprint_of(), None
+    changes = changed_lines(lines, recorded)
     log.info("fingerprints: %d of %d order lines new or changed", len(changes.rows), len(lines.keys),
              extra={"stage": "fingerprints", "changed": len(changes.rows), "order_lines": len(lines.keys)})
-    return changes.fingerprints, changes if changes.unchanged else None
+    return lines, changes.fingerprints, changes if changes.unchanged else None
 
 
-def _board_of(store: StateStore, config: Config) -> Callable[[TransformedLine | RowError], str]:
+def _line_rows(config: Config, databases: Databases, source_table: SourceTable, filters: Filters,
+               rules: TransformRules, router: Router | None, changes: Changes | None) -> Iterator[LineRows]:
+    """The run's lines, transformed here, as the staging takes them."""
+    lines = transformed_order_lines(databases.source, source_table, config, filters, rules, router=router,
+                                    changes=changes)
+    return map(line_rows, routed_lines(lines, router) if router is not None else lines)
+
+
+def _board_of(store: StateStore, config: Config) -> Callable[[LineRows], str]:
     """Whose each of a routed sync's lines is: the board its route names, and for a line no route takes
     (a row error) the board that holds it, else, held nowhere, the first board — each recorded once, and
     an item whose line lost its route stays where it is."""
     boards = boards_of(config)
     holder: dict[str, str] | None = None
 
-    def board_of(result: TransformedLine | RowError) -> str:
+    def board_of(line: LineRows) -> str:
         nonlocal holder
-        if result.board_id is not None:
-            return result.board_id
+        if line.board_id is not None:
+            return line.board_id
         if holder is None:  # read once, and only when a line has no route
             synced = store.tables.synced_items
             with store.engine.connect() as connection:
                 holder = {key: board_id for key, board_id in connection.execute(
                     sa.select(synced.c.item_key, synced.c.board_id).where(synced.c.board_id.in_(boards)))}
-        owner = holder.get(result.item.item_key if isinstance(result, TransformedLine) else result.item_key or "")
+        owner = holder.get(line.item_key or "")
         return owner or boards[0]
 
     return board_of

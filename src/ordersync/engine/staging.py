@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -37,19 +37,49 @@ class StagingResult:
     routed_elsewhere: set[str] = field(default_factory=set)  # lines read whose route names another board
 
 
-def stage_run(store: StateStore, run_id: int, results: Iterable[TransformedLine | RowError], *,
+class LineRows(NamedTuple):
+    """One transformed order line as the staging tables take it: plain tuples and dicts, so a line crosses
+    from a transform process (`engine.parallel`) for little more than its bytes (a pickled `TransformedLine`
+    cost ten times as much to send as to make)."""
+
+    item_key: str | None
+    customer: str | None
+    source_row: int
+    board_id: str | None  # a routed run: the board its route names
+    item: tuple | None  # ITEM_COLUMNS from item_key to row_hash; None: the line failed
+    subitems: tuple[tuple, ...]  # SUBITEM_COLUMNS but run_id
+    records: tuple[dict[str, Any], ...]  # its error (`item` None), or its warnings, as the errors table takes them
+    raw_key: tuple[Any, ...] | None = None  # its key columns as read: how a transform process's line is numbered
+
+
+def line_rows(result: TransformedLine | RowError, raw_key: tuple[Any, ...] | None = None) -> LineRows:
+    """The staged rows of a transformed line, or the record of why it failed."""
+    if isinstance(result, RowError):
+        return LineRows(result.item_key, result.customer, result.source_row, result.board_id, None, (),
+                        (result.as_record(),), raw_key)
+    item = result.item
+    values = item.column_values_json if item.column_values_json is not None else dumps(item.column_values)
+    return LineRows(item.item_key, item.customer, item.source_row, result.board_id,
+                    (item.item_key, item.customer, item.group_name, item.item_name, item.po_number, item.aag_season,
+                     item.customer_season, item.cancelled, values, item.row_hash),
+                    tuple((subitem.item_key, subitem.size, subitem.customer, subitem.name, subitem.quantity,
+                           subitem.position, _PENDING, 0) for subitem in result.subitems),
+                    tuple(warning.as_record() for warning in result.warnings), raw_key)
+
+
+def stage_run(store: StateStore, run_id: int, lines: Iterable[LineRows], *,
               batch_size: int = 2000, keep: Callable[[str], bool] | None = None,
               progress: Callable[[int], None] | None = None,
               fingerprints: Mapping[str, str] | None = None) -> StagingResult:
-    """Write the transform's output under `run_id`, one board's run reading the source alone; `keep`
+    """Write the transformed lines under `run_id`, one board's run reading the source alone; `keep`
     narrows to some keys (`retry`). `fingerprints` (`engine.fingerprints`): each line's, by business key,
     staged with it."""
-    return stage_runs(store, {"": run_id}, results, board_of=lambda result: "", batch_size=batch_size, keep=keep,
+    return stage_runs(store, {"": run_id}, lines, board_of=lambda line: "", batch_size=batch_size, keep=keep,
                       progress=progress, fingerprints=fingerprints)[""]
 
 
-def stage_runs(store: StateStore, runs: Mapping[str, int], results: Iterable[TransformedLine | RowError], *,
-               board_of: Callable[[TransformedLine | RowError], str | None],
+def stage_runs(store: StateStore, runs: Mapping[str, int], lines: Iterable[LineRows], *,
+               board_of: Callable[[LineRows], str | None],
                batch_size: int = 2000, keep: Callable[[str], bool] | None = None,
                progress: Callable[[int], None] | None = None,
                fingerprints: Mapping[str, str] | None = None) -> dict[str, StagingResult]:
@@ -59,14 +89,12 @@ def stage_runs(store: StateStore, runs: Mapping[str, int], results: Iterable[Tra
     their routes name two boards. Returns each board's `StagingResult`."""
     claims = _KeyClaims()
     batches = _Batches(store, runs, fingerprints, progress)
-    for result in results:
-        if keep is not None:
-            key = result.item.item_key if isinstance(result, TransformedLine) else result.item_key
-            if key is None or not keep(key):
-                continue
-        board = board_of(result)
+    for line in lines:
+        if keep is not None and (line.item_key is None or not keep(line.item_key)):
+            continue
+        board = board_of(line)
         board = board if board in runs else None
-        admitted = claims.admit(result, board=board)
+        admitted = claims.admit(line, board=board)
         if admitted is not None and board is not None:
             batches.add(board, admitted)
             if batches.size >= batch_size or len(batches.subitems) >= batch_size * 10:
@@ -104,22 +132,23 @@ class _Batches:
         self.lines = 0
         self.writing = 0.0  # time in the state database, not in the extract and transform that feed it
 
-    def add(self, board: str, admitted: TransformedLine | RowError) -> None:
+    def add(self, board: str, admitted: LineRows) -> None:
         outcome = self.outcomes[board]
         outcome.order_lines += 1
         self.lines += 1
         self.size += 1
-        if isinstance(admitted, RowError):
-            self.records[board].append(admitted.as_record())
+        if admitted.item is None:
+            self.records[board].extend(admitted.records)
             outcome.errors += 1
             return
         run_id = self.runs[board]
-        self.items.append(_item_record(run_id, admitted.item, self.fingerprints))
-        self.subitems.extend(_subitem_record(run_id, subitem) for subitem in admitted.subitems)
-        self.records[board].extend(warning.as_record() for warning in admitted.warnings)
+        fingerprint = self.fingerprints.get(admitted.item_key or "") if self.fingerprints is not None else None
+        self.items.append((run_id, *admitted.item, admitted.source_row, _PENDING, 0, fingerprint))
+        self.subitems.extend((run_id, *subitem) for subitem in admitted.subitems)
+        self.records[board].extend(admitted.records)
         outcome.items += 1
         outcome.subitems += len(admitted.subitems)
-        outcome.warnings += len(admitted.warnings)
+        outcome.warnings += len(admitted.records)
 
     def flush(self) -> None:
         started = time.monotonic()
@@ -148,26 +177,26 @@ class _KeyClaims:
         self.first_board: dict[str, str] = {}  # key → the board whose run staged (or recorded) its first line
         self.placed: dict[str, str] = {}  # key → the board a good line's route names
 
-    def admit(self, result: TransformedLine | RowError, *, board: str | None) -> TransformedLine | RowError | None:
+    def admit(self, line: LineRows, *, board: str | None) -> LineRows | None:
         """What `board`'s run stages or records for a line: the line, or its error (its own, or a duplicate
         key's); None for a line no run here stages (`board` None), which still claims its key."""
-        if isinstance(result, RowError):
-            first = result.item_key is not None and result.item_key not in self.first_row_of
-            self.failed(result)
+        if line.item is None:
+            first = line.item_key is not None and line.item_key not in self.first_row_of
+            self.failed(line)
             if board is not None and first:
-                self.first_board[result.item_key or ""] = board
-            return result if board is not None else None
-        duplicate = self.claim(result.item)
-        if result.board_id is not None:
-            self.placed[result.item.item_key] = result.board_id
+                self.first_board[line.item_key or ""] = board
+            return line if board is not None else None
+        duplicate = self.claim(line)
+        if line.board_id is not None:
+            self.placed[line.item_key or ""] = line.board_id
         if board is None:
             return None
         if duplicate is None:
-            self.first_board[result.item.item_key] = board
-            return result
+            self.first_board[line.item_key or ""] = board
+            return line
         return duplicate
 
-    def failed(self, error: RowError) -> None:
+    def failed(self, error: LineRows) -> None:
         """A bad line still claims its key: the good line sharing it must not be synced either."""
         if error.item_key is None:
             return
@@ -177,15 +206,17 @@ class _KeyClaims:
         elif error.item_key not in self.failed_first:
             self.collided[error.item_key] = error.customer
 
-    def claim(self, item: Any) -> RowError | None:
+    def claim(self, line: LineRows) -> LineRows | None:
         """None when the line is the first with its key; otherwise the duplicate-key error."""
-        first = self.first_row_of.setdefault(item.item_key, item.source_row)
-        if first == item.source_row:
+        key = line.item_key or ""
+        first = self.first_row_of.setdefault(key, line.source_row)
+        if first == line.source_row:
             return None
-        self.collided[item.item_key] = item.customer
-        return RowError(item.source_row, f"duplicate business key {item.item_key!r}: also on row {first}; "
-                        "neither row is synced until the key is unique", field="business key",
-                        item_key=item.item_key, customer=item.customer)
+        self.collided[key] = line.customer
+        error = RowError(line.source_row, f"duplicate business key {key!r}: also on row {first}; "
+                         "neither row is synced until the key is unique", field="business key",
+                         item_key=key, customer=line.customer)
+        return line_rows(error)._replace(board_id=line.board_id)
 
 
 # Staged rows are written as tuples in these column orders (`StateStore.bulk_insert`); the diff sets
@@ -195,19 +226,6 @@ ITEM_COLUMNS = ("run_id", "item_key", "customer", "group_name", "item_name", "po
                 "fingerprint")
 SUBITEM_COLUMNS = ("run_id", "item_key", "size", "customer", "name", "quantity", "position", "status", "attempts")
 _PENDING = RowStatus.PENDING.value
-
-
-def _item_record(run_id: int, item, fingerprints: Mapping[str, str] | None) -> tuple:
-    return (run_id, item.item_key, item.customer, item.group_name, item.item_name, item.po_number, item.aag_season,
-            item.customer_season, item.cancelled,
-            item.column_values_json if item.column_values_json is not None else dumps(item.column_values),
-            item.row_hash, item.source_row, _PENDING, 0,
-            fingerprints.get(item.item_key) if fingerprints is not None else None)
-
-
-def _subitem_record(run_id: int, subitem) -> tuple:
-    return (run_id, subitem.item_key, subitem.size, subitem.customer, subitem.name, subitem.quantity,
-            subitem.position, _PENDING, 0)
 
 
 def _unstage_collisions(store: StateStore, run_id: int, collided: dict[str, str | None],

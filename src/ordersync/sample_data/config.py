@@ -96,6 +96,7 @@ customer_season_column = "CUSTOMER SEASON"
 order_type_column = "ORDER TYPE"
 cancelled_values = ["CANCELLED"]
 chunk_size = 2000              # rows fetched per round trip while streaming the source
+# transform_processes = "auto"  # a first load or --full transforms in one process per core (1: in this one)
 # lock_timeout_seconds = 30     # wait this long for another process's lock, then stop (exit 3), never hang
 # statement_timeout_seconds = 300  # PostgreSQL: the longest one statement may run
 

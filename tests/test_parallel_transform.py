@@ -1,0 +1,129 @@
+"""The transform in worker processes (`engine.parallel`): a run that reads every line stages exactly what one
+process reading alone stages — the same rows, numbers, row errors and duplicate keys — on SQLite and
+PostgreSQL; a worker that dies fails the run with a typed error; a killed run leaves no worker behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ordersync.config import parse_config
+from ordersync.engine.filters import Filters
+from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
+from ordersync.errors import SourceError
+from ordersync.sample_data import write_sample_data
+from ordersync.sample_data.config import sample_config_text
+from ordersync.state import RunKind, RunStatus
+
+
+def config_with(url: str, processes: int | str):
+    text = sample_config_text(source_url=url).replace("[source]\n", f"[source]\ntransform_processes = {processes!r}\n"
+                                                      .replace("'", '"'), 1)
+    config = parse_config(text, origin="the test config")
+    assert config.source.transform_processes == processes
+    return config
+
+
+def staged(url: str, processes: int | str, *, progress=None, full: bool = False) -> dict[str, list[tuple]]:
+    """Every row a first-time prepare stages and records, but the run's id."""
+    config = config_with(url, processes)
+    databases = Databases.open(config)
+    try:
+        prepared = prepare(config, databases, Filters(), kind=RunKind.PLAN, progress=progress, full=full)
+        databases.state.set_run_status(prepared.run_id, RunStatus.PLANNED)
+        tables = databases.state.tables
+        rows = {}
+        with databases.state.engine.connect() as connection:
+            for name, table, order in (
+                    ("items", tables.staged_items, ("source_row", "item_key")),
+                    ("subitems", tables.staged_subitems, ("item_key", "size")),
+                    ("errors", tables.errors, ("source_row", "item_key", "message"))):
+                columns = [column for column in table.columns if column.name not in ("run_id", "error_id", "created_at")]
+                rows[name] = [tuple(row) for row in connection.execute(
+                    sa.select(*columns).where(table.c.run_id == prepared.run_id).order_by(*(table.c[o] for o in order)))]
+        discard_staged_rows(databases.state, prepared.run_id)
+        return rows
+    finally:
+        databases.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sample_url(request, tmp_path):
+    url = request.getfixturevalue("sqlite_url") if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    write_sample_data(url, rows=3000, seed=11, force=True)
+    return url
+
+
+def test_worker_processes_stage_exactly_what_one_process_stages(sample_url):
+    alone = staged(sample_url, 1)
+    shared = staged(sample_url, 3)
+    assert len(alone["items"]) > 2900 and len(alone["subitems"]) > 9000
+    assert any("duplicate business key" in str(row) for row in alone["errors"])
+    assert any("is negative" in str(row) or "not a number" in str(row) for row in alone["errors"])
+    for name in ("items", "subitems", "errors"):
+        assert shared[name] == alone[name], name
+    assert staged(sample_url, 2, full=True) == alone
+
+
+def test_a_worker_that_dies_fails_the_run_with_a_typed_error(sqlite_url):
+    write_sample_data(sqlite_url, rows=30_000, seed=11, force=True)
+
+    def kill_a_worker(lines: int) -> None:
+        for child in __import__("multiprocessing").active_children():
+            if child.name.startswith("ordersync-transform-"):
+                os.kill(child.pid, signal.SIGKILL)
+
+    with pytest.raises(SourceError, match="ordersync-transform-.* ended"):
+        staged(sqlite_url, 2, progress=kill_a_worker)
+
+
+def test_a_killed_run_leaves_no_worker_behind(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ordersync.db'}"
+    write_sample_data(url, rows=30_000, seed=11, force=True)
+    config = tmp_path / "ordersync.toml"
+    config.write_text(sample_config_text(source_url=url).replace("[source]\n", "[source]\ntransform_processes = 2\n", 1))
+    command = [str(Path(sys.executable).with_name("ordersync")), "--config", str(config), "plan"]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**os.environ, "ORDERSYNC_LOG_LEVEL": "INFO"})
+    workers = _wait_for_children(process.pid)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers), "a transform process outlived the run that started it"
+
+
+def _wait_for_children(pid: int) -> list[int]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        children = [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+                    for child in (task / "children").read_text().split()]
+        named = [child for child in children if "ordersync-transform" in _command_line(child)
+                 or "multiprocessing" in _command_line(child)]
+        if len(named) >= 2:
+            return named
+        time.sleep(0.05)
+    raise AssertionError("the run started no transform process")
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
