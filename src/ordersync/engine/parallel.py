@@ -53,6 +53,7 @@ PARALLEL_AFTER_LINES = 20_000  # `transform_processes = "auto"`: a smaller read 
 MAX_PROCESSES = 4
 DIALECTS = ("sqlite", "postgresql", "mssql")  # those `share_filter` can split a scope for
 SEND_EVERY = 500  # lines a worker sends at a time
+WORKER_CHUNK_ROWS = 500  # rows a worker fetches at a time: each is a dict of every column read (2,000: +35 MB each)
 SQLITE_SHARE = "ordersync_share"
 _STAGES = ("extract", "transform")  # a worker's own records of these become one record here
 
@@ -251,6 +252,8 @@ def _transform_share(config: Config, filters: Filters, share: int, shares: int, 
     logger = logging.getLogger("ordersync")
     logger.handlers[:], logger.propagate = [forwarded], False
     logger.setLevel(level)
+    chunk_size = min(config.source.chunk_size, WORKER_CHUNK_ROWS)
+    config = config.model_copy(update={"source": config.source.model_copy(update={"chunk_size": chunk_size})})
     try:
         engine = create_source_engine(config.source.url, config.source.timeouts())
         if engine.dialect.name == "sqlite":
@@ -282,7 +285,7 @@ class _Sending:
     """Batches sent by a thread of their own, up to `AHEAD` of the parent: the transform goes on while the
     parent writes a batch to the staging tables (one batch in the pipe alone kept the two taking turns)."""
 
-    AHEAD = 16
+    AHEAD = 4
 
     def __init__(self, sender: Connection) -> None:
         self.sender = sender
