@@ -89,17 +89,20 @@ def stage_runs(store: StateStore, runs: Mapping[str, int], lines: Iterable[LineR
     their routes name two boards. Returns each board's `StagingResult`."""
     claims = _KeyClaims()
     batches = _Batches(store, runs, fingerprints, progress)
-    for line in lines:
-        if keep is not None and (line.item_key is None or not keep(line.item_key)):
-            continue
-        board = board_of(line)
-        board = board if board in runs else None
-        admitted = claims.admit(line, board=board)
-        if admitted is not None and board is not None:
-            batches.add(board, admitted)
-            if batches.size >= batch_size or len(batches.subitems) >= batch_size * 10:
-                batches.flush()
-    batches.flush()
+    try:
+        for line in lines:
+            if keep is not None and (line.item_key is None or not keep(line.item_key)):
+                continue
+            board = board_of(line)
+            board = board if board in runs else None
+            admitted = claims.admit(line, board=board)
+            if admitted is not None and board is not None:
+                batches.add(board, admitted)
+                if batches.size >= batch_size or len(batches.subitems) >= batch_size * 10:
+                    batches.flush()
+        batches.flush(last=True)
+    finally:
+        batches.close()
     for board, outcome in batches.outcomes.items():
         collided = {key: customer for key, customer in claims.collided.items() if claims.first_board.get(key) == board}
         outcome.routed_elsewhere = {key for key, placed in claims.placed.items()
@@ -131,6 +134,8 @@ class _Batches:
         self.size = 0  # items and errors held
         self.lines = 0
         self.writing = 0.0  # time in the state database, not in the extract and transform that feed it
+        self.connection: sa.Connection | None = None  # the open transaction, between commits
+        self.committed = 0  # lines committed
 
     def add(self, board: str, admitted: LineRows) -> None:
         outcome = self.outcomes[board]
@@ -150,21 +155,36 @@ class _Batches:
         outcome.subitems += len(admitted.subitems)
         outcome.warnings += len(admitted.records)
 
-    def flush(self) -> None:
+    def flush(self, *, last: bool = False) -> None:
+        """Write the rows held; commit every `COMMIT_EVERY_LINES` lines and at the `last` flush (a commit per
+        batch cost a WAL sync each on SQLite: 1.3 s of a 100,000-line staging)."""
         started = time.monotonic()
         tables = self.store.tables
-        with self.store.engine.begin() as connection:
-            self.store.bulk_insert(connection, tables.staged_items, ITEM_COLUMNS, self.items)
-            self.store.bulk_insert(connection, tables.staged_subitems, SUBITEM_COLUMNS, self.subitems)
-            for board, run_id in self.runs.items():
-                self.store.record_errors(connection, run_id, self.records[board])
-                self.records[board].clear()
+        if self.connection is None:
+            self.connection = self.store.engine.connect()
+            self.connection.begin()
+        connection = self.connection
+        self.store.bulk_insert(connection, tables.staged_items, ITEM_COLUMNS, self.items)
+        self.store.bulk_insert(connection, tables.staged_subitems, SUBITEM_COLUMNS, self.subitems)
+        for board, run_id in self.runs.items():
+            self.store.record_errors(connection, run_id, self.records[board])
+            self.records[board].clear()
+        if last or self.lines - self.committed >= COMMIT_EVERY_LINES:
+            connection.commit()
+            self.close()
+            self.committed = self.lines
         self.writing += time.monotonic() - started
         self.items.clear()
         self.subitems.clear()
         self.size = 0
         if self.progress:
             self.progress(self.lines)
+
+    def close(self) -> None:
+        """Give the connection back (what was not committed is rolled back)."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
 
 class _KeyClaims:
@@ -226,6 +246,7 @@ ITEM_COLUMNS = ("run_id", "item_key", "customer", "group_name", "item_name", "po
                 "fingerprint")
 SUBITEM_COLUMNS = ("run_id", "item_key", "size", "customer", "name", "quantity", "position", "status", "attempts")
 _PENDING = RowStatus.PENDING.value
+COMMIT_EVERY_LINES = 20_000
 
 
 def _unstage_collisions(store: StateStore, run_id: int, collided: dict[str, str | None],
