@@ -34,6 +34,7 @@ line read, transformed, staged and compared: the path before fingerprints), side
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import datetime
 import logging
@@ -268,8 +269,10 @@ def _config(url: str) -> Config:
 
 
 def in_fresh_process(function, *args: Any) -> Any:
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(function, args)
+    """`function(*args)` in a fresh interpreter; not a daemon (a Pool's is), so it may start the transform
+    processes a first load starts."""
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
 
 
 # -- databases --------------------------------------------------------------------------------

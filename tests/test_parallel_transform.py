@@ -4,6 +4,7 @@ PostgreSQL; a worker that dies fails the run with a typed error; a killed run le
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 
 from ordersync.config import parse_config
 from ordersync.engine.filters import Filters
+from ordersync.engine.parallel import transform_processes
 from ordersync.engine.pipeline import Databases, discard_staged_rows, prepare
 from ordersync.errors import SourceError
 from ordersync.sample_data import write_sample_data
@@ -127,3 +129,14 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def _processes_for_a_million_lines(url: str) -> int:
+    return transform_processes(config_with(url, "auto"), sa.create_engine(url).dialect, 1_000_000)
+
+
+def test_a_daemon_process_transforms_in_itself_and_auto_uses_the_cores(sqlite_url):
+    with multiprocessing.get_context("spawn").Pool(1) as pool:  # a Pool's workers are daemons: they may start none
+        assert pool.apply(_processes_for_a_million_lines, (sqlite_url,)) == 1
+    assert _processes_for_a_million_lines(sqlite_url) == min(os.cpu_count() or 1, 4)
+    assert transform_processes(config_with(sqlite_url, "auto"), sa.create_engine(sqlite_url).dialect, 19_999) == 1

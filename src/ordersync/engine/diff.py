@@ -84,10 +84,10 @@ def _log_states(store: StateStore, run_id: int, seconds: float) -> None:
 
 
 def _diff_items(connection, store: StateStore, run_id: int, board_id: str) -> None:
-    """NEW, then — joined with the mirror — UNCHANGED where the row hash is the one recorded, else CHANGED
-    (a NULL hash in the mirror equals nothing). Two set-based statements, no per-row subquery."""
+    """Staged NEW (`engine.staging`); joined with the mirror, UNCHANGED where the row hash is the one recorded,
+    else CHANGED (a NULL hash in the mirror equals nothing). One set-based statement, no per-row subquery:
+    a first load rewrites no row."""
     staged, synced = store.tables.staged_items, store.tables.synced_items
-    connection.execute(sa.update(staged).where(staged.c.run_id == run_id).values(state=DiffState.NEW.value))
     connection.execute(
         sa.update(staged).where(staged.c.run_id == run_id, synced.c.board_id == board_id,
                                 synced.c.item_key == staged.c.item_key).values(
@@ -174,17 +174,20 @@ def _item_operations(connection, store: StateStore, run_id: int, on_removed: Rem
         (state == DiffState.NEW.value, Operation.CREATE.value),
         (state == DiffState.CHANGED.value, Operation.UPDATE.value),
     ]
-    connection.execute(
-        sa.update(staged).where(staged.c.run_id == run_id).values(
-            operation=sa.case(*whens, else_=Operation.NONE.value)
-        )
-    )
+    operation = sa.case(*whens, else_=Operation.NONE.value)
+    connection.execute(sa.update(staged).where(staged.c.run_id == run_id, _differs(staged.c.operation, operation))
+                       .values(operation=operation))
+
+
+def _differs(column: sa.ColumnElement, value: sa.ColumnElement) -> sa.ColumnElement:
+    """The rows whose `column` is not `value` already: only those are rewritten (an UPDATE of every staged row
+    rewrote 100,000 wide rows of a first load that were all CREATE already)."""
+    return sa.or_(column.is_(None), column != value)
 
 
 def _diff_subitems(connection, store: StateStore, run_id: int, board_id: str) -> None:
     """As `_diff_items`, per (order line, size), comparing the quantity."""
     staged, synced = store.tables.staged_subitems, store.tables.synced_subitems
-    connection.execute(sa.update(staged).where(staged.c.run_id == run_id).values(state=DiffState.NEW.value))
     connection.execute(
         sa.update(staged).where(staged.c.run_id == run_id, synced.c.board_id == board_id,
                                 synced.c.item_key == staged.c.item_key, synced.c.size == staged.c.size).values(
@@ -220,16 +223,14 @@ def _subitem_operations(connection, store: StateStore, run_id: int, on_removed: 
     Each subitem's operation from its own state, then — joined with its parent — none under a parent
     that is removed, or new and not created."""
     staged_items, staged = store.tables.staged_items, store.tables.staged_subitems
-    connection.execute(
-        sa.update(staged).where(staged.c.run_id == run_id).values(
-            operation=sa.case(
-                (staged.c.state == DiffState.NEW.value, Operation.CREATE.value),
-                (staged.c.state == DiffState.CHANGED.value, Operation.UPDATE.value),
-                (staged.c.state == DiffState.REMOVED.value, _REMOVAL_OPERATION[on_removed].value),
-                else_=Operation.NONE.value,
-            )
-        )
+    operation = sa.case(
+        (staged.c.state == DiffState.NEW.value, Operation.CREATE.value),
+        (staged.c.state == DiffState.CHANGED.value, Operation.UPDATE.value),
+        (staged.c.state == DiffState.REMOVED.value, _REMOVAL_OPERATION[on_removed].value),
+        else_=Operation.NONE.value,
     )
+    connection.execute(sa.update(staged).where(staged.c.run_id == run_id, _differs(staged.c.operation, operation))
+                       .values(operation=operation))
     parent_operation, parent_state = staged_items.c.operation, staged_items.c.state
     connection.execute(
         sa.update(staged).where(

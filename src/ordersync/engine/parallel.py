@@ -61,7 +61,7 @@ _STAGES = ("extract", "transform")  # a worker's own records of these become one
 def transform_processes(config: Config, dialect: sa.Dialect, lines: int) -> int:
     """How many processes transform a read of `lines` lines of the whole scope (1: this one)."""
     setting = config.source.transform_processes
-    if dialect.name not in DIALECTS:
+    if dialect.name not in DIALECTS or multiprocessing.current_process().daemon:  # a daemon may start none
         return 1
     if setting == "auto":
         return min(os.cpu_count() or 1, MAX_PROCESSES) if lines >= PARALLEL_AFTER_LINES else 1

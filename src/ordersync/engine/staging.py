@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from ordersync.engine.transform import RowError, TransformedLine
 from ordersync.errors import WARNING_CATEGORIES
-from ordersync.state import RowStatus, StateStore, dumps
+from ordersync.state import DiffState, Operation, RowStatus, StateStore, dumps
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def line_rows(result: TransformedLine | RowError, raw_key: tuple[Any, ...] | Non
                     (item.item_key, item.customer, item.group_name, item.item_name, item.po_number, item.aag_season,
                      item.customer_season, item.cancelled, values, item.row_hash),
                     tuple((subitem.item_key, subitem.size, subitem.customer, subitem.name, subitem.quantity,
-                           subitem.position, _PENDING, 0) for subitem in result.subitems),
+                           subitem.position, _NEW, _CREATE, _PENDING, 0) for subitem in result.subitems),
                     tuple(warning.as_record() for warning in result.warnings), raw_key)
 
 
@@ -148,7 +148,7 @@ class _Batches:
             return
         run_id = self.runs[board]
         fingerprint = self.fingerprints.get(admitted.item_key or "") if self.fingerprints is not None else None
-        self.items.append((run_id, *admitted.item, admitted.source_row, _PENDING, 0, fingerprint))
+        self.items.append((run_id, *admitted.item, admitted.source_row, _NEW, _CREATE, _PENDING, 0, fingerprint))
         self.subitems.extend((run_id, *subitem) for subitem in admitted.subitems)
         self.records[board].extend(admitted.records)
         outcome.items += 1
@@ -241,11 +241,15 @@ class _KeyClaims:
 
 # Staged rows are written as tuples in these column orders (`StateStore.bulk_insert`); the diff sets
 # `state` and `operation`, apply the rest.
+# A row is staged NEW with the operation CREATE: what the diff (`engine.diff`) decides for every row of a first
+# load, which then rewrites only the rows the mirror holds or a policy turns (no pass over every staged row).
 ITEM_COLUMNS = ("run_id", "item_key", "customer", "group_name", "item_name", "po_number", "aag_season",
-                "customer_season", "cancelled", "column_values", "row_hash", "source_row", "status", "attempts",
-                "fingerprint")
-SUBITEM_COLUMNS = ("run_id", "item_key", "size", "customer", "name", "quantity", "position", "status", "attempts")
+                "customer_season", "cancelled", "column_values", "row_hash", "source_row", "state", "operation",
+                "status", "attempts", "fingerprint")
+SUBITEM_COLUMNS = ("run_id", "item_key", "size", "customer", "name", "quantity", "position", "state", "operation",
+                   "status", "attempts")
 _PENDING = RowStatus.PENDING.value
+_NEW, _CREATE = DiffState.NEW.value, Operation.CREATE.value
 COMMIT_EVERY_LINES = 20_000
 
 
