@@ -105,7 +105,10 @@ def open_source(engine: Engine, config: Config) -> SourceTable:
     if not sizes:
         raise ConfigError("no size columns found",
                           problems=["source.sizes: no integer column lies between the markers"])
-    return SourceTable(table=table, columns=tuple(name for name, _ in columns), size_columns=tuple(sizes))
+    # Plain str, not the reflected `quoted_name`: a size's name is staged with each of its subitems, and
+    # sqlite3 binds a str subclass through its adapter lookup (4× the time: 1.3 s over 320,000 sizes).
+    return SourceTable(table=table, columns=tuple(str(name) for name, _ in columns),
+                       size_columns=tuple(str(name) for name in sizes))
 
 
 def _text(column: sa.ColumnElement) -> sa.ColumnElement:
