@@ -30,7 +30,7 @@ from ordersync.engine.lines import transformed_order_lines
 from ordersync.engine.parallel import TransformProcesses, transform_processes
 from ordersync.engine.plan import Plan, build_plan
 from ordersync.engine.routes import Router, boards_of, routed_lines, routes_lines
-from ordersync.engine.source import SourceTable, create_source_engine, open_source
+from ordersync.engine.source import SourceTable, count_scope, create_source_engine, open_source
 from ordersync.engine.staging import LineRows, StagingResult, line_rows, stage_run, stage_runs
 from ordersync.engine.transform import (
     TransformRules,
@@ -160,8 +160,11 @@ def stage_boards(config: Config, databases: Databases, filters: Filters, runs: M
     try:
         router = Router(config) if routes_lines(config) else None
         recorded = None if full else recorded_fingerprints(store, boards_of(config) if router else list(runs))
+        if (recorded is None or not any(recorded.values())) and filters.limit is None and not filters.item_keys:
+            # every line will be read: the workers start now, their start-up beside the key read
+            workers = _transform_processes(config, databases, source_table, filters)
         scope, fingerprints, changes = _changes(databases, source_table, config, filters, rules, recorded)
-        if scope is not None and changes is None:  # every line is read: by worker processes when it pays
+        if workers is None and scope is not None and changes is None:  # a changed config: every line differs
             processes = transform_processes(config, databases.source.dialect, len(scope.keys))
             workers = TransformProcesses(config, filters, processes) if processes > 1 else None
         rows = workers.line_rows(scope) if workers is not None and scope is not None else _line_rows(
@@ -205,6 +208,17 @@ def _changes(databases: Databases, source_table: SourceTable, config: Config, fi
     log.info("fingerprints: %d of %d order lines new or changed", len(changes.rows), len(lines.keys),
              extra={"stage": "fingerprints", "changed": len(changes.rows), "order_lines": len(lines.keys)})
     return lines, changes.fingerprints, changes if changes.unchanged else None
+
+
+def _transform_processes(config: Config, databases: Databases, source_table: SourceTable,
+                         filters: Filters) -> TransformProcesses | None:
+    """Worker processes for a run that will read every line of its scope, when it holds enough lines to be
+    worth them (`engine.parallel`); None: the lines are transformed here."""
+    if config.source.transform_processes == 1:
+        return None
+    processes = transform_processes(config, databases.source.dialect,
+                                    count_scope(databases.source, source_table, config, filters))
+    return TransformProcesses(config, filters, processes) if processes > 1 else None
 
 
 def _line_rows(config: Config, databases: Databases, source_table: SourceTable, filters: Filters,

@@ -210,6 +210,14 @@ def scoped_query(engine: Engine, source_table: SourceTable, config: Config, filt
     return query
 
 
+def count_scope(engine: Engine, source_table: SourceTable, config: Config, filters: Filters) -> int:
+    """How many order lines the filters' scope holds (one COUNT in the database)."""
+    key = source_table.table.c[config.source.business_key[0]]
+    scoped = scoped_query(engine, source_table, config, filters, [key]).order_by(None).subquery()
+    with engine.connect() as connection:
+        return int(connection.execute(sa.select(sa.func.count()).select_from(scoped)).scalar_one())
+
+
 def build_query(engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
                 columns: Sequence[str] | None = None, only: sa.ColumnElement | None = None) -> sa.Select:
     """SELECT for the filtered order lines (`columns`, else all; the rows `only` names, else all)."""
