@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -532,3 +533,25 @@ def test_webhooks_record_a_rename_and_a_quantity_edit_as_conflicts_once(signed_p
         assert project.run("sync", "--all", "--json").json()["adopted"]["conflicts"] == 0
         assert board_items(project)[key_a]["name"] == a["name"]
         assert first_size(project, b["id"])["quantity"] == size["quantity"]
+
+
+def test_an_edit_in_the_second_of_the_syncs_last_write_is_still_met_by_the_next_sync(project: Project,
+                                                                                      monkeypatch) -> None:
+    """Monday's times have whole seconds: an item edited in the second a sync last wrote it keeps its time, so
+    the mark that sync recorded cannot tell. Here the emulator's clock stands still (a second that has not
+    passed when the sync records its mark, as far as this machine's clock can tell): the sync must not
+    record a mark that vouches for the board, and the next one meets the edit."""
+    frozen = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+
+    def still(*, millis: bool = False) -> str:
+        return frozen.strftime("%Y-%m-%dT%H:%M:%S") + (".000Z" if millis else "Z")
+
+    for module in ("model", "account", "jobs", "values", "store"):
+        monkeypatch.setattr(f"ordersync.emulator.{module}.now_iso", still)
+    assert project.run("sync", "--all").exit_code == 0
+    (key_a, a), _ = list(board_items(project).items())[:2]
+    rename_as_planner(project, a["id"], "RENAMED IN THE SAME SECOND")
+
+    synced = project.run("sync", "--all", "--json")
+    assert synced.exit_code == 0 and synced.json()["adopted"]["conflicts"] == 1, synced.stdout
+    assert board_items(project)[key_a]["name"] == a["name"]

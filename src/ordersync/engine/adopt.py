@@ -27,12 +27,14 @@ that the diff removes it. `ordersync reconcile` compares the same way.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -287,20 +289,47 @@ async def record_board_mark(store: StateStore, client: MondayClient, board: Boar
     board's as far as this run knows — recorded without a request (a nothing-changed resync costs the
     schema reads alone). Someone else's edit since then leaves a newer mark on the board, which the next
     run finds different from this one and checks, as it would any edit."""
-    if sent_nothing and (mark := _mark(board.mark, board.subitem_mark)) is not None:
+    if sent_nothing and (mark := _mark(board.mark, board.subitem_mark)) is not None and _unsettled(mark) <= 0:
         store.record_board_mark(board.board_id, dumps(mark))
         return
     ids = [board.board_id, *([board.subitem_board_id] if board.subitem_board_id else [])]
+    for waited in (False, True):
+        try:
+            answers = await client.board_marks(ids)
+        except MondayError as error:  # the next run reads the board instead: slower, never wrong
+            log.warning("could not read board %s's mark (%s): the next sync reads the board whole",
+                        board.board_id, error.message)
+            return
+        mark = _mark(board_mark(answers.get(board.board_id)),
+                     board_mark(answers.get(board.subitem_board_id)) if board.subitem_board_id else None)
+        if mark is None:
+            return
+        if (wait := _unsettled(mark)) <= 0:
+            break
+        if waited or wait > MARK_SETTLE_SECONDS:  # this clock behind Monday's: a mark the next run checks
+            mark = {name: [*found[:3], False] if found else found for name, found in mark.items()}
+            break
+        await asyncio.sleep(wait)
+    store.record_board_mark(board.board_id, dumps(mark))
+
+
+MARK_SETTLE_SECONDS = 2.0  # the longest a run waits for the second of its last write to pass
+
+
+def _unsettled(mark: Mapping[str, Any]) -> float:
+    """Seconds until the newest second in the mark has passed (≤ 0: it has). Monday's times have whole
+    seconds: an item edited later in the second the mark's newest item was written keeps that time, and a
+    mark read before that second is over could not tell it was edited."""
+    newest = [found[1] for found in mark.values() if found and found[1]]
     try:
-        answers = await client.board_marks(ids)
-    except MondayError as error:  # the next run reads the board instead: slower, never wrong
-        log.warning("could not read board %s's mark (%s): the next sync reads the board whole",
-                    board.board_id, error.message)
-        return
-    mark = _mark(board_mark(answers.get(board.board_id)),
-                 board_mark(answers.get(board.subitem_board_id)) if board.subitem_board_id else None)
-    if mark is not None:
-        store.record_board_mark(board.board_id, dumps(mark))
+        latest = max(datetime.fromisoformat(text) for text in newest) if newest else None
+    except ValueError:
+        return 0.0
+    if latest is None:
+        return 0.0
+    if latest.tzinfo is None:
+        latest = latest.replace(tzinfo=UTC)
+    return (latest + timedelta(seconds=1) - datetime.now(UTC)).total_seconds() + 0.05
 
 
 async def adopt_board_items(config: Config, store: StateStore, client: MondayClient, board: BoardInfo,
