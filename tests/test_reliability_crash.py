@@ -62,19 +62,24 @@ def started_writing(project: ProcessProject, process, timeout: float = 60) -> fl
 
 @dataclass
 class Timing:
-    """An uninterrupted run of one kind of trial: until its first write, then writing until it exits."""
+    """An uninterrupted run of one kind of trial: until its first write, then writing until its outcome."""
 
     until_writes: float
     writing: float
 
 
 def timed_sync(project: ProcessProject) -> Timing:
+    """An uninterrupted sync: until its first write, then until its outcome is written (after that it only
+    records the board's mark, waiting for the second of its last write to pass, and lets go of the lock)."""
     started = time.monotonic()
     process = project.start(*SYNC)
     until_writes = started_writing(project, process)
+    while process.poll() is None and project.runs()[-1]["status"] == "RUNNING":
+        time.sleep(0.01)
+    written = time.monotonic()
     finished = project.finish(process)
     assert finished.returncode == 0 and until_writes is not None, finished.stderr
-    return Timing(until_writes, time.monotonic() - started - until_writes)
+    return Timing(until_writes, written - started - until_writes)
 
 
 def kill(project: ProcessProject, timing: Timing, rng: random.Random) -> Landing:
