@@ -75,7 +75,7 @@ def test_worker_processes_stage_exactly_what_one_process_stages(sample_url):
 
 
 def test_a_worker_that_dies_fails_the_run_with_a_typed_error(sqlite_url):
-    write_sample_data(sqlite_url, rows=30_000, seed=11, force=True)
+    write_sample_data(sqlite_url, rows=10_000, seed=11, force=True)
 
     def kill_a_worker(lines: int) -> None:
         for child in __import__("multiprocessing").active_children():
@@ -88,7 +88,7 @@ def test_a_worker_that_dies_fails_the_run_with_a_typed_error(sqlite_url):
 
 def test_a_killed_run_leaves_no_worker_behind(tmp_path):
     url = f"sqlite:///{tmp_path / 'ordersync.db'}"
-    write_sample_data(url, rows=30_000, seed=11, force=True)
+    write_sample_data(url, rows=5_000, seed=11, force=True)
     config = tmp_path / "ordersync.toml"
     config.write_text(sample_config_text(source_url=url).replace("[source]\n", "[source]\ntransform_processes = 2\n", 1))
     command = [str(Path(sys.executable).with_name("ordersync")), "--config", str(config), "plan"]
