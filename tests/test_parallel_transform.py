@@ -140,3 +140,24 @@ def test_a_daemon_process_transforms_in_itself_and_auto_uses_the_cores(sqlite_ur
         assert pool.apply(_processes_for_a_million_lines, (sqlite_url,)) == 1
     assert _processes_for_a_million_lines(sqlite_url) == min(os.cpu_count() or 1, 4)
     assert transform_processes(config_with(sqlite_url, "auto"), sa.create_engine(sqlite_url).dialect, 19_999) == 1
+
+
+def test_the_share_of_a_line_is_hashed_by_the_database_on_postgresql_and_sql_server(sqlite_url):
+    """Compiled, not run, for SQL Server: a hash of the business-key columns modulo the shares (CHECKSUM is
+    fine here, unlike for fingerprints: a collision only puts two keys in one share)."""
+    from sqlalchemy.dialects import mssql, postgresql
+
+    from ordersync.engine.parallel import share_filter
+    from ordersync.engine.source import SourceTable
+
+    config = config_with(sqlite_url, 2)
+    table = sa.Table("ORDERS_UNIFIED", sa.MetaData(), *(sa.Column(name, sa.Unicode(40))
+                                                        for name in config.source.business_key))
+    source = SourceTable(table=table, columns=tuple(config.source.business_key), size_columns=())
+    on_sql_server = str(share_filter(source, config, mssql.dialect(), 1, 3).compile(
+        dialect=mssql.dialect(), compile_kwargs={"literal_binds": True}))
+    assert on_sql_server.startswith("abs(CAST(checksum([ORDERS_UNIFIED].[AAG ORDER NUMBER], ") and \
+        on_sql_server.endswith("AS BIGINT)) % 3 = 1")
+    on_postgresql = str(share_filter(source, config, postgresql.dialect(), 0, 2).compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})).replace("%%", "%")
+    assert on_postgresql.startswith("abs(CAST(hashtext(concat_ws(chr(31), CAST(") and on_postgresql.endswith(" % 2 = 0")
