@@ -162,11 +162,11 @@ def stage_boards(config: Config, databases: Databases, filters: Filters, runs: M
         recorded = None if full else recorded_fingerprints(store, boards_of(config) if router else list(runs))
         if (recorded is None or not any(recorded.values())) and filters.limit is None and not filters.item_keys:
             # every line will be read: the workers start now, their start-up beside the key read
-            workers = _transform_processes(config, databases, source_table, filters)
+            workers = _transform_processes(config, databases, filters, lambda: count_scope(
+                databases.source, source_table, config, filters))
         scope, fingerprints, changes = _changes(databases, source_table, config, filters, rules, recorded)
         if workers is None and scope is not None and changes is None:  # a changed config: every line differs
-            processes = transform_processes(config, databases.source.dialect, len(scope.keys))
-            workers = TransformProcesses(config, filters, processes) if processes > 1 else None
+            workers = _transform_processes(config, databases, filters, lambda: len(scope.keys))
         rows = workers.line_rows(scope) if workers is not None and scope is not None else _line_rows(
             config, databases, source_table, filters, rules, router, changes)
         keep = (lambda key: key in filters.item_keys) if filters.item_keys else None
@@ -210,14 +210,14 @@ def _changes(databases: Databases, source_table: SourceTable, config: Config, fi
     return lines, changes.fingerprints, changes if changes.unchanged else None
 
 
-def _transform_processes(config: Config, databases: Databases, source_table: SourceTable,
-                         filters: Filters) -> TransformProcesses | None:
-    """Worker processes for a run that will read every line of its scope, when it holds enough lines to be
-    worth them (`engine.parallel`); None: the lines are transformed here."""
+def _transform_processes(config: Config, databases: Databases, filters: Filters,
+                         lines: Callable[[], int]) -> TransformProcesses | None:
+    """Worker processes, started, for a run that reads every line of its scope, when its `lines` (asked only
+    when the setting leaves it to them) are enough to be worth them (`engine.parallel`); None: the lines are
+    transformed here."""
     if config.source.transform_processes == 1:
         return None
-    processes = transform_processes(config, databases.source.dialect,
-                                    count_scope(databases.source, source_table, config, filters))
+    processes = transform_processes(config, databases.source.dialect, lines())
     return TransformProcesses(config, filters, processes) if processes > 1 else None
 
 

@@ -47,7 +47,7 @@ class LineRows(NamedTuple):
     source_row: int
     board_id: str | None  # a routed run: the board its route names
     item: tuple | None  # ITEM_COLUMNS from item_key to row_hash; None: the line failed
-    subitems: tuple[tuple, ...]  # SUBITEM_COLUMNS but run_id
+    subitems: tuple[tuple, ...]  # SUBITEM_COLUMNS from item_key to position
     records: tuple[dict[str, Any], ...]  # its error (`item` None), or its warnings, as the errors table takes them
     raw_key: tuple[Any, ...] | None = None  # its key columns as read: how a transform process's line is numbered
 
@@ -63,7 +63,7 @@ def line_rows(result: TransformedLine | RowError, raw_key: tuple[Any, ...] | Non
                     (item.item_key, item.customer, item.group_name, item.item_name, item.po_number, item.aag_season,
                      item.customer_season, item.cancelled, values, item.row_hash),
                     tuple((subitem.item_key, subitem.size, subitem.customer, subitem.name, subitem.quantity,
-                           subitem.position, _NEW, _CREATE, _PENDING, 0) for subitem in result.subitems),
+                           subitem.position) for subitem in result.subitems),
                     tuple(warning.as_record() for warning in result.warnings), raw_key)
 
 
@@ -149,7 +149,7 @@ class _Batches:
         run_id = self.runs[board]
         fingerprint = self.fingerprints.get(admitted.item_key or "") if self.fingerprints is not None else None
         self.items.append((run_id, *admitted.item, admitted.source_row, _NEW, _CREATE, _PENDING, 0, fingerprint))
-        self.subitems.extend((run_id, *subitem) for subitem in admitted.subitems)
+        self.subitems.extend((run_id, *subitem, _NEW, _CREATE, _PENDING, 0) for subitem in admitted.subitems)
         self.records[board].extend(admitted.records)
         outcome.items += 1
         outcome.subitems += len(admitted.subitems)
