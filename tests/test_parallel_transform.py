@@ -78,7 +78,7 @@ def test_a_worker_that_dies_fails_the_run_with_a_typed_error(sqlite_url):
     write_sample_data(sqlite_url, rows=10_000, seed=11, force=True)
 
     def kill_a_worker(lines: int) -> None:
-        for child in __import__("multiprocessing").active_children():
+        for child in multiprocessing.active_children():
             if child.name.startswith("ordersync-transform-"):
                 os.kill(child.pid, signal.SIGKILL)
 
