@@ -1,6 +1,8 @@
 """The public surface is what `ordersync` exports, and nothing else by accident (as httpx pins its own)."""
 
 import json
+import subprocess
+import sys
 from types import ModuleType
 
 import ordersync
@@ -10,10 +12,18 @@ PUBLIC_PRIVATE_NAMES = ["__version__"]
 
 
 def test_all_is_every_public_name_of_the_package_and_nothing_more():
-    exported = sorted(name for name, value in vars(ordersync).items()
-                      if not isinstance(value, ModuleType)
+    exported = sorted(name for name in dir(ordersync)  # the API's names too, imported on first use
+                      if not isinstance(getattr(ordersync, name), ModuleType)
                       and (not name.startswith("_") or name in PUBLIC_PRIVATE_NAMES))
     assert ordersync.__all__ == sorted(exported)
+
+
+def test_importing_the_package_leaves_the_api_unimported_until_a_name_of_it_is_asked_for():
+    """A transform process (`engine.parallel`) imports `ordersync`, never the API and what it carries."""
+    code = ("import sys, ordersync; print('ordersync.api' in sys.modules, 'httpx' in sys.modules); "
+            "ordersync.sync; print('ordersync.api' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert shown.split() == ["False", "False", "True"]
 
 
 def test_the_api_mirrors_every_cli_command_with_an_async_twin_where_the_work_is_async():

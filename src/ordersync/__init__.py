@@ -9,39 +9,9 @@ see `ordersync.api`), its result types and the error tree (`ordersync.errors`).
     result = ordersync.sync(config, customers=["GREYSON"])
 """
 
-from ordersync.api import (
-    BoardCreated,
-    BoardDescription,
-    Config,
-    PlanResult,
-    Progress,
-    PullResult,
-    ReconcileResult,
-    ReportResult,
-    RunStatus,
-    RunSummary,
-    StatusResult,
-    SyncResult,
-    Validation,
-    create_board,
-    create_board_async,
-    describe_board,
-    describe_board_async,
-    load_config,
-    plan,
-    pull,
-    pull_async,
-    reconcile,
-    reconcile_async,
-    report,
-    retry,
-    retry_async,
-    status,
-    sync,
-    sync_async,
-    validate,
-    validate_async,
-)
+import importlib
+import typing
+
 from ordersync.errors import (
     ApiUnavailable,
     BoardFull,
@@ -70,6 +40,41 @@ from ordersync.errors import (
     Unauthorized,
     UsageError,
 )
+
+if typing.TYPE_CHECKING:  # the API's names, imported on first use (see `__getattr__`)
+    from ordersync.api import (
+        BoardCreated,
+        BoardDescription,
+        Config,
+        PlanResult,
+        Progress,
+        PullResult,
+        ReconcileResult,
+        ReportResult,
+        RunStatus,
+        RunSummary,
+        StatusResult,
+        SyncResult,
+        Validation,
+        create_board,
+        create_board_async,
+        describe_board,
+        describe_board_async,
+        load_config,
+        plan,
+        pull,
+        pull_async,
+        reconcile,
+        reconcile_async,
+        report,
+        retry,
+        retry_async,
+        status,
+        sync,
+        sync_async,
+        validate,
+        validate_async,
+    )
 
 __version__ = "0.1.0"
 
@@ -133,3 +138,20 @@ __all__ = [
     "validate",
     "validate_async",
 ]
+
+_API_NAMES = frozenset(__all__) - globals().keys()  # those the TYPE_CHECKING block names
+
+
+def __getattr__(name: str) -> object:
+    """The API's names are imported when first asked for: a process that needs only part of ordersync (a
+    transform process, `engine.parallel`, imports the transform and the source) does not import the API and
+    everything it carries (the Monday client, httpx, the state store's migrations)."""
+    if name not in _API_NAMES:
+        raise AttributeError(f"module 'ordersync' has no attribute {name!r}")
+    value = getattr(importlib.import_module("ordersync.api"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(globals().keys() | _API_NAMES)
