@@ -74,6 +74,21 @@ def test_worker_processes_stage_exactly_what_one_process_stages(sample_url):
     assert staged(sample_url, 2, full=True) == alone
 
 
+def test_workers_fingerprint_a_line_holding_a_blob_as_the_key_read_does(sqlite_url):
+    """SQLite's json_array refuses a blob: the workers, like the key read, fingerprint such a table in Python —
+    the same fingerprints, so the next run finds every line unchanged."""
+    write_sample_data(sqlite_url, rows=3000, seed=11, force=True)
+    engine = sa.create_engine(sqlite_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql('UPDATE "ORDERS_UNIFIED" SET "CUSTOMER COLOUR DESCRIPTION" = x\'00ff\' '
+                                   'WHERE rowid = 7')
+    engine.dispose()
+    alone, shared = staged(sqlite_url, 1), staged(sqlite_url, 2)
+    assert shared == alone
+    fingerprints = [row[-1] for row in alone["items"]]
+    assert len(fingerprints) > 2900 and all(fingerprints)
+
+
 def test_a_worker_that_dies_fails_the_run_with_a_typed_error(sqlite_url):
     write_sample_data(sqlite_url, rows=10_000, seed=11, force=True)
 

@@ -117,10 +117,9 @@ def fingerprint_expression(columns: Sequence[sa.ColumnElement], dialect: sa.Dial
 SQLITE_MD5 = "ordersync_md5"
 
 
-def _sqlite_md5(connection: Any) -> None:
-    """SQLite has no md5: this connection gets one, written in Python, for the fingerprint query."""
-    driver = connection.connection.driver_connection
-    driver.create_function(SQLITE_MD5, 1, _text_fingerprint, deterministic=True)
+def register_sqlite_md5(driver_connection: Any) -> None:
+    """SQLite has no md5: a connection (sqlite3's) gets one, written in Python, for the fingerprint query."""
+    driver_connection.create_function(SQLITE_MD5, 1, _text_fingerprint, deterministic=True)
 
 
 def _mssql_text(column: sa.ColumnElement) -> sa.ColumnElement:
@@ -182,20 +181,19 @@ class SourceLines:
 
 
 def read_source_lines(engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
-                      rules: TransformRules) -> SourceLines:
+                      rules: TransformRules, *, fingerprinted: bool = True) -> SourceLines:
     """Every line of the run's scope: key columns and fingerprint only (the wide columns stay in the database
-    unless the fingerprint is computed in Python)."""
+    unless the fingerprint is computed in Python). Not `fingerprinted`: the key columns alone (the transform
+    processes of a first load fingerprint the lines as they read them whole, `LineFingerprints`)."""
     started = time.monotonic()
-    columns = [source_table.table.c[name] for name in fingerprinted_columns(source_table, config)]
-    prefix = config_fingerprint(config, rules)
-    expression = fingerprint_expression(columns, engine.dialect)
+    fingerprints = LineFingerprints.of(source_table, config, rules, engine.dialect)
     try:
-        lines = _read_lines(engine, source_table, config, filters, columns, expression, prefix)
+        lines = _read_lines(engine, source_table, config, filters, fingerprints if fingerprinted else None)
     except sa.exc.OperationalError as error:
-        if engine.dialect.name != "sqlite" or "BLOB" not in str(error.orig):
+        if engine.dialect.name != "sqlite" or not refused_a_blob(str(error.orig)):
             raise SourceError(f"reading the source table failed: {error.orig}") from None
         # SQLite keeps a blob in any column, and json_array refuses one: hash those rows' values in Python
-        lines = _read_lines(engine, source_table, config, filters, columns, None, prefix)
+        lines = _read_lines(engine, source_table, config, filters, fingerprints.in_python())
     log.info("fingerprints: %d order lines read by key in %.2f s", len(lines.keys), time.monotonic() - started,
              extra={"stage": "fingerprints", "order_lines": len(lines.keys),
                     "seconds": round(time.monotonic() - started, 3)})
@@ -203,24 +201,69 @@ def read_source_lines(engine: Engine, source_table: SourceTable, config: Config,
 
 
 def _read_lines(engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
-                columns: Sequence[sa.ColumnElement], expression: sa.ColumnElement | None, prefix: str) -> SourceLines:
+                fingerprints: LineFingerprints | None) -> SourceLines:
     key_names = list(config.source.business_key)
-    selected = [source_table.table.c[name] for name in key_names] + (
-        [expression.label("fingerprint")] if expression is not None else list(columns))
+    selected = [source_table.table.c[name] for name in key_names] + (fingerprints.selected(source_table)
+                                                                     if fingerprints is not None else [])
     query = scoped_query(engine, source_table, config, filters, selected)
     lines = SourceLines()
     width = len(key_names)
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
-            _sqlite_md5(connection)
+            register_sqlite_md5(connection.connection.driver_connection)
         result = connection.execution_options(stream_results=True, yield_per=config.source.chunk_size)
         for row in result.execute(query):
             raw = tuple(row[:width])
             lines.raw_keys.append(raw)
             lines.keys.append(key_of_values(raw, key_names)[0])
-            lines.fingerprints.append(prefix + str(row[width]) if expression is not None
-                                      else prefix + _python_fingerprint(row[width:]))
+            if fingerprints is not None:
+                lines.fingerprints.append(fingerprints.of_selected(row[width:]))
     return lines
+
+
+FINGERPRINT_LABEL = "ordersync fingerprint"  # the fingerprint's name in a row read whole with it
+
+
+@dataclass(frozen=True)
+class LineFingerprints:
+    """How each line of a scope is fingerprinted, by the key read and by a read of whole lines alike: the
+    config's fingerprint, then the row's — computed by the database (`expression`) or, where it cannot
+    (a SQLite blob), in Python over the fingerprinted columns' values (`expression` None)."""
+
+    prefix: str
+    columns: tuple[str, ...]
+    expression: sa.ColumnElement | None
+
+    @classmethod
+    def of(cls, source_table: SourceTable, config: Config, rules: TransformRules,
+           dialect: sa.Dialect) -> LineFingerprints:
+        columns = fingerprinted_columns(source_table, config)
+        return cls(config_fingerprint(config, rules), columns,
+                   fingerprint_expression([source_table.table.c[name] for name in columns], dialect))
+
+    def in_python(self) -> LineFingerprints:
+        return LineFingerprints(self.prefix, self.columns, None)
+
+    def selected(self, source_table: SourceTable) -> list[sa.ColumnElement]:
+        """What a query selects, after the key columns, for `of_selected`."""
+        if self.expression is None:
+            return [source_table.table.c[name] for name in self.columns]
+        return [self.expression.label(FINGERPRINT_LABEL)]
+
+    def of_selected(self, selected: Sequence[Any]) -> str:
+        return self.prefix + (str(selected[0]) if self.expression is not None else _python_fingerprint(selected))
+
+    def of_line(self, order_line: dict[str, Any]) -> str:
+        """The fingerprint of a line read whole with `FINGERPRINT_LABEL` (taken out of it) or, computed in
+        Python, with every fingerprinted column."""
+        if self.expression is not None:
+            return self.prefix + str(order_line.pop(FINGERPRINT_LABEL))
+        return self.prefix + _python_fingerprint(order_line[name] for name in self.columns)
+
+
+def refused_a_blob(message: str) -> bool:
+    """SQLite's json_array refused a blob: the fingerprints must be computed in Python."""
+    return "BLOB" in message
 
 
 @dataclass

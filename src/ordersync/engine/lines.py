@@ -10,7 +10,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from ordersync.config import Config
 from ordersync.engine.filters import Filters
-from ordersync.engine.fingerprints import Changes, changed_rows_filter
+from ordersync.engine.fingerprints import FINGERPRINT_LABEL, Changes, LineFingerprints, changed_rows_filter
 from ordersync.engine.source import SourceTable, columns_read, extract_order_lines
 from ordersync.engine.transform import (
     IDENTIFYING_COLUMNS,
@@ -31,6 +31,15 @@ from ordersync.engine.transform import (
 )
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ShareOfScope:
+    """A transform process's part of a read of the whole scope (`engine.parallel`): the rows `where` names,
+    each fingerprinted as the scope's key read would (`fingerprints`; None: not)."""
+
+    where: sa.ColumnElement
+    fingerprints: LineFingerprints | None = None
 
 
 def transformed_order_lines(source_engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
@@ -49,8 +58,8 @@ def transformed_order_lines(source_engine: Engine, source_table: SourceTable, co
     key of each other line is counted in `other_keys` (a key two lines share belongs on no board).
     """
     only_board = (board, other_keys if other_keys is not None else Counter()) if board is not None else None
-    for _, result in keyed_order_lines(source_engine, source_table, config, filters, rules, progress=progress,
-                                       router=router, changes=changes, only_board=only_board):
+    for _, result, _ in keyed_order_lines(source_engine, source_table, config, filters, rules, progress=progress,
+                                          router=router, changes=changes, only_board=only_board):
         yield result
 
 
@@ -59,22 +68,29 @@ def keyed_order_lines(source_engine: Engine, source_table: SourceTable, config: 
                       progress: Callable[[int], None] | None = None,
                       router: Callable[[Mapping[str, Any]], str | None] | None = None,
                       changes: Changes | None = None, only_board: tuple[str, Counter[str]] | None = None,
-                      share: sa.ColumnElement | None = None,
-                      ) -> Iterator[tuple[tuple[Any, ...], TransformedLine | RowError]]:
-    """`transformed_order_lines`, each line with its key columns as read; `only_board`: (board, other_keys);
-    `share`: only the rows it names (a transform process's share of the scope, `engine.parallel`)."""
+                      share: ShareOfScope | None = None,
+                      ) -> Iterator[tuple[tuple[Any, ...], TransformedLine | RowError, str | None]]:
+    """`transformed_order_lines`, each line with its key columns as read and its fingerprint (None unless
+    `share` fingerprints them); `only_board`: (board, other_keys); `share`: only its rows (a transform
+    process's share of the scope, `engine.parallel`)."""
     row, items, subitems, errors, transforming = 0, 0, 0, 0, 0.0
-    columns = columns_read(source_table, config, also=IDENTIFYING_COLUMNS)
+    fingerprints = share.fingerprints if share is not None else None
+    fingerprinted = fingerprints.columns if fingerprints is not None and fingerprints.expression is None else ()
+    columns = columns_read(source_table, config, also=(*IDENTIFYING_COLUMNS, *fingerprinted))
+    also = [fingerprints.expression.label(FINGERPRINT_LABEL)] if fingerprints and fingerprints.expression is not None \
+        else []
     only = None if changes is None else changed_rows_filter(source_table, config, changes, source_engine.dialect)
     if share is not None:
-        only = share if only is None else sa.and_(only, share)
+        only = share.where if only is None else sa.and_(only, share.where)
     numbers = None if changes is None else changes.numbers()
     key_names = tuple(config.source.business_key)
     key_of = values_getter(key_names)
-    for chunk in extract_order_lines(source_engine, source_table, config, filters, columns=columns, only=only):
+    for chunk in extract_order_lines(source_engine, source_table, config, filters, columns=columns, only=only,
+                                     also=also):
         for order_line in chunk:
             row += 1
             number = row
+            fingerprint = fingerprints.of_line(order_line) if fingerprints is not None else None
             raw_key = key_of(order_line)
             if numbers is not None:
                 found = numbers.get(raw_key)
@@ -96,7 +112,7 @@ def keyed_order_lines(source_engine: Engine, source_table: SourceTable, config: 
                 errors += 1
             else:
                 items, subitems = items + 1, subitems + len(result.subitems)
-            yield raw_key, result
+            yield raw_key, result, fingerprint
         if progress:
             progress(row)
     log.info("transform: %d order lines into %d items and %d subitems, %d row errors, in %.2f s", row, items,

@@ -41,13 +41,14 @@ import sqlalchemy as sa
 
 from ordersync import errors
 from ordersync.config import Config
+from ordersync.engine.collector import collecting_less
 from ordersync.engine.filters import Filters
-from ordersync.engine.fingerprints import SourceLines
-from ordersync.engine.lines import keyed_order_lines
+from ordersync.engine.fingerprints import LineFingerprints, SourceLines, refused_a_blob, register_sqlite_md5
+from ordersync.engine.lines import ShareOfScope, keyed_order_lines
 from ordersync.engine.routes import Router, routed_lines, routes_lines
 from ordersync.engine.source import SourceTable, create_source_engine, open_source
 from ordersync.engine.staging import LineRows, line_rows
-from ordersync.engine.transform import rules_from_config
+from ordersync.engine.transform import TransformRules, rules_from_config
 
 log = logging.getLogger(__name__)
 
@@ -100,18 +101,21 @@ class _Worker:
 
 class TransformProcesses:
     """Worker processes transforming the scope; `line_rows` numbers and merges what they send. `close` stops
-    any still running (always called: a run that stops before reading them leaves no process behind)."""
+    any still running (always called: a run that stops before reading them leaves no process behind).
+    `fingerprinted`: each line comes with its fingerprint (`fingerprints.LineFingerprints`), read with it — a
+    first load's key read then reads the key columns alone."""
 
-    def __init__(self, config: Config, filters: Filters, processes: int) -> None:
+    def __init__(self, config: Config, filters: Filters, processes: int, *, fingerprinted: bool = False) -> None:
         context = multiprocessing.get_context("spawn")
         level = logging.getLogger("ordersync").getEffectiveLevel()
         self.started = time.monotonic()
         self.workers: list[_Worker] = []
+        self.finished: list[_Worker] = []  # the workers that sent all their lines
         try:
             for share in range(processes):
                 receiver, sender = context.Pipe(duplex=False)
                 process = context.Process(target=_transform_share, name=f"ordersync-transform-{share}", daemon=True,
-                                          args=(config, filters, share, processes, sender, level))
+                                          args=(config, filters, share, processes, sender, level, fingerprinted))
                 with _main_module_left_behind():
                     process.start()
                 sender.close()
@@ -128,8 +132,15 @@ class TransformProcesses:
             yield from heapq.merge(*(_numbered(_received(worker), numbers) for worker in self.workers),
                                    key=lambda line: line.source_row)
             _log_totals(self.workers, time.monotonic() - self.started)
+            self.finished = list(self.workers)
         finally:
             self.close()
+
+    def fingerprinted_apart(self) -> bool:
+        """After `line_rows`: a worker met a blob SQLite's json_array refuses and fingerprinted its lines in
+        Python, unlike the others — and unlike the next key read, which fingerprints every line in Python
+        then (`fingerprints.read_source_lines`): the staged fingerprints must be read again that way."""
+        return any((worker.stats or {}).get("fingerprinted_in_python") for worker in self.finished)
 
     def close(self) -> None:
         for worker in self.workers:
@@ -261,7 +272,7 @@ class _Forwarded(logging.Handler):
 
 
 def _transform_share(config: Config, filters: Filters, share: int, shares: int, sender: Connection,
-                     level: int) -> None:
+                     level: int, fingerprinted: bool) -> None:
     """A worker: read and transform one share of the scope, send it in read order, then its totals."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent stops us
     _die_with_parent()
@@ -274,21 +285,22 @@ def _transform_share(config: Config, filters: Filters, share: int, shares: int, 
     try:
         engine = create_source_engine(config.source.url, config.source.timeouts())
         if engine.dialect.name == "sqlite":
-            sa.event.listen(engine, "connect", lambda connection, _: connection.create_function(
-                SQLITE_SHARE, -1, _sqlite_share, deterministic=True))
+            sa.event.listen(engine, "connect", _sqlite_functions)
         source_table = open_source(engine, config)
         rules = rules_from_config(config, source_table.size_columns)
-        router = Router(config) if routes_lines(config) else None
-        keyed = keyed_order_lines(engine, source_table, config, filters, rules, router=router,
-                                  share=share_filter(source_table, config, engine.dialect, share, shares))
-        with _Sending(sender) as sending:
-            batch: list[LineRows] = []
-            for raw_key, result in _routed(keyed, router):
-                batch.append(line_rows(result, raw_key))
-                if len(batch) >= SEND_EVERY:
-                    sending.put(("lines", batch))
-                    batch = []
-            sending.put(("lines", batch))
+        fingerprints = LineFingerprints.of(source_table, config, rules, engine.dialect) if fingerprinted else None
+        with _Sending(sender) as sending, collecting_less():
+            try:
+                _send_share(engine, source_table, config, filters, rules, share, shares, fingerprints, sending)
+            except errors.SourceError as error:
+                if fingerprints is None or fingerprints.expression is None or sending.sent \
+                        or not refused_a_blob(error.message):
+                    raise
+                # a blob SQLite's json_array refuses (met before the first line: the query sorts first): this
+                # share's lines are fingerprinted in Python, and the parent makes the others' agree
+                forwarded.stats["fingerprinted_in_python"] = 1.0
+                _send_share(engine, source_table, config, filters, rules, share, shares, fingerprints.in_python(),
+                            sending)
         engine.dispose()
         sender.send(("done", {**forwarded.stats, "peak_mb": _peak_mb()}))
     except Exception as error:  # noqa: BLE001 - every failure goes to the parent, which raises it
@@ -296,6 +308,26 @@ def _transform_share(config: Config, filters: Filters, share: int, shares: int, 
                                 getattr(error, "hint", None))))
     finally:
         sender.close()
+
+
+def _sqlite_functions(connection: Any, _: Any) -> None:
+    connection.create_function(SQLITE_SHARE, -1, _sqlite_share, deterministic=True)
+    register_sqlite_md5(connection)
+
+
+def _send_share(engine: sa.Engine, source_table: SourceTable, config: Config, filters: Filters, rules: TransformRules,
+                share: int, shares: int, fingerprints: LineFingerprints | None, sending: _Sending) -> None:
+    router = Router(config) if routes_lines(config) else None
+    where = share_filter(source_table, config, engine.dialect, share, shares)
+    keyed = keyed_order_lines(engine, source_table, config, filters, rules, router=router,
+                              share=ShareOfScope(where, fingerprints))
+    batch: list[LineRows] = []
+    for raw_key, result, fingerprint in _routed(keyed, router):
+        batch.append(line_rows(result, raw_key, fingerprint))
+        if len(batch) >= SEND_EVERY:
+            sending.put(("lines", batch))
+            batch = []
+    sending.put(("lines", batch))
 
 
 class _Sending:
@@ -308,6 +340,7 @@ class _Sending:
         self.sender = sender
         self.queue: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=self.AHEAD)
         self.failure: BaseException | None = None
+        self.sent = 0  # messages handed to the thread
         self.thread = threading.Thread(target=self._send, name="ordersync-send", daemon=True)
 
     def __enter__(self) -> _Sending:
@@ -318,6 +351,7 @@ class _Sending:
         if self.failure is not None:
             raise self.failure
         self.queue.put(message)
+        self.sent += 1
 
     def _send(self) -> None:
         while (message := self.queue.get()) is not None:
@@ -334,13 +368,14 @@ class _Sending:
             raise self.failure
 
 
-def _routed(keyed: Iterator[tuple[tuple[Any, ...], Any]], router: Router | None) -> Iterator[tuple[tuple[Any, ...], Any]]:
+def _routed(keyed: Iterator[tuple[tuple[Any, ...], Any, str | None]],
+            router: Router | None) -> Iterator[tuple[tuple[Any, ...], Any, str | None]]:
     """A routed run's lines with their boards, a line no route takes a row error (`routes.routed_lines`)."""
     if router is None:
         yield from keyed
         return
-    for raw_key, result in keyed:
-        yield raw_key, next(routed_lines([result], router))
+    for raw_key, result, fingerprint in keyed:
+        yield raw_key, next(routed_lines([result], router)), fingerprint
 
 
 def _die_with_parent() -> None:

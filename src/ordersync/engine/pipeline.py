@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from ordersync.config import Config, state_url
 from ordersync.engine import guards
+from ordersync.engine.collector import collecting_less
 from ordersync.engine.diff import RemovalScope, diff_run
 from ordersync.engine.filters import Filters, canonical_customers
 from ordersync.engine.fingerprints import (
@@ -31,7 +32,14 @@ from ordersync.engine.parallel import TransformProcesses, transform_processes
 from ordersync.engine.plan import Plan, build_plan
 from ordersync.engine.routes import Router, boards_of, routed_lines, routes_lines
 from ordersync.engine.source import SourceTable, count_scope, create_source_engine, open_source
-from ordersync.engine.staging import LineRows, StagingResult, line_rows, stage_run, stage_runs
+from ordersync.engine.staging import (
+    LineRows,
+    StagingResult,
+    line_rows,
+    restage_fingerprints,
+    stage_run,
+    stage_runs,
+)
 from ordersync.engine.transform import (
     TransformRules,
     business_key,
@@ -141,6 +149,7 @@ def stage_lines(config: Config, databases: Databases, filters: Filters, *, kind:
                         source_table=source_table)[board]
 
 
+@collecting_less()  # millions of short-lived rows (`engine.collector`)
 def stage_boards(config: Config, databases: Databases, filters: Filters, runs: Mapping[str, int], *,
                  progress: Callable[[int], None] | None = None, full: bool = False,
                  source_table: SourceTable | None = None) -> dict[str, Staged]:
@@ -161,10 +170,12 @@ def stage_boards(config: Config, databases: Databases, filters: Filters, runs: M
         router = Router(config) if routes_lines(config) else None
         recorded = None if full else recorded_fingerprints(store, boards_of(config) if router else list(runs))
         if (recorded is None or not any(recorded.values())) and filters.limit is None and not filters.item_keys:
-            # every line will be read: the workers start now, their start-up beside the key read
+            # every line will be read: the workers start now, their start-up beside the key read, and
+            # fingerprint the lines as they read them (the key read reads the key columns alone)
             workers = _transform_processes(config, databases, filters, lambda: count_scope(
-                databases.source, source_table, config, filters))
-        scope, fingerprints, changes = _changes(databases, source_table, config, filters, rules, recorded)
+                databases.source, source_table, config, filters), fingerprinted=True)
+        scope, fingerprints, changes = _changes(databases, source_table, config, filters, rules,
+                                                recorded if workers is None else None, fingerprinted=workers is None)
         if workers is None and scope is not None and changes is None:  # a changed config: every line differs
             workers = _transform_processes(config, databases, filters, lambda: len(scope.keys))
         rows = workers.line_rows(scope) if workers is not None and scope is not None else _line_rows(
@@ -177,6 +188,9 @@ def stage_boards(config: Config, databases: Databases, filters: Filters, runs: M
             (board, run_id), = runs.items()
             outcomes = {board: stage_run(store, run_id, rows, keep=keep, progress=progress,
                                          fingerprints=fingerprints)}
+        if workers is not None and workers.fingerprinted_apart():
+            restage_fingerprints(store, runs.values(), read_source_lines(
+                databases.source, source_table, config, filters, rules).fingerprint_of())
         if changes is not None:
             for board, run_id in runs.items():
                 record_unchanged(store, run_id, board, changes.unchanged)
@@ -195,13 +209,16 @@ def stage_boards(config: Config, databases: Databases, filters: Filters, runs: M
 
 
 def _changes(databases: Databases, source_table: SourceTable, config: Config, filters: Filters,
-             rules: TransformRules,
-             recorded: Mapping[str, str | None] | None) -> tuple[SourceLines | None, dict[str, str] | None, Changes | None]:
+             rules: TransformRules, recorded: Mapping[str, str | None] | None, *,
+             fingerprinted: bool = True) -> tuple[SourceLines | None, dict[str, str] | None, Changes | None]:
     """The scope's key read, each line's fingerprint, to stage with it, and — on the fast path — which lines
-    changed (None: every line is read). `recorded`: the mirror's fingerprints (None: `--full`)."""
+    changed (None: every line is read). `recorded`: the mirror's fingerprints (None: `--full`, or a read of
+    every line). Not `fingerprinted`: the key columns alone (the lines' transform processes fingerprint them)."""
     if filters.limit is not None or filters.item_keys:
         return None, None, None
-    lines = read_source_lines(databases.source, source_table, config, filters, rules)
+    lines = read_source_lines(databases.source, source_table, config, filters, rules, fingerprinted=fingerprinted)
+    if not fingerprinted:
+        return lines, None, None
     if recorded is None:
         return lines, lines.fingerprint_of(), None
     changes = changed_lines(lines, recorded)
@@ -210,15 +227,15 @@ def _changes(databases: Databases, source_table: SourceTable, config: Config, fi
     return lines, changes.fingerprints, changes if changes.unchanged else None
 
 
-def _transform_processes(config: Config, databases: Databases, filters: Filters,
-                         lines: Callable[[], int]) -> TransformProcesses | None:
+def _transform_processes(config: Config, databases: Databases, filters: Filters, lines: Callable[[], int], *,
+                         fingerprinted: bool = False) -> TransformProcesses | None:
     """Worker processes, started, for a run that reads every line of its scope, when its `lines` (asked only
     when the setting leaves it to them) are enough to be worth them (`engine.parallel`); None: the lines are
-    transformed here."""
+    transformed here. `fingerprinted`: the workers fingerprint each line they read."""
     if config.source.transform_processes == 1:
         return None
     processes = transform_processes(config, databases.source.dialect, lines())
-    return TransformProcesses(config, filters, processes) if processes > 1 else None
+    return TransformProcesses(config, filters, processes, fingerprinted=fingerprinted) if processes > 1 else None
 
 
 def _line_rows(config: Config, databases: Databases, source_table: SourceTable, filters: Filters,

@@ -219,20 +219,25 @@ def count_scope(engine: Engine, source_table: SourceTable, config: Config, filte
 
 
 def build_query(engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
-                columns: Sequence[str] | None = None, only: sa.ColumnElement | None = None) -> sa.Select:
-    """SELECT for the filtered order lines (`columns`, else all; the rows `only` names, else all)."""
+                columns: Sequence[str] | None = None, only: sa.ColumnElement | None = None,
+                also: Sequence[sa.ColumnElement] = ()) -> sa.Select:
+    """SELECT for the filtered order lines (`columns`, else all; the rows `only` names, else all), and the
+    labelled expressions `also`."""
     selected = set(columns) if columns is not None else None
-    query = scoped_query(engine, source_table, config, filters, _readable(source_table.table, engine.dialect, selected))
+    query = scoped_query(engine, source_table, config, filters,
+                         [*_readable(source_table.table, engine.dialect, selected), *also])
     return query.where(only) if only is not None else query
 
 
 def extract_order_lines(engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
                         *, chunk_size: int | None = None, columns: Sequence[str] | None = None,
-                        only: sa.ColumnElement | None = None) -> Iterator[list[dict[str, Any]]]:
+                        only: sa.ColumnElement | None = None,
+                        also: Sequence[sa.ColumnElement] = ()) -> Iterator[list[dict[str, Any]]]:
     """Stream the filtered order lines as chunks of dicts keyed by source column name (`columns`, else
-    every column of the table); `only`: just the rows it names (`engine.fingerprints`)."""
+    every column of the table); `only`: just the rows it names (`engine.fingerprints`); `also`: labelled
+    expressions read with each line, under their labels."""
     size = chunk_size or config.source.chunk_size
-    query = build_query(engine, source_table, config, filters, columns, only)
+    query = build_query(engine, source_table, config, filters, columns, only, also)
     names = [column.name for column in query.selected_columns]
     lines, reading, started = 0, 0.0, time.monotonic()  # reading: time in the database, not in the consumer
     try:

@@ -47,24 +47,25 @@ class LineRows(NamedTuple):
     source_row: int
     board_id: str | None  # a routed run: the board its route names
     item: tuple | None  # ITEM_COLUMNS from item_key to row_hash; None: the line failed
-    subitems: tuple[tuple, ...]  # SUBITEM_COLUMNS from item_key to position
+    subitems: tuple[tuple, ...]  # in SUBITEM_COLUMNS order
     records: tuple[dict[str, Any], ...]  # its error (`item` None), or its warnings, as the errors table takes them
     raw_key: tuple[Any, ...] | None = None  # its key columns as read: how a transform process's line is numbered
+    fingerprint: str | None = None  # read with it by a transform process (`fingerprints.LineFingerprints`)
 
 
-def line_rows(result: TransformedLine | RowError, raw_key: tuple[Any, ...] | None = None) -> LineRows:
+def line_rows(result: TransformedLine | RowError, raw_key: tuple[Any, ...] | None = None,
+              fingerprint: str | None = None) -> LineRows:
     """The staged rows of a transformed line, or the record of why it failed."""
     if isinstance(result, RowError):
         return LineRows(result.item_key, result.customer, result.source_row, result.board_id, None, (),
-                        (result.as_record(),), raw_key)
+                        (result.as_record(),), raw_key, fingerprint)
     item = result.item
     values = item.column_values_json if item.column_values_json is not None else dumps(item.column_values)
     return LineRows(item.item_key, item.customer, item.source_row, result.board_id,
                     (item.item_key, item.customer, item.group_name, item.item_name, item.po_number, item.aag_season,
                      item.customer_season, item.cancelled, values, item.row_hash),
-                    tuple((subitem.item_key, subitem.size, subitem.customer, subitem.name, subitem.quantity,
-                           subitem.position) for subitem in result.subitems),
-                    tuple(warning.as_record() for warning in result.warnings), raw_key)
+                    tuple(map(tuple, result.subitems)),  # a SubitemRow is a tuple in SUBITEM_COLUMNS order
+                    tuple(warning.as_record() for warning in result.warnings), raw_key, fingerprint)
 
 
 def stage_run(store: StateStore, run_id: int, lines: Iterable[LineRows], *,
@@ -98,7 +99,7 @@ def stage_runs(store: StateStore, runs: Mapping[str, int], lines: Iterable[LineR
             admitted = claims.admit(line, board=board)
             if admitted is not None and board is not None:
                 batches.add(board, admitted)
-                if batches.size >= batch_size or len(batches.subitems) >= batch_size * 10:
+                if batches.size >= batch_size or batches.held_subitems >= batch_size * 10:
                     batches.flush()
         batches.flush(last=True)
     finally:
@@ -128,8 +129,9 @@ class _Batches:
                  progress: Callable[[int], None] | None) -> None:
         self.store, self.runs, self.fingerprints, self.progress = store, runs, fingerprints, progress
         self.outcomes = {board: StagingResult() for board in runs}
-        self.items: list[tuple] = []
-        self.subitems: list[tuple] = []
+        self.items: dict[str, list[tuple]] = {board: [] for board in runs}
+        self.subitems: dict[str, list[tuple]] = {board: [] for board in runs}
+        self.held_subitems = 0
         self.records: dict[str, list[dict]] = {board: [] for board in runs}  # errors and warnings
         self.size = 0  # items and errors held
         self.lines = 0
@@ -146,10 +148,11 @@ class _Batches:
             self.records[board].extend(admitted.records)
             outcome.errors += 1
             return
-        run_id = self.runs[board]
-        fingerprint = self.fingerprints.get(admitted.item_key or "") if self.fingerprints is not None else None
-        self.items.append((run_id, *admitted.item, admitted.source_row, _NEW, _CREATE, _PENDING, 0, fingerprint))
-        self.subitems.extend((run_id, *subitem, _NEW, _CREATE, _PENDING, 0) for subitem in admitted.subitems)
+        fingerprint = admitted.fingerprint if admitted.fingerprint is not None or self.fingerprints is None \
+            else self.fingerprints.get(admitted.item_key or "")
+        self.items[board].append((*admitted.item, admitted.source_row, fingerprint))
+        self.subitems[board].extend(admitted.subitems)  # as they came: run id and state are the INSERT's
+        self.held_subitems += len(admitted.subitems)
         self.records[board].extend(admitted.records)
         outcome.items += 1
         outcome.subitems += len(admitted.subitems)
@@ -164,18 +167,21 @@ class _Batches:
             self.connection = self.store.engine.connect()
             self.connection.begin()
         connection = self.connection
-        self.store.bulk_insert(connection, tables.staged_items, ITEM_COLUMNS, self.items)
-        self.store.bulk_insert(connection, tables.staged_subitems, SUBITEM_COLUMNS, self.subitems)
         for board, run_id in self.runs.items():
+            constants = {"run_id": run_id, **STAGED_AS}
+            self.store.bulk_insert(connection, tables.staged_items, ITEM_COLUMNS, self.items[board], constants)
+            self.store.bulk_insert(connection, tables.staged_subitems, SUBITEM_COLUMNS, self.subitems[board],
+                                   constants)
             self.store.record_errors(connection, run_id, self.records[board])
             self.records[board].clear()
+            self.items[board].clear()
+            self.subitems[board].clear()
+        self.held_subitems = 0
         if last or self.lines - self.committed >= COMMIT_EVERY_LINES:
             connection.commit()
             self.close()
             self.committed = self.lines
         self.writing += time.monotonic() - started
-        self.items.clear()
-        self.subitems.clear()
         self.size = 0
         if self.progress:
             self.progress(self.lines)
@@ -239,18 +245,27 @@ class _KeyClaims:
         return line_rows(error)._replace(board_id=line.board_id)
 
 
-# Staged rows are written as tuples in these column orders (`StateStore.bulk_insert`); the diff sets
-# `state` and `operation`, apply the rest.
+# Staged rows are written as tuples in these column orders (`StateStore.bulk_insert`), each with its run's id
+# and `STAGED_AS`; the diff sets `state` and `operation`, apply the rest.
 # A row is staged NEW with the operation CREATE: what the diff (`engine.diff`) decides for every row of a first
 # load, which then rewrites only the rows the mirror holds or a policy turns (no pass over every staged row).
-ITEM_COLUMNS = ("run_id", "item_key", "customer", "group_name", "item_name", "po_number", "aag_season",
-                "customer_season", "cancelled", "column_values", "row_hash", "source_row", "state", "operation",
-                "status", "attempts", "fingerprint")
-SUBITEM_COLUMNS = ("run_id", "item_key", "size", "customer", "name", "quantity", "position", "state", "operation",
-                   "status", "attempts")
-_PENDING = RowStatus.PENDING.value
-_NEW, _CREATE = DiffState.NEW.value, Operation.CREATE.value
+ITEM_COLUMNS = ("item_key", "customer", "group_name", "item_name", "po_number", "aag_season", "customer_season",
+                "cancelled", "column_values", "row_hash", "source_row", "fingerprint")
+SUBITEM_COLUMNS = ("item_key", "size", "customer", "name", "quantity", "position")  # a `SubitemRow`'s fields
+STAGED_AS = {"state": DiffState.NEW.value, "operation": Operation.CREATE.value, "status": RowStatus.PENDING.value,
+             "attempts": 0}
 COMMIT_EVERY_LINES = 20_000
+
+
+def restage_fingerprints(store: StateStore, run_ids: Iterable[int], fingerprints: Mapping[str, str]) -> None:
+    """The staged lines' fingerprints replaced by `fingerprints` (by business key)."""
+    items = store.tables.staged_items
+    statement = sa.update(items).where(items.c.run_id == sa.bindparam("run"), items.c.item_key == sa.bindparam("key"))
+    with store.engine.begin() as connection:
+        for run_id in run_ids:
+            connection.execute(statement.values(fingerprint=sa.bindparam("fingerprint")),
+                               [{"run": run_id, "key": key, "fingerprint": fingerprint}
+                                for key, fingerprint in fingerprints.items()])
 
 
 def _unstage_collisions(store: StateStore, run_id: int, collided: dict[str, str | None],

@@ -210,21 +210,27 @@ class StateStore:
 
     # -- bulk load ---------------------------------------------------------------------------
     def bulk_insert(self, connection: Connection, table: sa.Table, columns: Sequence[str],
-                    rows: Sequence[Sequence[Any]]) -> None:
+                    rows: Sequence[Sequence[Any]], constants: Mapping[str, Any] | None = None) -> None:
         """Each engine's fast path: PostgreSQL COPY, SQL Server fast_executemany, SQLite executemany.
 
         `rows` are tuples in `columns` order: a staging of 100,000 lines writes them without a dict per
-        row, through the INSERT SQLAlchemy compiles for the table (or COPY)."""
+        row, through the INSERT SQLAlchemy compiles for the table (or COPY). `constants`: the columns every
+        row gets the same value in, written once in the INSERT (SQLite) rather than bound for each row."""
         if not rows:
             return
+        constants = constants or {}
         if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
-            _copy_rows(connection, table, columns, rows)
+            same = tuple(constants.values())
+            _copy_rows(connection, table, [*columns, *constants], [(*row, *same) for row in rows] if same else rows)
         elif connection.dialect.paramstyle == "qmark":
-            compiled = sa.insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
+            insert = sa.insert(table).inline().values({name: _sql_literal(value, table.c[name].type, connection.dialect)
+                                              for name, value in constants.items()})
+            compiled = insert.compile(dialect=connection.dialect, column_keys=list(columns))
             assert list(compiled.positiontup or ()) == list(columns), "the INSERT takes the values in column order"
-            connection.exec_driver_sql(str(compiled), [tuple(row) for row in rows])
+            connection.exec_driver_sql(str(compiled), rows)
         else:
-            connection.execute(sa.insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+            connection.execute(sa.insert(table), [dict(zip(columns, row, strict=True)) | dict(constants)
+                                                  for row in rows])
 
     def refresh_statistics(self, *tables: sa.Table) -> None:
         """PostgreSQL: ANALYZE `tables` after a bulk load, so the joins that read them next are planned on
@@ -367,6 +373,13 @@ def schema_head() -> str | None:
 
 def _mark_name(board_id: str) -> str:
     return f"board_mark:{board_id}"
+
+
+def _sql_literal(value: Any, kind: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> sa.ColumnElement[Any]:
+    """A constant (a state, a number: never text from outside) written into the statement, as the dialect
+    writes that type's literal."""
+    return sa.literal_column(str(sa.literal(value, kind).compile(dialect=dialect,
+                                                                 compile_kwargs={"literal_binds": True})))
 
 
 def _copy_rows(connection: Connection, table: sa.Table, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
