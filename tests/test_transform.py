@@ -378,3 +378,21 @@ def test_no_value_is_ever_the_text_of_an_empty_and_subitems_sum_to_the_quantitie
     assert sum(s.quantity for s in result.subitems) == sum(q or 0 for q in quantities)
     assert all(s.quantity > 0 for s in result.subitems)
     assert not math.isnan(len(result.subitems))
+
+
+def test_a_column_whose_values_never_repeat_is_no_longer_remembered_and_encodes_the_same():
+    """The transform remembers each column's encoded values (a source repeats its labels and prices); a column
+    holding a value of its own on nearly every line (an order number, a note) stops being remembered — its
+    memory freed — and its lines come out exactly as before."""
+    from ordersync.engine.transform import _UNREPEATED_AFTER
+
+    rules, fresh = rules_from_config(CONFIG, SIZES), rules_from_config(CONFIG, SIZES)
+    lines = [order_line(NOTES=f"note {number}", PO_NUMBER=str(number % 40), M=number % 3 + 1)
+             for number in range(_UNREPEATED_AFTER + 500)]
+    results = [transform_order_line(line, rules, number) for number, line in enumerate(lines, 1)]
+    encodings = rules.encodings
+    notes, po = encodings.ids.index("text_notes"), encodings.ids.index("text_po")
+    assert encodings.forgetting[notes] and list(encodings.known[notes]) == [None]
+    assert not encodings.forgetting[po] and len(encodings.known[po]) == 41  # 40 numbers and None
+    for number in (1, _UNREPEATED_AFTER + 400):  # remembered, then not: each as a fresh transform makes it
+        assert results[number - 1] == transform_order_line(lines[number - 1], fresh, number)

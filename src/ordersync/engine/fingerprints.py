@@ -169,7 +169,8 @@ def _text_fingerprint(text: str | None) -> str:
 @dataclass
 class SourceLines:
     """The lines in a run's scope, read by key: each row's key columns as stored, its business key and its
-    fingerprint, in read order (the numbers reports give the lines)."""
+    fingerprint, in read order (the numbers reports give the lines) — or, read without fingerprints, the key
+    columns alone."""
 
     raw_keys: list[tuple[Any, ...]] = field(default_factory=list)
     keys: list[str | None] = field(default_factory=list)
@@ -194,8 +195,8 @@ def read_source_lines(engine: Engine, source_table: SourceTable, config: Config,
             raise SourceError(f"reading the source table failed: {error.orig}") from None
         # SQLite keeps a blob in any column, and json_array refuses one: hash those rows' values in Python
         lines = _read_lines(engine, source_table, config, filters, fingerprints.in_python())
-    log.info("fingerprints: %d order lines read by key in %.2f s", len(lines.keys), time.monotonic() - started,
-             extra={"stage": "fingerprints", "order_lines": len(lines.keys),
+    log.info("fingerprints: %d order lines read by key in %.2f s", len(lines.raw_keys), time.monotonic() - started,
+             extra={"stage": "fingerprints", "order_lines": len(lines.raw_keys),
                     "seconds": round(time.monotonic() - started, 3)})
     return lines
 
@@ -212,12 +213,14 @@ def _read_lines(engine: Engine, source_table: SourceTable, config: Config, filte
         if engine.dialect.name == "sqlite":
             register_sqlite_md5(connection.connection.driver_connection)
         result = connection.execution_options(stream_results=True, yield_per=config.source.chunk_size)
+        if fingerprints is None:  # the lines' order alone (`engine.parallel` numbers them by it)
+            lines.raw_keys.extend(map(tuple, result.execute(query)))
+            return lines
         for row in result.execute(query):
             raw = tuple(row[:width])
             lines.raw_keys.append(raw)
             lines.keys.append(key_of_values(raw, key_names)[0])
-            if fingerprints is not None:
-                lines.fingerprints.append(fingerprints.of_selected(row[width:]))
+            lines.fingerprints.append(fingerprints.of_selected(row[width:]))
     return lines
 
 

@@ -177,7 +177,7 @@ def stage_boards(config: Config, databases: Databases, filters: Filters, runs: M
         scope, fingerprints, changes = _changes(databases, source_table, config, filters, rules,
                                                 recorded if workers is None else None, fingerprinted=workers is None)
         if workers is None and scope is not None and changes is None:  # a changed config: every line differs
-            workers = _transform_processes(config, databases, filters, lambda: len(scope.keys))
+            workers = _transform_processes(config, databases, filters, lambda: len(scope.raw_keys))
         rows = workers.line_rows(scope) if workers is not None and scope is not None else _line_rows(
             config, databases, source_table, filters, rules, router, changes)
         keep = (lambda key: key in filters.item_keys) if filters.item_keys else None

@@ -402,6 +402,7 @@ def _encoded_columns(order_line: Mapping[str, Any], rules: TransformRules, custo
     A source repeats its labels, seasons, prices and dates on many lines: each (column, value) is
     encoded — and written as JSON — once, then looked up, all the line's columns in one pass."""
     encodings = rules.encodings
+    encodings.lines += 1
     raws = encodings.raw_values(order_line)
     if encodings.customer_at is not None and raws[encodings.customer_at] is not None:
         raws = (*raws[:encodings.customer_at], customer, *raws[encodings.customer_at + 1:])
@@ -473,6 +474,9 @@ class _Encodings:
         self.known: tuple[dict[Any, Any], ...] = tuple({None: None} for _ in mappings)
         self.known_json: tuple[dict[Any, str], ...] = tuple({None: key + "null"} for key in self.keys_json)
         self._room = _KNOWN_VALUES
+        self.lines = 0  # lines encoded (`_encoded_columns` counts them)
+        self.stored = [0] * len(mappings)  # values each column remembered
+        self.forgetting = [False] * len(mappings)  # a column whose values do not repeat (an order number)
 
     @staticmethod
     def _customer_everywhere(read: Callable[[Mapping[str, Any]], tuple[Any, ...]],
@@ -491,11 +495,24 @@ class _Encodings:
     def remember(self, position: int, raw: Any, value: Any) -> str:
         """`value`'s JSON fragment, remembered with it while there is room."""
         fragment = self.fragment(position, value)
-        if self._room > 0 and _rememberable(raw):
+        if self._room > 0 and not self.forgetting[position] and _rememberable(raw):
             self.known[position][raw] = value
             self.known_json[position][raw] = fragment
             self._room -= 1
+            self.stored[position] += 1
+            if self.stored[position] >= _UNREPEATED_AFTER and self.stored[position] > self.lines * 0.9:
+                self._forget(position)
         return fragment
+
+    def _forget(self, position: int) -> None:
+        """Remember no more of a column nearly every line of which holds a value of its own (a line's number):
+        remembering them helped no line and cost a worker 14 MB of its 100."""
+        self.forgetting[position] = True
+        self._room += len(self.known[position]) - 1
+        for known in (self.known[position], self.known_json[position]):
+            empty = known[None]
+            known.clear()
+            known[None] = empty
 
     def values_json(self, fragments: Sequence[str], encoded: Sequence[Any], column_values: Mapping[str, Any]) -> str:
         """The staged column values as JSON: the fragments of the columns with a value (`encoded`, by position:
@@ -536,6 +553,7 @@ def dumps_sorted(value: Any) -> str:
 
 _UNKNOWN = object()
 _KNOWN_VALUES = 200_000  # memory stays bounded whatever the source holds
+_UNREPEATED_AFTER = 5_000  # values a column remembers before it may be found never to repeat them
 
 
 def _column(mapping: ColumnMapping) -> str:
