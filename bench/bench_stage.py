@@ -13,14 +13,17 @@ PostgreSQL database, then measures, in the same run and on the same rows:
 
 ordersync runs as `ordersync plan` would with its defaults: a first load of 20,000 lines or more
 extracts and transforms in one worker process per core (`[source] transform_processes = "auto"`,
-`engine.parallel`) while the main process stages; its peak memory is the main process's plus each
-worker's own peak (all resident at once).
+`engine.parallel`) while the main process stages.
 
-Each measurement runs in a fresh process, and its peak memory is that process's own high-water mark
-(`VmHWM` in /proc/self/status, restarted from the current RSS when the measurement starts), never
-`ru_maxrss`: Linux carries that over `exec` from the parent, so a spawned child of the 400 MB process
-that generated the sample reported the parent's peak, not its own. Both sides get the same engine
-settings (ordersync's: WAL and synchronous=NORMAL on SQLite).
+Each measurement runs in a fresh process. Its memory is given twice:
+- peak PSS: the peak, sampled every 50 ms, of the summed proportional set size of the measuring process
+  and every process it started (`/proc/PID/smaps_rollup`) — what the work holds at once, a page the
+  processes share (the interpreter's and the libraries' code, mapped from the same files) counted once;
+- Σ peak RSS: each process's own high-water mark (`VmHWM`, restarted from the current RSS when the
+  measurement starts) added up — an upper bound, counting shared pages once per process and adding peaks
+  reached at different moments. Never `ru_maxrss`: Linux carries that over `exec` from the parent, so a
+  spawned child of the 400 MB process that generated the sample reported the parent's peak, not its own.
+Both sides get the same engine settings (ordersync's: WAL and synchronous=NORMAL on SQLite).
 
 Then the first prepare's staged rows become the mirror (as if a sync had confirmed every line) and
 resyncs are prepared against it: with nothing changed, and after a quantity changed on 1% of the
@@ -39,11 +42,13 @@ import contextlib
 import datetime
 import logging
 import multiprocessing
+import os
 import platform
 import resource
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,10 +78,11 @@ class Measurement:
     subitem_rows: int
     seconds: float
     write_seconds: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # the sum of each process's own peak RSS (VmHWM)
     start_rss_mb: float
     read_seconds: float = 0.0
     transform_seconds: float = 0.0  # ordersync's transform, pandas's melt
+    peak_pss_mb: float = 0.0  # the peak of the processes' summed PSS, sampled (`_PeakMemory`)
 
 
 PROC_STATUS = Path("/proc/self/status")
@@ -110,6 +116,52 @@ def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class _PeakMemory:
+    """The peak, sampled every 50 ms, of the summed PSS (`/proc/PID/smaps_rollup`) of this process and every
+    process it started: the memory the measured work holds at once, each page shared between processes (the
+    interpreter, the libraries' code the transform processes map from the same files) counted once in all.
+    The sum of each process's own peak RSS (`_peak_mb`) counts those pages once per process, and adds peaks
+    reached at different moments: an upper bound, reported beside it."""
+
+    INTERVAL = 0.05
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="bench-memory", daemon=True)
+
+    def __enter__(self) -> _PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, sum(_pss_mb(pid) for pid in _process_tree(os.getpid())))
+            if self._stop.wait(self.INTERVAL):
+                return
+
+
+def _process_tree(pid: int) -> list[int]:
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                pids += _process_tree(int(child))
+    return pids
+
+
+def _pss_mb(pid: int) -> float:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 # -- the two contenders (each runs in its own process) ---------------------------------------------
 
 class _StageSeconds(logging.Handler):
@@ -127,9 +179,9 @@ class _StageSeconds(logging.Handler):
         self.worker_peaks_mb += getattr(record, "peak_mb", [])
 
 
-def _prepared(url: str, *, full: bool) -> tuple[Any, float, dict[str, float], float, float]:
+def _prepared(url: str, *, full: bool) -> tuple[Any, float, dict[str, float], float, float, float]:
     """`pipeline.prepare` (stage, diff, plan) of the whole sample as `ordersync plan` runs it: the prepared
-    run, its seconds, each stage's seconds, and the RSS at the start and the peak."""
+    run, its seconds, each stage's seconds, the RSS at the start, the peak RSS and the peak PSS."""
     config = _config(url)
     databases = Databases.open(config)
     stages = _StageSeconds()
@@ -137,31 +189,32 @@ def _prepared(url: str, *, full: bool) -> tuple[Any, float, dict[str, float], fl
     logging.getLogger("ordersync").setLevel(logging.INFO)
     start_rss = _start_peak()
     started = time.perf_counter()
-    prepared = prepare(config, databases, Filters(), kind=RunKind.PLAN, full=full)
+    with _PeakMemory() as memory:
+        prepared = prepare(config, databases, Filters(), kind=RunKind.PLAN, full=full)
     seconds = time.perf_counter() - started
     peak = _peak_mb() + sum(stages.worker_peaks_mb)  # the transform processes' peaks too: all were resident at once
     databases.state.set_run_status(prepared.run_id, RunStatus.PLANNED)
     databases.close()
-    return prepared, seconds, stages.seconds, start_rss, peak
+    return prepared, seconds, stages.seconds, start_rss, peak, memory.peak
 
 
 def measure_ordersync(url: str) -> Measurement:
     """A first-time prepare — fingerprints, extract → transform → stage, diff, plan — of every line against
     an empty mirror, with `pipeline.prepare` as `ordersync plan` and `sync` run it. Its staged rows then
     become the mirror (placeholder Monday ids), as if a sync had confirmed them, for the resyncs."""
-    prepared, seconds, stages, start_rss, peak = _prepared(url, full=False)
+    prepared, seconds, stages, start_rss, peak, peak_pss = _prepared(url, full=False)
     staging = prepared.staging
     _confirm_as_synced(url, prepared.run_id, prepared.board_id)
     return Measurement(order_lines=staging.order_lines, subitem_rows=staging.subitems, seconds=seconds,
                        write_seconds=stages.get("stage", 0.0) + stages.get("diff", 0.0), peak_rss_mb=peak,
                        start_rss_mb=start_rss, read_seconds=stages.get("extract", 0.0) + stages.get("fingerprints", 0.0),
-                       transform_seconds=stages.get("transform", 0.0))
+                       transform_seconds=stages.get("transform", 0.0), peak_pss_mb=peak_pss)
 
 
 def measure_resync(url: str, full: bool) -> Resync:
     """A resync's prepare against the mirror: only the lines whose fingerprint changed, or (`full`, the
     path before fingerprints and still that of `--full`) every line read, transformed, staged, compared."""
-    prepared, seconds, _, _, peak = _prepared(url, full=full)
+    prepared, seconds, _, _, peak, peak_pss = _prepared(url, full=full)
     totals = prepared.plan.totals
     config = _config(url)
     databases = Databases.open(config)
@@ -169,7 +222,8 @@ def measure_resync(url: str, full: bool) -> Resync:
     databases.close()
     vacuum(url)
     return Resync(seconds=seconds, staged=prepared.staging.order_lines, updates=totals["items"]["update"]
-                  + totals["subitems"]["update"], unchanged=totals["items"]["unchanged"], peak_rss_mb=peak)
+                  + totals["subitems"]["update"], unchanged=totals["items"]["unchanged"], peak_rss_mb=peak,
+                  peak_pss_mb=peak_pss)
 
 
 @dataclass
@@ -179,6 +233,7 @@ class Resync:
     updates: int  # items and subitems to update
     unchanged: int  # items counted unchanged
     peak_rss_mb: float
+    peak_pss_mb: float
 
 
 def _confirm_as_synced(url: str, run_id: int, board_id: str) -> None:
@@ -243,20 +298,22 @@ def measure_pandas(url: str) -> Measurement:
     sizes = list(SIZE_COLUMNS)
     start_rss = _start_peak()
     started = time.perf_counter()
-    with engine.connect() as connection:
-        order_lines = pd.read_sql(sa.select(source), connection)
-    melting = time.perf_counter()
-    size_rows = order_lines.melt(id_vars=list(KEY_COLUMNS), value_vars=sizes, var_name="size",
-                                 value_name="quantity")
-    size_rows = size_rows[size_rows["quantity"] > 0].astype({"quantity": "int64"})
-    lines_only = order_lines.drop(columns=sizes)
-    writing = time.perf_counter()
-    lines_only.to_sql(PANDAS_ORDER_LINES, engine, if_exists="replace", index=False)
-    size_rows.to_sql(PANDAS_SIZE_ROWS, engine, if_exists="replace", index=False)
-    finished = time.perf_counter()
+    with _PeakMemory() as memory:
+        with engine.connect() as connection:
+            order_lines = pd.read_sql(sa.select(source), connection)
+        melting = time.perf_counter()
+        size_rows = order_lines.melt(id_vars=list(KEY_COLUMNS), value_vars=sizes, var_name="size",
+                                     value_name="quantity")
+        size_rows = size_rows[size_rows["quantity"] > 0].astype({"quantity": "int64"})
+        lines_only = order_lines.drop(columns=sizes)
+        writing = time.perf_counter()
+        lines_only.to_sql(PANDAS_ORDER_LINES, engine, if_exists="replace", index=False)
+        size_rows.to_sql(PANDAS_SIZE_ROWS, engine, if_exists="replace", index=False)
+        finished = time.perf_counter()
     measured = Measurement(order_lines=len(order_lines), subitem_rows=len(size_rows), seconds=finished - started,
                            write_seconds=finished - writing, peak_rss_mb=_peak_mb(), start_rss_mb=start_rss,
-                           read_seconds=melting - started, transform_seconds=writing - melting)
+                           read_seconds=melting - started, transform_seconds=writing - melting,
+                           peak_pss_mb=memory.peak)
     with engine.begin() as connection:
         for name in (PANDAS_ORDER_LINES, PANDAS_SIZE_ROWS):
             sa.Table(name, sa.MetaData()).drop(connection, checkfirst=True)
@@ -318,8 +375,9 @@ def report(rows: int, results: dict[str, dict[str, Measurement]]) -> str:
         f"## Staging {rows:,} order lines ({platform.python_implementation()} {platform.python_version()}, "
         f"{multiprocessing.cpu_count()} CPUs)",
         "",
-        "| database | path | order lines | subitem rows | seconds | order lines/s | subitem rows/s | peak RSS MB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| database | path | order lines | subitem rows | seconds | order lines/s | subitem rows/s | peak PSS MB "
+        "| Σ peak RSS MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for database, measured in results.items():
         ours, theirs = measured["ordersync"], measured["pandas"]
@@ -330,14 +388,16 @@ def report(rows: int, results: dict[str, dict[str, Measurement]]) -> str:
             ("pandas to_sql only", theirs, theirs.write_seconds),
         ):
             lines.append(f"| {database} | {label} | {m.order_lines:,} | {m.subitem_rows:,} | {seconds:.2f} | "
-                         f"{rate(m.order_lines, seconds)} | {rate(m.subitem_rows, seconds)} | {m.peak_rss_mb:,.0f} |")
+                         f"{rate(m.order_lines, seconds)} | {rate(m.subitem_rows, seconds)} | {m.peak_pss_mb:,.0f} "
+                         f"| {m.peak_rss_mb:,.0f} |")
     lines += ["", "| database | ordersync / pandas, whole path (lines/s) | stage only / to_sql only (subitem rows/s) "
-              "| peak memory ordersync / pandas |", "|---|---:|---:|---:|"]
+              "| peak PSS ordersync / pandas | Σ peak RSS ordersync / pandas |", "|---|---:|---:|---:|---:|"]
     for database, measured in results.items():
         ours, theirs = measured["ordersync"], measured["pandas"]
         whole = (ours.order_lines / ours.seconds) / (theirs.order_lines / theirs.seconds)
         writing = (ours.subitem_rows / ours.write_seconds) / (theirs.subitem_rows / theirs.write_seconds)
         lines.append(f"| {database} | {whole:.2f}× | {writing:.2f}× | "
+                     f"{ours.peak_pss_mb:,.0f} / {theirs.peak_pss_mb:,.0f} MB | "
                      f"{ours.peak_rss_mb:,.0f} / {theirs.peak_rss_mb:,.0f} MB |")
     lines += ["", "Where the time goes (seconds):", "",
               "| database | path | read | transform / melt | write | peak RSS over start MB |",
@@ -351,14 +411,14 @@ def report(rows: int, results: dict[str, dict[str, Measurement]]) -> str:
 
 def report_resyncs(rows: int, resyncs: dict[str, dict[str, Resync]]) -> str:
     lines = [f"## Resync of {rows:,} order lines against their mirror: prepare (before any API call)", "",
-             "| database | resync | seconds | lines read and staged | updates | unchanged items | peak RSS MB |"
+             "| database | resync | seconds | lines read and staged | updates | unchanged items | peak PSS MB |"
              " speed-up over --full |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for database, measured in resyncs.items():
         for label, m in measured.items():
             baseline = measured.get(f"{label} --full") if not label.endswith("--full") else None
             faster = f"{baseline.seconds / m.seconds:.1f}×" if baseline and m.seconds else ""
             lines.append(f"| {database} | {label} | {m.seconds:.2f} | {m.staged:,} | {m.updates:,} | "
-                         f"{m.unchanged:,} | {m.peak_rss_mb:,.0f} | {faster} |")
+                         f"{m.unchanged:,} | {m.peak_pss_mb:,.0f} | {faster} |")
     return "\n".join(lines)
 
 
@@ -367,11 +427,12 @@ def report_scaling(rows: int, first: Measurement, more_rows: int, more: Measurem
     per_line = (more.seconds / more.order_lines) / (first.seconds / first.order_lines)
     return "\n".join([
         f"## First-time prepare, {rows:,} against {more_rows:,} order lines (SQLite, ordersync alone)", "",
-        "| order lines | subitem rows | seconds | order lines/s | peak RSS MB |", "|---:|---:|---:|---:|---:|",
+        "| order lines | subitem rows | seconds | order lines/s | peak PSS MB | Σ peak RSS MB |",
+        "|---:|---:|---:|---:|---:|---:|",
         *(f"| {m.order_lines:,} | {m.subitem_rows:,} | {m.seconds:.2f} | {rate(m.order_lines, m.seconds)} "
-          f"| {m.peak_rss_mb:,.0f} |" for m in (first, more)),
+          f"| {m.peak_pss_mb:,.0f} | {m.peak_rss_mb:,.0f} |" for m in (first, more)),
         "", f"{more.order_lines / first.order_lines:.1f}× the lines took {more.seconds / first.seconds:.2f}× the "
-        f"time ({per_line:.2f}× the time per line) and {more.peak_rss_mb / first.peak_rss_mb:.2f}× the peak memory."])
+        f"time ({per_line:.2f}× the time per line) and {more.peak_pss_mb / first.peak_pss_mb:.2f}× the peak memory."])
 
 
 def main(argv: list[str] | None = None) -> int:
