@@ -15,8 +15,9 @@ ordersync runs as `ordersync plan` would with its defaults: a first load of 20,0
 extracts and transforms in one worker process per core (`[source] transform_processes = "auto"`,
 `engine.parallel`) while the main process stages.
 
-Each measurement runs in a fresh process. Its memory is given twice:
-- peak PSS: the peak, sampled every 50 ms, of the summed proportional set size of the measuring process
+Each measurement runs in a fresh process. Its memory is given twice (the first from a run of its own, the
+sampling slowing what it samples):
+- peak PSS: the peak, sampled every 250 ms, of the summed proportional set size of the measuring process
   and every process it started (`/proc/PID/smaps_rollup`) — what the work holds at once, a page the
   processes share (the interpreter's and the libraries' code, mapped from the same files) counted once;
 - Σ peak RSS: each process's own high-water mark (`VmHWM`, restarted from the current RSS when the
@@ -50,7 +51,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -117,13 +118,13 @@ def _maxrss_mb() -> float:
 
 
 class _PeakMemory:
-    """The peak, sampled every 50 ms, of the summed PSS (`/proc/PID/smaps_rollup`) of this process and every
+    """The peak, sampled every 250 ms, of the summed PSS (`/proc/PID/smaps_rollup`) of this process and every
     process it started: the memory the measured work holds at once, each page shared between processes (the
     interpreter, the libraries' code the transform processes map from the same files) counted once in all.
     The sum of each process's own peak RSS (`_peak_mb`) counts those pages once per process, and adds peaks
     reached at different moments: an upper bound, reported beside it."""
 
-    INTERVAL = 0.05
+    INTERVAL = 0.25  # each read of smaps_rollup walks the process's page tables: 20 a second slowed the run 7%
 
     def __init__(self) -> None:
         self.peak = 0.0
@@ -179,9 +180,10 @@ class _StageSeconds(logging.Handler):
         self.worker_peaks_mb += getattr(record, "peak_mb", [])
 
 
-def _prepared(url: str, *, full: bool) -> tuple[Any, float, dict[str, float], float, float, float]:
+def _prepared(url: str, *, full: bool, sampled: bool = False) -> tuple[Any, float, dict[str, float], float, float,
+                                                                       float]:
     """`pipeline.prepare` (stage, diff, plan) of the whole sample as `ordersync plan` runs it: the prepared
-    run, its seconds, each stage's seconds, the RSS at the start, the peak RSS and the peak PSS."""
+    run, its seconds, each stage's seconds, the RSS at the start, the peak RSS and (`sampled`) the peak PSS."""
     config = _config(url)
     databases = Databases.open(config)
     stages = _StageSeconds()
@@ -189,32 +191,45 @@ def _prepared(url: str, *, full: bool) -> tuple[Any, float, dict[str, float], fl
     logging.getLogger("ordersync").setLevel(logging.INFO)
     start_rss = _start_peak()
     started = time.perf_counter()
-    with _PeakMemory() as memory:
+    with _PeakMemory() if sampled else contextlib.nullcontext() as memory:
         prepared = prepare(config, databases, Filters(), kind=RunKind.PLAN, full=full)
     seconds = time.perf_counter() - started
     peak = _peak_mb() + sum(stages.worker_peaks_mb)  # the transform processes' peaks too: all were resident at once
     databases.state.set_run_status(prepared.run_id, RunStatus.PLANNED)
     databases.close()
-    return prepared, seconds, stages.seconds, start_rss, peak, memory.peak
+    return prepared, seconds, stages.seconds, start_rss, peak, memory.peak if memory is not None else 0.0
 
 
 def measure_ordersync(url: str) -> Measurement:
     """A first-time prepare — fingerprints, extract → transform → stage, diff, plan — of every line against
     an empty mirror, with `pipeline.prepare` as `ordersync plan` and `sync` run it. Its staged rows then
     become the mirror (placeholder Monday ids), as if a sync had confirmed them, for the resyncs."""
-    prepared, seconds, stages, start_rss, peak, peak_pss = _prepared(url, full=False)
+    prepared, seconds, stages, start_rss, peak, _ = _prepared(url, full=False)
     staging = prepared.staging
     _confirm_as_synced(url, prepared.run_id, prepared.board_id)
     return Measurement(order_lines=staging.order_lines, subitem_rows=staging.subitems, seconds=seconds,
                        write_seconds=stages.get("stage", 0.0) + stages.get("diff", 0.0), peak_rss_mb=peak,
                        start_rss_mb=start_rss, read_seconds=stages.get("extract", 0.0) + stages.get("fingerprints", 0.0),
-                       transform_seconds=stages.get("transform", 0.0), peak_pss_mb=peak_pss)
+                       transform_seconds=stages.get("transform", 0.0))
+
+
+def measure_peak_pss(url: str) -> float:
+    """The peak PSS of a first-time prepare (`_PeakMemory`), in a run of its own: sampling slows the run it
+    samples (each read walks a process's page tables), so the timed run is never sampled. Its staged rows
+    are discarded."""
+    prepared, *_, peak_pss = _prepared(url, full=False, sampled=True)
+    config = _config(url)
+    databases = Databases.open(config)
+    discard_staged_rows(databases.state, prepared.run_id)
+    databases.close()
+    vacuum(url)
+    return peak_pss
 
 
 def measure_resync(url: str, full: bool) -> Resync:
     """A resync's prepare against the mirror: only the lines whose fingerprint changed, or (`full`, the
     path before fingerprints and still that of `--full`) every line read, transformed, staged, compared."""
-    prepared, seconds, _, _, peak, peak_pss = _prepared(url, full=full)
+    prepared, seconds, _, _, peak, _ = _prepared(url, full=full)
     totals = prepared.plan.totals
     config = _config(url)
     databases = Databases.open(config)
@@ -222,8 +237,7 @@ def measure_resync(url: str, full: bool) -> Resync:
     databases.close()
     vacuum(url)
     return Resync(seconds=seconds, staged=prepared.staging.order_lines, updates=totals["items"]["update"]
-                  + totals["subitems"]["update"], unchanged=totals["items"]["unchanged"], peak_rss_mb=peak,
-                  peak_pss_mb=peak_pss)
+                  + totals["subitems"]["update"], unchanged=totals["items"]["unchanged"], peak_rss_mb=peak)
 
 
 @dataclass
@@ -233,7 +247,6 @@ class Resync:
     updates: int  # items and subitems to update
     unchanged: int  # items counted unchanged
     peak_rss_mb: float
-    peak_pss_mb: float
 
 
 def _confirm_as_synced(url: str, run_id: int, board_id: str) -> None:
@@ -289,8 +302,9 @@ def change_one_percent(url: str) -> int:
     return len(chosen)
 
 
-def measure_pandas(url: str) -> Measurement:
-    """The same rows with pandas: read_sql, melt the sizes keeping quantities > 0, to_sql both tables."""
+def measure_pandas(url: str, sampled: bool = False) -> Measurement:
+    """The same rows with pandas: read_sql, melt the sizes keeping quantities > 0, to_sql both tables;
+    `sampled`: its peak PSS too (a run of its own, as for ordersync: `measure_peak_pss`)."""
     import pandas as pd
 
     engine = make_engine(url, error=StateError, section="bench")
@@ -298,7 +312,7 @@ def measure_pandas(url: str) -> Measurement:
     sizes = list(SIZE_COLUMNS)
     start_rss = _start_peak()
     started = time.perf_counter()
-    with _PeakMemory() as memory:
+    with _PeakMemory() if sampled else contextlib.nullcontext() as memory:
         with engine.connect() as connection:
             order_lines = pd.read_sql(sa.select(source), connection)
         melting = time.perf_counter()
@@ -313,7 +327,7 @@ def measure_pandas(url: str) -> Measurement:
     measured = Measurement(order_lines=len(order_lines), subitem_rows=len(size_rows), seconds=finished - started,
                            write_seconds=finished - writing, peak_rss_mb=_peak_mb(), start_rss_mb=start_rss,
                            read_seconds=melting - started, transform_seconds=writing - melting,
-                           peak_pss_mb=memory.peak)
+                           peak_pss_mb=memory.peak if memory is not None else 0.0)
     with engine.begin() as connection:
         for name in (PANDAS_ORDER_LINES, PANDAS_SIZE_ROWS):
             sa.Table(name, sa.MetaData()).drop(connection, checkfirst=True)
@@ -411,14 +425,14 @@ def report(rows: int, results: dict[str, dict[str, Measurement]]) -> str:
 
 def report_resyncs(rows: int, resyncs: dict[str, dict[str, Resync]]) -> str:
     lines = [f"## Resync of {rows:,} order lines against their mirror: prepare (before any API call)", "",
-             "| database | resync | seconds | lines read and staged | updates | unchanged items | peak PSS MB |"
+             "| database | resync | seconds | lines read and staged | updates | unchanged items | Σ peak RSS MB |"
              " speed-up over --full |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for database, measured in resyncs.items():
         for label, m in measured.items():
             baseline = measured.get(f"{label} --full") if not label.endswith("--full") else None
             faster = f"{baseline.seconds / m.seconds:.1f}×" if baseline and m.seconds else ""
             lines.append(f"| {database} | {label} | {m.seconds:.2f} | {m.staged:,} | {m.updates:,} | "
-                         f"{m.unchanged:,} | {m.peak_pss_mb:,.0f} | {faster} |")
+                         f"{m.unchanged:,} | {m.peak_rss_mb:,.0f} | {faster} |")
     return "\n".join(lines)
 
 
@@ -463,8 +477,10 @@ def main(argv: list[str] | None = None) -> int:
             write_sample_data(url, rows=options.rows, seed=options.seed, force=True)  # the benchmark's own database
             print(f"{name}: wrote {options.rows:,} sample order lines in {time.perf_counter() - started:.1f} s",
                   file=sys.stderr)
-            results[name] = {"ordersync": in_fresh_process(measure_ordersync, url),
-                             "pandas": in_fresh_process(measure_pandas, url)}
+            ours_pss = in_fresh_process(measure_peak_pss, url)  # memory, in runs of their own (`_PeakMemory`)
+            theirs_pss = in_fresh_process(measure_pandas, url, True).peak_pss_mb
+            results[name] = {"ordersync": replace(in_fresh_process(measure_ordersync, url), peak_pss_mb=ours_pss),
+                             "pandas": replace(in_fresh_process(measure_pandas, url), peak_pss_mb=theirs_pss)}
             resyncs[name] = {"no-op": in_fresh_process(measure_resync, url, False),
                              "no-op --full": in_fresh_process(measure_resync, url, True)}
             changed = change_one_percent(url)
@@ -477,8 +493,9 @@ def main(argv: list[str] | None = None) -> int:
             write_sample_data(url, rows=options.scale_rows, seed=options.seed, force=True)
             print(f"SQLite: wrote {options.scale_rows:,} sample order lines in {time.perf_counter() - started:.1f} s",
                   file=sys.stderr)
+            scale_pss = in_fresh_process(measure_peak_pss, url)
             scaling = report_scaling(options.rows, results["SQLite"]["ordersync"], options.scale_rows,
-                                     in_fresh_process(measure_ordersync, url))
+                                     replace(in_fresh_process(measure_ordersync, url), peak_pss_mb=scale_pss))
     finally:
         if options.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

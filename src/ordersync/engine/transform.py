@@ -394,7 +394,7 @@ def _transform(order_line: Mapping[str, Any], rules: TransformRules, source_row:
 
 
 def _encoded_columns(order_line: Mapping[str, Any], rules: TransformRules, customer: str,
-                     cuts: list[tuple[str, str]]) -> tuple[list[Any], list[str]]:
+                     cuts: list[tuple[str, str]]) -> tuple[Sequence[Any], Sequence[str]]:
     """Each mapped column encoded for Monday (by the codec), and each one's JSON (`"id":value`), in column id
     order (`_Encodings.ids`). A value too long for its column is cut when the column says so (noted in `cuts`), else
     refused.
@@ -406,12 +406,14 @@ def _encoded_columns(order_line: Mapping[str, Any], rules: TransformRules, custo
     raws = encodings.raw_values(order_line)
     if encodings.customer_at is not None and raws[encodings.customer_at] is not None:
         raws = (*raws[:encodings.customer_at], customer, *raws[encodings.customer_at + 1:])
-    try:
-        encoded = list(map(dict.get, encodings.known, raws, repeat(_UNKNOWN)))
-        fragments = list(map(dict.get, encodings.known_json, raws, repeat("")))
+    if not raws:
+        return [], []
+    try:  # one lookup a column: (encoded, JSON fragment)
+        encoded, fragments = zip(*map(dict.get, encodings.known, raws, repeat(_NOT_KNOWN)), strict=True)
     except TypeError:  # a value that cannot be a dict key (a list, say): every column encoded afresh
-        encoded, fragments = [_UNKNOWN] * len(raws), [""] * len(raws)
+        encoded, fragments = (_UNKNOWN,) * len(raws), ("",) * len(raws)
     if _UNKNOWN in encoded:
+        encoded, fragments = list(encoded), list(fragments)
         _encode_unknown(encoded, fragments, raws, encodings, cuts)
     return encoded, fragments
 
@@ -470,9 +472,9 @@ class _Encodings:
         self.hash_is_every_column = len(hashed) == len(mappings) and not unmapped and len(set(self.ids)) == len(
             self.ids)
         self.exact = len(set(self.ids)) == len(self.ids) and not set(unmapped) & set(hashed)
-        # Per column, source value → encoded value, and → its JSON fragment (None: empty, `"id":null`).
-        self.known: tuple[dict[Any, Any], ...] = tuple({None: None} for _ in mappings)
-        self.known_json: tuple[dict[Any, str], ...] = tuple({None: key + "null"} for key in self.keys_json)
+        # Per column, source value → (encoded value, its JSON fragment) (None: empty, `"id":null`).
+        self.known: tuple[dict[Any, tuple[Any, str]], ...] = tuple({None: (None, key + "null")}
+                                                                     for key in self.keys_json)
         self._room = _KNOWN_VALUES
         self.lines = 0  # lines encoded (`_encoded_columns` counts them)
         self.stored = [0] * len(mappings)  # values each column remembered
@@ -496,8 +498,7 @@ class _Encodings:
         """`value`'s JSON fragment, remembered with it while there is room."""
         fragment = self.fragment(position, value)
         if self._room > 0 and not self.forgetting[position] and _rememberable(raw):
-            self.known[position][raw] = value
-            self.known_json[position][raw] = fragment
+            self.known[position][raw] = (value, fragment)
             self._room -= 1
             self.stored[position] += 1
             if self.stored[position] >= _UNREPEATED_AFTER and self.stored[position] > self.lines * 0.9:
@@ -509,10 +510,10 @@ class _Encodings:
         remembering them helped no line and cost a worker 14 MB of its 100."""
         self.forgetting[position] = True
         self._room += len(self.known[position]) - 1
-        for known in (self.known[position], self.known_json[position]):
-            empty = known[None]
-            known.clear()
-            known[None] = empty
+        known = self.known[position]
+        empty = known[None]
+        known.clear()
+        known[None] = empty
 
     def values_json(self, fragments: Sequence[str], encoded: Sequence[Any], column_values: Mapping[str, Any]) -> str:
         """The staged column values as JSON: the fragments of the columns with a value (`encoded`, by position:
@@ -552,6 +553,7 @@ def dumps_sorted(value: Any) -> str:
 
 
 _UNKNOWN = object()
+_NOT_KNOWN = (_UNKNOWN, "")
 _KNOWN_VALUES = 200_000  # memory stays bounded whatever the source holds
 _UNREPEATED_AFTER = 5_000  # values a column remembers before it may be found never to repeat them
 
