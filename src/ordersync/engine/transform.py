@@ -412,10 +412,11 @@ def _encoded_columns(order_line: Mapping[str, Any], rules: TransformRules, custo
         encoded, fragments = zip(*map(dict.get, encodings.known, raws, repeat(_NOT_KNOWN)), strict=True)
     except TypeError:  # a value that cannot be a dict key (a list, say): every column encoded afresh
         encoded, fragments = (_UNKNOWN,) * len(raws), ("",) * len(raws)
-    if _UNKNOWN in encoded:
-        encoded, fragments = list(encoded), list(fragments)
-        _encode_unknown(encoded, fragments, raws, encodings, cuts)
-    return encoded, fragments
+    if _UNKNOWN not in encoded:
+        return encoded, fragments
+    encoding, writing = list(encoded), list(fragments)
+    _encode_unknown(encoding, writing, raws, encodings, cuts)
+    return encoding, writing
 
 
 def _encode_unknown(encoded: list[Any], fragments: list[str], raws: Sequence[Any], encodings: _Encodings,
