@@ -126,9 +126,11 @@ class TransformProcesses:
 
     def line_rows(self, scope: SourceLines) -> Iterator[LineRows]:
         """Every line of `scope` (the scope as its key read met it), in the scope's order and numbered as that
-        read numbered it."""
+        read numbered it. The key read is used up: its keys move into the numbering (`scope.raw_keys` is
+        emptied), each freed once its line has come (100,000 lines' keys held 25 MB to the end)."""
         try:
             numbers = _Numbers(scope.raw_keys)
+            scope.raw_keys.clear()
             yield from heapq.merge(*(_numbered(_received(worker), numbers) for worker in self.workers),
                                    key=lambda line: line.source_row)
             _log_totals(self.workers, time.monotonic() - self.started)

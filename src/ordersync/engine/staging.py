@@ -75,26 +75,27 @@ def stage_run(store: StateStore, run_id: int, lines: Iterable[LineRows], *,
     """Write the transformed lines under `run_id`, one board's run reading the source alone; `keep`
     narrows to some keys (`retry`). `fingerprints` (`engine.fingerprints`): each line's, by business key,
     staged with it."""
-    return stage_runs(store, {"": run_id}, lines, board_of=lambda line: "", batch_size=batch_size, keep=keep,
+    return stage_runs(store, {"": run_id}, lines, board_of=None, batch_size=batch_size, keep=keep,
                       progress=progress, fingerprints=fingerprints)[""]
 
 
 def stage_runs(store: StateStore, runs: Mapping[str, int], lines: Iterable[LineRows], *,
-               board_of: Callable[[LineRows], str | None],
+               board_of: Callable[[LineRows], str | None] | None,
                batch_size: int = 2000, keep: Callable[[str], bool] | None = None,
                progress: Callable[[int], None] | None = None,
                fingerprints: Mapping[str, str] | None = None) -> dict[str, StagingResult]:
     """One read of the source staged into several boards' runs (`runs`: board → run id): each line under
     the run of the board `board_of` names; a line whose board has no run here (another worker's board, or
     none) is staged by none, and still claims its key, so two lines sharing a key are refused even when
-    their routes name two boards. Returns each board's `StagingResult`."""
-    claims = _KeyClaims()
+    their routes name two boards; `board_of` None: every line under the one run. Returns each board's
+    `StagingResult`."""
+    claims = _KeyClaims(only_board=next(iter(runs)) if board_of is None else None)
     batches = _Batches(store, runs, fingerprints, progress)
     try:
         for line in lines:
             if keep is not None and (line.item_key is None or not keep(line.item_key)):
                 continue
-            board = board_of(line)
+            board = board_of(line) if board_of is not None else claims.only_board
             board = board if board in runs else None
             admitted = claims.admit(line, board=board)
             if admitted is not None and board is not None:
@@ -105,7 +106,7 @@ def stage_runs(store: StateStore, runs: Mapping[str, int], lines: Iterable[LineR
     finally:
         batches.close()
     for board, outcome in batches.outcomes.items():
-        collided = {key: customer for key, customer in claims.collided.items() if claims.first_board.get(key) == board}
+        collided = {key: customer for key, customer in claims.collided.items() if claims.board_of_first(key) == board}
         outcome.routed_elsewhere = {key for key, placed in claims.placed.items()
                                     if placed != board and key not in claims.collided}
         if collided:
@@ -196,7 +197,8 @@ class _Batches:
 class _KeyClaims:
     """Which source row first claimed each business key; a second row with the key collides."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, only_board: str | None = None) -> None:
+        self.only_board = only_board  # every line's, when one run stages them all (no board to keep per key)
         self.first_row_of: dict[str, int] = {}
         self.failed_first: set[str] = set()  # keys whose first line failed the transform, so was never staged
         self.collided: dict[str, str | None] = {}  # key → customer
@@ -209,7 +211,7 @@ class _KeyClaims:
         if line.item is None:
             first = line.item_key is not None and line.item_key not in self.first_row_of
             self.failed(line)
-            if board is not None and first:
+            if board is not None and first and self.only_board is None:
                 self.first_board[line.item_key or ""] = board
             return line if board is not None else None
         duplicate = self.claim(line)
@@ -218,9 +220,14 @@ class _KeyClaims:
         if board is None:
             return None
         if duplicate is None:
-            self.first_board[line.item_key or ""] = board
+            if self.only_board is None:
+                self.first_board[line.item_key or ""] = board
             return line
         return duplicate
+
+    def board_of_first(self, key: str) -> str | None:
+        """The board whose run staged (or recorded) the first line with `key`."""
+        return self.only_board if self.only_board is not None else self.first_board.get(key)
 
     def failed(self, error: LineRows) -> None:
         """A bad line still claims its key: the good line sharing it must not be synced either."""
