@@ -122,6 +122,26 @@ class TransformRules:
                      | dict.fromkeys(self.name_fields))
 
     @cached_property
+    def text_columns(self) -> tuple[str, ...]:
+        """Every column the transform reads as text: the name and group fields, PO, seasons, order type."""
+        return tuple(dict.fromkeys([*self.text_fields, self.po_column, self.aag_season_column,
+                                    self.customer_season_column, self.order_type_column]))
+
+    @cached_property
+    def _customers(self) -> dict[str, str | None]:
+        return {}
+
+    def customer_of(self, raw: Any) -> str | None:
+        """The canonical customer of a line's raw customer name (None: empty); the source repeats a few dozen
+        names on every line, so each is canonicalised once."""
+        if type(raw) is str and raw in self._customers:
+            return self._customers[raw]
+        customer = canonical_customer(clean(raw), self.customer_lookup) or None
+        if type(raw) is str and len(self._customers) < _KNOWN_CUSTOMERS:
+            self._customers[raw] = customer
+        return customer
+
+    @cached_property
     def encodings(self) -> _Encodings:
         """The mapped columns' encoders and the values they encoded so far."""
         return _Encodings(self)
@@ -315,7 +335,7 @@ def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
                          source_row: int) -> TransformedLine | RowError:
     """One order line → its item and size subitems, or the reason it cannot be synced."""
     key, missing = business_key(order_line, rules.business_key)
-    customer = canonical_customer(clean(order_line.get(rules.customer_column)), rules.customer_lookup) or None
+    customer = rules.customer_of(order_line.get(rules.customer_column))
     try:
         key, customer = _identity(key, missing, customer, rules)
         return _transform(order_line, rules, source_row, key, customer)
@@ -352,17 +372,17 @@ def _longest_key_part(key: str, key_columns: Sequence[str]) -> tuple[str, int]:
 
 def _transform(order_line: Mapping[str, Any], rules: TransformRules, source_row: int, key: str,
                customer: str) -> TransformedLine:
-    texts: dict[str, str | None] = {}
+    texts = dict(zip(rules.text_columns, map(as_text, map(order_line.get, rules.text_columns)), strict=True))
+    if rules.customer_column in texts:
+        texts[rules.customer_column] = customer
 
     def text_of(column: str) -> str | None:
-        if column not in texts:
-            texts[column] = customer if column == rules.customer_column else as_text(order_line.get(column))
-        return texts[column]
+        return texts[column] if column in texts else as_text(order_line.get(column))
 
     cuts: list[tuple[str, str]] = []  # (field, what was cut)
     encoded, fragments = _encoded_columns(order_line, rules, customer, cuts)
     column_values = dict(compress(zip(rules.encodings.ids, encoded, strict=True), encoded))  # never a falsy value
-    group, name = _group_and_name({name: text_of(name) for name in rules.text_fields}, rules, cuts)
+    group, name = _group_and_name(texts, rules, cuts)
     for column in (rules.po_column, rules.aag_season_column, rules.customer_season_column):
         text = text_of(column)
         if text is not None and len(text) > NAME_LENGTH:
@@ -556,6 +576,7 @@ def dumps_sorted(value: Any) -> str:
 _UNKNOWN = object()
 _NOT_KNOWN = (_UNKNOWN, "")
 _KNOWN_VALUES = 200_000  # memory stays bounded whatever the source holds
+_KNOWN_CUSTOMERS = 10_000
 _UNREPEATED_AFTER = 5_000  # values a column remembers before it may be found never to repeat them
 
 
