@@ -195,8 +195,9 @@ def read_source_lines(engine: Engine, source_table: SourceTable, config: Config,
             raise SourceError(f"reading the source table failed: {error.orig}") from None
         # SQLite keeps a blob in any column, and json_array refuses one: hash those rows' values in Python
         lines = _read_lines(engine, source_table, config, filters, fingerprints.in_python())
-    log.info("fingerprints: %d order lines read by key in %.2f s", len(lines.raw_keys), time.monotonic() - started,
-             extra={"stage": "fingerprints", "order_lines": len(lines.raw_keys),
+    log.info("fingerprints: %d order lines read by key%s in %.2f s", len(lines.raw_keys),
+             "" if fingerprinted else " (their key columns alone: the transform processes fingerprint them)",
+             time.monotonic() - started, extra={"stage": "fingerprints", "order_lines": len(lines.raw_keys),
                     "seconds": round(time.monotonic() - started, 3)})
     return lines
 
