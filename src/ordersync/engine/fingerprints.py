@@ -187,11 +187,11 @@ def read_source_lines(engine: Engine, source_table: SourceTable, config: Config,
     unless the fingerprint is computed in Python). Not `fingerprinted`: the key columns alone (the transform
     processes of a first load fingerprint the lines as they read them whole, `LineFingerprints`)."""
     started = time.monotonic()
-    fingerprints = LineFingerprints.of(source_table, config, rules, engine.dialect)
+    fingerprints = LineFingerprints.of(source_table, config, rules, engine.dialect) if fingerprinted else None
     try:
-        lines = _read_lines(engine, source_table, config, filters, fingerprints if fingerprinted else None)
+        lines = _read_lines(engine, source_table, config, filters, fingerprints)
     except sa.exc.OperationalError as error:
-        if engine.dialect.name != "sqlite" or not refused_a_blob(str(error.orig)):
+        if fingerprints is None or engine.dialect.name != "sqlite" or not refused_a_blob(str(error.orig)):
             raise SourceError(f"reading the source table failed: {error.orig}") from None
         # SQLite keeps a blob in any column, and json_array refuses one: hash those rows' values in Python
         lines = _read_lines(engine, source_table, config, filters, fingerprints.in_python())
@@ -257,9 +257,16 @@ class LineFingerprints:
     def of_selected(self, selected: Sequence[Any]) -> str:
         return self.prefix + (str(selected[0]) if self.expression is not None else _python_fingerprint(selected))
 
+    def read_with_line(self) -> tuple[tuple[str, ...], list[sa.ColumnElement]]:
+        """What a read of whole lines adds for `of_line`: the columns it must read besides its own (computed
+        in Python), and the labelled expression it selects (computed by the database)."""
+        if self.expression is None:
+            return self.columns, []
+        return (), [self.expression.label(FINGERPRINT_LABEL)]
+
     def of_line(self, order_line: dict[str, Any]) -> str:
-        """The fingerprint of a line read whole with `FINGERPRINT_LABEL` (taken out of it) or, computed in
-        Python, with every fingerprinted column."""
+        """The fingerprint of a line read whole as `read_with_line` says: with `FINGERPRINT_LABEL` (taken out
+        of it) or, computed in Python, with every fingerprinted column."""
         if self.expression is not None:
             return self.prefix + str(order_line.pop(FINGERPRINT_LABEL))
         return self.prefix + _python_fingerprint(order_line[name] for name in self.columns)

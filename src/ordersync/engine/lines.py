@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from ordersync.config import Config
 from ordersync.engine.filters import Filters
-from ordersync.engine.fingerprints import FINGERPRINT_LABEL, Changes, LineFingerprints, changed_rows_filter
+from ordersync.engine.fingerprints import Changes, LineFingerprints, changed_rows_filter
 from ordersync.engine.source import SourceTable, columns_read, extract_order_lines
 from ordersync.engine.transform import (
     IDENTIFYING_COLUMNS,
@@ -75,10 +75,8 @@ def keyed_order_lines(source_engine: Engine, source_table: SourceTable, config: 
     process's share of the scope, `engine.parallel`)."""
     row, items, subitems, errors, transforming = 0, 0, 0, 0, 0.0
     fingerprints = share.fingerprints if share is not None else None
-    fingerprinted = fingerprints.columns if fingerprints is not None and fingerprints.expression is None else ()
+    fingerprinted, also = fingerprints.read_with_line() if fingerprints is not None else ((), [])
     columns = columns_read(source_table, config, also=(*IDENTIFYING_COLUMNS, *fingerprinted))
-    also = [fingerprints.expression.label(FINGERPRINT_LABEL)] if fingerprints and fingerprints.expression is not None \
-        else []
     only = None if changes is None else changed_rows_filter(source_table, config, changes, source_engine.dialect)
     if share is not None:
         only = share.where if only is None else sa.and_(only, share.where)

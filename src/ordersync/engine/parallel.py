@@ -110,7 +110,10 @@ class TransformProcesses:
         level = logging.getLogger("ordersync").getEffectiveLevel()
         self.started = time.monotonic()
         self.workers: list[_Worker] = []
-        self.finished: list[_Worker] = []  # the workers that sent all their lines
+        # After `line_rows`: a worker met a blob SQLite's json_array refuses and fingerprinted its lines in
+        # Python, unlike the others — and unlike the next key read, which fingerprints every line in Python
+        # then (`fingerprints.read_source_lines`): the staged fingerprints must be read again that way.
+        self.fingerprinted_apart = False
         try:
             for share in range(processes):
                 receiver, sender = context.Pipe(duplex=False)
@@ -134,15 +137,10 @@ class TransformProcesses:
             yield from heapq.merge(*(_numbered(_received(worker), numbers) for worker in self.workers),
                                    key=lambda line: line.source_row)
             _log_totals(self.workers, time.monotonic() - self.started)
-            self.finished = list(self.workers)
+            self.fingerprinted_apart = any((worker.stats or {}).get("fingerprinted_in_python")
+                                           for worker in self.workers)
         finally:
             self.close()
-
-    def fingerprinted_apart(self) -> bool:
-        """After `line_rows`: a worker met a blob SQLite's json_array refuses and fingerprinted its lines in
-        Python, unlike the others — and unlike the next key read, which fingerprints every line in Python
-        then (`fingerprints.read_source_lines`): the staged fingerprints must be read again that way."""
-        return any((worker.stats or {}).get("fingerprinted_in_python") for worker in self.finished)
 
     def close(self) -> None:
         for worker in self.workers:

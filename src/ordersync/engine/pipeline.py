@@ -174,8 +174,8 @@ def stage_boards(config: Config, databases: Databases, filters: Filters, runs: M
             # fingerprint the lines as they read them (the key read reads the key columns alone)
             workers = _transform_processes(config, databases, filters, lambda: count_scope(
                 databases.source, source_table, config, filters), fingerprinted=True)
-        scope, fingerprints, changes = _changes(databases, source_table, config, filters, rules,
-                                                recorded if workers is None else None, fingerprinted=workers is None)
+        scope, fingerprints, changes = _changes(databases, source_table, config, filters, rules, recorded,
+                                                fingerprinted=workers is None)
         if workers is None and scope is not None and changes is None:  # a changed config: every line differs
             workers = _transform_processes(config, databases, filters, lambda: len(scope.raw_keys))
         rows = workers.line_rows(scope) if workers is not None and scope is not None else _line_rows(
@@ -188,7 +188,7 @@ def stage_boards(config: Config, databases: Databases, filters: Filters, runs: M
             (board, run_id), = runs.items()
             outcomes = {board: stage_run(store, run_id, rows, keep=keep, progress=progress,
                                          fingerprints=fingerprints)}
-        if workers is not None and workers.fingerprinted_apart():
+        if workers is not None and workers.fingerprinted_apart:
             restage_fingerprints(store, runs.values(), read_source_lines(
                 databases.source, source_table, config, filters, rules).fingerprint_of())
         if changes is not None:
@@ -212,8 +212,8 @@ def _changes(databases: Databases, source_table: SourceTable, config: Config, fi
              rules: TransformRules, recorded: Mapping[str, str | None] | None, *,
              fingerprinted: bool = True) -> tuple[SourceLines | None, dict[str, str] | None, Changes | None]:
     """The scope's key read, each line's fingerprint, to stage with it, and — on the fast path — which lines
-    changed (None: every line is read). `recorded`: the mirror's fingerprints (None: `--full`, or a read of
-    every line). Not `fingerprinted`: the key columns alone (the lines' transform processes fingerprint them)."""
+    changed (None: every line is read). `recorded`: the mirror's fingerprints (None: `--full`). Not
+    `fingerprinted`: the key columns alone, every line read (the lines' transform processes fingerprint them)."""
     if filters.limit is not None or filters.item_keys:
         return None, None, None
     lines = read_source_lines(databases.source, source_table, config, filters, rules, fingerprinted=fingerprinted)

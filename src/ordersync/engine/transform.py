@@ -529,9 +529,9 @@ class _Encodings:
     def _forget(self, position: int) -> None:
         """Remember no more of a column nearly every line of which holds a value of its own (a line's number):
         remembering them helped no line and cost a worker 14 MB of its 100."""
-        self.forgetting[position] = True
-        self._room += len(self.known[position]) - 1
         known = self.known[position]
+        self.forgetting[position] = True
+        self._room += len(known) - 1
         empty = known[None]
         known.clear()
         known[None] = empty
