@@ -89,15 +89,20 @@ class Measurement:
 PROC_STATUS = Path("/proc/self/status")
 
 
-def _status_mb(field: str) -> float | None:
-    """A memory line of /proc/self/status (`VmRSS`, `VmHWM`: this address space only), in MB; None off Linux."""
+def _proc_mb(path: Path, field: str) -> float | None:
+    """A memory line (`field: N kB`) of a /proc file, in MB; None when it cannot be read (off Linux, gone)."""
     try:
-        for line in PROC_STATUS.read_text().splitlines():
+        for line in path.read_text().splitlines():
             if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024  # kB
     except OSError:
         return None
     return None
+
+
+def _status_mb(field: str) -> float | None:
+    """A memory line of /proc/self/status (`VmRSS`, `VmHWM`: this address space only), in MB; None off Linux."""
+    return _proc_mb(PROC_STATUS, field)
 
 
 def _start_peak() -> float:
@@ -156,11 +161,7 @@ def _process_tree(pid: int) -> list[int]:
 
 
 def _pss_mb(pid: int) -> float:
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return _proc_mb(Path(f"/proc/{pid}/smaps_rollup"), "Pss") or 0.0
 
 
 # -- the two contenders (each runs in its own process) ---------------------------------------------
