@@ -4,12 +4,16 @@ and only until the window resets. A fake clock that the fake sleep moves forward
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
 
 from fake_clock import FakeClock
+from ordersync.emulator.complexity import DocumentCost
+from ordersync.emulator.limits import Limiter
+from ordersync.emulator.settings import EmulatorSettings
 from ordersync.monday.budget import ComplexityBudget, parse_rate_limit_header
 
 PAD = 0.01  # the budget sleeps a hair past the reset
@@ -67,18 +71,22 @@ CASES = [
     Case("nothing-known-no-wait", nothing, 50_000, [], None),
     Case("enough-left-no-wait", complexity(10_000_000, 9_000_000, 40), 30_000, [], 8_970_000),
     Case("exactly-enough-no-wait", complexity(10_000_000, 30_000, 40), 30_000, [], 0),
-    Case("too-little-left-waits-for-the-reset", complexity(10_000_000, 20_000, 40), 30_000, [40 + PAD],
-         10_000_000 - 30_000),
-    Case("window-already-reset-refills-without-waiting", then(complexity(10_000_000, 20_000, 40), later(41)),
+    # spending none of our requests explains has surely left a window after the answer that counted it
+    # (the reset the API reports is when the oldest of it leaves, the rest may be younger)
+    Case("too-little-left-waits-until-what-was-counted-has-left", complexity(10_000_000, 20_000, 40), 30_000,
+         [60 + PAD], 10_000_000 - 30_000),
+    Case("a-window-later-refills-without-waiting", then(complexity(10_000_000, 20_000, 40), later(60)),
          30_000, [], 10_000_000 - 30_000),
     Case("partly-through-the-window-waits-the-rest", then(complexity(10_000_000, 0, 40), later(25)), 1,
-         [15 + PAD], 10_000_000 - 1),
-    Case("low-with-no-reset-known-lets-the-api-decide", headers(ratelimit='"complexityMinute";r=100'), 30_000, [],
-         100),
-    Case("a-zero-reset-means-the-window-is-new", complexity(10_000_000, 100, 0), 30_000, [], 10_000_000 - 30_000),
-    Case("header-budget-low-waits-its-t", headers(ratelimit_policy='"complexityMinute";q=5000000;w=60',
-                                                  ratelimit='"minuteRate";r=4999, "complexityMinute";r=100;t=45'),
-         30_000, [45 + PAD], 5_000_000 - 30_000),
+         [35 + PAD], 10_000_000 - 1),
+    Case("low-with-no-limit-known-waits-a-window", headers(ratelimit='"complexityMinute";r=100'), 30_000,
+         [60 + PAD], 100),
+    Case("a-zero-reset-still-waits-out-what-was-counted", complexity(10_000_000, 100, 0), 30_000, [60 + PAD],
+         10_000_000 - 30_000),
+    Case("header-budget-low-waits-a-window-after-its-answer",
+         headers(ratelimit_policy='"complexityMinute";q=5000000;w=60',
+                 ratelimit='"minuteRate";r=4999, "complexityMinute";r=100;t=45'),
+         30_000, [60 + PAD], 5_000_000 - 30_000),
     Case("header-budget-enough", headers(ratelimit='"minuteRate";r=4999, "complexityMinute";r=4950000;t=45'),
          30_000, [], 4_920_000),
     Case("minute-rate-used-up-blocks", headers(ratelimit='"minuteRate";r=0;t=38'), 1, [38 + PAD], None),
@@ -196,7 +204,8 @@ def test_with_a_shared_ledger_the_budget_waits_as_it_says_and_settles_the_real_c
 def test_requests_in_flight_at_once_count_until_answered_and_a_late_answer_to_an_older_one_changes_nothing(
         older_answered_first: bool) -> None:
     """Several boards send at once on one budget: an answer's `after` does not yet count the requests
-    sent after its own, and an older request's answer, arriving after a newer one's, is out of date."""
+    sent after its own, may not count one sent before it and still out, and an older request's answer,
+    arriving after a newer one's, is out of date."""
     clock = FakeClock()
     budget = budget_on(clock)
     budget.observe({"before": 100_000, "after": 100_000, "query": 0, "reset_in_x_seconds": 60})
@@ -223,9 +232,50 @@ def test_requests_in_flight_at_once_count_until_answered_and_a_late_answer_to_an
             seen.append(budget.remaining)
         return seen
 
-    # the older answer first: 70,000 left less the newer one still out; the newer first: the older
-    # answer's 70,000 predates the newer one's charge
-    assert asyncio.run(two_boards()) == [50_000, 50_000]
+    # the older answer first: 70,000 left less the newer one still out. The newer first: it does not
+    # say whether the API took the older one before it (it did here: 50,000 left), so the older one's
+    # 30,000 stay spent; its answer, arriving later, predates the newer one's and changes nothing
+    assert asyncio.run(two_boards()) == ([50_000, 50_000] if older_answered_first else [20_000, 20_000])
+
+
+def test_an_answer_to_a_newer_request_the_api_took_first_leaves_the_older_one_still_out_to_pay() -> None:
+    """Two boards' requests in flight: the API took the newer one first (a smaller body is read sooner),
+    so its answer's `after` does not count the older one. Until the older is answered, what it costs is
+    not taken as left: a third request waits, and the emulator's limiter (the API here) admits it."""
+    clock = FakeClock()
+    settings = EmulatorSettings(tokens=["token"], complexity_budget=100_000, window_seconds=60)
+    limiter = Limiter(lambda: settings, clock=clock)
+    budget = budget_on(clock)
+    budget.observe_headers({name.lower(): value for name, value in limiter.headers("token").items()})
+
+    def charged(cost: int) -> dict[str, int]:
+        return dataclasses.asdict(limiter.charge("token", DocumentCost(cost, 1, 0, False)))
+
+    async def request(cost: int, answer: Callable[[], Awaitable[dict[str, int]]]) -> None:
+        reservation = await budget.acquire(cost)
+        budget.observe(await answer())  # raises RequestRejected if the API refuses it
+        budget.settle(reservation, cost)
+
+    async def three_boards() -> None:
+        loop = asyncio.get_running_loop()
+        older_answer, newer_answer = loop.create_future(), loop.create_future()
+        older = asyncio.create_task(request(30_000, lambda: older_answer))
+        await asyncio.sleep(0)
+        newer = asyncio.create_task(request(20_000, lambda: newer_answer))
+        await asyncio.sleep(0)
+        newer_answer.set_result(charged(20_000))  # 80,000 left: the older one not charged yet
+        await newer
+        older_charge = charged(30_000)  # now it is; its answer is still on its way
+
+        async def at_once() -> dict[str, int]:
+            return charged(70_000)
+
+        await request(70_000, at_once)
+        older_answer.set_result(older_charge)
+        await older
+
+    asyncio.run(three_boards())
+    assert clock.now >= 1000 + 60  # the third waited for room: the newer request left the window
 
 
 def spend(budget: ComplexityBudget, clock: FakeClock, cost: int, left: int, reset: float) -> None:
@@ -255,16 +305,45 @@ def test_the_window_slides_each_request_comes_back_a_window_after_its_answer_not
     assert clock.slept == pytest.approx([55 + PAD, 5])
 
 
-def test_what_another_client_spent_comes_back_at_the_reset_the_api_reported() -> None:
+def test_what_another_client_spent_has_surely_left_a_window_after_the_answer_that_counted_it() -> None:
+    """The API's reset says when the oldest charge leaves the window, not the newest: spending none of
+    our requests explains is waited out until a window after the answer that reported it."""
     clock = FakeClock()
     budget = budget_on(clock)
     budget.observe_headers({"ratelimit-policy": '"complexityMinute";q=10000000;w=60'})
-    spend(budget, clock, 1_000_000, left=500_000, reset=30)  # 8.5M spent by someone else, leaving in 30 s
+    spend(budget, clock, 1_000_000, left=500_000, reset=30)  # 8.5M spent by someone else; its oldest leaves in 30 s
     assert budget.seconds_until(1_500_000) == 60  # our own request leaves the window by then
     assert budget.seconds_until(2_000_000) is None  # none of ours can make that much room
     asyncio.run(budget.acquire(2_000_000))
-    assert clock.slept == pytest.approx([30 + PAD])  # the API's reset, then all but our own request has left
-    assert budget.remaining == 10_000_000 - 1_000_000 - 2_000_000
+    assert clock.slept == pytest.approx([60 + PAD])  # all the API counted then has left the window
+    assert budget.remaining == 10_000_000 - 2_000_000
+
+
+def test_another_clients_spending_spread_over_the_window_is_waited_out_as_monday_counts_it() -> None:
+    """Another client (or the setup of a test) spent most of the window's budget in two bursts, 30 s
+    apart. The emulator's limiter — a sliding log, as Monday's window slides — is the API here: the
+    reset it reports is when the first burst leaves. A request sent then would be refused: the second
+    burst still counts."""
+    clock = FakeClock()
+    settings = EmulatorSettings(tokens=["token"], complexity_budget=10_000_000, window_seconds=60)
+    limiter = Limiter(lambda: settings, clock=clock)
+    budget = budget_on(clock)
+
+    def charged(cost: int) -> dict[str, int]:
+        return dataclasses.asdict(limiter.charge("token", DocumentCost(cost, 1, 0, False)))
+
+    async def send(cost: int) -> None:
+        reservation = await budget.acquire(cost)
+        budget.observe(charged(cost))  # raises RequestRejected if the API refuses it
+        budget.observe_headers({name.lower(): value for name, value in limiter.headers("token").items()})
+        budget.settle(reservation, cost)
+
+    charged(4_000_000)  # someone else, at 1000
+    clock.now += 30
+    charged(5_500_000)  # again, at 1030
+    asyncio.run(send(400_000))  # ours: 100,000 left; the API's reset: 30 s (when the first burst leaves)
+    asyncio.run(send(5_000_000))  # waits until every burst has left: the limiter admits it
+    assert clock.now >= 1030 + 60
 
 
 @pytest.mark.parametrize("before", [

@@ -2,7 +2,7 @@
 
 Every answer carries `complexity { before after query reset_in_x_seconds }` (we ask for it in
 every document) and the `RateLimit` header. Before a request, `acquire(cost)` waits only if the
-budget we were told is left cannot pay for it, and only until the window resets. One budget is
+budget we were told is left cannot pay for it, and only until enough has left the window. One budget is
 shared by everything using the same token in a process, so its boards cannot overspend it together.
 
 Several processes sharing one token (one account) are paced together through a `SharedLedger`
@@ -20,8 +20,9 @@ once at `reset_in_x_seconds` (which is only when the oldest charge leaves the wi
 keeps the requests it sent whose cost the API's last answer counted, and expects each one's points
 back a window after its answer arrived (Monday charged it before answering, so never later than
 that): `room()` is what the last answer left plus what has come back since, `seconds_until(cost)`
-when there will be enough. Only what none of our requests explains (another client's spending) falls
-back on the reset the API reported.
+when there will be enough. What none of our requests explains (another client's spending) has surely
+left a window after the answer that counted it: the reset the API reports is only when the oldest
+charge leaves, and the rest may have been spent just before that answer.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class _Charged:
 
     number: int
     sent_at: float
+    answered_at: float
     back_at: float  # a window after its answer: Monday charged it before answering
     points: int
 
@@ -115,6 +117,7 @@ class ComplexityBudget:
         self.limit: int | None = None
         self.window: float | None = None  # the budget's window, from `RateLimit-Policy` (`w=`)
         self.reset_at = 0.0
+        self.counted_until = 0.0  # all that the last answer counted as spent has left the window by then
         self.blocked_until = 0.0
         self._sent = 0  # requests acquired so far, numbered in the order they were sent
         self._in_flight: dict[int, int] = {}  # request number → its estimated cost, until it is settled
@@ -140,8 +143,8 @@ class ComplexityBudget:
                     continue
                 wait = self._local_wait(now, cost)
                 if wait is not None:
-                    log.info("wait %.2f s: complexity budget, %d points left and the request costs %d; the "
-                             "window resets then", wait, self.remaining, cost,
+                    log.info("wait %.2f s: complexity budget, %d points left and the request costs %d; enough "
+                             "has left the window then", wait, self.remaining, cost,
                              extra={"wait_seconds": round(wait, 3), "reason": "complexity_budget",
                                     "remaining": self.remaining, "cost": cost})
                     await self._wait(wait)
@@ -172,9 +175,10 @@ class ComplexityBudget:
         back_at = self._back_at(cost)
         if back_at is not None:  # our own requests leave the window by then
             return back_at - now
-        if now < self.reset_at:  # spending none of ours explains: wait for the reset the API reported
-            return self.reset_at - now
-        if self.limit is not None:  # the reset has passed: all but our own recent requests has left the window
+        gone_at = max(self.reset_at, self.counted_until)
+        if now < gone_at:  # spending none of ours explains: wait until all the API counted has left the window
+            return gone_at - now
+        if self.limit is not None:  # all but our own recent requests has left the window
             self.remaining = self.limit - sum(self._in_flight.values()) - sum(c.points for c in self._charged)
             if self.remaining >= cost:
                 return None
@@ -230,7 +234,7 @@ class ComplexityBudget:
             points = estimate if spent is None else spent
             now = self._clock()
             if points > 0 and sent_at is not None:
-                self._charged.append(_Charged(number, sent_at, now + self.window_seconds(), points))
+                self._charged.append(_Charged(number, sent_at, now, now + self.window_seconds(), points))
         if reservation is not None and self.shared is not None:
             self.shared.settle(reservation, spent)
 
@@ -286,7 +290,9 @@ class ComplexityBudget:
 
     def _told_left(self, left: int, before: int | None = None) -> None:
         """An answer says `left` points are left: less what was sent after its request (not yet charged
-        when it was answered). An answer to a request older than one already heard from is out of date.
+        when it was answered), and less what was sent before it but was still out when it was sent (the
+        API may have taken it later: a smaller request is read sooner). An answer to a request older than
+        one already heard from is out of date.
 
         Which of our answered requests `left` still counts as spent: those sent less than a window before
         this answer surely; those whose window may have closed around its charge, as many (newest first)
@@ -299,6 +305,7 @@ class ComplexityBudget:
         if before is not None:
             self._heard_exactly = number
         now, window = self._clock(), self.window_seconds()
+        self.counted_until = now + window
         sent_at = self._sent_at.get(number, now)
         older = [charged for charged in self._charged if charged.number < number]
         newer = [charged for charged in self._charged if charged.number > number]
@@ -315,8 +322,9 @@ class ComplexityBudget:
                 kept.append(charged)
                 unexplained -= charged.points
         self._charged = sure + kept + newer
-        self.remaining = left - sum(cost for sent, cost in self._in_flight.items() if sent > number) \
-            - sum(charged.points for charged in newer)
+        overlapping = [charged for charged in older if charged.answered_at > sent_at]
+        self.remaining = left - sum(cost for sent, cost in self._in_flight.items() if sent != number) \
+            - sum(charged.points for charged in newer + overlapping)
 
     def block(self, seconds: float) -> None:
         """Send nothing for `seconds` (a rate-limit answer said so); neither do the other workers."""
