@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from order_table import BOARD, CONFIG, SIZES, create_order_table, make_config
 from ordersync.config import parse_config
 from ordersync.engine.filters import Filters
-from ordersync.engine.source import create_source_engine, extract_order_lines, open_source
+from ordersync.engine.source import create_source_engine, extract_order_lines, open_source, read_order_lines
+from ordersync.engine.transform import RowError, rules_from_config, transform_order_line
 from ordersync.errors import ConfigError, SourceError
 from ordersync.sample_data import (
     SIZE_COLUMNS,
@@ -278,3 +279,27 @@ def test_a_missing_source_table_says_how_to_make_one(database_url):
 def make_config_text_with(url: str, extra: str) -> str:
     """The test config of `order_table` with more TOML appended (later tables and arrays add to it)."""
     return CONFIG.format(url=url, sizes="", board=BOARD, on_cancelled="keep", on_removed="archive") + extra
+
+
+def test_a_line_read_as_a_row_transforms_as_the_same_line_by_name(sample):
+    """What `lines.keyed_order_lines` does (no dict per line): the read's rows, their values found by position
+    (`TransformRules.reading`), give what the same lines as mappings give — every item, subitem and row error,
+    a column the read lacks (here a size) counted empty in both."""
+    config, engine, source_table = sample
+    rules = rules_from_config(config, source_table.size_columns)
+    left_out = {source_table.size_columns[0]}
+    columns = [column.name for column in source_table.table.columns if column.name not in left_out]
+    read = read_order_lines(engine, source_table, config, Filters(), columns=columns)
+    rows = [list(row) for chunk in read.chunks for row in chunk]
+    rows[3][read.names.index(config.source.business_key[0])] = None  # no business key
+    rows[5][read.names.index(source_table.size_columns[1])] = "a dozen"  # not a quantity
+    by_position = rules.reading(read.names)
+
+    as_rows = [transform_order_line(row, by_position, number) for number, row in enumerate(rows, 1)]
+    as_mappings = [transform_order_line(dict(zip(read.names, row, strict=True)), rules_from_config(
+        config, source_table.size_columns), number) for number, row in enumerate(rows, 1)]
+
+    assert as_rows == as_mappings
+    assert len(as_rows) == ROWS and [number for number, result in enumerate(as_rows) if isinstance(result, RowError)] \
+        == [3, 5]
+    assert by_position.reading(read.names) is by_position and rules.reading(read.names) is by_position

@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -264,12 +264,14 @@ class LineFingerprints:
             return self.columns, []
         return (), [self.expression.label(FINGERPRINT_LABEL)]
 
-    def of_line(self, order_line: dict[str, Any]) -> str:
-        """The fingerprint of a line read whole as `read_with_line` says: with `FINGERPRINT_LABEL` (taken out
-        of it) or, computed in Python, with every fingerprinted column."""
+    def of_rows(self, names: Sequence[str]) -> Callable[[Sequence[Any]], str]:
+        """The fingerprint of each row of a read of whole lines (its columns: `names`) that selected what
+        `read_with_line` says: `FINGERPRINT_LABEL`'s value or, computed in Python, every fingerprinted column's."""
         if self.expression is not None:
-            return self.prefix + str(order_line.pop(FINGERPRINT_LABEL))
-        return self.prefix + _python_fingerprint(order_line[name] for name in self.columns)
+            at = names.index(FINGERPRINT_LABEL)
+            return lambda row: self.prefix + str(row[at])
+        positions = [names.index(name) for name in self.columns]
+        return lambda row: self.prefix + _python_fingerprint(row[position] for position in positions)
 
 
 def refused_a_blob(message: str) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from ordersync.config import Config
 from ordersync.engine.filters import Filters
 from ordersync.engine.fingerprints import Changes, LineFingerprints, changed_rows_filter
-from ordersync.engine.source import SourceTable, columns_read, extract_order_lines
+from ordersync.engine.source import SourceTable, columns_read, read_order_lines
 from ordersync.engine.transform import (
     IDENTIFYING_COLUMNS,
     RowError,
@@ -27,7 +27,6 @@ from ordersync.engine.transform import (
     TransformRules,
     key_of_values,
     transform_order_line,
-    values_getter,
 )
 
 log = logging.getLogger(__name__)
@@ -82,13 +81,16 @@ def keyed_order_lines(source_engine: Engine, source_table: SourceTable, config: 
         only = share.where if only is None else sa.and_(only, share.where)
     numbers = None if changes is None else changes.numbers()
     key_names = tuple(config.source.business_key)
-    key_of = values_getter(key_names)
-    for chunk in extract_order_lines(source_engine, source_table, config, filters, columns=columns, only=only,
-                                     also=also):
+    read = read_order_lines(source_engine, source_table, config, filters, columns=columns, only=only, also=also)
+    names = read.names
+    rules = rules.reading(names)  # each line is a row of `names`: its values found by position
+    key_of = rules.values_of(key_names)
+    fingerprint_of = fingerprints.of_rows(names) if fingerprints is not None else None
+    for chunk in read.chunks:
         for order_line in chunk:
             row += 1
             number = row
-            fingerprint = fingerprints.of_line(order_line) if fingerprints is not None else None
+            fingerprint = fingerprint_of(order_line) if fingerprint_of is not None else None
             raw_key = key_of(order_line)
             if numbers is not None:
                 found = numbers.get(raw_key)
@@ -97,7 +99,7 @@ def keyed_order_lines(source_engine: Engine, source_table: SourceTable, config: 
                         continue
                 else:
                     number = found.popleft()
-            routed = router(order_line) if router is not None else None
+            routed = router(dict(zip(names, order_line, strict=True))) if router is not None else None
             if only_board is not None and routed != only_board[0]:
                 only_board[1][key_of_values(raw_key, key_names)[0] or ""] += 1
                 continue

@@ -235,10 +235,32 @@ def extract_order_lines(engine: Engine, source_table: SourceTable, config: Confi
                         also: Sequence[sa.ColumnElement] = ()) -> Iterator[list[dict[str, Any]]]:
     """Stream the filtered order lines as chunks of dicts keyed by source column name (`columns`, else
     every column of the table); `only`: just the rows it names (`engine.fingerprints`); `also`: labelled
-    expressions read with each line, under their labels."""
-    size = chunk_size or config.source.chunk_size
+    expressions read with each line, under their labels. (`read_order_lines`: the same as rows.)"""
+    read = read_order_lines(engine, source_table, config, filters, chunk_size=chunk_size, columns=columns,
+                            only=only, also=also)
+    for rows in read.chunks:
+        yield [dict(zip(read.names, row, strict=True)) for row in rows]
+
+
+@dataclass(frozen=True)
+class OrderLineRead:
+    """A read of order lines: its columns (`names`, in the rows' order) and its rows, chunk by chunk."""
+
+    names: tuple[str, ...]
+    chunks: Iterator[Sequence[Sequence[Any]]]
+
+
+def read_order_lines(engine: Engine, source_table: SourceTable, config: Config, filters: Filters,
+                     *, chunk_size: int | None = None, columns: Sequence[str] | None = None,
+                     only: sa.ColumnElement | None = None, also: Sequence[sa.ColumnElement] = ()) -> OrderLineRead:
+    """`extract_order_lines` with each line a row of the read's columns, in `names` order: a dict per line of a
+    first load's 220 columns cost more than the transform's lookups in it (`TransformRules.reading`)."""
     query = build_query(engine, source_table, config, filters, columns, only, also)
-    names = [column.name for column in query.selected_columns]
+    names = tuple(column.name for column in query.selected_columns)
+    return OrderLineRead(names, _rows(engine, source_table, query, chunk_size or config.source.chunk_size))
+
+
+def _rows(engine: Engine, source_table: SourceTable, query: sa.Select, size: int) -> Iterator[Sequence[Sequence[Any]]]:
     lines, reading, started = 0, 0.0, time.monotonic()  # reading: time in the database, not in the consumer
     try:
         with engine.connect() as connection:
@@ -247,7 +269,7 @@ def extract_order_lines(engine: Engine, source_table: SourceTable, config: Confi
             while (partition := next(partitions, None)) is not None:
                 reading += time.monotonic() - started
                 lines += len(partition)
-                yield [dict(zip(names, row, strict=True)) for row in partition]
+                yield partition
                 started = time.monotonic()
             reading += time.monotonic() - started
     except sa.exc.OperationalError as error:

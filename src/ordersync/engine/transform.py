@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from itertools import compress, repeat
 from operator import itemgetter
@@ -29,6 +29,10 @@ from ordersync.state import KEY_LENGTH, MAX_QUANTITY, NAME_LENGTH, TITLE_LENGTH
 
 KEY_SEPARATOR = " | "
 KEY_ESCAPE = "\\"
+
+Line = Mapping[str, Any] | Sequence[Any]
+"""An order line: its values by source column name, or — with rules `reading` a read's columns — the row
+of a read, its values in the read's column order."""
 
 
 # -- the data crossing the seams ----------------------------------------------------------------
@@ -113,6 +117,59 @@ class TransformRules:
     subitems_enabled: bool = True
     mapped_sources: frozenset[str] = frozenset()
     cut_long_names: bool = True  # `[items] on_too_long = "truncate"`
+    layout: tuple[str, ...] | None = None  # lines are rows of these columns, in this order (None: mappings)
+
+    # How a line's values are found: by name in a mapping, or by position in a row (`reading`).
+    def reading(self, names: Sequence[str]) -> TransformRules:
+        """These rules for the rows of a read of `names` (its columns, in its order): each value is found
+        by its position, so a line needs no dict of its 200-odd columns. One copy per column order, kept
+        with what it encoded so far."""
+        names = tuple(names)
+        if names == self.layout:
+            return self
+        bound = self._readings.get(names)
+        if bound is None:
+            bound = self._readings[names] = replace(self, layout=names)
+        return bound
+
+    @cached_property
+    def _readings(self) -> dict[tuple[str, ...], TransformRules]:
+        return {}
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        positions: dict[str, int] = {}
+        for position, name in enumerate(self.layout or ()):
+            positions.setdefault(name, position)
+        return positions
+
+    def values_of(self, names: Sequence[str], *, lenient: bool = False) -> Callable[[Any], tuple[Any, ...]]:
+        """The values of `names` in a line, as a tuple, read in one call. A column the line lacks: None in a
+        row; in a mapping, KeyError — or None when `lenient`."""
+        if self.layout is None:
+            names = tuple(names)
+            return (lambda line: tuple(map(line.get, names))) if lenient else values_getter(names)
+        return positions_getter([self._positions.get(name) for name in names])
+
+    def value(self, line: Line, column: str) -> Any:
+        """One value of a line (None: the line lacks the column)."""
+        if self.layout is None:
+            return line.get(column)  # type: ignore[union-attr]
+        position = self._positions.get(column)
+        return None if position is None else line[position]  # type: ignore[index]
+
+    def has(self, line: Line, column: str) -> bool:
+        return column in (line if self.layout is None else self._positions)
+
+    @cached_property
+    def key_values(self) -> Callable[[Line], tuple[Any, ...]]:
+        """A line's business key columns, as read."""
+        return self.values_of(self.business_key, lenient=True)
+
+    @cached_property
+    def text_values(self) -> Callable[[Line], tuple[Any, ...]]:
+        """A line's `text_columns`, as read."""
+        return self.values_of(self.text_columns, lenient=True)
 
     # Derived once per run rather than once per line (the transform runs 100,000+ times).
     @cached_property
@@ -147,9 +204,9 @@ class TransformRules:
         return _Encodings(self)
 
     @cached_property
-    def size_values(self) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    def size_values(self) -> Callable[[Line], tuple[Any, ...]]:
         """A line's size quantities, in size column order."""
-        return values_getter(self.size_columns)
+        return self.values_of(self.size_columns)
 
     @cached_property
     def subitem_names(self) -> tuple[str, ...]:
@@ -166,6 +223,16 @@ def values_getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[A
     if len(names) == 1:
         return lambda line: (line[names[0]],)
     return itemgetter(*names) if names else lambda line: ()
+
+
+def positions_getter(positions: Sequence[int | None]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """The values at `positions` in a row, as a tuple, read in one call (None where a position is None)."""
+    if None in positions:
+        return lambda row: tuple(None if position is None else row[position] for position in positions)
+    if len(positions) == 1:
+        only = int(positions[0] or 0)
+        return lambda row: (row[only],)
+    return itemgetter(*positions) if positions else lambda row: ()
 
 
 def rules_from_config(config: Config, size_columns: Sequence[str]) -> TransformRules:
@@ -315,12 +382,13 @@ def subitem_name(template: str, size: str) -> str:
 IDENTIFYING_COLUMNS = ("record_uuid",)
 
 
-def identify(order_line: Mapping[str, Any], rules: TransformRules) -> tuple[tuple[str, str | None], ...]:
+def identify(order_line: Line, rules: TransformRules) -> tuple[tuple[str, str | None], ...]:
     """The values a person finds a source row by: customer, PO, key columns, the item name's columns (style,
     colour…), and its uuid if it has one."""
     columns = dict.fromkeys([rules.customer_column, rules.po_column, *rules.business_key, *rules.name_fields,
                              *IDENTIFYING_COLUMNS])
-    return tuple((column, as_text(order_line.get(column))) for column in columns if column in order_line)
+    return tuple((column, as_text(rules.value(order_line, column))) for column in columns
+                 if rules.has(order_line, column))
 
 
 class _Refused(Exception):  # noqa: N818 - a line's refusal inside the transform, never raised out of it
@@ -331,11 +399,11 @@ class _Refused(Exception):  # noqa: N818 - a line's refusal inside the transform
         self.column, self.reason, self.keyless = column, reason, keyless
 
 
-def transform_order_line(order_line: Mapping[str, Any], rules: TransformRules,
-                         source_row: int) -> TransformedLine | RowError:
-    """One order line → its item and size subitems, or the reason it cannot be synced."""
-    key, missing = business_key(order_line, rules.business_key)
-    customer = rules.customer_of(order_line.get(rules.customer_column))
+def transform_order_line(order_line: Line, rules: TransformRules, source_row: int) -> TransformedLine | RowError:
+    """One order line → its item and size subitems, or the reason it cannot be synced. The line is a mapping,
+    or a row of the columns `rules` are `reading`."""
+    key, missing = key_of_values(rules.key_values(order_line), rules.business_key)
+    customer = rules.customer_of(rules.value(order_line, rules.customer_column))
     try:
         key, customer = _identity(key, missing, customer, rules)
         return _transform(order_line, rules, source_row, key, customer)
@@ -370,14 +438,14 @@ def _longest_key_part(key: str, key_columns: Sequence[str]) -> tuple[str, int]:
     return key_columns[longest], lengths[longest]
 
 
-def _transform(order_line: Mapping[str, Any], rules: TransformRules, source_row: int, key: str,
+def _transform(order_line: Line, rules: TransformRules, source_row: int, key: str,
                customer: str) -> TransformedLine:
-    texts = dict(zip(rules.text_columns, map(as_text, map(order_line.get, rules.text_columns)), strict=True))
+    texts = dict(zip(rules.text_columns, map(as_text, rules.text_values(order_line)), strict=True))
     if rules.customer_column in texts:
         texts[rules.customer_column] = customer
 
     def text_of(column: str) -> str | None:
-        return texts[column] if column in texts else as_text(order_line.get(column))
+        return texts[column] if column in texts else as_text(rules.value(order_line, column))
 
     cuts: list[tuple[str, str]] = []  # (field, what was cut)
     encoded, fragments = _encoded_columns(order_line, rules, customer, cuts)
@@ -413,7 +481,7 @@ def _transform(order_line: Mapping[str, Any], rules: TransformRules, source_row:
     return TransformedLine(item, tuple(subitems), warnings)
 
 
-def _encoded_columns(order_line: Mapping[str, Any], rules: TransformRules, customer: str,
+def _encoded_columns(order_line: Line, rules: TransformRules, customer: str,
                      cuts: list[tuple[str, str]]) -> tuple[Sequence[Any], Sequence[str]]:
     """Each mapped column encoded for Monday (by the codec), and each one's JSON (`"id":value`), in column id
     order (`_Encodings.ids`). A value too long for its column is cut when the column says so (noted in `cuts`), else
@@ -479,7 +547,7 @@ class _Encodings:
         self.positions = tuple(range(len(mappings)))
         self.ids = tuple(mapping.id for mapping in mappings)
         self.keys_json = tuple(_VALUE_JSON.encode(mapping.id) + ":" for mapping in mappings)
-        self.raw_values = values_getter(tuple(mapping.source for mapping in mappings))
+        self.raw_values = rules.values_of(tuple(mapping.source for mapping in mappings))
         customer = [position for position, mapping in enumerate(mappings) if mapping.source == rules.customer_column]
         self.customer_at = customer[0] if len(customer) == 1 else None
         if len(customer) > 1:
@@ -502,9 +570,9 @@ class _Encodings:
         self.forgetting = [False] * len(mappings)  # a column whose values do not repeat (an order number)
 
     @staticmethod
-    def _customer_everywhere(read: Callable[[Mapping[str, Any]], tuple[Any, ...]],
-                             positions: list[int]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
-        def raw_values(order_line: Mapping[str, Any]) -> tuple[Any, ...]:  # the canonical name in each
+    def _customer_everywhere(read: Callable[[Line], tuple[Any, ...]],
+                             positions: list[int]) -> Callable[[Line], tuple[Any, ...]]:
+        def raw_values(order_line: Line) -> tuple[Any, ...]:  # the canonical name in each
             raws = list(read(order_line))
             for position in positions[1:]:
                 raws[position] = raws[positions[0]]
@@ -601,12 +669,12 @@ def _group_and_name(values: Mapping[str, str | None], rules: TransformRules,
     return group, name
 
 
-def _size_rows(order_line: Mapping[str, Any], rules: TransformRules, key: str, customer: str) -> list[SubitemRow]:
+def _size_rows(order_line: Line, rules: TransformRules, key: str, customer: str) -> list[SubitemRow]:
     """Wide → tall: one subitem per size column with a quantity above zero."""
     try:
         values = rules.size_values(order_line)
-    except KeyError:  # a line without some size column: not ordered in that size
-        values = tuple(order_line.get(size) for size in rules.size_columns)
+    except KeyError:  # a mapping without some size column: not ordered in that size
+        values = tuple(rules.value(order_line, size) for size in rules.size_columns)
     subitems: list[SubitemRow] = []
     for position in compress(range(len(values)), values):  # None, 0 and "" are never a quantity above zero
         value = values[position]
