@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from itertools import compress, repeat
-from operator import itemgetter
+from operator import is_, itemgetter
 from typing import Any, NamedTuple
 
 from ordersync.config import ColumnMapping, Config, template_fields
@@ -511,8 +511,9 @@ def _encode_unknown(encoded: list[Any], fragments: list[str], raws: Sequence[Any
                     cuts: list[tuple[str, str]]) -> None:
     """Encode the values not seen before, in the config's column order (a line is refused for its first bad
     column), and remember them."""
-    unknown = sorted((position for position, value in enumerate(encoded) if value is _UNKNOWN),
-                     key=encodings.config_rank.__getitem__)
+    unknown = list(compress(encodings.positions, map(is_, encoded, repeat(_UNKNOWN))))  # often one: an order number
+    if len(unknown) > 1:
+        unknown.sort(key=encodings.config_rank.__getitem__)
     for position in unknown:
         mapping, encode_value = encodings.encoders[position]
         raw = raws[position]
