@@ -144,3 +144,26 @@ def test_a_setting_that_does_not_change_how_a_line_becomes_an_item_keeps_the_fin
     unchanged = sync(project)
     assert staged_keys(project) == []
     assert counts(unchanged, "items")["unchanged"] > 5
+
+
+def synced_keys(project: Project) -> set[str]:
+    store = StateStore.from_url(project.source_url)
+    try:
+        with store.engine.connect() as connection:
+            return set(connection.execute(sa.select(store.tables.synced_items.c.item_key)).scalars())
+    finally:
+        store.engine.dispose()
+
+
+def test_a_trial_run_with_a_limit_records_the_fingerprints_of_the_lines_it_wrote(tmp_path):
+    """A trial `--limit` sync writes its lines with their fingerprints (read before their values): the next
+    run reads only the lines not written yet, not those again."""
+    with cli_project(tmp_path / "project", rows=150) as project:
+        assert sync(project, "--limit", "4")["totals"]["items"]["create"] == 4
+        written = synced_keys(project)
+
+        again = sync(project)
+
+        staged = set(staged_keys(project))
+        assert staged and not staged & written  # the lines still new, and none of the four
+        assert counts(again, "items")["unchanged"] == 4

@@ -212,10 +212,14 @@ def _changes(databases: Databases, source_table: SourceTable, config: Config, fi
              rules: TransformRules, recorded: Mapping[str, str | None] | None, *,
              fingerprinted: bool = True) -> tuple[SourceLines | None, dict[str, str] | None, Changes | None]:
     """The scope's key read, each line's fingerprint, to stage with it, and — on the fast path — which lines
-    changed (None: every line is read). `recorded`: the mirror's fingerprints (None: `--full`). Not
-    `fingerprinted`: the key columns alone, every line read (the lines' transform processes fingerprint them)."""
+    changed (None: every line is read). A run over part of its scope (`--limit`, `retry`): no scope to
+    number lines by, every line of it read, and the fingerprints to stage with them. `recorded`: the mirror's
+    fingerprints (None: `--full`). Not `fingerprinted`: the key columns alone, every line read (the lines'
+    transform processes fingerprint them)."""
     if filters.limit is not None or filters.item_keys:
-        return None, None, None
+        # read before the lines' values: a line changed in between is staged with its older fingerprint, and
+        # the next run reads it again (recorded with none, a trial run's lines were all read again)
+        return None, read_source_lines(databases.source, source_table, config, filters, rules).fingerprint_of(), None
     lines = read_source_lines(databases.source, source_table, config, filters, rules, fingerprinted=fingerprinted)
     if not fingerprinted:
         return lines, None, None
