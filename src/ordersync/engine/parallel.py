@@ -111,8 +111,8 @@ class TransformProcesses:
         self.started = time.monotonic()
         self.workers: list[_Worker] = []
         # After `line_rows`: a worker met a blob SQLite's json_array refuses and fingerprinted its lines in
-        # Python, unlike the others — and unlike the next key read, which fingerprints every line in Python
-        # then (`fingerprints.read_source_lines`): the staged fingerprints must be read again that way.
+        # Python, unlike the others — as the next key read fingerprints every line then
+        # (`fingerprints.read_source_lines`): the staged fingerprints do not agree, none is kept (`pipeline`).
         self.fingerprinted_apart = False
         try:
             for share in range(processes):
@@ -297,7 +297,7 @@ def _transform_share(config: Config, filters: Filters, share: int, shares: int, 
                         or not refused_a_blob(error.message):
                     raise
                 # a blob SQLite's json_array refuses (met before the first line: the query sorts first): this
-                # share's lines are fingerprinted in Python, and the parent makes the others' agree
+                # share's lines are fingerprinted in Python, and the parent keeps no fingerprint of this run
                 forwarded.stats["fingerprinted_in_python"] = 1.0
                 _send_share(engine, source_table, config, filters, rules, share, shares, fingerprints.in_python(),
                             sending)

@@ -35,8 +35,8 @@ from ordersync.engine.source import SourceTable, count_scope, create_source_engi
 from ordersync.engine.staging import (
     LineRows,
     StagingResult,
+    forget_fingerprints,
     line_rows,
-    restage_fingerprints,
     stage_run,
     stage_runs,
 )
@@ -189,8 +189,10 @@ def stage_boards(config: Config, databases: Databases, filters: Filters, runs: M
             outcomes = {board: stage_run(store, run_id, rows, keep=keep, progress=progress,
                                          fingerprints=fingerprints)}
         if workers is not None and workers.fingerprinted_apart:
-            restage_fingerprints(store, runs.values(), read_source_lines(
-                databases.source, source_table, config, filters, rules).fingerprint_of())
+            # a blob: its worker fingerprinted its lines in Python (as the next key read will every line), the
+            # others in SQL. Read again now, a line's fingerprint would be newer than its staged values (one
+            # changed in between would pass for unchanged): none is kept, the next run reads every line again
+            forget_fingerprints(store, runs.values())
         if changes is not None:
             for board, run_id in runs.items():
                 record_unchanged(store, run_id, board, changes.unchanged)

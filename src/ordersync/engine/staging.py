@@ -264,15 +264,11 @@ STAGED_AS = {"state": DiffState.NEW.value, "operation": Operation.CREATE.value, 
 COMMIT_EVERY_LINES = 20_000
 
 
-def restage_fingerprints(store: StateStore, run_ids: Iterable[int], fingerprints: Mapping[str, str]) -> None:
-    """The staged lines' fingerprints replaced by `fingerprints` (by business key)."""
+def forget_fingerprints(store: StateStore, run_ids: Iterable[int]) -> None:
+    """The runs' staged lines keep no fingerprint: the next run reads each of them again."""
     items = store.tables.staged_items
-    statement = sa.update(items).where(items.c.run_id == sa.bindparam("run"), items.c.item_key == sa.bindparam("key"))
     with store.engine.begin() as connection:
-        for run_id in run_ids:
-            connection.execute(statement.values(fingerprint=sa.bindparam("fingerprint")),
-                               [{"run": run_id, "key": key, "fingerprint": fingerprint}
-                                for key, fingerprint in fingerprints.items()])
+        connection.execute(sa.update(items).where(items.c.run_id.in_(list(run_ids))).values(fingerprint=None))
 
 
 def _unstage_collisions(store: StateStore, run_id: int, collided: dict[str, str | None],
