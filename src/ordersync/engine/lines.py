@@ -84,7 +84,7 @@ def keyed_order_lines(source_engine: Engine, source_table: SourceTable, config: 
     read = read_order_lines(source_engine, source_table, config, filters, columns=columns, only=only, also=also)
     names = read.names
     rules = rules.reading(names)  # each line is a row of `names`: its values found by position
-    key_of = rules.values_of(key_names)
+    key_of = rules.key_values
     fingerprint_of = fingerprints.of_rows(names) if fingerprints is not None else None
     for chunk in read.chunks:
         for order_line in chunk:
